@@ -1,0 +1,28 @@
+// Builds every public entry into dist/ as ESM (.js) and CJS (.cjs), with bundled declarations
+// (.d.ts / .d.cts). Dependencies stay external; p-queue is ESM-only, hence interop "auto".
+import esbuild from "rollup-plugin-esbuild";
+import { dts } from "rollup-plugin-dts";
+
+const entries = {
+  index: "src/index.ts",
+  testing: "src/testing/index.ts",
+};
+const external = (id) => !id.startsWith(".") && !id.startsWith("/") && !id.startsWith("\0");
+
+export default [
+  {
+    input: entries,
+    external,
+    plugins: [esbuild({ target: "es2022", tsconfig: "tsconfig.json" })],
+    output: [
+      { dir: "dist", format: "es", entryFileNames: "[name].js", chunkFileNames: "chunks/[name]-[hash].js" },
+      { dir: "dist", format: "cjs", entryFileNames: "[name].cjs", chunkFileNames: "chunks/[name]-[hash].cjs", interop: "auto" },
+    ],
+  },
+  ...["js", "cts"].map((ext) => ({
+    input: entries,
+    external,
+    plugins: [dts({ tsconfig: "tsconfig.json" })],
+    output: { dir: "dist", format: "es", entryFileNames: `[name].d.${ext === "js" ? "ts" : "cts"}`, chunkFileNames: `chunks/[name]-[hash].d.${ext === "js" ? "ts" : "cts"}` },
+  })),
+];

@@ -1,0 +1,81 @@
+/**
+ * One attempt of a task. The same object is the `TaskContext` its body receives: `signal`, `deps`
+ * and `failures` are built on first use, so a body that never reads them costs no AbortController and
+ * no object. The executor keeps its bookkeeping for the attempt (timers, whether the outcome is
+ * decided, whether the slot is released) on the object too; none of it is part of the public type.
+ */
+import { execute } from "abort-controller-x";
+import type { ProviderNode } from "./provider.ts";
+import type { Runtime, TimerHandle } from "./runtime.ts";
+import type { TaskContext } from "./task-context.ts";
+
+/** What an attempt asks of the run it belongs to. */
+export interface AttemptHost {
+  readonly runtime: Runtime;
+  depsOf(task: number): Record<string, unknown>;
+  failuresOf(task: number): Record<string, unknown>;
+}
+
+export class Attempt implements TaskContext<Record<string, unknown>> {
+  readonly taskId: string;
+  readonly attempt: number;
+  /** @internal The task's index in the run. */
+  readonly task: number;
+  /** @internal The node it runs on. */
+  readonly node: ProviderNode;
+  /** @internal Timeout timer, while armed. */
+  timeoutTimer: TimerHandle | undefined = undefined;
+  /** @internal Grace timer after an abort, while armed. */
+  graceTimer: TimerHandle | undefined = undefined;
+  /** @internal The task's outcome for this attempt is recorded (settled, timed out or cancelled). */
+  decided = false;
+  /** @internal The slot is free again (the body settled, or was abandoned). */
+  released = false;
+
+  readonly #host: AttemptHost;
+  #controller: AbortController | undefined = undefined;
+  #abortReason: unknown = undefined;
+  #aborted = false;
+  #deps: Record<string, unknown> | undefined = undefined;
+  #failures: Record<string, unknown> | undefined = undefined;
+
+  constructor(host: AttemptHost, task: number, taskId: string, attempt: number, node: ProviderNode) {
+    this.#host = host;
+    this.task = task;
+    this.taskId = taskId;
+    this.attempt = attempt;
+    this.node = node;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  get deps(): Record<string, unknown> {
+    return (this.#deps ??= this.#host.depsOf(this.task));
+  }
+
+  get failures(): Record<string, unknown> {
+    return (this.#failures ??= this.#host.failuresOf(this.task));
+  }
+
+  sleep(ms: number): Promise<void> {
+    const runtime = this.#host.runtime;
+    return execute<void>(this.signal, (resolve) => {
+      const timer = runtime.setTimer(ms, () => resolve());
+      return () => runtime.clearTimer(timer);
+    });
+  }
+
+  /** @internal Aborts the signal with `reason` (now, or when the body first reads `signal`). */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+}

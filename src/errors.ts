@@ -1,0 +1,144 @@
+/**
+ * flotilla's error classes. Every error has a fixed `name`, a stable `code` to branch on, and a
+ * `Symbol.for` brand so `instanceof` keeps working across realms (worker threads, duplicated copies
+ * of the library) where the class identity differs.
+ */
+
+/** Every code a flotilla error can carry. Codes are a contract: they never change meaning. */
+export type ErrorCode =
+  | "E_DUPLICATE_TASK"
+  | "E_INVALID_OPTION"
+  | "E_UNKNOWN_DEPENDENCY"
+  | "E_UNKNOWN_TASK"
+  | "E_CYCLE"
+  | "E_TIMEOUT"
+  | "E_CANCELLED"
+  | "E_DEPENDENCY_FAILED"
+  | "E_NODE_LOST"
+  | "E_RUN_ENDED";
+
+const BRAND = Symbol.for("flotilla.error");
+
+/** The base class of every error flotilla raises. Branch on `code`, not on the message. */
+export class FlotillaError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  override get name(): string {
+    return "FlotillaError";
+  }
+
+  /** Recognises flotilla errors from any copy of the library, in any realm. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== "object" || value === null || !(BRAND in value)) return false;
+    // Subclasses keep their own identity: `x instanceof CycleError` needs the right name too.
+    return this === FlotillaError || (value as { name?: unknown }).name === this.prototype.name;
+  }
+}
+
+/** A dependency cycle. `path` lists the task ids around it, first id repeated at the end. */
+export class CycleError extends FlotillaError {
+  readonly path: readonly string[];
+  constructor(jobName: string, path: readonly string[]) {
+    super("E_CYCLE", `job "${jobName}" has a dependency cycle: ${path.join(" -> ")} (each task depends on the next)`);
+    this.path = path;
+  }
+  override get name(): string {
+    return "CycleError";
+  }
+}
+
+/** An attempt ran past its task's `timeoutMs`; it was aborted through its signal. */
+export class TimeoutError extends FlotillaError {
+  readonly taskId: string;
+  readonly timeoutMs: number;
+  constructor(taskId: string, attempt: number, timeoutMs: number) {
+    super("E_TIMEOUT", `task "${taskId}" attempt ${attempt} timed out after ${timeoutMs} ms`);
+    this.taskId = taskId;
+    this.timeoutMs = timeoutMs;
+  }
+  override get name(): string {
+    return "TimeoutError";
+  }
+}
+
+/** Who cancelled: the caller's signal, `handle.cancel`, `handle.cancelTask`, `failFast`, or a fault. */
+export type CancelSource = "signal" | "cancel" | "cancelTask" | "failFast" | "fault";
+
+/** Work that was cancelled. `reason` is what the canceller gave; `source` says who it was. */
+export class CancelledError extends FlotillaError {
+  readonly reason: unknown;
+  readonly source: CancelSource;
+  constructor(message: string, source: CancelSource, reason: unknown) {
+    super("E_CANCELLED", message, reason instanceof Error ? { cause: reason } : undefined);
+    this.source = source;
+    this.reason = reason;
+  }
+  override get name(): string {
+    return "CancelledError";
+  }
+}
+
+/** Why a task was skipped: a dependency it blocks on failed, was cancelled or was skipped. */
+export class DependencyFailedError extends FlotillaError {
+  readonly taskId: string;
+  readonly dependency: string;
+  /** `dependencyStatus` is the dependency's final status: "failed", "cancelled" or "skipped". */
+  constructor(taskId: string, dependency: string, dependencyStatus: string, cause: unknown) {
+    super(
+      "E_DEPENDENCY_FAILED",
+      `task "${taskId}" was skipped: its dependency "${dependency}" ${dependencyStatus === "failed" ? "failed" : `was ${dependencyStatus}`}`,
+      { cause },
+    );
+    this.taskId = taskId;
+    this.dependency = dependency;
+  }
+  override get name(): string {
+    return "DependencyFailedError";
+  }
+}
+
+/**
+ * A provider lost the node an attempt ran on (a crashed worker, a preempted VM). The executor
+ * requeues the attempt without spending a retry, up to `maxNodeLosses`.
+ */
+export class NodeLostError extends FlotillaError {
+  readonly nodeId: string;
+  constructor(nodeId: string, message?: string, options?: { cause?: unknown }) {
+    super("E_NODE_LOST", message ?? `node "${nodeId}" was lost`, options);
+    this.nodeId = nodeId;
+  }
+  override get name(): string {
+    return "NodeLostError";
+  }
+}
+
+/** True when `value` is a flotilla error, optionally with the given code. */
+export function isFlotillaError(value: unknown, code?: ErrorCode): value is FlotillaError {
+  return value instanceof FlotillaError && (code === undefined || value.code === code);
+}
+
+/** Describes a received value for error messages: `string "abc"`, `number -1`, `array`, `null`. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  switch (typeof value) {
+    case "string":
+      return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)}`;
+    case "number":
+    case "boolean":
+    case "bigint":
+      return `${typeof value} ${String(value)}`;
+    case "function":
+      return "function";
+    case "undefined":
+      return "undefined";
+    default:
+      return typeof value;
+  }
+}

@@ -1,0 +1,46 @@
+/** The typed event map of a run. Every payload carries its own `type`, so the async iterator yields a union. */
+import type { CancelledError, DependencyFailedError } from "./errors.ts";
+import type { RunResult, JobStatus } from "./result.ts";
+
+export interface RunEvents {
+  /** The run began (after the job was checked). */
+  "job:start": { readonly type: "job:start"; readonly job: string; readonly tasks: number; readonly at: number };
+  /** The run settled; `result` is what `handle.result` resolves to. */
+  "job:end": { readonly type: "job:end"; readonly job: string; readonly status: JobStatus; readonly result: RunResult<any>; readonly at: number };
+  /** All dependencies of a task are satisfied; it waits for a slot. Also after a retry's backoff. */
+  "task:ready": { readonly type: "task:ready"; readonly taskId: string; readonly at: number };
+  /** An attempt began. */
+  "task:start": { readonly type: "task:start"; readonly taskId: string; readonly attempt: number; readonly at: number };
+  /** An attempt failed and another will follow after `delayMs`. */
+  "task:retry": { readonly type: "task:retry"; readonly taskId: string; readonly attempt: number; readonly error: unknown; readonly delayMs: number; readonly at: number };
+  /** The task succeeded with `output`. */
+  "task:succeeded": { readonly type: "task:succeeded"; readonly taskId: string; readonly attempt: number; readonly output: unknown; readonly at: number };
+  /** The task failed for good. */
+  "task:failed": { readonly type: "task:failed"; readonly taskId: string; readonly attempts: number; readonly error: unknown; readonly at: number };
+  /** The task was cancelled; `error.source` says by whom. */
+  "task:cancelled": { readonly type: "task:cancelled"; readonly taskId: string; readonly error: CancelledError; readonly at: number };
+  /** The task will not run because a dependency it blocks on did not succeed. */
+  "task:skipped": { readonly type: "task:skipped"; readonly taskId: string; readonly error: DependencyFailedError; readonly at: number };
+  /** A node lost an attempt; the attempt goes back to the queue without spending a retry. */
+  "task:requeued": { readonly type: "task:requeued"; readonly taskId: string; readonly attempt: number; readonly error: unknown; readonly at: number };
+  /** An aborted attempt ignored its signal past `cancelGraceMs`; its slot was freed and its outcome will be ignored. */
+  "task:abandoned": { readonly type: "task:abandoned"; readonly taskId: string; readonly attempt: number; readonly at: number };
+}
+
+export type RunEventName = keyof RunEvents;
+/** Any event of a run (what `for await (const e of handle)` yields). */
+export type RunEvent = RunEvents[RunEventName];
+
+export const RUN_EVENT_NAMES: readonly RunEventName[] = [
+  "job:start",
+  "job:end",
+  "task:ready",
+  "task:start",
+  "task:retry",
+  "task:succeeded",
+  "task:failed",
+  "task:cancelled",
+  "task:skipped",
+  "task:requeued",
+  "task:abandoned",
+];

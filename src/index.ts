@@ -1,0 +1,21 @@
+/** flotilla: run a graph of dependent tasks, in dependency order, cancellable at any moment. */
+export { Job } from "./job.ts";
+export { run, start, RunHandle } from "./run.ts";
+export type { RunOptions } from "./run-options.ts";
+export type { TaskOptions, BackoffOptions } from "./task-options.ts";
+export type { TaskContext, TaskBody } from "./task-context.ts";
+export type { RunResult, TaskResult, TaskResults, JobStatus, TaskStatus } from "./result.ts";
+export type { RunEvents, RunEvent, RunEventName } from "./events.ts";
+export {
+  FlotillaError,
+  CycleError,
+  TimeoutError,
+  CancelledError,
+  DependencyFailedError,
+  NodeLostError,
+  isFlotillaError,
+  type ErrorCode,
+  type CancelSource,
+} from "./errors.ts";
+export { realRuntime, type Runtime, type TimerHandle, type FaultPoint, type FaultContext, type FaultAction } from "./runtime.ts";
+export { inProcess, type ComputeProvider, type ProviderNode } from "./provider.ts";

@@ -1,0 +1,77 @@
+/**
+ * The ready queue: a binary heap of task indices ordered by effective priority (higher first), then
+ * longest remaining path to a sink (longer first), then insertion order. Keys live in the executor's
+ * arrays; the heap stores only indices, so a push or pop allocates nothing.
+ */
+export class ReadyQueue {
+  #heap: number[] = [];
+  readonly #priority: number[];
+  readonly #rank: number[];
+
+  constructor(priority: number[], rank: number[]) {
+    this.#priority = priority;
+    this.#rank = rank;
+  }
+
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  /** True when task a should start before task b. */
+  #before(a: number, b: number): boolean {
+    const pa = this.#priority[a]!;
+    const pb = this.#priority[b]!;
+    if (pa !== pb) return pa > pb;
+    const ra = this.#rank[a]!;
+    const rb = this.#rank[b]!;
+    return ra !== rb ? ra > rb : a < b;
+  }
+
+  push(task: number): void {
+    const heap = this.#heap;
+    let i = heap.length;
+    heap.push(task);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent]!;
+      if (!this.#before(task, p)) break;
+      heap[i] = p;
+      i = parent;
+    }
+    heap[i] = task;
+  }
+
+  /** Removes and returns the first task, or -1 when empty. */
+  pop(): number {
+    const heap = this.#heap;
+    const n = heap.length;
+    if (n === 0) return -1;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (n > 1) this.#siftDown(0, last);
+    return top;
+  }
+
+  #siftDown(start: number, task: number): void {
+    const heap = this.#heap;
+    const n = heap.length;
+    let i = start;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      const right = child + 1;
+      if (right < n && this.#before(heap[right]!, heap[child]!)) child = right;
+      const c = heap[child]!;
+      if (!this.#before(c, task)) break;
+      heap[i] = c;
+      i = child;
+    }
+    heap[i] = task;
+  }
+
+  /** Restores heap order after keys of queued tasks changed (rare: a task added to a running job). */
+  reorder(): void {
+    const heap = this.#heap;
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) this.#siftDown(i, heap[i]!);
+  }
+}

@@ -1,0 +1,43 @@
+/** What a run resolves to. */
+
+/** Final state of a job. */
+export type JobStatus = "succeeded" | "failed" | "cancelled";
+/** Final state of a task. */
+export type TaskStatus = "succeeded" | "failed" | "cancelled" | "skipped";
+
+/** The outcome of one task. */
+export interface TaskResult<Output = unknown> {
+  readonly status: TaskStatus;
+  /** Attempts started (0 when the task never ran). */
+  readonly attempts: number;
+  /** The body's return value when `status` is "succeeded". */
+  readonly output: Output | undefined;
+  /** Why it did not succeed: the body's error, a TimeoutError, a CancelledError or a DependencyFailedError. */
+  readonly error: unknown;
+  /** Runtime clock when the first attempt started (undefined when it never ran). */
+  readonly startedAt: number | undefined;
+  /** Runtime clock when the task reached its final state. */
+  readonly finishedAt: number | undefined;
+}
+
+/** Task outcomes by id: a read-only Map, typed from the job. */
+export interface TaskResults<Outputs> extends ReadonlyMap<string, TaskResult> {
+  get<K extends keyof Outputs & string>(id: K): TaskResult<Outputs[K]>;
+  get(id: string): TaskResult | undefined;
+}
+
+export interface RunResult<Outputs = Record<string, unknown>> {
+  readonly job: string;
+  /** "succeeded" when every task succeeded; "cancelled" when the run (or, with no failure, a task) was cancelled; otherwise "failed". */
+  readonly status: JobStatus;
+  readonly tasks: TaskResults<Outputs>;
+  /** Why the run did not succeed: the first final task error, or the run's CancelledError. */
+  readonly error: unknown;
+  readonly counts: { readonly succeeded: number; readonly failed: number; readonly cancelled: number; readonly skipped: number };
+  /** Runtime clock at start and end, and the difference. */
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly durationMs: number;
+  /** The output of a task, or undefined when it did not succeed. */
+  output<K extends keyof Outputs & string>(id: K): Outputs[K] | undefined;
+}

@@ -1,0 +1,86 @@
+/** Options of a run, with defaults and bounds, and their single check. */
+import { FlotillaError, describe } from "./errors.ts";
+import { checkProvider, inProcess, type ComputeProvider } from "./provider.ts";
+import { missingRuntimeMembers, realRuntime, type Runtime } from "./runtime.ts";
+import { checkKnownKeys, invalidOption } from "./task-options.ts";
+
+/**
+ * @example await run(job, { concurrency: 8, signal: AbortSignal.timeout(60_000), failFast: true })
+ */
+export interface RunOptions {
+  /** Most attempts running at once. @default Infinity. Bounds: integer >= 1, or Infinity. */
+  readonly concurrency?: number;
+  /** Aborting it cancels the run (source "signal", reason `signal.reason`). */
+  readonly signal?: AbortSignal;
+  /** Cancel everything at the first task that fails for good; the run then ends "failed". @default false */
+  readonly failFast?: boolean;
+  /** The clock, timers, randomness and fault points. @default realRuntime */
+  readonly runtime?: Runtime;
+  /** Where bodies run. @default inProcess() */
+  readonly provider?: ComputeProvider;
+  /**
+   * How long an aborted attempt (cancelled or timed out) may keep its slot while it winds down. A body
+   * that ignores its signal longer is abandoned: its slot is freed and its outcome ignored.
+   * @default 1_000. Bounds: finite, >= 0.
+   */
+  readonly cancelGraceMs?: number;
+  /** How many times one task's attempt may be requeued because its node was lost before the task fails with E_NODE_LOST. @default 3. Bounds: integer >= 0. */
+  readonly maxNodeLosses?: number;
+}
+
+export interface ResolvedRunOptions {
+  readonly concurrency: number;
+  readonly signal: AbortSignal | undefined;
+  readonly failFast: boolean;
+  readonly runtime: Runtime;
+  readonly provider: ComputeProvider;
+  readonly cancelGraceMs: number;
+  readonly maxNodeLosses: number;
+}
+
+const RUN_OPTION_NAMES = ["concurrency", "signal", "failFast", "runtime", "provider", "cancelGraceMs", "maxNodeLosses"];
+
+export function resolveRunOptions(jobName: string, options: unknown): ResolvedRunOptions {
+  const where = `run of job "${jobName}"`;
+  if (options === undefined) options = {};
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new FlotillaError("E_INVALID_OPTION", `${where}: options must be an object, received ${describe(options)}`);
+  }
+  checkKnownKeys(where, options, RUN_OPTION_NAMES, "run option");
+  const o = options as RunOptions;
+  const concurrency = o.concurrency ?? Infinity;
+  if (!(concurrency === Infinity || (Number.isInteger(concurrency) && concurrency >= 1))) {
+    throw invalidOption(where, "concurrency", "an integer >= 1 or Infinity", concurrency);
+  }
+  const signal = o.signal;
+  if (signal !== undefined && !isAbortSignal(signal)) throw invalidOption(where, "signal", "an AbortSignal", signal);
+  const failFast = o.failFast ?? false;
+  if (typeof failFast !== "boolean") throw invalidOption(where, "failFast", "a boolean", failFast);
+  const runtime = o.runtime ?? realRuntime;
+  if (typeof runtime !== "object" || runtime === null) throw invalidOption(where, "runtime", "a Runtime object", runtime);
+  const missing = missingRuntimeMembers(runtime);
+  if (missing.length > 0) {
+    throw new FlotillaError("E_INVALID_OPTION", `${where}: option "runtime" is not a Runtime: missing ${missing.join(", ")}`);
+  }
+  const provider = o.provider ?? inProcess();
+  checkProvider(where, provider);
+  const cancelGraceMs = o.cancelGraceMs ?? 1_000;
+  if (!(typeof cancelGraceMs === "number" && Number.isFinite(cancelGraceMs) && cancelGraceMs >= 0)) {
+    throw invalidOption(where, "cancelGraceMs", "a finite number of milliseconds >= 0", cancelGraceMs);
+  }
+  const maxNodeLosses = o.maxNodeLosses ?? 3;
+  if (!(Number.isInteger(maxNodeLosses) && maxNodeLosses >= 0)) {
+    throw invalidOption(where, "maxNodeLosses", "an integer >= 0", maxNodeLosses);
+  }
+  return { concurrency, signal, failFast, runtime, provider, cancelGraceMs, maxNodeLosses };
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as AbortSignal).aborted === "boolean" &&
+    typeof (value as AbortSignal).addEventListener === "function" &&
+    typeof (value as AbortSignal).removeEventListener === "function"
+  );
+}

@@ -1,0 +1,200 @@
+/** Task options: their documented types, defaults and bounds, and the one place they are checked. */
+import { FlotillaError, describe } from "./errors.ts";
+
+/**
+ * How long to wait before retrying a failed attempt. Attempt n (n >= 2) waits
+ * `min(maxMs, initialMs * factor ** (n - 2))`, reduced by up to `jitter` of itself at random.
+ *
+ * @example { initialMs: 200, factor: 2, maxMs: 5_000, jitter: 0.2 }
+ */
+export interface BackoffOptions {
+  /** First delay. @default 100. Bounds: finite, >= 0. */
+  readonly initialMs?: number;
+  /** Growth per attempt. @default 2. Bounds: finite, >= 1. */
+  readonly factor?: number;
+  /** Ceiling. @default 30_000. Bounds: finite, >= 0. */
+  readonly maxMs?: number;
+  /** Fraction of each delay that is randomised away (0 = exact). @default 0. Bounds: 0..1. */
+  readonly jitter?: number;
+}
+
+/**
+ * Options of one task.
+ *
+ * @example job.task("load", { dependsOn: ["transform"], retries: 2, timeoutMs: 5_000 }, save)
+ */
+export interface TaskOptions<Dep extends string = string> {
+  /** Ids of the tasks this one waits for. They may be declared later in the job. @default [] */
+  readonly dependsOn?: readonly Dep[];
+  /** Extra attempts after the first one fails. @default 0. Bounds: integer, >= 0. */
+  readonly retries?: number;
+  /** Delay between attempts. @default { initialMs: 100, factor: 2, maxMs: 30_000, jitter: 0 } */
+  readonly backoff?: BackoffOptions;
+  /** Per-attempt time limit; the attempt's signal is aborted when it runs out. @default none. Bounds: finite, > 0. */
+  readonly timeoutMs?: number;
+  /**
+   * What a final failure means for this task's dependents: `"block"` skips them (and their
+   * dependents) with E_DEPENDENCY_FAILED; `"satisfy"` lets them run, and they see the error in
+   * `ctx.failures`. @default "block"
+   */
+  readonly onFailure?: "block" | "satisfy";
+  /**
+   * Higher starts first among ready tasks. A task's effective priority is the highest of its own and
+   * that of every task that (transitively) depends on it. @default 0. Bounds: finite.
+   */
+  readonly priority?: number;
+}
+
+/** The retry, timeout and failure policy of a task, normalised. Absent means all defaults. */
+export interface TaskPolicy {
+  readonly retries: number;
+  readonly initialMs: number;
+  readonly factor: number;
+  readonly maxMs: number;
+  readonly jitter: number;
+  readonly timeoutMs: number; // 0 = no timeout
+  readonly satisfy: boolean;
+  readonly priority: number;
+}
+
+export const DEFAULT_POLICY: TaskPolicy = Object.freeze({
+  retries: 0,
+  initialMs: 100,
+  factor: 2,
+  maxMs: 30_000,
+  jitter: 0,
+  timeoutMs: 0,
+  satisfy: false,
+  priority: 0,
+});
+
+const TASK_OPTION_NAMES = ["dependsOn", "retries", "backoff", "timeoutMs", "onFailure", "priority"];
+const BACKOFF_OPTION_NAMES = ["initialMs", "factor", "maxMs", "jitter"];
+const NO_DEPS: readonly string[] = Object.freeze([]);
+
+export function invalidOption(where: string, option: string, expected: string, received: unknown): FlotillaError {
+  return new FlotillaError("E_INVALID_OPTION", `${where}: option "${option}" must be ${expected}, received ${describe(received)}`);
+}
+
+/** Rejects option names that do not exist, suggesting the closest one (`concurency` -> `concurrency`). */
+export function checkKnownKeys(where: string, value: object, known: readonly string[], kind = "option"): void {
+  for (const key in value) {
+    if (!known.includes(key)) {
+      const hint = closest(key, known);
+      throw new FlotillaError(
+        "E_INVALID_OPTION",
+        `${where}: unknown ${kind} "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; known ${kind}s: ${known.join(", ")}`,
+      );
+    }
+  }
+}
+
+/** The candidate within edit distance 2 of `word`, if any. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === "number" && Number.isFinite(v);
+}
+
+/** Checks a task id; `where` names the job for the message. */
+export function checkTaskId(where: string, id: unknown): asserts id is string {
+  if (typeof id !== "string" || id.length === 0) {
+    throw new FlotillaError("E_INVALID_OPTION", `${where}: a task id must be a non-empty string, received ${describe(id)}`);
+  }
+}
+
+/** Validates `dependsOn` and returns a private copy (later edits to the caller's array cannot reach the run). */
+export function checkDependsOn(where: string, value: unknown): readonly string[] {
+  if (value === undefined) return NO_DEPS;
+  if (!Array.isArray(value)) throw invalidOption(where, "dependsOn", "an array of task ids", value);
+  const n = value.length;
+  if (n === 0) return NO_DEPS;
+  for (let i = 0; i < n; i++) {
+    const dep: unknown = value[i];
+    if (typeof dep !== "string" || dep.length === 0) {
+      throw invalidOption(where, `dependsOn[${i}]`, "a non-empty task id string", dep);
+    }
+    for (let j = 0; j < i; j++) {
+      if (value[j] === dep) throw new FlotillaError("E_INVALID_OPTION", `${where}: option "dependsOn" lists "${dep}" twice`);
+    }
+  }
+  return value.slice();
+}
+
+/** Validates everything but `dependsOn`; returns undefined when every policy option is the default. */
+export function checkPolicy(where: string, options: TaskOptions): TaskPolicy | undefined {
+  const { retries, backoff, timeoutMs, onFailure, priority } = options;
+  if (retries === undefined && backoff === undefined && timeoutMs === undefined && onFailure === undefined && priority === undefined) {
+    return undefined;
+  }
+  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
+    throw invalidOption(where, "retries", "a non-negative integer", retries);
+  }
+  if (timeoutMs !== undefined && !(isFiniteNumber(timeoutMs) && timeoutMs > 0)) {
+    throw invalidOption(where, "timeoutMs", "a finite number of milliseconds > 0", timeoutMs);
+  }
+  if (onFailure !== undefined && onFailure !== "block" && onFailure !== "satisfy") {
+    throw invalidOption(where, "onFailure", `"block" or "satisfy"`, onFailure);
+  }
+  if (priority !== undefined && !isFiniteNumber(priority)) {
+    throw invalidOption(where, "priority", "a finite number", priority);
+  }
+  const b = checkBackoff(where, backoff);
+  return Object.freeze({
+    retries: retries ?? 0,
+    ...b,
+    timeoutMs: timeoutMs ?? 0,
+    satisfy: onFailure === "satisfy",
+    priority: priority ?? 0,
+  });
+}
+
+function checkBackoff(where: string, backoff: unknown): Pick<TaskPolicy, "initialMs" | "factor" | "maxMs" | "jitter"> {
+  const d = DEFAULT_POLICY;
+  if (backoff === undefined) return { initialMs: d.initialMs, factor: d.factor, maxMs: d.maxMs, jitter: d.jitter };
+  if (typeof backoff !== "object" || backoff === null || Array.isArray(backoff)) {
+    throw invalidOption(where, "backoff", "an object { initialMs, factor, maxMs, jitter }", backoff);
+  }
+  checkKnownKeys(where, backoff, BACKOFF_OPTION_NAMES, "backoff option");
+  const { initialMs = d.initialMs, factor = d.factor, maxMs = d.maxMs, jitter = d.jitter } = backoff as BackoffOptions;
+  if (!(isFiniteNumber(initialMs) && initialMs >= 0)) throw invalidOption(where, "backoff.initialMs", "a finite number >= 0", initialMs);
+  if (!(isFiniteNumber(factor) && factor >= 1)) throw invalidOption(where, "backoff.factor", "a finite number >= 1", factor);
+  if (!(isFiniteNumber(maxMs) && maxMs >= 0)) throw invalidOption(where, "backoff.maxMs", "a finite number >= 0", maxMs);
+  if (!(isFiniteNumber(jitter) && jitter >= 0 && jitter <= 1)) throw invalidOption(where, "backoff.jitter", "a number from 0 to 1", jitter);
+  return { initialMs, factor, maxMs, jitter };
+}
+
+/** Validates a whole options object (unknown names included). */
+export function checkTaskOptions(where: string, options: unknown): { deps: readonly string[]; policy: TaskPolicy | undefined } {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new FlotillaError("E_INVALID_OPTION", `${where}: options must be an object, received ${describe(options)}`);
+  }
+  checkKnownKeys(where, options, TASK_OPTION_NAMES);
+  return { deps: checkDependsOn(where, (options as TaskOptions).dependsOn), policy: checkPolicy(where, options as TaskOptions) };
+}
+
+/** The delay before attempt `nextAttempt` (2 = first retry). */
+export function backoffDelay(policy: TaskPolicy, nextAttempt: number, random: () => number): number {
+  const raw = Math.min(policy.maxMs, policy.initialMs * policy.factor ** (nextAttempt - 2));
+  return policy.jitter === 0 ? raw : raw * (1 - policy.jitter * random());
+}

@@ -1,0 +1,10 @@
+/** A task's state inside a run, as a small integer. Terminal states are >= SUCCEEDED. */
+export const PENDING = 0;
+export const READY = 1;
+export const RUNNING = 2;
+export const RETRYING = 3;
+export const SUCCEEDED = 4;
+export const FAILED = 5;
+export const CANCELLED = 6;
+export const SKIPPED = 7;
+export const STATE_NAMES = ["pending", "ready", "running", "retrying", "succeeded", "failed", "cancelled", "skipped"] as const;
