@@ -5,6 +5,7 @@
  * decided, whether the slot is released) on the object too; none of it is part of the public type.
  */
 import { execute } from "abort-controller-x";
+import { FlotillaError, describe } from "./errors.ts";
 import type { ProviderNode } from "./provider.ts";
 import type { Runtime, TimerHandle } from "./runtime.ts";
 import type { TaskContext } from "./task-context.ts";
@@ -63,7 +64,17 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
     return (this.#failures ??= this.#host.failuresOf(this.task));
   }
 
-  sleep(ms: number): Promise<void> {
+  // A getter, so `({ sleep }) => sleep(10)` works; the closure is only made for bodies that ask.
+  get sleep(): (ms: number) => Promise<void> {
+    return (ms) => this.#sleep(ms);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (!(typeof ms === "number" && ms >= 0 && ms <= Number.MAX_SAFE_INTEGER)) {
+      return Promise.reject(
+        new FlotillaError("E_INVALID_OPTION", `task "${this.taskId}": sleep(ms) needs a number of milliseconds >= 0, received ${describe(ms)}`),
+      );
+    }
     const runtime = this.#host.runtime;
     return execute<void>(this.signal, (resolve) => {
       const timer = runtime.setTimer(ms, () => resolve());

@@ -252,6 +252,11 @@ export class Executor implements AttemptHost {
     if (this.emitter.listenerCount("task:start") > 0) {
       this.#emit("task:start", { type: "task:start", taskId: a.taskId, attempt: number, at: this.runtime.now() });
     }
+    if (a.decided) {
+      // A task:start listener cancelled it: the body never runs.
+      this.#release(a);
+      return;
+    }
     const policy = this.#graph.policies[i];
     if (policy !== undefined && policy.timeoutMs > 0) {
       a.timeoutTimer = this.runtime.setTimer(policy.timeoutMs, () => this.#timedOut(a, policy.timeoutMs));
@@ -371,20 +376,20 @@ export class Executor implements AttemptHost {
   #retry(i: number, a: Attempt, error: unknown, policy: TaskPolicy, nextTry: number): void {
     const delayMs = backoffDelay(policy, nextTry, this.runtime.random);
     this.#state[i] = RETRYING;
+    if (delayMs > 0) {
+      const timer = this.runtime.setTimer(delayMs, () => {
+        this.#retryTimers.delete(i);
+        if (this.#state[i] !== RETRYING) return;
+        this.#makeReady(i);
+        this.#pump();
+      });
+      this.#retryTimers.set(i, timer);
+    }
+    // Emitted once the timer is armed: a listener that cancels here must find it to clear it.
     if (this.emitter.listenerCount("task:retry") > 0) {
       this.#emit("task:retry", { type: "task:retry", taskId: a.taskId, attempt: a.attempt, error, delayMs, at: this.runtime.now() });
     }
-    if (delayMs <= 0) {
-      this.#makeReady(i);
-      return;
-    }
-    const timer = this.runtime.setTimer(delayMs, () => {
-      this.#retryTimers.delete(i);
-      if (this.#state[i] !== RETRYING) return;
-      this.#makeReady(i);
-      this.#pump();
-    });
-    this.#retryTimers.set(i, timer);
+    if (delayMs <= 0 && this.#state[i] === RETRYING) this.#makeReady(i);
   }
 
   #fail(i: number, error: unknown): void {

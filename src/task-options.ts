@@ -89,10 +89,10 @@ export function checkKnownKeys(where: string, value: object, known: readonly str
   }
 }
 
-/** The candidate within edit distance 2 of `word`, if any. */
+/** The closest candidate to `word` (a typo away: edit distance up to 2, or 3 for longer words), if any. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
-  let bestDistance = 3;
+  let bestDistance = word.length >= 5 ? 4 : 3;
   for (const candidate of candidates) {
     const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [candidate, d];

@@ -1,0 +1,22 @@
+/** Small helpers shared by the test files: explicit signals instead of sleeps. */
+
+/** A promise with its resolve function outside, to release a task body from the test. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Lets every queued promise callback run (one real macrotask). */
+export function flush(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** A body that never settles until its signal aborts, then rejects with the signal's reason. */
+export function untilAborted({ signal }: { signal: AbortSignal }): Promise<never> {
+  return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+}

@@ -1,0 +1,126 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { CycleError, FlotillaError, Job, run, start } from "../src/index.ts";
+
+const noop = () => undefined;
+
+function rejectsWith(code: string, pattern?: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof FlotillaError, `expected a FlotillaError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    if (pattern) assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+describe("building a job", () => {
+  it("refuses a duplicate task id with E_DUPLICATE_TASK naming the job and the id", () => {
+    const job = new Job("etl").task("a", noop);
+    assert.throws(() => job.task("a", noop), rejectsWith("E_DUPLICATE_TASK", /job "etl" already has a task "a"/));
+  });
+
+  it("refuses empty or non-string ids and names", () => {
+    assert.throws(() => new Job(""), rejectsWith("E_INVALID_OPTION", /non-empty string/));
+    assert.throws(() => new Job("j").task("", noop), rejectsWith("E_INVALID_OPTION", /received string ""/));
+    assert.throws(() => new Job("j").task(42 as unknown as string, noop), rejectsWith("E_INVALID_OPTION", /received number 42/));
+  });
+
+  it("refuses a body that is not a function", () => {
+    assert.throws(
+      () => new Job("j").task("a", {}, "echo hi" as never),
+      rejectsWith("E_INVALID_OPTION", /task "a": the body must be a function .* received string "echo hi"/),
+    );
+  });
+
+  const badOptions: [string, object, RegExp][] = [
+    ["retries", { retries: -1 }, /task "a": option "retries" must be a non-negative integer, received number -1/],
+    ["retries", { retries: 1.5 }, /received number 1.5/],
+    ["timeoutMs", { timeoutMs: 0 }, /option "timeoutMs" must be a finite number of milliseconds > 0, received number 0/],
+    ["timeoutMs", { timeoutMs: Infinity }, /received number Infinity/],
+    ["onFailure", { onFailure: "ignore" }, /option "onFailure" must be "block" or "satisfy", received string "ignore"/],
+    ["priority", { priority: "high" }, /option "priority" must be a finite number, received string "high"/],
+    ["backoff", { backoff: 100 }, /option "backoff" must be an object/],
+    ["backoff.factor", { backoff: { factor: 0.5 } }, /option "backoff.factor" must be a finite number >= 1, received number 0.5/],
+    ["backoff.jitter", { backoff: { jitter: 2 } }, /option "backoff.jitter" must be a number from 0 to 1, received number 2/],
+    ["backoff keys", { backoff: { initial: 5 } }, /unknown backoff option "initial"/],
+    ["dependsOn", { dependsOn: "b" }, /option "dependsOn" must be an array of task ids, received string "b"/],
+    ["dependsOn item", { dependsOn: [""] }, /option "dependsOn\[0\]" must be a non-empty task id string/],
+    ["dependsOn twice", { dependsOn: ["b", "b"] }, /option "dependsOn" lists "b" twice/],
+    ["unknown option", { retry: 2 }, /unknown option "retry" \(did you mean "retries"\?\)/],
+  ];
+  for (const [name, options, message] of badOptions) {
+    it(`refuses an invalid ${name} with E_INVALID_OPTION and a message naming task, option and value`, () => {
+      assert.throws(() => new Job("j").task("a", options as never, noop), rejectsWith("E_INVALID_OPTION", message));
+    });
+  }
+
+  it("keeps a private copy of dependsOn, so editing the caller's array later changes nothing", async () => {
+    const deps = ["a"];
+    const job = new Job("j").task("a", () => 1).task("b", { dependsOn: deps as ["a"] }, ({ deps }) => deps);
+    deps.push("missing");
+    const result = await run(job);
+    assert.equal(result.status, "succeeded");
+    assert.deepEqual(result.output("b"), { a: 1 });
+  });
+});
+
+describe("starting a run", () => {
+  it("rejects an unknown dependency with E_UNKNOWN_DEPENDENCY and a suggestion", async () => {
+    const job = new Job<Record<string, unknown>>("etl").task("transform", noop).task("load", { dependsOn: ["transfrom"] }, noop);
+    await assert.rejects(run(job), rejectsWith("E_UNKNOWN_DEPENDENCY", /task "load" depends on unknown task "transfrom" in job "etl" \(did you mean "transform"\?\)/));
+  });
+
+  it("rejects a cycle with E_CYCLE naming the whole cycle path", async () => {
+    const job = new Job<Record<string, unknown>>("loop")
+      .task("start", noop)
+      .task("a", { dependsOn: ["start", "c"] }, noop)
+      .task("b", { dependsOn: ["a"] }, noop)
+      .task("c", { dependsOn: ["b"] }, noop);
+    const error = await start(job).result.catch((e: unknown) => e);
+    assert.ok(error instanceof CycleError);
+    assert.equal(error.code, "E_CYCLE");
+    assert.deepEqual(error.path, ["a", "c", "b", "a"]);
+    assert.match(error.message, /job "loop" has a dependency cycle: a -> c -> b -> a/);
+  });
+
+  it("rejects a task that depends on itself as a cycle", async () => {
+    const job = new Job<Record<string, unknown>>("self").task("a", { dependsOn: ["a"] }, noop);
+    await assert.rejects(run(job), rejectsWith("E_CYCLE", /a -> a/));
+  });
+
+  const badRunOptions: [string, object, RegExp][] = [
+    ["concurrency 0", { concurrency: 0 }, /run of job "j": option "concurrency" must be an integer >= 1 or Infinity, received number 0/],
+    ["concurrency 2.5", { concurrency: 2.5 }, /received number 2.5/],
+    ["signal", { signal: {} }, /option "signal" must be an AbortSignal, received object/],
+    ["failFast", { failFast: "yes" }, /option "failFast" must be a boolean, received string "yes"/],
+    ["runtime", { runtime: { now: () => 0 } }, /option "runtime" is not a Runtime: missing setTimer, clearTimer, random/],
+    ["provider", { provider: { name: "x", run() {} } }, /option "provider" is not a ComputeProvider: missing startNode, stopNode/],
+    ["cancelGraceMs", { cancelGraceMs: -1 }, /option "cancelGraceMs" must be a finite number of milliseconds >= 0/],
+    ["unknown", { concurency: 2 }, /unknown run option "concurency" \(did you mean "concurrency"\?\)/],
+  ];
+  for (const [name, options, message] of badRunOptions) {
+    it(`rejects the run option ${name} with E_INVALID_OPTION`, async () => {
+      await assert.rejects(run(new Job("j").task("a", noop), options as never), rejectsWith("E_INVALID_OPTION", message));
+    });
+  }
+
+  it("rejects something that is not a Job", async () => {
+    await assert.rejects(run({ name: "fake" } as never), rejectsWith("E_INVALID_OPTION", /job must be a Job, received object/));
+  });
+
+  it("runs an empty job to success", async () => {
+    const result = await run(new Job("empty"));
+    assert.equal(result.status, "succeeded");
+    assert.equal(result.tasks.size, 0);
+  });
+
+  it("can run the same job twice, and tasks added to a run never reach the job", async () => {
+    const job = new Job("twice").task("a", () => 1);
+    const handle = start(job);
+    handle.addTask("extra", () => 2);
+    assert.equal((await handle.result).tasks.size, 2);
+    const again = await run(job);
+    assert.equal(again.tasks.size, 1);
+    assert.equal(again.output("a"), 1);
+  });
+});
