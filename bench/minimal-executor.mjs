@@ -1,7 +1,7 @@
 // The floor: a minimal hand-written DAG executor with no features (no retries, events,
 // cancellation or results). Tasks are integer indices, in-degrees an Int32Array, dependents
-// arrays of ints, a LIFO ready stack and a concurrency limit. It calls each body; a thenable
-// result is awaited with .then, anything else completes synchronously (the rule flotilla uses).
+// arrays of ints, a LIFO ready stack and a concurrency limit. It calls each body with its index;
+// a thenable result is awaited with .then, anything else completes synchronously (flotilla's rule).
 
 /** Builds the graph from a spec ({ ids, deps }) and runs `body` once per task. Resolves to the number of tasks run. */
 export function runMinimal(spec, body, concurrency) {
@@ -44,7 +44,7 @@ export function runMinimal(spec, body, concurrency) {
         running++;
         let r;
         try {
-          r = body();
+          r = body(i);
         } catch (error) {
           return fail(error);
         }

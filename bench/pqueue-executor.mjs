@@ -32,7 +32,7 @@ export async function runPQueue(spec, body, concurrency) {
   const schedule = (i) => {
     queue
       .add(async () => {
-        await body();
+        await body(i);
         done++;
         const ds = dependents[i];
         if (ds !== null) for (let k = 0; k < ds.length; k++) if (--indegree[ds[k]] === 0) schedule(ds[k]);

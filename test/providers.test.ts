@@ -1,0 +1,91 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Job, NodeLostError, inProcess, run, start, type ComputeProvider, type ProviderNode } from "../src/index.ts";
+import { deferred, flush } from "./helpers.ts";
+
+/** A provider whose nodes can be killed by the test, like a worker crashing under an attempt. */
+function crashyProvider(options: { slots?: number; crashWhen: (taskId: string, nodeId: string) => boolean }) {
+  let started = 0;
+  const stopped: string[] = [];
+  const provider: ComputeProvider = {
+    name: "crashy",
+    startNode: async () => ({ id: `node-${++started}`, slots: options.slots ?? 2 }),
+    stopNode: (node: ProviderNode) => void stopped.push(node.id),
+    run: async (node, body, ctx) => {
+      if (options.crashWhen(ctx.taskId, node.id)) throw new NodeLostError(node.id, `node "${node.id}" crashed`);
+      return body(ctx);
+    },
+  };
+  return { provider, stopped, started: () => started };
+}
+
+describe("providers and lost nodes", () => {
+  it("the in-process provider runs bodies as function calls on one unlimited node", async () => {
+    const provider = inProcess();
+    const node = await provider.startNode();
+    assert.deepEqual(node, { id: "in-process", slots: Infinity });
+    const result = await run(new Job("j").task("a", () => 3), { provider });
+    assert.equal(result.output("a"), 3);
+  });
+
+  it("requeues an attempt whose node was lost without spending a retry, on a fresh node", async () => {
+    const { provider, stopped, started } = crashyProvider({ crashWhen: (taskId, nodeId) => taskId === "b" && nodeId === "node-1" });
+    const handle = start(new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, ({ deps }) => deps.a + 1), { provider });
+    const requeued: string[] = [];
+    handle.on("task:requeued", (e) => requeued.push(`${e.taskId}#${e.attempt}`));
+    const result = await handle.result;
+    assert.equal(result.status, "succeeded");
+    assert.equal(result.output("b"), 2);
+    assert.equal(result.tasks.get("b").attempts, 2);
+    assert.deepEqual(requeued, ["b#1"]);
+    assert.equal(started(), 2);
+    assert.deepEqual(stopped.sort(), ["node-1", "node-2"], "every started node is stopped");
+  });
+
+  it("fails a poison task with E_NODE_LOST after maxNodeLosses requeues", async () => {
+    const { provider, stopped, started } = crashyProvider({ crashWhen: (taskId) => taskId === "poison" });
+    const result = await run(new Job("j").task("poison", { retries: 5 }, () => 1).task("fine", () => 2), { provider, maxNodeLosses: 2 });
+    const poison = result.tasks.get("poison");
+    assert.equal(poison.status, "failed");
+    assert.equal(poison.attempts, 3, "first attempt plus two requeues; retries are not spent on lost nodes");
+    assert.ok(poison.error instanceof NodeLostError);
+    assert.equal(poison.error.code, "E_NODE_LOST");
+    assert.equal(result.output("fine"), 2);
+    assert.equal(stopped.length, started());
+  });
+
+  it("respects a node's slots as well as concurrency", async () => {
+    let running = 0;
+    let peak = 0;
+    const gate = deferred();
+    const provider: ComputeProvider = { name: "two-slots", startNode: () => ({ id: "n", slots: 2 }), stopNode: () => {}, run: (_n, body, ctx) => body(ctx) };
+    const job = new Job<Record<string, unknown>>("j");
+    for (let i = 0; i < 5; i++) {
+      job.task(`t${i}`, async () => {
+        peak = Math.max(peak, ++running);
+        await gate.promise;
+        running--;
+      });
+    }
+    const pending = run(job, { provider, concurrency: 10 });
+    await flush();
+    gate.resolve();
+    await pending;
+    assert.equal(peak, 2);
+  });
+
+  it("fails every waiting task when the provider cannot start a node", async () => {
+    const provider: ComputeProvider = {
+      name: "broken",
+      startNode: () => Promise.reject(new Error("quota exceeded")),
+      stopNode: () => {},
+      run: () => undefined,
+    };
+    const result = await run(new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, () => 2), { provider });
+    assert.equal(result.status, "failed");
+    const a = result.tasks.get("a");
+    assert.equal(a.status, "failed");
+    assert.match((a.error as Error).message, /provider "broken" could not start a node: quota exceeded/);
+    assert.equal(result.tasks.get("b").status, "skipped");
+  });
+});
