@@ -12,7 +12,7 @@ export interface BackoffOptions {
   readonly initialMs?: number;
   /** Growth per attempt. @default 2. Bounds: finite, >= 1. */
   readonly factor?: number;
-  /** Ceiling. @default 30_000. Bounds: finite, >= 0. */
+  /** Ceiling of any one delay. @default Infinity (no ceiling). Bounds: >= initialMs. */
   readonly maxMs?: number;
   /** Fraction of each delay that is randomised away (0 = exact). @default 0. Bounds: 0..1. */
   readonly jitter?: number;
@@ -28,7 +28,7 @@ export interface TaskOptions<Dep extends string = string> {
   readonly dependsOn?: readonly Dep[];
   /** Extra attempts after the first one fails. @default 0. Bounds: integer, >= 0. */
   readonly retries?: number;
-  /** Delay between attempts. @default { initialMs: 100, factor: 2, maxMs: 30_000, jitter: 0 } */
+  /** Delay between attempts. @default { initialMs: 100, factor: 2, maxMs: Infinity, jitter: 0 } */
   readonly backoff?: BackoffOptions;
   /** Per-attempt time limit; the attempt's signal is aborted when it runs out. @default none. Bounds: finite, > 0. */
   readonly timeoutMs?: number;
@@ -61,7 +61,7 @@ export const DEFAULT_POLICY: TaskPolicy = Object.freeze({
   retries: 0,
   initialMs: 100,
   factor: 2,
-  maxMs: 30_000,
+  maxMs: Infinity,
   jitter: 0,
   timeoutMs: 0,
   satisfy: false,
@@ -179,7 +179,7 @@ function checkBackoff(where: string, backoff: unknown): Pick<TaskPolicy, "initia
   const { initialMs = d.initialMs, factor = d.factor, maxMs = d.maxMs, jitter = d.jitter } = backoff as BackoffOptions;
   if (!(isFiniteNumber(initialMs) && initialMs >= 0)) throw invalidOption(where, "backoff.initialMs", "a finite number >= 0", initialMs);
   if (!(isFiniteNumber(factor) && factor >= 1)) throw invalidOption(where, "backoff.factor", "a finite number >= 1", factor);
-  if (!(isFiniteNumber(maxMs) && maxMs >= 0)) throw invalidOption(where, "backoff.maxMs", "a finite number >= 0", maxMs);
+  if (!(typeof maxMs === "number" && maxMs >= initialMs)) throw invalidOption(where, "backoff.maxMs", `a number >= backoff.initialMs (${initialMs})`, maxMs);
   if (!(isFiniteNumber(jitter) && jitter >= 0 && jitter <= 1)) throw invalidOption(where, "backoff.jitter", "a number from 0 to 1", jitter);
   return { initialMs, factor, maxMs, jitter };
 }

@@ -42,6 +42,7 @@ describe("building a job", () => {
     ["backoff", { backoff: 100 }, /option "backoff" must be an object/],
     ["backoff.factor", { backoff: { factor: 0.5 } }, /option "backoff.factor" must be a finite number >= 1, received number 0.5/],
     ["backoff.jitter", { backoff: { jitter: 2 } }, /option "backoff.jitter" must be a number from 0 to 1, received number 2/],
+    ["backoff.maxMs", { backoff: { initialMs: 500, maxMs: 100 } }, /option "backoff.maxMs" must be a number >= backoff.initialMs \(500\), received number 100/],
     ["backoff keys", { backoff: { initial: 5 } }, /unknown backoff option "initial"/],
     ["dependsOn", { dependsOn: "b" }, /option "dependsOn" must be an array of task ids, received string "b"/],
     ["dependsOn item", { dependsOn: [""] }, /option "dependsOn\[0\]" must be a non-empty task id string/],

@@ -1,0 +1,172 @@
+// Benchmark driver: runs every (body, shape, size, lib) case in a fresh child process
+// (bench/case.mjs), takes the median of the repetitions, prints the tables and ratios to stdout
+// and writes them as markdown to bench/results.md.
+//   node --expose-gc bench/run.mjs [--quick] [--sizes 10000,100000] [--libs flotilla,minimal]
+//     [--shapes chain,fanout,layered] [--bodies async,sync] [--reps N] [--concurrency 64] [--timeout 60]
+import { execSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { SHAPES } from "./graphs.mjs";
+
+const LIBS = ["flotilla", "minimal", "pgraph", "pqueue"];
+const LABEL = { flotilla: "flotilla", minimal: "minimal", pgraph: "p-graph@2", pqueue: "p-queue@9 Kahn" };
+const SYNC_LIBS = ["flotilla", "minimal"]; // p-graph and p-queue always await, a sync body changes nothing for them
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i === -1 ? fallback : args[i + 1];
+};
+const list = (name, fallback) => flag(name, fallback.join(",")).split(",").filter(Boolean);
+const quick = args.includes("--quick");
+const sizes = list("sizes", quick ? ["10000"] : ["10000", "100000", "1000000"]).map(Number);
+const libs = list("libs", LIBS);
+const shapes = list("shapes", SHAPES);
+const bodies = list("bodies", ["async", "sync"]);
+const concurrency = Number(flag("concurrency", "64"));
+const timeoutS = Number(flag("timeout", "60"));
+const repsFor = (n) => Number(flag("reps", n <= 100_000 ? "3" : "1"));
+for (const l of libs) if (!LIBS.includes(l)) throw new Error(`unknown lib ${l}; known: ${LIBS.join(", ")}`);
+for (const s of shapes) if (!SHAPES.includes(s)) throw new Error(`unknown shape ${s}; known: ${SHAPES.join(", ")}`);
+
+const caseFile = fileURLToPath(new URL("./case.mjs", import.meta.url));
+
+/** Runs one case once in a child process: resolves to the case's JSON figures, { timeout }, or { error }. */
+function runOnce(lib, shape, n, body) {
+  return new Promise((resolve) => {
+    const argv = ["--expose-gc", caseFile, lib, shape, String(n), body, String(concurrency)];
+    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutS * 1000, killSignal: "SIGKILL" });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("close", (code, signal) => {
+      if (signal === "SIGKILL") return resolve({ timeout: true });
+      if (code !== 0) return resolve({ error: err.trim().split("\n").slice(0, 8).join("\n") || `exit ${code} ${signal}` });
+      resolve(JSON.parse(out.trim().split("\n").pop()));
+    });
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Runs a case `reps` times (stopping at a timeout or error) and keeps the median of each figure. */
+async function runCase(lib, shape, n, body) {
+  const runs = [];
+  for (let r = 0; r < repsFor(n); r++) {
+    const res = await runOnce(lib, shape, n, body);
+    if (res.timeout || res.error) return { lib, shape, n, body, ...res };
+    runs.push(res);
+  }
+  const pick = (k) => median(runs.map((x) => x[k]));
+  return { lib, shape, n, body, reps: runs.length, ms: pick("ms"), rssMB: pick("rssMB"), heapMB: pick("heapMB"), maxRssMB: pick("maxRssMB") };
+}
+
+// ---- formatting ----
+const f = (x, d = 1) => (x === undefined ? "" : x.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }));
+const sizeLabel = (n) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n));
+const ratio = (a, b) => (a === undefined || b === undefined || b <= 0 ? "–" : `${f(a / b, 2)}x`);
+
+function resultRow(r) {
+  const head = [LABEL[r.lib], r.shape, sizeLabel(r.n)];
+  if (r.timeout) return [...head, `timeout (>${timeoutS} s)`, "", "", "", "", ""];
+  if (r.error) return [...head, "ERROR", "", "", "", "", ""];
+  const ns = (r.ms * 1e6) / r.n;
+  return [...head, f(r.ms), f(ns, 0), f((r.n / r.ms) * 1000, 0), f(r.rssMB), f(r.heapMB), f(r.maxRssMB, 0)];
+}
+const RESULT_HEAD = ["lib", "shape", "tasks", "ms", "ns/task", "tasks/s", "peak RSS Δ MB", "heap Δ MB", "maxRSS MB"];
+
+/** a/b of times; a timed-out side counts as the time limit, giving a bound (">" or "<"). */
+function timeRatio(a, b) {
+  if (!a || !b || a.error || b.error) return "–";
+  if (a.timeout && b.timeout) return "both timeout";
+  const limit = timeoutS * 1000;
+  return (a.timeout ? ">" : b.timeout ? "<" : "") + ratio(a.timeout ? limit : a.ms, b.timeout ? limit : b.ms);
+}
+
+function ratioRows(results, body) {
+  const get = (lib, shape, n) => results.find((r) => r.lib === lib && r.shape === shape && r.n === n && r.body === body);
+  const rows = [];
+  for (const n of sizes) {
+    for (const shape of shapes) {
+      const [fl, mi, pg, pq] = ["flotilla", "minimal", "pgraph", "pqueue"].map((lib) => get(lib, shape, n));
+      const slow = fl?.ms !== undefined && mi?.ms !== undefined ? fl.ms / mi.ms > 2 : fl?.timeout && mi?.ms !== undefined;
+      rows.push([shape, sizeLabel(n), (slow ? "⚠ " : "") + timeRatio(fl, mi), ratio(fl?.rssMB, mi?.rssMB), ratio(fl?.heapMB, mi?.heapMB), timeRatio(pg, fl), timeRatio(pq, fl)]);
+    }
+  }
+  return rows;
+}
+const RATIO_HEAD = ["shape", "tasks", "flotilla/minimal time", "flotilla/minimal peak RSS Δ", "flotilla/minimal heap Δ", "p-graph/flotilla time", "p-queue/flotilla time"];
+
+function textTable(head, rows) {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => cells.map((c, i) => (i < 3 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ");
+  return [line(head), w.map((x) => "-".repeat(x)).join("  "), ...rows.map(line)].join("\n");
+}
+function mdTable(head, rows) {
+  const align = head.map((_, i) => (i < 3 ? "---" : "---:"));
+  return [head, align, ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
+}
+
+// ---- main ----
+const distHash = () => createHash("sha256").update(readFileSync(new URL("../dist/index.js", import.meta.url))).digest("hex").slice(0, 12);
+const gitHead = () => {
+  try {
+    return execSync("git rev-parse --short HEAD", { cwd: fileURLToPath(new URL(".", import.meta.url)), stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  } catch {
+    return "unknown";
+  }
+};
+const started = new Date();
+const hashAtStart = distHash();
+const about = [
+  `Date: ${started.toISOString().slice(0, 10)}; Node ${process.version}; ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}); ${os.platform()} ${os.arch()}.`,
+  `flotilla: dist/index.js sha256 ${hashAtStart}… (git HEAD ${gitHead()}).`,
+  `Concurrency ${concurrency} for every executor. Each case runs in a fresh \`node --expose-gc\` process; ` +
+    `figures are the median of 3 processes for 10k/100k tasks and a single process for 1M (time limit ${timeoutS} s).`,
+  `Timed region = building the executor's own structures from the plain spec + running every task to completion.`,
+  `peak RSS Δ = peak RSS (Linux VmHWM, reset after the baseline) minus the RSS baseline after GC; heap Δ = heapUsed after the run (before GC, result still alive) minus baseline; maxRSS = process.resourceUsage().maxRSS (absolute, includes Node itself).`,
+];
+console.log(about.join("\n") + "\n");
+
+const results = [];
+const plan = [];
+for (const body of bodies)
+  for (const n of sizes)
+    for (const shape of shapes)
+      for (const lib of libs) if (body === "async" || SYNC_LIBS.includes(lib)) plan.push([lib, shape, n, body]);
+for (const [i, [lib, shape, n, body]] of plan.entries()) {
+  const r = await runCase(lib, shape, n, body);
+  results.push(r);
+  const what = r.timeout ? "timeout" : r.error ? `ERROR\n${r.error}` : `${f(r.ms)} ms, ${f(r.rssMB)} MB`;
+  console.error(`[${i + 1}/${plan.length}] ${body} ${LABEL[lib]} ${shape} ${sizeLabel(n)}: ${what}`);
+}
+
+const md = [`# flotilla benchmark results\n`, ...about.map((a) => a + "  "), ""];
+for (const body of bodies) {
+  const rows = results.filter((r) => r.body === body).map(resultRow);
+  if (rows.length === 0) continue;
+  const title = body === "async" ? "Body `async () => {}` (every task returns a promise)" : "Body `() => undefined` (synchronous; flotilla and minimal only)";
+  console.log(`\n== ${title} ==\n${textTable(RESULT_HEAD, rows)}`);
+  md.push(`## ${title}\n`, mdTable(RESULT_HEAD, rows), "");
+  if (libs.includes("flotilla")) {
+    const rr = ratioRows(results, body);
+    console.log(`\nRatios (${body} body; ⚠ = flotilla more than 2x the minimal floor):\n${textTable(RATIO_HEAD, rr)}`);
+    md.push(`### Ratios (${body} body; ⚠ = flotilla more than 2x the minimal floor)\n`, mdTable(RATIO_HEAD, rr), "");
+  }
+}
+const errors = results.filter((r) => r.error);
+for (const r of errors) {
+  const msg = `\nERROR in ${r.body} ${LABEL[r.lib]} ${r.shape} ${sizeLabel(r.n)} (repro: node --expose-gc bench/case.mjs ${r.lib} ${r.shape} ${r.n} ${r.body} ${concurrency}):\n${r.error}`;
+  console.log(msg);
+  md.push("```", msg.trim(), "```", "");
+}
+if (distHash() !== hashAtStart) {
+  const warn = `WARNING: dist/index.js changed during the run (${hashAtStart} -> ${distHash()}); flotilla figures may mix builds.`;
+  console.log(`\n${warn}`);
+  md.push(warn, "");
+}
+writeFileSync(new URL("./results.md", import.meta.url), md.join("\n"));
+console.log(`\nWrote bench/results.md (${((Date.now() - started) / 1000).toFixed(0)} s).`);

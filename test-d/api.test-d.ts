@@ -1,0 +1,66 @@
+import { expectAssignable, expectError, expectType } from "tsd";
+import { Job, run, start, FlotillaError, type RunResult, type TaskResult, type RunEvent, type ErrorCode } from "flotilla";
+import { virtualRuntime } from "flotilla/testing";
+
+const job = new Job("etl")
+  .task("extract", async () => [1, 2, 3])
+  .task("name", () => "rows")
+  .task("double", { dependsOn: ["extract"] }, ({ deps }) => {
+    expectType<number[]>(deps.extract);
+    return deps.extract.map((r) => r * 2);
+  })
+  .task("load", { dependsOn: ["double", "name"], retries: 2, timeoutMs: 5_000 }, async ({ deps, attempt, signal, sleep, taskId }) => {
+    expectType<number[]>(deps.double);
+    expectType<string>(deps.name);
+    expectType<number>(attempt);
+    expectType<AbortSignal>(signal);
+    expectType<string>(taskId);
+    expectType<Promise<void>>(sleep(10));
+    return deps.double.length;
+  });
+
+// A task only sees the dependencies it declared.
+new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, ({ deps }) => {
+  // @ts-expect-error "c" is not a dependency of "b"
+  deps.c;
+  return deps.a;
+});
+
+// A misspelt dependency id does not compile.
+expectError(new Job("j").task("extract", () => 1).task("load", { dependsOn: ["extrct"] }, () => 2));
+
+// Wrong option types do not compile.
+expectError(new Job("j").task("a", { retries: "2" }, () => 1));
+expectError(new Job("j").task("a", { onFailure: "ignore" }, () => 1));
+expectError(new Job("j").task("a", { timeoutMs: "5s" }, () => 1));
+expectError(new Job("j").task("a", { backoff: { initialMs: "1" } }, () => 1));
+expectError(run(new Job("j"), { concurrency: "8" }));
+expectError(run(new Job("j"), { failFast: 1 }));
+
+// Results are typed from the job.
+const result = await run(job, { concurrency: 8 });
+expectType<RunResult<{ extract: number[] } & { name: string } & { double: number[] } & { load: number }>>(result);
+expectType<"succeeded" | "failed" | "cancelled">(result.status);
+expectType<number | undefined>(result.output("load"));
+expectType<TaskResult<number>>(result.tasks.get("load"));
+expectType<"succeeded" | "failed" | "cancelled" | "skipped">(result.tasks.get("load").status);
+expectType<TaskResult | undefined>(result.tasks.get("not-a-task"));
+
+// Handles: typed events, iteration, steering.
+const handle = start(job, { runtime: virtualRuntime({ seed: 1 }) });
+handle.on("task:succeeded", (e) => {
+  expectType<string>(e.taskId);
+  expectType<unknown>(e.output);
+});
+handle.on("task:retry", (e) => expectType<number>(e.delayMs));
+// @ts-expect-error unknown event name
+handle.on("task:done", () => {});
+for await (const event of handle) expectAssignable<RunEvent>(event);
+handle.cancel("reason");
+expectType<boolean>(handle.cancelTask("extract"));
+const grown = handle.addTask("report", { dependsOn: ["load"] }, ({ deps }) => `${deps.load} rows`);
+expectType<string | undefined>((await grown.result).output("report"));
+
+// Errors carry codes.
+declare const e: unknown;
+if (e instanceof FlotillaError) expectType<ErrorCode>(e.code);

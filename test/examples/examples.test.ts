@@ -1,0 +1,40 @@
+/**
+ * Runs every program in examples/ as its own process (against the built package, as a user would)
+ * and checks what it prints. A process that exits on its own also proves the run left no timer,
+ * listener or handle behind; the kill bound only stops a hung example from hanging the suite.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+function runExample(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ["--import", "tsx", `examples/${file}`], { cwd: root, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr });
+    });
+  });
+}
+
+const expectations: Record<string, RegExp[]> = {
+  "demo.ts": [/job "release" succeeded in \d+ ms/, /21 succeeded, 0 failed, 0 cancelled, 0 skipped/, /upload: succeeded after 2 attempts/, /announce -> released s3:\/\/releases\/v1\.2\.3\.tgz/],
+  "etl.ts": [/^succeeded 4 \(load took 2 attempts\)$/m],
+  "cancel.ts": [/status: cancelled/, /archive: cancelled, archive-report: skipped/, /"succeeded":15/, /page budget reached/],
+  "virtual-time.ts": [/virtual duration 3840 s, 3 attempts of sync: ok/],
+};
+
+describe("examples", () => {
+  it("every example has expectations here", () => {
+    assert.deepEqual(readdirSync(new URL("../../examples/", import.meta.url)).filter((f) => f.endsWith(".ts")).sort(), Object.keys(expectations).sort());
+  });
+  for (const [file, patterns] of Object.entries(expectations)) {
+    it(`${file} runs, prints what it promises and exits on its own`, async () => {
+      const { code, stdout, stderr } = await runExample(file);
+      assert.equal(code, 0, `exit code; stderr:\n${stderr}`);
+      for (const pattern of patterns) assert.match(stdout, pattern);
+    });
+  }
+});
