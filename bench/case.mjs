@@ -14,7 +14,8 @@ const body = bodyKind === "sync" ? () => void ran++ : async () => void ran++;
 // Each runner: build from the spec, run, verify, and return what the library hands back (kept alive until measured).
 const runners = {
   async flotilla(spec) {
-    const { Job, run } = await import("../dist/index.js");
+    // run.mjs passes a snapshot of dist/index.js taken at its start; run alone, the case uses dist directly.
+    const { Job, run } = await import(process.env.FLOTILLA_MODULE ?? "../dist/index.js");
     return async () => {
       const job = new Job("bench");
       const { ids, deps } = spec;

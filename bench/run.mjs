@@ -5,9 +5,9 @@
 //     [--shapes chain,fanout,layered] [--bodies async,sync] [--reps N] [--concurrency 64] [--timeout 60]
 import { execSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { SHAPES } from "./graphs.mjs";
 
 const LIBS = ["flotilla", "minimal", "pgraph", "pqueue"];
@@ -37,7 +37,8 @@ const caseFile = fileURLToPath(new URL("./case.mjs", import.meta.url));
 function runOnce(lib, shape, n, body) {
   return new Promise((resolve) => {
     const argv = ["--expose-gc", caseFile, lib, shape, String(n), body, String(concurrency)];
-    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutS * 1000, killSignal: "SIGKILL" });
+    const env = { ...process.env, FLOTILLA_MODULE: pathToFileURL(snapshot).href };
+    const child = spawn(process.execPath, argv, { env, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutS * 1000, killSignal: "SIGKILL" });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
@@ -111,7 +112,17 @@ function mdTable(head, rows) {
 }
 
 // ---- main ----
-const distHash = () => createHash("sha256").update(readFileSync(new URL("../dist/index.js", import.meta.url))).digest("hex").slice(0, 12);
+// Every case imports the same snapshot of dist/index.js, so a rebuild during the run cannot mix builds.
+// It lives under bench/ so its bare imports still resolve from node_modules; it is removed on exit.
+const snapshotDir = fileURLToPath(new URL("./.snapshot/", import.meta.url));
+const snapshot = snapshotDir + "flotilla.js";
+mkdirSync(snapshotDir, { recursive: true });
+copyFileSync(fileURLToPath(new URL("../dist/index.js", import.meta.url)), snapshot);
+process.on("exit", () => rmSync(snapshotDir, { recursive: true, force: true }));
+process.on("SIGINT", () => process.exit(130));
+const { Job, run } = await import(pathToFileURL(snapshot).href); // fail early on a broken build
+if (typeof Job !== "function" || typeof run !== "function") throw new Error("dist/index.js does not export Job and run");
+const distHash = () => createHash("sha256").update(readFileSync(snapshot)).digest("hex").slice(0, 12);
 const gitHead = () => {
   try {
     return execSync("git rev-parse --short HEAD", { cwd: fileURLToPath(new URL(".", import.meta.url)), stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
@@ -120,10 +131,9 @@ const gitHead = () => {
   }
 };
 const started = new Date();
-const hashAtStart = distHash();
 const about = [
   `Date: ${started.toISOString().slice(0, 10)}; Node ${process.version}; ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}); ${os.platform()} ${os.arch()}.`,
-  `flotilla: dist/index.js sha256 ${hashAtStart}… (git HEAD ${gitHead()}).`,
+  `flotilla: dist/index.js sha256 ${distHash()}… (snapshot taken at start) (git HEAD ${gitHead()}).`,
   `Concurrency ${concurrency} for every executor. Each case runs in a fresh \`node --expose-gc\` process; ` +
     `figures are the median of 3 processes for 10k/100k tasks and a single process for 1M (time limit ${timeoutS} s).`,
   `Timed region = building the executor's own structures from the plain spec + running every task to completion.`,
@@ -162,11 +172,6 @@ for (const r of errors) {
   const msg = `\nERROR in ${r.body} ${LABEL[r.lib]} ${r.shape} ${sizeLabel(r.n)} (repro: node --expose-gc bench/case.mjs ${r.lib} ${r.shape} ${r.n} ${r.body} ${concurrency}):\n${r.error}`;
   console.log(msg);
   md.push("```", msg.trim(), "```", "");
-}
-if (distHash() !== hashAtStart) {
-  const warn = `WARNING: dist/index.js changed during the run (${hashAtStart} -> ${distHash()}); flotilla figures may mix builds.`;
-  console.log(`\n${warn}`);
-  md.push(warn, "");
 }
 writeFileSync(new URL("./results.md", import.meta.url), md.join("\n"));
 console.log(`\nWrote bench/results.md (${((Date.now() - started) / 1000).toFixed(0)} s).`);
