@@ -2,9 +2,10 @@
  * The scheduling engine behind `run` and `start`: the ready queue, capacity, dispatch, completion,
  * retries, timeouts and cancellation of one run.
  *
- * Per-task state lives in parallel arrays indexed by the task's insertion order, so the hot path (pop
- * a ready task, start it, record its outcome, release its dependents) allocates one attempt object and
- * nothing else. Bodies that return synchronously complete inside the dispatch loop, without a promise.
+ * Per-task state lives in a TaskTable (parallel typed arrays indexed by insertion order), so the hot
+ * path (pop a ready task, start it, record its outcome, release its dependents) allocates one attempt
+ * object and nothing else. Bodies that return synchronously complete inside the dispatch loop, without
+ * a promise.
  */
 import { EventEmitter } from "eventemitter3";
 import { Attempt, type AttemptHost } from "./attempt.ts";
@@ -18,14 +19,14 @@ import {
   type CancelSource,
 } from "./errors.ts";
 import type { RunEvents, RunEventName } from "./events.ts";
-import { addToGraph, type JobGraph } from "./job.ts";
-import { planJob, resolveDependency } from "./plan.ts";
+import type { JobGraph } from "./job.ts";
 import type { ComputeProvider, ProviderNode } from "./provider.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import { buildResult } from "./result-view.ts";
 import type { JobStatus, RunResult } from "./result.ts";
 import type { ResolvedRunOptions } from "./run-options.ts";
 import type { FaultAction, FaultPoint, Runtime, TimerHandle } from "./runtime.ts";
+import { TaskTable } from "./task-table.ts";
 import { DEFAULT_POLICY, backoffDelay, type TaskPolicy } from "./task-options.ts";
 import { CANCELLED, FAILED, PENDING, READY, RETRYING, RUNNING, SKIPPED, STATE_NAMES, SUCCEEDED } from "./task-state.ts";
 
@@ -40,23 +41,8 @@ export class Executor implements AttemptHost {
   readonly #options: ResolvedRunOptions;
   readonly #provider: ComputeProvider;
   readonly #faults: boolean;
-  readonly #graph: JobGraph;
-  readonly #deps: (readonly number[])[];
-  readonly #dependents: (number[] | undefined)[];
-  readonly #priority: number[];
-  readonly #rank: number[];
+  readonly #t: TaskTable;
   readonly #queue: ReadyQueue;
-
-  readonly #state: number[];
-  readonly #remaining: number[];
-  readonly #attempts: number[];
-  readonly #failedAttempts: number[];
-  readonly #nodeLosses: number[];
-  readonly #outputs: unknown[];
-  readonly #errors: unknown[];
-  readonly #startedAt: (number | undefined)[];
-  readonly #finishedAt: (number | undefined)[];
-  readonly #current: (Attempt | undefined)[];
   readonly #retryTimers = new Map<number, TimerHandle>();
 
   #phase: Phase = "created";
@@ -78,38 +64,14 @@ export class Executor implements AttemptHost {
     this.runtime = options.runtime;
     this.#provider = options.provider;
     this.#faults = typeof options.runtime.fault === "function";
-    // The run owns copies, so tasks added to the run never reach the job, and the job stays reusable.
-    this.#graph = {
-      name: graph.name,
-      ids: graph.ids.slice(),
-      bodies: graph.bodies.slice(),
-      deps: graph.deps.slice(),
-      policies: graph.policies.slice(),
-      index: new Map(graph.index),
-    };
-    const plan = planJob(this.#graph);
-    this.#deps = plan.deps;
-    this.#dependents = plan.dependents;
-    this.#priority = plan.priority;
-    this.#rank = plan.rank;
-    this.#queue = new ReadyQueue(this.#priority, this.#rank);
-    const n = graph.ids.length;
-    this.#state = new Array(n).fill(PENDING);
-    this.#remaining = this.#deps.map((d) => d.length);
-    this.#attempts = new Array(n).fill(0);
-    this.#failedAttempts = new Array(n).fill(0);
-    this.#nodeLosses = new Array(n).fill(0);
-    this.#outputs = new Array(n).fill(undefined);
-    this.#errors = new Array(n).fill(undefined);
-    this.#startedAt = new Array(n).fill(undefined);
-    this.#finishedAt = new Array(n).fill(undefined);
-    this.#current = new Array(n).fill(undefined);
-    this.#open = n;
+    this.#t = new TaskTable(graph);
+    this.#queue = new ReadyQueue(this.#t.priority, this.#t.rank);
+    this.#open = this.#t.count;
     this.result = new Promise((resolve) => (this.#resolve = resolve));
   }
 
   get jobName(): string {
-    return this.#graph.name;
+    return this.#t.graph.name;
   }
 
   /** "running" until the run settles, then its final status. */
@@ -133,8 +95,9 @@ export class Executor implements AttemptHost {
       signal.addEventListener("abort", this.#onCallerAbort, { once: true });
     }
     this.#emitJobStart();
-    const n = this.#graph.ids.length;
-    for (let i = 0; i < n; i++) if (this.#remaining[i] === 0) this.#makeReady(i);
+    const t = this.#t;
+    const n = t.count;
+    for (let i = 0; i < n; i++) if (t.remaining[i] === 0) this.#makeReady(i);
     if (n > 0) this.#startNode();
     this.#pump();
   }
@@ -146,8 +109,8 @@ export class Executor implements AttemptHost {
   }
 
   cancelTask(id: string, reason: unknown): boolean {
-    const i = this.#indexOf(id, "cancelTask");
-    if (this.#phase !== "running" || this.#state[i]! >= SUCCEEDED) return false;
+    const i = this.#t.require(id, "cancelTask");
+    if (this.#phase !== "running" || this.#t.state[i]! >= SUCCEEDED) return false;
     const why = reason === undefined ? "" : `: ${reason instanceof Error ? reason.message : String(reason)}`;
     this.#cancelOne(i, new CancelledError(`task "${id}" was cancelled${why}`, "cancelTask", reason));
     this.#skipDependents(i);
@@ -159,46 +122,24 @@ export class Executor implements AttemptHost {
     if (this.#phase === "ending" || this.#phase === "ended" || this.#cancel !== undefined) {
       throw new FlotillaError(
         "E_RUN_ENDED",
-        `cannot add task ${typeof id === "string" ? `"${id}"` : describe(id)}: the run of job "${this.#graph.name}" has ${this.#cancel ? "been cancelled" : "ended"}`,
+        `cannot add task ${typeof id === "string" ? `"${id}"` : describe(id)}: the run of job "${this.#t.graph.name}" has ${this.#cancel ? "been cancelled" : "ended"}`,
       );
     }
-    const graph = this.#graph;
-    const i = addToGraph(graph, id, optionsOrBody, body);
-    let deps: number[];
-    try {
-      deps = graph.deps[i]!.map((dep) => resolveDependency(graph, graph.ids[i]!, dep));
-    } catch (error) {
-      // Refused: leave the run exactly as it was.
-      graph.index.delete(graph.ids.pop()!);
-      graph.bodies.pop();
-      graph.deps.pop();
-      graph.policies.pop();
-      throw error;
-    }
-    this.#deps.push(deps);
-    this.#dependents.push(undefined);
-    this.#priority.push(graph.policies[i]?.priority ?? 0);
-    this.#rank.push(0);
-    this.#state.push(PENDING);
-    this.#attempts.push(0);
-    this.#failedAttempts.push(0);
-    this.#nodeLosses.push(0);
-    this.#outputs.push(undefined);
-    this.#errors.push(undefined);
-    this.#startedAt.push(undefined);
-    this.#finishedAt.push(undefined);
-    this.#current.push(undefined);
+    const t = this.#t;
+    const i = t.add(id, optionsOrBody, body);
+    this.#queue.rekey(t.priority, t.rank);
     this.#open++;
     let remaining = 0;
     let blocker = -1;
-    for (const d of deps) {
-      (this.#dependents[d] ??= []).push(i);
-      const s = this.#state[d]!;
+    const deps = t.depsOf(i);
+    for (let k = 0; k < deps.length; k++) {
+      const d = deps[k]!;
+      const s = t.state[d]!;
       if (s === SUCCEEDED || (s === FAILED && this.#satisfies(d))) continue;
       if (s >= SUCCEEDED) blocker = d;
       else remaining++;
     }
-    this.#remaining.push(remaining);
+    t.remaining[i] = remaining;
     this.#raiseAncestors(i);
     if (this.#phase === "created") return; // begin() readies it with the others
     if (blocker >= 0) this.#skip(i, blocker);
@@ -209,15 +150,23 @@ export class Executor implements AttemptHost {
   // ---- AttemptHost ----
 
   depsOf(task: number): Record<string, unknown> {
-    const deps: Record<string, unknown> = {};
-    for (const d of this.#deps[task]!) if (this.#state[d] === SUCCEEDED) put(deps, this.#graph.ids[d]!, this.#outputs[d]);
-    return deps;
+    return this.#collect(task, SUCCEEDED, this.#t.outputs);
   }
 
   failuresOf(task: number): Record<string, unknown> {
-    const failures: Record<string, unknown> = {};
-    for (const d of this.#deps[task]!) if (this.#state[d] === FAILED) put(failures, this.#graph.ids[d]!, this.#errors[d]);
-    return failures;
+    return this.#collect(task, FAILED, this.#t.errors);
+  }
+
+  /** `values[d]` by id, for each dependency d of `task` in state `state`. */
+  #collect(task: number, state: number, values: unknown[]): Record<string, unknown> {
+    const t = this.#t;
+    const deps = t.depsOf(task);
+    const out: Record<string, unknown> = {};
+    for (let k = 0; k < deps.length; k++) {
+      const d = deps[k]!;
+      if (t.state[d] === state) put(out, t.graph.ids[d]!, values[d]);
+    }
+    return out;
   }
 
   // ---- the loop ----
@@ -228,7 +177,7 @@ export class Executor implements AttemptHost {
     this.#pumping = true;
     try {
       const queue = this.#queue;
-      const state = this.#state;
+      const state = this.#t.state;
       while (this.#busy < this.#capacity && this.#cancel === undefined) {
         const i = queue.pop();
         if (i < 0) break;
@@ -243,12 +192,12 @@ export class Executor implements AttemptHost {
   }
 
   #startAttempt(i: number): void {
-    const number = ++this.#attempts[i]!;
-    const a = new Attempt(this, i, this.#graph.ids[i]!, number, this.#node!);
-    this.#state[i] = RUNNING;
-    this.#current[i] = a;
+    const number = ++this.#t.attempts[i]!;
+    const a = new Attempt(this, i, this.#t.graph.ids[i]!, number, this.#node!);
+    this.#t.state[i] = RUNNING;
+    this.#t.current[i] = a;
     this.#busy++;
-    if (this.#startedAt[i] === undefined) this.#startedAt[i] = this.runtime.now();
+    if (number === 1) this.#t.startedAt[i] = this.runtime.now();
     if (this.emitter.listenerCount("task:start") > 0) {
       this.#emit("task:start", { type: "task:start", taskId: a.taskId, attempt: number, at: this.runtime.now() });
     }
@@ -257,7 +206,7 @@ export class Executor implements AttemptHost {
       this.#release(a);
       return;
     }
-    const policy = this.#graph.policies[i];
+    const policy = this.#t.graph.policies[i];
     if (policy !== undefined && policy.timeoutMs > 0) {
       a.timeoutTimer = this.runtime.setTimer(policy.timeoutMs, () => this.#timedOut(a, policy.timeoutMs));
     }
@@ -272,7 +221,7 @@ export class Executor implements AttemptHost {
         }
         if (fault?.kind === "fail") throw injected(fault, "task.attempt", a);
       }
-      result = this.#provider.run(a.node, this.#graph.bodies[i]!, a);
+      result = this.#provider.run(a.node, this.#t.graph.bodies[i]!, a);
     } catch (error) {
       this.#settle(a, false, error);
       return;
@@ -293,7 +242,7 @@ export class Executor implements AttemptHost {
     this.#release(a);
     if (!a.decided) {
       a.decided = true;
-      this.#current[a.task] = undefined;
+      this.#t.current[a.task] = undefined;
       if (this.#faults) {
         const fault = this.#fault("task.complete", a);
         if (fault?.kind === "fail" || fault?.kind === "timeout") {
@@ -319,7 +268,7 @@ export class Executor implements AttemptHost {
     a.timeoutTimer = undefined;
     if (a.decided) return;
     a.decided = true;
-    this.#current[a.task] = undefined;
+    this.#t.current[a.task] = undefined;
     const error = new TimeoutError(a.taskId, a.attempt, timeoutMs);
     this.#abort(a, error);
     this.#attemptFailed(a, error);
@@ -343,20 +292,20 @@ export class Executor implements AttemptHost {
 
   #succeed(a: Attempt, output: unknown): void {
     const i = a.task;
-    this.#state[i] = SUCCEEDED;
-    this.#outputs[i] = output;
-    this.#finishedAt[i] = this.runtime.now();
+    this.#t.state[i] = SUCCEEDED;
+    this.#t.outputs[i] = output;
+    this.#t.finishedAt[i] = this.runtime.now();
     this.#open--;
     if (this.emitter.listenerCount("task:succeeded") > 0) {
-      this.#emit("task:succeeded", { type: "task:succeeded", taskId: a.taskId, attempt: a.attempt, output, at: this.#finishedAt[i]! });
+      this.#emit("task:succeeded", { type: "task:succeeded", taskId: a.taskId, attempt: a.attempt, output, at: this.#t.finishedAt[i]! });
     }
     this.#releaseDependents(i);
   }
 
   #attemptFailed(a: Attempt, error: unknown): void {
     const i = a.task;
-    if (error instanceof NodeLostError && this.#cancel === undefined && this.#nodeLosses[i]! < this.#options.maxNodeLosses) {
-      this.#nodeLosses[i]!++;
+    if (error instanceof NodeLostError && this.#cancel === undefined && this.#t.nodeLosses[i]! < this.#options.maxNodeLosses) {
+      this.#t.nodeLosses[i]!++;
       if (this.#node === a.node) this.#replaceNode();
       if (this.emitter.listenerCount("task:requeued") > 0) {
         this.#emit("task:requeued", { type: "task:requeued", taskId: a.taskId, attempt: a.attempt, error, at: this.runtime.now() });
@@ -364,8 +313,8 @@ export class Executor implements AttemptHost {
       this.#makeReady(i);
       return;
     }
-    const failed = ++this.#failedAttempts[i]!;
-    const policy = this.#graph.policies[i] ?? DEFAULT_POLICY;
+    const failed = ++this.#t.failedAttempts[i]!;
+    const policy = this.#t.graph.policies[i] ?? DEFAULT_POLICY;
     if (failed <= policy.retries && this.#cancel === undefined && !(error instanceof NodeLostError)) {
       this.#retry(i, a, error, policy, failed + 1);
       return;
@@ -375,11 +324,11 @@ export class Executor implements AttemptHost {
 
   #retry(i: number, a: Attempt, error: unknown, policy: TaskPolicy, nextTry: number): void {
     const delayMs = backoffDelay(policy, nextTry, this.runtime.random);
-    this.#state[i] = RETRYING;
+    this.#t.state[i] = RETRYING;
     if (delayMs > 0) {
       const timer = this.runtime.setTimer(delayMs, () => {
         this.#retryTimers.delete(i);
-        if (this.#state[i] !== RETRYING) return;
+        if (this.#t.state[i] !== RETRYING) return;
         this.#makeReady(i);
         this.#pump();
       });
@@ -389,17 +338,17 @@ export class Executor implements AttemptHost {
     if (this.emitter.listenerCount("task:retry") > 0) {
       this.#emit("task:retry", { type: "task:retry", taskId: a.taskId, attempt: a.attempt, error, delayMs, at: this.runtime.now() });
     }
-    if (delayMs <= 0 && this.#state[i] === RETRYING) this.#makeReady(i);
+    if (delayMs <= 0 && this.#t.state[i] === RETRYING) this.#makeReady(i);
   }
 
   #fail(i: number, error: unknown): void {
-    this.#state[i] = FAILED;
-    this.#errors[i] = error;
-    this.#finishedAt[i] = this.runtime.now();
+    this.#t.state[i] = FAILED;
+    this.#t.errors[i] = error;
+    this.#t.finishedAt[i] = this.runtime.now();
     this.#open--;
     if (this.#firstError === undefined) this.#firstError = error;
     if (this.emitter.listenerCount("task:failed") > 0) {
-      this.#emit("task:failed", { type: "task:failed", taskId: this.#graph.ids[i]!, attempts: this.#attempts[i]!, error, at: this.#finishedAt[i]! });
+      this.#emit("task:failed", { type: "task:failed", taskId: this.#t.graph.ids[i]!, attempts: this.#t.attempts[i]!, error, at: this.#t.finishedAt[i]! });
     }
     if (this.#satisfies(i)) this.#releaseDependents(i);
     else this.#skipDependents(i);
@@ -407,26 +356,30 @@ export class Executor implements AttemptHost {
   }
 
   #satisfies(i: number): boolean {
-    return this.#graph.policies[i]?.satisfy === true;
+    return this.#t.graph.policies[i]?.satisfy === true;
   }
 
   #makeReady(i: number): void {
-    this.#state[i] = READY;
+    this.#t.state[i] = READY;
     this.#queue.push(i);
     if (this.emitter.listenerCount("task:ready") > 0) {
-      this.#emit("task:ready", { type: "task:ready", taskId: this.#graph.ids[i]!, at: this.runtime.now() });
+      this.#emit("task:ready", { type: "task:ready", taskId: this.#t.graph.ids[i]!, at: this.runtime.now() });
     }
   }
 
   #releaseDependents(i: number): void {
-    const out = this.#dependents[i];
-    if (out === undefined) return;
-    const remaining = this.#remaining;
-    const state = this.#state;
-    for (let k = 0; k < out.length; k++) {
-      const d = out[k]!;
-      if (--remaining[d]! === 0 && state[d] === PENDING) this.#makeReady(d);
+    const t = this.#t;
+    if (i < t.planned) {
+      const { outStart, dependents } = t.plan;
+      for (let e = outStart[i]!, end = outStart[i + 1]!; e < end; e++) this.#dependencySettled(dependents[e]!);
     }
+    const more = t.moreDependents(i);
+    if (more !== undefined) for (let k = 0; k < more.length; k++) this.#dependencySettled(more[k]!);
+  }
+
+  #dependencySettled(d: number): void {
+    const t = this.#t;
+    if (--t.remaining[d]! === 0 && t.state[d] === PENDING) this.#makeReady(d);
   }
 
   /** Skips every pending transitive dependent of `i` (which failed, was cancelled or was skipped). */
@@ -434,10 +387,8 @@ export class Executor implements AttemptHost {
     const stack = [i];
     while (stack.length > 0) {
       const j = stack.pop()!;
-      const out = this.#dependents[j];
-      if (out === undefined) continue;
-      for (const d of out) {
-        if (this.#state[d] !== PENDING) continue;
+      for (const d of this.#t.dependentsOf(j)) {
+        if (this.#t.state[d] !== PENDING) continue;
         this.#skip(d, j);
         stack.push(d);
       }
@@ -445,36 +396,36 @@ export class Executor implements AttemptHost {
   }
 
   #skip(d: number, because: number): void {
-    const ids = this.#graph.ids;
-    const error = new DependencyFailedError(ids[d]!, ids[because]!, STATE_NAMES[this.#state[because]!]!, this.#errors[because]);
-    this.#state[d] = SKIPPED;
-    this.#errors[d] = error;
-    this.#finishedAt[d] = this.runtime.now();
+    const ids = this.#t.graph.ids;
+    const error = new DependencyFailedError(ids[d]!, ids[because]!, STATE_NAMES[this.#t.state[because]!]!, this.#t.errors[because]);
+    this.#t.state[d] = SKIPPED;
+    this.#t.errors[d] = error;
+    this.#t.finishedAt[d] = this.runtime.now();
     this.#open--;
     if (this.emitter.listenerCount("task:skipped") > 0) {
-      this.#emit("task:skipped", { type: "task:skipped", taskId: ids[d]!, error, at: this.#finishedAt[d]! });
+      this.#emit("task:skipped", { type: "task:skipped", taskId: ids[d]!, error, at: this.#t.finishedAt[d]! });
     }
   }
 
   /** Moves a non-terminal task to "cancelled", aborting its running attempt or pending retry. */
   #cancelOne(i: number, error: CancelledError): void {
-    const s = this.#state[i]!;
+    const s = this.#t.state[i]!;
     if (s === RETRYING) {
       const timer = this.#retryTimers.get(i);
       if (timer !== undefined) this.runtime.clearTimer(timer);
       this.#retryTimers.delete(i);
     } else if (s === RUNNING) {
-      const a = this.#current[i]!;
-      this.#current[i] = undefined;
+      const a = this.#t.current[i]!;
+      this.#t.current[i] = undefined;
       a.decided = true;
       this.#abort(a, error);
     }
-    this.#state[i] = CANCELLED;
-    this.#errors[i] = error;
-    this.#finishedAt[i] = this.runtime.now();
+    this.#t.state[i] = CANCELLED;
+    this.#t.errors[i] = error;
+    this.#t.finishedAt[i] = this.runtime.now();
     this.#open--;
     if (this.emitter.listenerCount("task:cancelled") > 0) {
-      this.#emit("task:cancelled", { type: "task:cancelled", taskId: this.#graph.ids[i]!, error, at: this.#finishedAt[i]! });
+      this.#emit("task:cancelled", { type: "task:cancelled", taskId: this.#t.graph.ids[i]!, error, at: this.#t.finishedAt[i]! });
     }
   }
 
@@ -482,9 +433,9 @@ export class Executor implements AttemptHost {
     if (this.#cancel !== undefined || (this.#phase !== "running" && this.#phase !== "created")) return;
     const why = reason === undefined ? "" : `: ${reason instanceof Error ? reason.message : String(reason)}`;
     const by = { signal: "by its signal", cancel: "by cancel()", cancelTask: "", failFast: "by failFast after a task failed", fault: "by an injected fault" }[source];
-    this.#cancel = new CancelledError(`the run of job "${this.#graph.name}" was cancelled ${by}${why}`, source, reason);
-    const state = this.#state;
-    for (let i = 0; i < state.length; i++) if (state[i]! < SUCCEEDED) this.#cancelOne(i, this.#cancel);
+    this.#cancel = new CancelledError(`the run of job "${this.#t.graph.name}" was cancelled ${by}${why}`, source, reason);
+    const state = this.#t.state;
+    for (let i = 0; i < this.#t.count; i++) if (state[i]! < SUCCEEDED) this.#cancelOne(i, this.#cancel);
     this.#pump();
   }
 
@@ -498,9 +449,9 @@ export class Executor implements AttemptHost {
   #fault(point: FaultPoint, a: Attempt | undefined, task = a?.task ?? -1): FaultAction | undefined {
     const action = this.runtime.fault!(point, {
       point,
-      jobName: this.#graph.name,
-      taskId: task >= 0 ? this.#graph.ids[task] : undefined,
-      attempt: a?.attempt ?? (task >= 0 ? this.#attempts[task]! + 1 : undefined),
+      jobName: this.#t.graph.name,
+      taskId: task >= 0 ? this.#t.graph.ids[task] : undefined,
+      attempt: a?.attempt ?? (task >= 0 ? this.#t.attempts[task]! + 1 : undefined),
       nodeId: a?.node.id,
     });
     return action ?? undefined;
@@ -551,8 +502,8 @@ export class Executor implements AttemptHost {
   #nodeFailed(error: unknown): void {
     if (this.#phase !== "running") return;
     const cause = new NodeLostError("(none)", `provider "${this.#provider.name}" could not start a node: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    const state = this.#state;
-    for (let i = 0; i < state.length; i++) if (state[i]! < SUCCEEDED && state[i] !== RUNNING) this.#fail(i, cause);
+    const state = this.#t.state;
+    for (let i = 0; i < this.#t.count; i++) if (state[i]! < SUCCEEDED && state[i] !== RUNNING) this.#fail(i, cause);
     this.#pump();
   }
 
@@ -577,23 +528,15 @@ export class Executor implements AttemptHost {
     this.#phase = "ended";
     const finishedAt = this.runtime.now();
     const status = this.#jobStatus();
-    const result = buildResult({
-      job: this.#graph.name,
+    const result = buildResult(this.#t, {
+      job: this.#t.graph.name,
       status,
       error: status === "cancelled" && this.#cancel !== undefined ? this.#cancel : (this.#firstError ?? this.#firstCancel()),
-      ids: this.#graph.ids,
-      index: this.#graph.index,
-      state: this.#state,
-      attempts: this.#attempts,
-      outputs: this.#outputs,
-      errors: this.#errors,
-      startedAt: this.#startedAt,
-      finishedAt: this.#finishedAt,
-      runStartedAt: this.#startTime,
-      runFinishedAt: finishedAt,
+      startedAt: this.#startTime,
+      finishedAt,
     });
     if (this.emitter.listenerCount("job:end") > 0) {
-      this.#emit("job:end", { type: "job:end", job: this.#graph.name, status, result, at: finishedAt });
+      this.#emit("job:end", { type: "job:end", job: this.#t.graph.name, status, result, at: finishedAt });
     }
     this.emitter.removeAllListeners();
     this.#resolve(result);
@@ -601,20 +544,21 @@ export class Executor implements AttemptHost {
 
   #jobStatus(): JobStatus {
     if (this.#cancel !== undefined && this.#cancel.source !== "failFast") return "cancelled";
-    if (this.#firstError !== undefined || this.#state.includes(FAILED)) return "failed";
-    return this.#state.includes(CANCELLED) ? "cancelled" : "succeeded";
+    const states = this.#t.state.subarray(0, this.#t.count);
+    if (this.#firstError !== undefined || states.includes(FAILED)) return "failed";
+    return states.includes(CANCELLED) ? "cancelled" : "succeeded";
   }
 
   #firstCancel(): unknown {
-    const i = this.#state.indexOf(CANCELLED);
-    return i < 0 ? undefined : this.#errors[i];
+    const i = this.#t.state.subarray(0, this.#t.count).indexOf(CANCELLED);
+    return i < 0 ? undefined : this.#t.errors[i];
   }
 
   // ---- helpers ----
 
   #emitJobStart(): void {
     if (this.emitter.listenerCount("job:start") > 0) {
-      this.#emit("job:start", { type: "job:start", job: this.#graph.name, tasks: this.#graph.ids.length, at: this.#startTime });
+      this.#emit("job:start", { type: "job:start", job: this.#t.graph.name, tasks: this.#t.graph.ids.length, at: this.#startTime });
     }
   }
 
@@ -629,27 +573,22 @@ export class Executor implements AttemptHost {
     }
   }
 
-  #indexOf(id: unknown, operation: string): number {
-    const i = typeof id === "string" ? this.#graph.index.get(id) : undefined;
-    if (i === undefined) {
-      throw new FlotillaError("E_UNKNOWN_TASK", `${operation}: the run of job "${this.#graph.name}" has no task ${typeof id === "string" ? `"${id}"` : describe(id)}`);
-    }
-    return i;
-  }
-
   /** After a task is added to a running job: its dependencies may now lead to a longer path or a higher priority. */
   #raiseAncestors(task: number): void {
+    const t = this.#t;
     let reorder = false;
     const stack = [task];
     while (stack.length > 0) {
       const j = stack.pop()!;
-      for (const d of this.#deps[j]!) {
-        const r = this.#rank[j]! + 1;
-        const p = this.#priority[j]!;
-        if (this.#rank[d]! >= r && this.#priority[d]! >= p) continue;
-        if (this.#rank[d]! < r) this.#rank[d] = r;
-        if (this.#priority[d]! < p) this.#priority[d] = p;
-        if (this.#state[d] === READY) reorder = true;
+      const deps = t.depsOf(j);
+      for (let k = 0; k < deps.length; k++) {
+        const d = deps[k]!;
+        const r = t.rank[j]! + 1;
+        const p = t.priority[j]!;
+        if (t.rank[d]! >= r && t.priority[d]! >= p) continue;
+        if (t.rank[d]! < r) t.rank[d] = r;
+        if (t.priority[d]! < p) t.priority[d] = p;
+        if (t.state[d] === READY) reorder = true;
         stack.push(d);
       }
     }

@@ -3,54 +3,110 @@ import { FlotillaError, describe } from "./errors.ts";
 import { checkTaskId, checkTaskOptions, type TaskOptions, type TaskPolicy } from "./task-options.ts";
 import type { TaskBody } from "./task-context.ts";
 
-/** The graph a job holds, as parallel arrays indexed by insertion order (the executor's input). */
+/**
+ * The graph a job holds, as parallel arrays indexed by insertion order (the executor's input).
+ * Dependencies are stored flat as task indices — task i's are `deps[depEnd[i-1] .. depEnd[i])` — so a
+ * million tasks cost two typed arrays, not a million small arrays of strings. A dependency on a task
+ * not declared yet is stored as -1 with its id in `forward`, and resolved when a run is planned.
+ * The arrays only ever grow (typed arrays by reallocation), so earlier entries never change meaning.
+ */
 export interface JobGraph {
   readonly name: string;
   readonly ids: string[];
   readonly bodies: TaskBody<any, unknown>[];
-  readonly deps: (readonly string[])[];
   readonly policies: (TaskPolicy | undefined)[];
   readonly index: Map<string, number>;
+  deps: Int32Array;
+  depEnd: Int32Array;
+  edges: number;
+  /** Dependency ids not yet declared when their task was added, by edge position. */
+  readonly forward: Map<number, string>;
 }
 
-const graphs = new WeakMap<Job<any>, JobGraph>();
+export function emptyGraph(name: string): JobGraph {
+  return { name, ids: [], bodies: [], policies: [], index: new Map(), deps: new Int32Array(16), depEnd: new Int32Array(16), edges: 0, forward: new Map() };
+}
 
 /** The graph behind a job (internal: the executor reads it; users never see it). */
-export function graphOf(job: unknown): JobGraph | undefined {
-  return graphs.get(job as Job<any>);
-}
-
-const EMPTY: readonly string[] = Object.freeze([]);
+export let graphOf: (job: unknown) => JobGraph | undefined;
 
 /** Adds one task to a graph after checking it; shared by `Job.task` and `RunHandle.addTask`. */
 export function addToGraph(graph: JobGraph, id: unknown, optionsOrBody: unknown, maybeBody: unknown): number {
-  const where = `job "${graph.name}"`;
-  checkTaskId(where, id);
-  const taskWhere = `task "${id}"`;
+  if (typeof id !== "string" || id.length === 0) checkTaskId(`job "${graph.name}"`, id);
   if (graph.index.has(id)) {
-    throw new FlotillaError("E_DUPLICATE_TASK", `${where} already has a task "${id}"; task ids must be unique`);
+    throw new FlotillaError("E_DUPLICATE_TASK", `job "${graph.name}" already has a task "${id}"; task ids must be unique`);
   }
   let body = maybeBody;
-  let deps = EMPTY;
+  let deps: readonly string[] | undefined;
   let policy: TaskPolicy | undefined;
   if (typeof optionsOrBody === "function") {
     if (maybeBody !== undefined) {
-      throw new FlotillaError("E_INVALID_OPTION", `${taskWhere}: give (id, body) or (id, options, body), received a function then ${describe(maybeBody)}`);
+      throw new FlotillaError("E_INVALID_OPTION", `task "${id}": give (id, body) or (id, options, body), received a function then ${describe(maybeBody)}`);
     }
     body = optionsOrBody;
   } else if (optionsOrBody !== undefined) {
-    ({ deps, policy } = checkTaskOptions(taskWhere, optionsOrBody));
+    ({ deps, policy } = checkTaskOptions(`task "${id}"`, optionsOrBody));
   }
   if (typeof body !== "function") {
-    throw new FlotillaError("E_INVALID_OPTION", `${taskWhere}: the body must be a function (ctx) => value, received ${describe(body)}`);
+    throw new FlotillaError("E_INVALID_OPTION", `task "${id}": the body must be a function (ctx) => value, received ${describe(body)}`);
   }
   const i = graph.ids.length;
   graph.ids.push(id);
   graph.bodies.push(body as TaskBody<any, unknown>);
-  graph.deps.push(deps);
   graph.policies.push(policy);
+  // Copied as indices: later edits to the caller's array cannot reach the job.
+  if (deps !== undefined && deps.length > 0) {
+    const m = deps.length;
+    if (graph.edges + m > graph.deps.length) graph.deps = grown(graph.deps, graph.edges + m);
+    for (let k = 0; k < m; k++) {
+      const d = graph.index.get(deps[k]!);
+      if (d === undefined) graph.forward.set(graph.edges, deps[k]!);
+      graph.deps[graph.edges++] = d ?? -1;
+    }
+  }
+  if (i === graph.depEnd.length) graph.depEnd = grown(graph.depEnd, i + 1);
+  graph.depEnd[i] = graph.edges;
   graph.index.set(id, i);
   return i;
+}
+
+/** Undoes the last `addToGraph` (a task refused after it was added, e.g. for an unknown dependency). */
+export function removeLastTask(graph: JobGraph): void {
+  graph.index.delete(graph.ids.pop()!);
+  graph.bodies.pop();
+  graph.policies.pop();
+  const n = graph.ids.length;
+  const edges = n === 0 ? 0 : graph.depEnd[n - 1]!;
+  for (let e = edges; e < graph.edges; e++) graph.forward.delete(e);
+  graph.edges = edges;
+}
+
+/** A copy of the first `count` tasks of a graph, for a run that adds tasks of its own. */
+export function copyGraph(graph: JobGraph, count: number): JobGraph {
+  const edges = count === 0 ? 0 : graph.depEnd[count - 1]!;
+  const ids = graph.ids.slice(0, count);
+  const index = new Map<string, number>();
+  for (let i = 0; i < count; i++) index.set(ids[i]!, i);
+  const forward = new Map<number, string>();
+  for (const [e, name] of graph.forward) if (e < edges) forward.set(e, name);
+  return {
+    name: graph.name,
+    ids,
+    bodies: graph.bodies.slice(0, count),
+    policies: graph.policies.slice(0, count),
+    index,
+    deps: graph.deps.slice(0, Math.max(16, edges)),
+    depEnd: graph.depEnd.slice(0, Math.max(16, count)),
+    edges,
+    forward,
+  };
+}
+
+/** `from` copied into a typed array at least `min` long (doubling, so appends stay amortised O(1)). */
+function grown(from: Int32Array, min: number): Int32Array {
+  const to = new Int32Array(Math.max(min, from.length * 2));
+  to.set(from);
+  return to;
 }
 
 type DepsOf<Outputs, D extends keyof Outputs> = { readonly [K in D]: Outputs[K] };
@@ -61,6 +117,7 @@ type DepsOf<Outputs, D extends keyof Outputs> = { readonly [K in D]: Outputs[K] 
  *
  * In TypeScript a task can only name dependencies declared before it (the type of `dependsOn` is the
  * ids declared so far). For graphs built in a loop, type the job as `new Job<Record<string, T>>(name)`.
+ * A job can be run many times; tasks added to it later take part in later runs only.
  *
  * @example
  * const job = new Job("etl")
@@ -70,13 +127,18 @@ type DepsOf<Outputs, D extends keyof Outputs> = { readonly [K in D]: Outputs[K] 
 export class Job<Outputs extends Record<string, unknown> = {}> {
   /** The job's name, used in messages and events. */
   readonly name: string;
+  readonly #graph: JobGraph;
+
+  static {
+    graphOf = (job) => (job instanceof Job ? job.#graph : undefined);
+  }
 
   constructor(name: string) {
     if (typeof name !== "string" || name.length === 0) {
       throw new FlotillaError("E_INVALID_OPTION", `new Job(name): the name must be a non-empty string, received ${describe(name)}`);
     }
     this.name = name;
-    graphs.set(this, { name, ids: [], bodies: [], deps: [], policies: [], index: new Map() });
+    this.#graph = emptyGraph(name);
   }
 
   /** Adds a task with no options. Throws E_DUPLICATE_TASK or E_INVALID_OPTION. */
@@ -88,17 +150,17 @@ export class Job<Outputs extends Record<string, unknown> = {}> {
     body: TaskBody<DepsOf<Outputs, D>, R>,
   ): Job<Outputs & { [K in Id]: Awaited<R> }>;
   task(id: string, optionsOrBody: unknown, body?: unknown): Job<any> {
-    addToGraph(graphs.get(this)!, id, optionsOrBody, body);
+    addToGraph(this.#graph, id, optionsOrBody, body);
     return this;
   }
 
   /** How many tasks the job has. */
   get size(): number {
-    return graphs.get(this)!.ids.length;
+    return this.#graph.ids.length;
   }
 
   /** Whether the job has a task with this id. */
   has(id: string): boolean {
-    return graphs.get(this)!.index.has(id);
+    return this.#graph.index.has(id);
   }
 }

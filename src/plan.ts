@@ -1,82 +1,94 @@
 /**
- * Turns a job's graph into what the executor runs on: dependency indices, dependents, and the two
- * ordering keys (effective priority, longest path to a sink). Rejects unknown dependencies and
- * cycles, naming the whole cycle. O(tasks + edges).
+ * Turns a job's graph into what the executor runs on: dependency and dependent lists in compressed
+ * form (one Int32Array of edges plus offsets each, instead of two small arrays per task), and the two
+ * ordering keys (effective priority, longest path to a sink). Rejects unknown dependencies and cycles,
+ * naming the whole cycle. O(tasks + edges).
  */
 import { CycleError, FlotillaError } from "./errors.ts";
 import type { JobGraph } from "./job.ts";
 import { closest } from "./task-options.ts";
 
 export interface Plan {
-  /** Dependency indices per task (shared empty array when none). */
-  readonly deps: (readonly number[])[];
-  /** Dependent indices per task (undefined when none). */
-  readonly dependents: (number[] | undefined)[];
+  /** Tasks planned. */
+  readonly count: number;
+  /** Task i's dependencies are `deps[depStart[i] .. depStart[i + 1])`. */
+  readonly depStart: Int32Array;
+  readonly deps: Int32Array;
+  /** Task i's dependents are `dependents[outStart[i] .. outStart[i + 1])`. */
+  readonly outStart: Int32Array;
+  readonly dependents: Int32Array;
   /** Effective priority: max of own priority and every transitive dependent's. */
-  readonly priority: number[];
+  readonly priority: Float64Array;
   /** Longest path (in tasks) from this task to a sink; 0 for sinks. */
-  readonly rank: number[];
+  readonly rank: Int32Array;
 }
 
-const NONE: readonly number[] = Object.freeze([]);
-
 export function planJob(graph: JobGraph): Plan {
-  const { ids, index, policies, name } = graph;
+  const { ids, policies, depEnd, name } = graph;
   const n = ids.length;
-  const deps: (readonly number[])[] = new Array(n);
-  const dependents: (number[] | undefined)[] = new Array(n).fill(undefined);
-  const indegree: number[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const names = graph.deps[i]!;
-    const m = names.length;
-    if (m === 0) {
-      deps[i] = NONE;
-      indegree[i] = 0;
-      continue;
-    }
-    const list: number[] = new Array(m);
-    for (let k = 0; k < m; k++) {
-      const d = resolveDependency(graph, ids[i]!, names[k]!);
-      list[k] = d;
-      const out = dependents[d];
-      if (out === undefined) dependents[d] = [i];
-      else out.push(i);
-    }
-    deps[i] = list;
-    indegree[i] = m;
-  }
+  const edges = n === 0 ? 0 : depEnd[n - 1]!;
+  const depStart = new Int32Array(n + 1);
+  depStart.set(depEnd.subarray(0, n), 1);
+  resolveForward(graph, depStart, n);
+  // A view, not a copy: the job's edges below `edges` never change (it only appends).
+  const deps = graph.deps.subarray(0, edges);
+  const outCount = new Int32Array(n + 1);
+  for (let e = 0; e < edges; e++) outCount[deps[e]!]!++;
+  // Dependents by counting sort: offsets from the counts, then fill.
+  const outStart = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) outStart[i + 1] = outStart[i]! + outCount[i]!;
+  const fill = outStart.slice(0, n);
+  const dependents = new Int32Array(edges);
+  for (let i = 0; i < n; i++) for (let e = depStart[i]!, end = depStart[i + 1]!; e < end; e++) dependents[fill[deps[e]!]!++] = i;
 
   // Kahn's algorithm: `order` ends up a topological order; anything left out sits on or behind a cycle.
-  const order: number[] = [];
-  for (let i = 0; i < n; i++) if (indegree[i] === 0) order.push(i);
-  for (let head = 0; head < order.length; head++) {
-    const out = dependents[order[head]!];
-    if (out === undefined) continue;
-    for (let k = 0; k < out.length; k++) {
-      const d = out[k]!;
-      if (--indegree[d]! === 0) order.push(d);
+  const indegree = new Int32Array(n);
+  const order = new Int32Array(n);
+  let tail = 0;
+  for (let i = 0; i < n; i++) {
+    indegree[i] = depStart[i + 1]! - depStart[i]!;
+    if (indegree[i] === 0) order[tail++] = i;
+  }
+  for (let head = 0; head < tail; head++) {
+    const j = order[head]!;
+    for (let e = outStart[j]!, end = outStart[j + 1]!; e < end; e++) {
+      const d = dependents[e]!;
+      if (--indegree[d]! === 0) order[tail++] = d;
     }
   }
-  if (order.length < n) throw new CycleError(name, findCycle(ids, deps, indegree));
+  if (tail < n) throw new CycleError(name, findCycle(ids, depStart, deps, indegree));
 
-  const priority: number[] = new Array(n);
-  const rank: number[] = new Array(n);
+  const priority = new Float64Array(n);
+  const rank = new Int32Array(n);
   for (let k = n - 1; k >= 0; k--) {
     const i = order[k]!;
     let p = policies[i]?.priority ?? 0;
     let r = 0;
-    const out = dependents[i];
-    if (out !== undefined) {
-      for (let j = 0; j < out.length; j++) {
-        const d = out[j]!;
-        if (priority[d]! > p) p = priority[d]!;
-        if (rank[d]! + 1 > r) r = rank[d]! + 1;
-      }
+    for (let e = outStart[i]!, end = outStart[i + 1]!; e < end; e++) {
+      const d = dependents[e]!;
+      if (priority[d]! > p) p = priority[d]!;
+      if (rank[d]! + 1 > r) r = rank[d]! + 1;
     }
     priority[i] = p;
     rank[i] = r;
   }
-  return { deps, dependents, priority, rank };
+  return { count: n, depStart, deps, outStart, dependents, priority, rank };
+}
+
+/**
+ * Resolves dependencies on tasks declared after their dependent, in place (a resolved index stays
+ * right for good: ids are never removed). Throws E_CYCLE for a task that depends on itself and
+ * E_UNKNOWN_DEPENDENCY for an id the job lacks.
+ */
+function resolveForward(graph: JobGraph, depStart: Int32Array, n: number): void {
+  if (graph.forward.size === 0) return;
+  let task = 0;
+  for (const [edge, dep] of [...graph.forward].sort((a, b) => a[0] - b[0])) {
+    while (task < n && depStart[task + 1]! <= edge) task++;
+    if (task >= n) break;
+    graph.deps[edge] = resolveDependency(graph, graph.ids[task]!, dep);
+    graph.forward.delete(edge);
+  }
 }
 
 /** The index of dependency `dep` of task `taskId`, or a typed error naming both. */
@@ -101,15 +113,21 @@ function suggest(graph: JobGraph, dep: string): string {
  * Walks dependencies among the tasks Kahn's algorithm could not order (indegree > 0) until a task
  * repeats; the stretch between the repeats is a cycle. Every such task has an unordered dependency.
  */
-function findCycle(ids: string[], deps: (readonly number[])[], indegree: number[]): string[] {
-  let start = indegree.findIndex((d) => d > 0);
+function findCycle(ids: string[], depStart: Int32Array, deps: Int32Array, indegree: Int32Array): string[] {
   const seenAt = new Map<number, number>();
   const path: number[] = [];
-  let i = start;
+  let i = indegree.findIndex((d) => d > 0);
   while (!seenAt.has(i)) {
     seenAt.set(i, path.length);
     path.push(i);
-    i = deps[i]!.find((d) => indegree[d]! > 0)!;
+    let next = -1;
+    for (let e = depStart[i]!; e < depStart[i + 1]!; e++) {
+      if (indegree[deps[e]!]! > 0) {
+        next = deps[e]!;
+        break;
+      }
+    }
+    i = next;
   }
   const cycle = path.slice(seenAt.get(i)!).map((k) => ids[k]!);
   cycle.push(ids[i]!);

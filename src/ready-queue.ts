@@ -5,10 +5,16 @@
  */
 export class ReadyQueue {
   #heap: number[] = [];
-  readonly #priority: number[];
-  readonly #rank: number[];
+  #priority: ArrayLike<number>;
+  #rank: ArrayLike<number>;
 
-  constructor(priority: number[], rank: number[]) {
+  constructor(priority: ArrayLike<number>, rank: ArrayLike<number>) {
+    this.#priority = priority;
+    this.#rank = rank;
+  }
+
+  /** Points the queue at the key arrays again after the task table grew. */
+  rekey(priority: ArrayLike<number>, rank: ArrayLike<number>): void {
     this.#priority = priority;
     this.#rank = rank;
   }

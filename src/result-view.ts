@@ -1,64 +1,52 @@
 /**
- * The run result. Task outcomes are a read-only Map view over the run's final arrays: a
+ * The run result. Task outcomes are a read-only Map view over the run's final task table: a
  * TaskResult object is built when asked for, so a million-task run does not allocate a million
  * result objects nobody reads.
  */
-import { SUCCEEDED, STATE_NAMES } from "./task-state.ts";
 import type { JobStatus, RunResult, TaskResult, TaskResults, TaskStatus } from "./result.ts";
+import { STATE_NAMES, SUCCEEDED } from "./task-state.ts";
+import type { TaskTable } from "./task-table.ts";
 
 const STATUS = STATE_NAMES as readonly string[] as readonly TaskStatus[];
 
-interface FinalState {
-  readonly job: string;
-  readonly status: JobStatus;
-  readonly error: unknown;
-  readonly ids: readonly string[];
-  readonly index: ReadonlyMap<string, number>;
-  readonly state: readonly number[];
-  readonly attempts: readonly number[];
-  readonly outputs: readonly unknown[];
-  readonly errors: readonly unknown[];
-  readonly startedAt: readonly (number | undefined)[];
-  readonly finishedAt: readonly (number | undefined)[];
-  readonly runStartedAt: number;
-  readonly runFinishedAt: number;
-}
-
 class TaskResultsView implements TaskResults<any> {
-  readonly #s: FinalState;
-  constructor(state: FinalState) {
-    this.#s = state;
+  readonly #t: TaskTable;
+  constructor(table: TaskTable) {
+    this.#t = table;
   }
   get size(): number {
-    return this.#s.ids.length;
+    return this.#t.count;
   }
   has(id: string): boolean {
-    return this.#s.index.has(id);
+    return this.#t.indexOf(id) !== undefined;
   }
   get(id: string): TaskResult<any> {
-    const i = this.#s.index.get(id);
+    const i = this.#t.indexOf(id);
     return (i === undefined ? undefined : this.#at(i)) as TaskResult<any>;
   }
   #at(i: number): TaskResult {
-    const s = this.#s;
+    const t = this.#t;
+    const startedAt = t.startedAt[i]!;
+    const finishedAt = t.finishedAt[i]!;
     return {
-      status: STATUS[s.state[i]!]!,
-      attempts: s.attempts[i]!,
-      output: s.outputs[i],
-      error: s.errors[i],
-      startedAt: s.startedAt[i],
-      finishedAt: s.finishedAt[i],
+      status: STATUS[t.state[i]!]!,
+      attempts: t.attempts[i]!,
+      output: t.outputs[i],
+      error: t.errors[i],
+      startedAt: Number.isNaN(startedAt) ? undefined : startedAt,
+      finishedAt: Number.isNaN(finishedAt) ? undefined : finishedAt,
     };
   }
   *entries(): MapIterator<[string, TaskResult]> {
-    const ids = this.#s.ids;
-    for (let i = 0; i < ids.length; i++) yield [ids[i]!, this.#at(i)];
+    const ids = this.#t.graph.ids;
+    for (let i = 0; i < this.#t.count; i++) yield [ids[i]!, this.#at(i)];
   }
   *keys(): MapIterator<string> {
-    yield* this.#s.ids;
+    const ids = this.#t.graph.ids;
+    for (let i = 0; i < this.#t.count; i++) yield ids[i]!;
   }
   *values(): MapIterator<TaskResult> {
-    for (let i = 0; i < this.#s.ids.length; i++) yield this.#at(i);
+    for (let i = 0; i < this.#t.count; i++) yield this.#at(i);
   }
   [Symbol.iterator](): MapIterator<[string, TaskResult]> {
     return this.entries();
@@ -71,21 +59,24 @@ class TaskResultsView implements TaskResults<any> {
   }
 }
 
-export function buildResult(s: FinalState): RunResult<any> {
+export function buildResult(
+  table: TaskTable,
+  run: { job: string; status: JobStatus; error: unknown; startedAt: number; finishedAt: number },
+): RunResult<any> {
   const counts = { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 };
-  for (const st of s.state) counts[STATUS[st]!]++;
+  for (let i = 0; i < table.count; i++) counts[STATUS[table.state[i]!] as keyof typeof counts]++;
   return {
-    job: s.job,
-    status: s.status,
-    tasks: new TaskResultsView(s),
-    error: s.error,
+    job: run.job,
+    status: run.status,
+    tasks: new TaskResultsView(table),
+    error: run.error,
     counts,
-    startedAt: s.runStartedAt,
-    finishedAt: s.runFinishedAt,
-    durationMs: s.runFinishedAt - s.runStartedAt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    durationMs: run.finishedAt - run.startedAt,
     output: (id: string) => {
-      const i = s.index.get(id);
-      return i !== undefined && s.state[i] === SUCCEEDED ? s.outputs[i] : undefined;
+      const i = table.indexOf(id);
+      return i !== undefined && table.state[i] === SUCCEEDED ? table.outputs[i] : undefined;
     },
   };
 }

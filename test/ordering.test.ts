@@ -100,6 +100,16 @@ describe("dependency order and parallelism", () => {
     assert.equal(result.output("t49999"), 49_999);
   });
 
+  it("lets a task depend on tasks declared after it (plain JavaScript builds)", async () => {
+    const job = new Job<Record<string, number>>("forward")
+      .task("sum", { dependsOn: ["x", "y"] }, ({ deps }) => deps.x! + deps.y!)
+      .task("x", () => 1)
+      .task("y", { dependsOn: ["x"] }, ({ deps }) => deps.x! + 1);
+    const result = await run(job);
+    assert.equal(result.output("sum"), 3);
+    assert.equal((await run(job)).output("sum"), 3, "and again, on the same job");
+  });
+
   it("accepts thenables that are not native promises", async () => {
     const thenable = { then: (ok: (v: number) => void) => ok(7) };
     const result = await run(new Job("t").task("a", () => thenable as unknown as Promise<number>));
