@@ -1,4 +1,5 @@
 /** The types a task body sees. */
+import type { ProviderNode } from "./provider.ts";
 
 /**
  * What a task body receives.
@@ -26,6 +27,8 @@ export interface TaskContext<Deps = Record<string, unknown>> {
    * is undefined. Empty when every dependency succeeded.
    */
   readonly failures: Readonly<Record<string, unknown>>;
+  /** The node this attempt runs on (`{ id, slots }`), as the run's provider started it. */
+  readonly node: ProviderNode;
   /** Waits `ms` milliseconds on the run's clock; rejects with the signal's reason when aborted. */
   sleep(ms: number): Promise<void>;
 }

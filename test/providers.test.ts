@@ -24,8 +24,8 @@ describe("providers and lost nodes", () => {
     const provider = inProcess();
     const node = await provider.startNode();
     assert.deepEqual(node, { id: "in-process", slots: Infinity });
-    const result = await run(new Job("j").task("a", () => 3), { provider });
-    assert.equal(result.output("a"), 3);
+    const result = await run(new Job("j").task("a", ({ node }) => `${node.id}/${node.slots}`), { provider });
+    assert.equal(result.output("a"), "in-process/Infinity");
   });
 
   it("requeues an attempt whose node was lost without spending a retry, on a fresh node", async () => {
