@@ -44,6 +44,7 @@ export class Executor implements AttemptHost {
   readonly #t: TaskTable;
   readonly #queue: ReadyQueue;
   readonly #retryTimers = new Map<number, TimerHandle>();
+  readonly #stopping = new Set<Promise<void>>();
 
   #phase: Phase = "created";
   #open: number;
@@ -475,7 +476,7 @@ export class Executor implements AttemptHost {
       (node) => {
         this.#nodeStarting = undefined;
         if (this.#phase === "running") this.#useNode(node);
-        else void this.#stopNode(node);
+        else this.#stopNode(node);
       },
       (error) => {
         this.#nodeStarting = undefined;
@@ -494,7 +495,7 @@ export class Executor implements AttemptHost {
     const lost = this.#node!;
     this.#node = undefined;
     this.#capacity = 0;
-    void this.#stopNode(lost);
+    this.#stopNode(lost);
     if (this.#open > 0) this.#startNode();
   }
 
@@ -507,12 +508,17 @@ export class Executor implements AttemptHost {
     this.#pump();
   }
 
-  async #stopNode(node: ProviderNode): Promise<void> {
-    try {
-      await this.#provider.stopNode(node);
-    } catch {
-      // A node that fails to stop cannot be helped from here; the run's outcome stands.
-    }
+  /** Stops a node; the run does not settle before every stop has finished. */
+  #stopNode(node: ProviderNode): void {
+    const stopping = (async () => {
+      try {
+        await this.#provider.stopNode(node);
+      } catch {
+        // A node that fails to stop cannot be helped from here; the run's outcome stands.
+      }
+    })();
+    this.#stopping.add(stopping);
+    void stopping.then(() => this.#stopping.delete(stopping));
   }
 
   // ---- the end ----
@@ -523,8 +529,9 @@ export class Executor implements AttemptHost {
     if (this.#onCallerAbort !== undefined) this.#options.signal!.removeEventListener("abort", this.#onCallerAbort);
     this.#onCallerAbort = undefined;
     if (this.#nodeStarting !== undefined) await this.#nodeStarting;
-    if (this.#node !== undefined) await this.#stopNode(this.#node);
+    if (this.#node !== undefined) this.#stopNode(this.#node);
     this.#node = undefined;
+    await Promise.all(this.#stopping);
     this.#phase = "ended";
     const finishedAt = this.runtime.now();
     const status = this.#jobStatus();

@@ -74,6 +74,32 @@ describe("providers and lost nodes", () => {
     assert.equal(peak, 2);
   });
 
+  it("does not settle before every node it started has stopped, lost ones included", async () => {
+    const stops = new Map<string, ReturnType<typeof deferred>>();
+    let started = 0;
+    const provider: ComputeProvider = {
+      name: "slow-stop",
+      startNode: () => ({ id: `n${++started}`, slots: 1 }),
+      stopNode: (node) => {
+        const d = deferred();
+        stops.set(node.id, d);
+        return d.promise;
+      },
+      run: (node, body, ctx) => (node.id === "n1" ? Promise.reject(new NodeLostError(node.id)) : body(ctx)),
+    };
+    let settled = false;
+    const pending = run(new Job("j").task("a", () => 1), { provider }).then((r) => ((settled = true), r));
+    while (stops.size < 2) await flush();
+    await flush();
+    assert.equal(settled, false, "waits for n1 (lost) and n2 (finished) to stop");
+    stops.get("n2")!.resolve();
+    await flush();
+    assert.equal(settled, false, "still waits for n1");
+    stops.get("n1")!.resolve();
+    const result = await pending;
+    assert.equal(result.output("a"), 1);
+  });
+
   it("fails every waiting task when the provider cannot start a node", async () => {
     const provider: ComputeProvider = {
       name: "broken",
