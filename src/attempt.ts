@@ -17,6 +17,8 @@ export interface AttemptHost {
   failuresOf(task: number): Record<string, unknown>;
 }
 
+const NOT_ABORTED = Symbol("not aborted");
+
 export class Attempt implements TaskContext<Record<string, unknown>> {
   readonly taskId: string;
   readonly attempt: number;
@@ -24,10 +26,8 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
   readonly task: number;
   /** @internal The node it runs on. */
   readonly node: ProviderNode;
-  /** @internal Timeout timer, while armed. */
-  timeoutTimer: TimerHandle | undefined = undefined;
-  /** @internal Grace timer after an abort, while armed. */
-  graceTimer: TimerHandle | undefined = undefined;
+  /** @internal The armed timer: the timeout while it runs, the grace period once aborted. */
+  timer: TimerHandle | undefined = undefined;
   /** @internal The task's outcome for this attempt is recorded (settled, timed out or cancelled). */
   decided = false;
   /** @internal The slot is free again (the body settled, or was abandoned). */
@@ -35,8 +35,7 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
 
   readonly #host: AttemptHost;
   #controller: AbortController | undefined = undefined;
-  #abortReason: unknown = undefined;
-  #aborted = false;
+  #abortReason: unknown = NOT_ABORTED;
   #deps: Record<string, unknown> | undefined = undefined;
   #failures: Record<string, unknown> | undefined = undefined;
 
@@ -51,7 +50,7 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#abortReason);
+      if (this.#abortReason !== NOT_ABORTED) this.#controller.abort(this.#abortReason);
     }
     return this.#controller.signal;
   }
@@ -84,8 +83,7 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
 
   /** @internal Aborts the signal with `reason` (now, or when the body first reads `signal`). */
   abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
+    if (this.#abortReason !== NOT_ABORTED) return;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
   }

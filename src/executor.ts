@@ -209,7 +209,7 @@ export class Executor implements AttemptHost {
     }
     const policy = this.#t.graph.policies[i];
     if (policy !== undefined && policy.timeoutMs > 0) {
-      a.timeoutTimer = this.runtime.setTimer(policy.timeoutMs, () => this.#timedOut(a, policy.timeoutMs));
+      a.timer = this.runtime.setTimer(policy.timeoutMs, () => this.#timedOut(a, policy.timeoutMs));
     }
     let result: unknown;
     try {
@@ -260,13 +260,12 @@ export class Executor implements AttemptHost {
   #release(a: Attempt): void {
     a.released = true;
     this.#busy--;
-    if (a.timeoutTimer !== undefined) this.runtime.clearTimer(a.timeoutTimer);
-    if (a.graceTimer !== undefined) this.runtime.clearTimer(a.graceTimer);
-    a.timeoutTimer = a.graceTimer = undefined;
+    if (a.timer !== undefined) this.runtime.clearTimer(a.timer);
+    a.timer = undefined;
   }
 
   #timedOut(a: Attempt, timeoutMs: number): void {
-    a.timeoutTimer = undefined;
+    a.timer = undefined;
     if (a.decided) return;
     a.decided = true;
     this.#t.current[a.task] = undefined;
@@ -279,9 +278,11 @@ export class Executor implements AttemptHost {
   /** Aborts a running attempt; its slot stays taken until the body settles or the grace period ends. */
   #abort(a: Attempt, reason: unknown): void {
     a.abort(reason);
-    if (a.released || a.graceTimer !== undefined) return;
-    a.graceTimer = this.runtime.setTimer(this.#options.cancelGraceMs, () => {
-      a.graceTimer = undefined;
+    if (a.released) return;
+    // The outcome is decided, so a pending timeout no longer matters; the timer now bounds the wind-down.
+    if (a.timer !== undefined) this.runtime.clearTimer(a.timer);
+    a.timer = this.runtime.setTimer(this.#options.cancelGraceMs, () => {
+      a.timer = undefined;
       if (a.released) return;
       this.#release(a);
       if (this.emitter.listenerCount("task:abandoned") > 0) {

@@ -75,7 +75,7 @@ describe("providers and lost nodes", () => {
   });
 
   it("does not settle before every node it started has stopped, lost ones included", async () => {
-    const stops = new Map<string, ReturnType<typeof deferred>>();
+    const stops = new Map<string, ReturnType<typeof deferred<void>>>();
     let started = 0;
     const provider: ComputeProvider = {
       name: "slow-stop",
