@@ -98,19 +98,23 @@ export class Executor implements AttemptHost {
     this.#emitJobStart();
     const t = this.#t;
     const n = t.count;
-    for (let i = 0; i < n; i++) if (t.remaining[i] === 0) this.#makeReady(i);
+    for (let i = 0; i < n; i++) if (t.remaining[i] === 0 && t.state[i] === PENDING) this.#makeReady(i);
     if (n > 0) this.#startNode();
     this.#pump();
   }
 
   // ---- public operations (through RunHandle) ----
 
+  // Cancelling right after start(), before the run's first microtask, begins the run first, so
+  // the cancellation applies to a started run and its events keep their order.
   cancel(reason: unknown): void {
+    this.begin();
     this.#cancelRun("cancel", reason);
   }
 
   cancelTask(id: string, reason: unknown): boolean {
     const i = this.#t.require(id, "cancelTask");
+    this.begin();
     if (this.#phase !== "running" || this.#t.state[i]! >= SUCCEEDED) return false;
     const why = reason === undefined ? "" : `: ${reason instanceof Error ? reason.message : String(reason)}`;
     this.#cancelOne(i, new CancelledError(`task "${id}" was cancelled${why}`, "cancelTask", reason));
@@ -432,7 +436,7 @@ export class Executor implements AttemptHost {
   }
 
   #cancelRun(source: CancelSource, reason: unknown): void {
-    if (this.#cancel !== undefined || (this.#phase !== "running" && this.#phase !== "created")) return;
+    if (this.#cancel !== undefined || this.#phase !== "running") return;
     const why = reason === undefined ? "" : `: ${reason instanceof Error ? reason.message : String(reason)}`;
     const by = { signal: "by its signal", cancel: "by cancel()", cancelTask: "", failFast: "by failFast after a task failed", fault: "by an injected fault" }[source];
     this.#cancel = new CancelledError(`the run of job "${this.#t.graph.name}" was cancelled ${by}${why}`, source, reason);

@@ -116,6 +116,27 @@ describe("cancellation", () => {
     assert.equal(result.tasks.get("second")!.status, "cancelled");
   });
 
+  it("cancel and cancelTask right after start, before anything ran, run nothing of what they cancel", async () => {
+    let ran: string[] = [];
+    const job = new Job("early").task("a", () => void ran.push("a")).task("b", () => void ran.push("b"));
+    const whole = start(job);
+    const events: string[] = [];
+    whole.on("job:start", () => events.push("job:start"));
+    whole.on("task:cancelled", (e) => events.push(`cancelled ${e.taskId}`));
+    whole.cancel("changed my mind");
+    const result = await whole.result;
+    assert.equal(result.status, "cancelled");
+    assert.deepEqual(ran, []);
+    assert.deepEqual(events, ["job:start", "cancelled a", "cancelled b"]);
+
+    ran = [];
+    const one = start(job);
+    assert.equal(one.cancelTask("a"), true);
+    const partial = await one.result;
+    assert.deepEqual(ran, ["b"]);
+    assert.equal(partial.tasks.get("a")!.status, "cancelled");
+  });
+
   it("cancelTask with an unknown id throws E_UNKNOWN_TASK", async () => {
     const handle = start(new Job("j").task("a", () => 1));
     assert.throws(() => handle.cancelTask("b" as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_UNKNOWN_TASK" && /has no task "b"/.test(e.message));
