@@ -80,47 +80,54 @@ export class Executor implements AttemptHost {
     return this.#phase === "ended" ? this.#jobStatus() : "running";
   }
 
-  /** Starts the run. Called once, a microtask after `start()`, so listeners added right after it see everything. */
-  begin(): void {
+  /**
+   * Starts the run. Called once, a microtask after `start()`, so listeners added right after it see
+   * everything; `early` runs after job:start and before any task is dispatched (a cancellation made
+   * before the run's first microtask must stop tasks from running, even synchronous ones).
+   */
+  begin(early?: () => void): void {
     if (this.#phase !== "created") return;
     this.#phase = "running";
     this.#startTime = this.runtime.now();
     const signal = this.#options.signal;
-    if (signal !== undefined) {
-      if (signal.aborted) {
-        this.#emitJobStart();
-        this.#cancelRun("signal", signal.reason);
-        return;
-      }
+    if (signal !== undefined && !signal.aborted) {
       this.#onCallerAbort = () => this.#cancelRun("signal", signal.reason);
       signal.addEventListener("abort", this.#onCallerAbort, { once: true });
     }
     this.#emitJobStart();
+    if (signal?.aborted) this.#cancelRun("signal", signal.reason);
+    else early?.();
+    if (this.#cancel !== undefined) return;
     const t = this.#t;
     const n = t.count;
     for (let i = 0; i < n; i++) if (t.remaining[i] === 0 && t.state[i] === PENDING) this.#makeReady(i);
-    if (n > 0) this.#startNode();
+    if (this.#open > 0) this.#startNode();
     this.#pump();
   }
 
   // ---- public operations (through RunHandle) ----
 
-  // Cancelling right after start(), before the run's first microtask, begins the run first, so
-  // the cancellation applies to a started run and its events keep their order.
   cancel(reason: unknown): void {
-    this.begin();
-    this.#cancelRun("cancel", reason);
+    if (this.#phase === "created") this.begin(() => this.#cancelRun("cancel", reason));
+    else this.#cancelRun("cancel", reason);
   }
 
   cancelTask(id: string, reason: unknown): boolean {
     const i = this.#t.require(id, "cancelTask");
-    this.begin();
-    if (this.#phase !== "running" || this.#t.state[i]! >= SUCCEEDED) return false;
-    const why = reason === undefined ? "" : `: ${reason instanceof Error ? reason.message : String(reason)}`;
-    this.#cancelOne(i, new CancelledError(`task "${id}" was cancelled${why}`, "cancelTask", reason));
-    this.#skipDependents(i);
-    this.#pump();
-    return true;
+    let cancelled = false;
+    const cancel = () => {
+      if (this.#phase !== "running" || this.#t.state[i]! >= SUCCEEDED) return;
+      const why = reason === undefined ? "" : `: ${reason instanceof Error ? reason.message : String(reason)}`;
+      this.#cancelOne(i, new CancelledError(`task "${id}" was cancelled${why}`, "cancelTask", reason));
+      this.#skipDependents(i);
+      cancelled = true;
+    };
+    if (this.#phase === "created") this.begin(cancel);
+    else {
+      cancel();
+      this.#pump();
+    }
+    return cancelled;
   }
 
   addTask(id: unknown, optionsOrBody: unknown, body: unknown): void {
