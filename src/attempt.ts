@@ -13,6 +13,8 @@ import type { TaskContext } from "./task-context.ts";
 /** What an attempt asks of the run it belongs to. */
 export interface AttemptHost {
   readonly runtime: Runtime;
+  /** True when the runtime explores schedules: timers then carry labels for its traces. */
+  readonly controlled: boolean;
   depsOf(task: number): Record<string, unknown>;
   failuresOf(task: number): Record<string, unknown>;
 }
@@ -75,8 +77,10 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
       );
     }
     const runtime = this.#host.runtime;
-    return execute<void>(this.signal, (resolve) => {
-      const timer = runtime.setTimer(ms, () => resolve());
+    // A real AbortSignal costs an AbortController; until the body asks for `signal`, sleep listens
+    // on the attempt's own lightweight abort hook instead.
+    return execute<void>(this.#controller?.signal ?? this.#hook(), (resolve) => {
+      const timer = runtime.setTimer(ms, () => resolve(), this.#host.controlled ? `sleep ${this.taskId}#${this.attempt}` : undefined);
       return () => runtime.clearTimer(timer);
     });
   }
@@ -86,5 +90,29 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
     if (this.#abortReason !== NOT_ABORTED) return;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
+  }
+
+  #listeners: Set<() => void> | undefined = undefined;
+
+  /** The part of AbortSignal that abort-controller-x's `execute` uses, without an AbortController. */
+  #hook(): AbortSignal {
+    const attempt = this;
+    return {
+      get aborted() {
+        return attempt.#abortReason !== NOT_ABORTED;
+      },
+      get reason() {
+        return attempt.#abortReason === NOT_ABORTED ? undefined : attempt.#abortReason;
+      },
+      addEventListener(_type: string, listener: () => void) {
+        (attempt.#listeners ??= new Set()).add(listener);
+      },
+      removeEventListener(_type: string, listener: () => void) {
+        attempt.#listeners?.delete(listener);
+      },
+    } as unknown as AbortSignal;
   }
 }

@@ -15,7 +15,9 @@ export type ErrorCode =
   | "E_CANCELLED"
   | "E_DEPENDENCY_FAILED"
   | "E_NODE_LOST"
-  | "E_RUN_ENDED";
+  | "E_RUN_ENDED"
+  | "E_SCHEDULE_FAILED"
+  | "E_SCHEDULE_DIVERGED";
 
 const BRAND = Symbol.for("flotilla.error");
 

@@ -41,6 +41,7 @@ export class Executor implements AttemptHost {
   readonly #options: ResolvedRunOptions;
   readonly #provider: ComputeProvider;
   readonly #faults: boolean;
+  readonly controlled: boolean;
   readonly #t: TaskTable;
   readonly #queue: ReadyQueue;
   readonly #retryTimers = new Map<number, TimerHandle>();
@@ -65,6 +66,7 @@ export class Executor implements AttemptHost {
     this.runtime = options.runtime;
     this.#provider = options.provider;
     this.#faults = typeof options.runtime.fault === "function";
+    this.controlled = typeof options.runtime.defer === "function";
     this.#t = new TaskTable(graph);
     this.#queue = new ReadyQueue(this.#t.priority, this.#t.rank);
     this.#open = this.#t.count;
@@ -89,6 +91,7 @@ export class Executor implements AttemptHost {
     if (this.#phase !== "created") return;
     this.#phase = "running";
     this.#startTime = this.runtime.now();
+    if (typeof this.runtime.observe === "function") this.#observe();
     const signal = this.#options.signal;
     if (signal !== undefined && !signal.aborted) {
       this.#onCallerAbort = () => this.#cancelRun("signal", signal.reason);
@@ -220,7 +223,7 @@ export class Executor implements AttemptHost {
     }
     const policy = this.#t.graph.policies[i];
     if (policy !== undefined && policy.timeoutMs > 0) {
-      a.timer = this.runtime.setTimer(policy.timeoutMs, () => this.#timedOut(a, policy.timeoutMs));
+      a.timer = this.runtime.setTimer(policy.timeoutMs, () => this.#timedOut(a, policy.timeoutMs), this.#label("timeout", a));
     }
     let result: unknown;
     try {
@@ -239,10 +242,19 @@ export class Executor implements AttemptHost {
       return;
     }
     if (isThenable(result)) {
-      result.then(
-        (value) => this.#settle(a, true, value),
-        (error) => this.#settle(a, false, error),
-      );
+      if (this.controlled) {
+        // The runtime decides when the completion arrives, so the order of completions is explored.
+        const label = this.#label("complete", a)!;
+        result.then(
+          (value) => this.runtime.defer!(label, () => this.#settle(a, true, value)),
+          (error) => this.runtime.defer!(label, () => this.#settle(a, false, error)),
+        );
+      } else {
+        result.then(
+          (value) => this.#settle(a, true, value),
+          (error) => this.#settle(a, false, error),
+        );
+      }
     } else {
       this.#settle(a, true, result);
     }
@@ -292,15 +304,19 @@ export class Executor implements AttemptHost {
     if (a.released) return;
     // The outcome is decided, so a pending timeout no longer matters; the timer now bounds the wind-down.
     if (a.timer !== undefined) this.runtime.clearTimer(a.timer);
-    a.timer = this.runtime.setTimer(this.#options.cancelGraceMs, () => {
-      a.timer = undefined;
-      if (a.released) return;
-      this.#release(a);
-      if (this.emitter.listenerCount("task:abandoned") > 0) {
-        this.#emit("task:abandoned", { type: "task:abandoned", taskId: a.taskId, attempt: a.attempt, at: this.runtime.now() });
-      }
-      this.#pump();
-    });
+    a.timer = this.runtime.setTimer(
+      this.#options.cancelGraceMs,
+      () => {
+        a.timer = undefined;
+        if (a.released) return;
+        this.#release(a);
+        if (this.emitter.listenerCount("task:abandoned") > 0) {
+          this.#emit("task:abandoned", { type: "task:abandoned", taskId: a.taskId, attempt: a.attempt, at: this.runtime.now() });
+        }
+        this.#pump();
+      },
+      this.#label("grace", a),
+    );
   }
 
   #succeed(a: Attempt, output: unknown): void {
@@ -339,12 +355,16 @@ export class Executor implements AttemptHost {
     const delayMs = backoffDelay(policy, nextTry, this.runtime.random);
     this.#t.state[i] = RETRYING;
     if (delayMs > 0) {
-      const timer = this.runtime.setTimer(delayMs, () => {
-        this.#retryTimers.delete(i);
-        if (this.#t.state[i] !== RETRYING) return;
-        this.#makeReady(i);
-        this.#pump();
-      });
+      const timer = this.runtime.setTimer(
+        delayMs,
+        () => {
+          this.#retryTimers.delete(i);
+          if (this.#t.state[i] !== RETRYING) return;
+          this.#makeReady(i);
+          this.#pump();
+        },
+        this.#label("retry", a),
+      );
       this.#retryTimers.set(i, timer);
     }
     // Emitted once the timer is armed: a listener that cancels here must find it to clear it.
@@ -574,6 +594,25 @@ export class Executor implements AttemptHost {
   }
 
   // ---- helpers ----
+
+  /** A trace label for a timer or completion of attempt `a`, only under a controlled runtime. */
+  #label(kind: string, a: Attempt): string | undefined {
+    return this.controlled ? `${kind} ${a.taskId}#${a.attempt}` : undefined;
+  }
+
+  /** Lets a testing runtime watch this run (its invariants are checked after every step). */
+  #observe(): void {
+    const t = this.#t;
+    this.runtime.observe!({
+      job: t.graph.name,
+      on: (event, listener) => void this.emitter.on(event, listener as never),
+      busy: () => this.#busy,
+      capacity: () => this.#capacity,
+      dependencies: (id) => Array.from(t.depsOf(t.require(id, "observe")), (d) => t.graph.ids[d]!),
+      satisfiesOnFailure: (id) => this.#satisfies(t.require(id, "observe")),
+      settled: () => this.#phase === "ended",
+    });
+  }
 
   #emitJobStart(): void {
     if (this.emitter.listenerCount("job:start") > 0) {

@@ -5,6 +5,8 @@
  * real clock, real timers and `Math.random`; a test in the suite enforces that.
  */
 
+import type { RunEventName, RunEvents } from "./events.ts";
+
 /** An opaque timer handle returned by `Runtime.setTimer`. */
 export type TimerHandle = unknown;
 
@@ -13,7 +15,8 @@ export type TimerHandle = unknown;
  * - `task.attempt` — just before an attempt's body runs (context: taskId, attempt).
  * - `task.complete` — when an attempt's body has returned, before its outcome is recorded.
  * - `job.cancel` — before each dispatch of a ready task (context: taskId, attempt).
- * Providers add their own (`node.start`, `node.run`, `node.lost`, `provider.call`).
+ * Providers add their own (`node.start`, `node.run`, `node.lost`, `provider.call`); service models
+ * of flotilla/testing consult `service.call`.
  */
 export type FaultPoint =
   | "task.attempt"
@@ -24,6 +27,7 @@ export type FaultPoint =
   | "node.run"
   | "node.lost"
   | "provider.call"
+  | "service.call"
   | (string & {});
 
 /** What is known at a fault point. */
@@ -33,6 +37,8 @@ export interface FaultContext {
   readonly taskId?: string;
   readonly attempt?: number;
   readonly nodeId?: string;
+  /** Free-form detail of the call at this point (e.g. a modelled service's operation). */
+  readonly detail?: string;
 }
 
 /**
@@ -56,14 +62,42 @@ export type FaultAction =
 export interface Runtime {
   /** Milliseconds since an arbitrary epoch; never goes backwards. */
   now(): number;
-  /** Calls `callback` once after `ms` milliseconds. */
-  setTimer(ms: number, callback: () => void): TimerHandle;
+  /**
+   * Calls `callback` once after `ms` milliseconds. `label` (given only to runtimes with `defer`)
+   * names the timer in traces, e.g. `timeout load#1`.
+   */
+  setTimer(ms: number, callback: () => void, label?: string): TimerHandle;
   /** Cancels a timer; harmless for a timer that already fired or was cleared. */
   clearTimer(handle: TimerHandle): void;
   /** A number in [0, 1). */
   random(): number;
   /** Optional: consulted at fault points; returning nothing means "no fault". */
   fault?(point: FaultPoint, context: FaultContext): FaultAction | undefined | void;
+  /**
+   * Optional, for controlled runtimes: hands over a completion (an attempt's body settled) to be
+   * delivered when the runtime chooses, so the order of simultaneous completions can be explored.
+   * Without it, completions are delivered at once.
+   */
+  defer?(label: string, deliver: () => void): void;
+  /** Optional, for testing runtimes: told about each run that starts on this runtime. */
+  observe?(run: RunObservation): void;
+}
+
+/** What a testing runtime may watch of a run (to check invariants after every step). */
+export interface RunObservation {
+  readonly job: string;
+  /** Listens to the run's events. */
+  on<K extends RunEventName>(event: K, listener: (event: RunEvents[K]) => void): void;
+  /** Slots held by attempts now (aborted attempts winding down included). */
+  busy(): number;
+  /** The most slots the run may hold: min(concurrency, the node's slots). */
+  capacity(): number;
+  /** Ids of a task's dependencies. */
+  dependencies(taskId: string): readonly string[];
+  /** Whether a failure of this task lets its dependents run (`onFailure: "satisfy"`). */
+  satisfiesOnFailure(taskId: string): boolean;
+  /** True once the run has settled. */
+  settled(): boolean;
 }
 
 /** The default runtime: the real clock, real timers and `Math.random`; it injects no faults. */
@@ -79,7 +113,9 @@ const RUNTIME_MEMBERS = ["now", "setTimer", "clearTimer", "random"] as const;
 /** Names the members a user's runtime object lacks (empty when it is usable). */
 export function missingRuntimeMembers(value: object): string[] {
   const missing: string[] = RUNTIME_MEMBERS.filter((m) => typeof (value as Record<string, unknown>)[m] !== "function");
-  const fault = (value as { fault?: unknown }).fault;
-  if (fault !== undefined && typeof fault !== "function") missing.push("fault (must be a function when given)");
+  for (const optional of ["fault", "defer", "observe"]) {
+    const member = (value as Record<string, unknown>)[optional];
+    if (member !== undefined && typeof member !== "function") missing.push(`${optional} (must be a function when given)`);
+  }
   return missing;
 }

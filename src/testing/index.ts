@@ -1,5 +1,13 @@
 /**
- * flotilla/testing: deterministic test helpers for jobs and providers. Today: a virtual-clock runtime
- * with seeded randomness and fault hooks. The controlled scheduler (explore, replay) builds on it.
+ * flotilla/testing: systematic, deterministic testing of jobs and providers. `explore` runs a test
+ * under many schedules of a controlled runtime (virtual time, chosen orders, injected faults) and
+ * checks invariants after every step; `replay` reproduces a failing schedule exactly. `virtualRuntime`
+ * is the plain virtual clock for tests that need time without exploring.
  */
+export { explore, replay, type ExploreOptions, type ExploreContext, type ExploreReport, type ExploreBody } from "./explore.ts";
+export { ScheduleFailure, formatTrace, type ScheduleTrace } from "./schedule-failure.ts";
+export type { FaultPlan, FaultRule, FaultSite } from "./faults.ts";
+export type { ServiceModel, ServiceOptions } from "./service-model.ts";
+export type { StrategyName } from "./strategies.ts";
+export { InvariantViolation } from "./invariants.ts";
 export { virtualRuntime, seededRandom, type VirtualRuntime, type VirtualRuntimeOptions } from "./virtual-runtime.ts";

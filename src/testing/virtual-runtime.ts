@@ -7,6 +7,7 @@
  * This is the clock the controlled scheduler of `flotilla/testing` builds on; on its own it is what a
  * test needs to check timeouts, backoff and grace periods without sleeping.
  */
+import { macrotask } from "./macrotask.ts";
 import type { FaultAction, FaultContext, FaultPoint, Runtime, TimerHandle } from "../runtime.ts";
 
 export interface VirtualRuntimeOptions {
@@ -32,13 +33,6 @@ interface VirtualTimer {
   readonly seq: number;
   readonly callback: () => void;
 }
-
-// Yielding one real macrotask lets every queued promise callback run first; this is the only real
-// scheduling the virtual runtime does, and it never measures real time.
-const nextMacrotask: (callback: () => void) => void =
-  typeof (globalThis as { setImmediate?: unknown }).setImmediate === "function"
-    ? (callback) => (globalThis as unknown as { setImmediate(cb: () => void): void }).setImmediate(callback)
-    : (callback) => void globalThis.setTimeout(callback, 0);
 
 /** A seeded generator (mulberry32): fast, 2^32 period, plenty for choosing jitter and schedules. */
 export function seededRandom(seed: number): () => number {
@@ -85,14 +79,14 @@ export function virtualRuntime(options: VirtualRuntimeOptions = {}): VirtualRunt
     try {
       timer!.callback();
     } finally {
-      nextMacrotask(tick);
+      void macrotask().then(tick);
     }
   };
 
   const ensureTicking = (): void => {
     if (ticking) return;
     ticking = true;
-    nextMacrotask(tick);
+    void macrotask().then(tick);
   };
 
   const runtime: VirtualRuntime = {

@@ -1,0 +1,228 @@
+/**
+ * The controlled runtime of one schedule. Time is virtual; timers and deferred completions do not
+ * run when they are due but become "ready", and a strategy picks which ready event runs next. The
+ * controller runs one event, lets its consequences settle (one real macrotask: every promise
+ * callback it queued has then run), and picks again; it advances the clock only when nothing is
+ * ready. Every choice is recorded compactly; the readable trace is built only when asked for.
+ */
+import type { FaultAction, FaultContext, FaultPoint, RunObservation, Runtime, TimerHandle } from "../runtime.ts";
+import { FlotillaError } from "../errors.ts";
+import { macrotask } from "./macrotask.ts";
+import type { Strategy } from "./strategies.ts";
+
+const WAITING = 0; // a timer in the heap
+const READY = 1; // in the ready list
+const GONE = 2; // ran or cleared
+
+interface Event {
+  readonly seq: number;
+  readonly due: number;
+  readonly label: string;
+  readonly run: () => void;
+  state: number;
+}
+
+/** One recorded fault. */
+export interface FiredFault {
+  readonly step: number;
+  readonly point: FaultPoint;
+  readonly context: FaultContext;
+  readonly action: FaultAction;
+}
+
+/** Why the controller stopped before the test body finished. */
+export type StopReason = { kind: "stuck" } | { kind: "maxSteps" } | { kind: "error"; error: unknown };
+
+export class Controller {
+  readonly runtime: Runtime;
+  /** Choices made, ready counts seen, virtual times and labels chosen, by step. */
+  readonly choices: number[] = [];
+  readonly counts: number[] = [];
+  readonly times: number[] = [];
+  readonly labels: string[] = [];
+  readonly faults: FiredFault[] = [];
+  readonly observations: RunObservation[] = [];
+  step = 0;
+
+  #now = 0;
+  #seq = 0;
+  #live = 0; // events neither run nor cleared
+  readonly #ready: Event[] = [];
+  readonly #timers: Event[] = []; // a binary heap by (due, seq)
+  readonly #strategy: Strategy;
+  readonly #random: () => number;
+  readonly #replay: { readonly choices: readonly number[]; readonly counts: readonly number[]; readonly labels: readonly string[] } | undefined;
+  readonly #actorOf = (k: number): string => actorOf(this.#ready[k]!.label);
+
+  constructor(options: {
+    strategy: Strategy;
+    random: () => number;
+    fault: ((point: FaultPoint, context: FaultContext, step: number) => FaultAction | undefined) | undefined;
+    /** A recorded schedule to follow instead of asking the strategy; any difference is a divergence. */
+    replay?: { readonly choices: readonly number[]; readonly counts: readonly number[]; readonly labels: readonly string[] };
+  }) {
+    this.#strategy = options.strategy;
+    this.#random = options.random;
+    this.#replay = options.replay;
+    const decide = options.fault;
+    const runtime: Runtime = {
+      now: () => this.#now,
+      setTimer: (ms, callback, label) => this.#addTimer(ms, callback, label ?? "timer"),
+      clearTimer: (handle) => this.#clearTimer(handle),
+      random: this.#random,
+      defer: (label, deliver) => {
+        this.#live++;
+        this.#ready.push({ seq: this.#seq++, due: this.#now, label, run: deliver, state: READY });
+      },
+      observe: (run) => void this.observations.push(run),
+    };
+    if (decide !== undefined) {
+      runtime.fault = (point, context) => {
+        const action = decide(point, context, this.step);
+        if (action !== undefined) this.faults.push({ step: this.step, point, context, action });
+        return action;
+      };
+    }
+    this.runtime = runtime;
+  }
+
+  get now(): number {
+    return this.#now;
+  }
+
+  /** Timers set and neither fired nor cleared, plus completions not yet delivered. */
+  get pending(): number {
+    return this.#live;
+  }
+
+  /** Labels of everything still pending (for leak and deadlock messages). */
+  pendingLabels(): string[] {
+    return [...this.#ready, ...this.#timers.filter((t) => t.state === WAITING)].map((e) => e.label);
+  }
+
+  /**
+   * Runs ready events one at a time until `done()` holds. Returns undefined when it does, or why it
+   * stopped: nothing is pending while the test waits (stuck), the step bound, or an event threw.
+   */
+  async drive(done: () => boolean, maxSteps: number, afterStep: () => void): Promise<StopReason | undefined> {
+    for (;;) {
+      await macrotask();
+      if (done()) return undefined;
+      if (this.#ready.length === 0 && !this.#advanceClock()) return { kind: "stuck" };
+      if (this.step >= maxSteps) return { kind: "maxSteps" };
+      const count = this.#ready.length;
+      let k: number;
+      try {
+        k = this.#replay !== undefined ? this.#replayed(count) : this.#strategy.pick(count, this.step, this.#actorOf);
+      } catch (error) {
+        return { kind: "error", error };
+      }
+      const event = this.#ready[k]!;
+      this.#ready.splice(k, 1);
+      event.state = GONE;
+      this.#live--;
+      this.choices.push(k);
+      this.counts.push(count);
+      this.times.push(this.#now);
+      this.labels.push(event.label);
+      this.step++;
+      try {
+        event.run();
+        afterStep();
+      } catch (error) {
+        return { kind: "error", error };
+      }
+    }
+  }
+
+  /** The recorded choice for this step, after checking that the same events are ready as when it was recorded. */
+  #replayed(count: number): number {
+    const r = this.#replay!;
+    const step = this.step;
+    if (step >= r.choices.length) {
+      throw new FlotillaError("E_SCHEDULE_DIVERGED", `replay diverged after step ${step}: the trace ended there, but the test goes on (${count} events ready)`);
+    }
+    const k = r.choices[step]!;
+    if (count !== r.counts[step] || this.#ready[k]?.label !== r.labels[step]) {
+      throw new FlotillaError(
+        "E_SCHEDULE_DIVERGED",
+        `replay diverged at step ${step + 1}: the trace had ${r.counts[step]} ready events and ran "${r.labels[step]}"; now ${count} are ready and ` +
+          `choice ${k + 1} is "${this.#ready[k]?.label ?? "(none)"}". A trace replays only on the same code, job and options.`,
+      );
+    }
+    return k;
+  }
+
+  #addTimer(ms: number, callback: () => void, label: string): TimerHandle {
+    const event: Event = { seq: this.#seq++, due: this.#now + Math.max(0, ms), label, run: callback, state: WAITING };
+    this.#live++;
+    heapPush(this.#timers, event);
+    return event;
+  }
+
+  #clearTimer(handle: TimerHandle): void {
+    const event = handle as Event;
+    if (event === null || typeof event !== "object" || event.state === GONE) return;
+    if (event.state === READY) this.#ready.splice(this.#ready.indexOf(event), 1);
+    event.state = GONE; // a timer left in the heap is skipped when it comes up
+    this.#live--;
+  }
+
+  /** Moves every timer due at the earliest time to the ready list; false when none is pending. */
+  #advanceClock(): boolean {
+    const timers = this.#timers;
+    while (timers.length > 0 && timers[0]!.state === GONE) heapPop(timers);
+    if (timers.length === 0) return false;
+    const due = timers[0]!.due;
+    if (due > this.#now) this.#now = due;
+    while (timers.length > 0 && (timers[0]!.state === GONE || timers[0]!.due === due)) {
+      const event = heapPop(timers)!;
+      if (event.state === GONE) continue;
+      event.state = READY;
+      this.#ready.push(event);
+    }
+    return true;
+  }
+}
+
+/** The actor of an event label such as `complete load#2` or `call db.get`: the part after the kind, up to `#`. */
+export function actorOf(label: string): string {
+  const space = label.indexOf(" ");
+  if (space < 0) return label;
+  const hash = label.indexOf("#", space);
+  return label.slice(space + 1, hash < 0 ? undefined : hash);
+}
+
+function before(a: Event, b: Event): boolean {
+  return a.due < b.due || (a.due === b.due && a.seq < b.seq);
+}
+
+function heapPush(heap: Event[], event: Event): void {
+  let i = heap.length;
+  heap.push(event);
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (!before(event, heap[parent]!)) break;
+    heap[i] = heap[parent]!;
+    i = parent;
+  }
+  heap[i] = event;
+}
+
+function heapPop(heap: Event[]): Event | undefined {
+  const top = heap[0];
+  const last = heap.pop()!;
+  if (heap.length > 0) {
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= heap.length) break;
+      if (child + 1 < heap.length && before(heap[child + 1]!, heap[child]!)) child++;
+      if (!before(heap[child]!, last)) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = last;
+  }
+  return top;
+}

@@ -1,0 +1,316 @@
+/**
+ * explore() and replay(): run a test body many times under the controlled runtime, each time with a
+ * different schedule (and fault decisions), check the built-in invariants and the test's own
+ * assertions after every step, and turn the first failure into a ScheduleFailure that replays it.
+ */
+import { FlotillaError, describe } from "../errors.ts";
+import { realRuntime, type Runtime } from "../runtime.ts";
+import { Controller, type StopReason } from "./controller.ts";
+import { readEnv } from "./env.ts";
+import { checkFaultPlan, faultDecider, type FaultPlan } from "./faults.ts";
+import { InvariantViolation, RunInvariants } from "./invariants.ts";
+import { ScheduleFailure, TRACE_VERSION, toTrace, type ScheduleTrace } from "./schedule-failure.ts";
+import { serviceModel, type ServiceModel, type ServiceOptions } from "./service-model.ts";
+import { exhaustiveStrategy, strategyFor, type Strategy, type StrategyName } from "./strategies.ts";
+import { seededRandom } from "./virtual-runtime.ts";
+import { watchUncontrolled } from "./uncontrolled.ts";
+
+export interface ExploreOptions {
+  /** Schedules to try (exhaustive: the most to try). @default 100; env FLOTILLA_ITERATIONS overrides. */
+  readonly iterations?: number;
+  /** Seed of the whole exploration; iteration i's seed derives from (seed, i). @default 1; env FLOTILLA_SEED overrides. */
+  readonly seed?: number;
+  /** @default "default" (random and pct in turn) */
+  readonly strategy?: StrategyName;
+  /** Steps one schedule may take before it counts as not terminating. @default 10_000 */
+  readonly maxSteps?: number;
+  /** What reaching maxSteps means: a liveness failure, or a pass. @default "fail" */
+  readonly onMaxSteps?: "fail" | "pass";
+  /** Priority change points of the pct strategy, plus one. @default 3 */
+  readonly pctDepth?: number;
+  /** Fault rules by fault point. */
+  readonly faults?: FaultPlan;
+  /** Faults fire only in the first this many steps of a schedule; `eventually` checks count from there. @default Infinity */
+  readonly faultsStopAfter?: number;
+}
+
+/** What the test body gets in each schedule. */
+export interface ExploreContext {
+  /** Pass it to `run`/`start` (and to your own models): the controlled runtime of this schedule. */
+  readonly runtime: Runtime;
+  readonly iteration: number;
+  /** This schedule's seed. */
+  readonly seed: number;
+  /** Steps taken so far. */
+  readonly step: number;
+  /** A number in [0, 1) from this schedule's seed. */
+  random(): number;
+  /** A check run after every step; throw (or return false) to fail the schedule. */
+  invariant(name: string, check: () => unknown): void;
+  /** Must hold by `withinSteps` steps after faults stop (faultsStopAfter), and by the end of the test. */
+  eventually(name: string, check: () => boolean, options?: { withinSteps?: number }): void;
+  /** A model of an external service whose calls are scheduling points. */
+  service(name: string, options?: ServiceOptions): ServiceModel;
+}
+
+export interface ExploreReport {
+  readonly iterations: number;
+  readonly seed: number;
+  readonly strategy: StrategyName;
+  /** Steps per schedule. */
+  readonly steps: { readonly min: number; readonly median: number; readonly max: number };
+  readonly durationMs: number;
+  /** Faults fired, by fault point. */
+  readonly faultsFired: Readonly<Record<string, number>>;
+  /** Schedules that reached maxSteps (with onMaxSteps: "pass"). */
+  readonly boundedSchedules: number;
+  /** A hash of every decision made; the same seed gives the same hash. */
+  readonly decisionHash: string;
+  /** Exhaustive strategy only: distinct schedules run, and whether that was all of them. */
+  readonly schedules?: { readonly explored: number; readonly complete: boolean };
+}
+
+export type ExploreBody = (t: ExploreContext) => unknown;
+
+interface Resolved {
+  iterations: number;
+  seed: number;
+  strategy: StrategyName;
+  maxSteps: number;
+  onMaxSteps: "fail" | "pass";
+  pctDepth: number;
+  faults: ReturnType<typeof checkFaultPlan>;
+  faultsStopAfter: number;
+}
+
+/**
+ * Runs `body` under many schedules. Resolves with a report when all pass; rejects with a
+ * ScheduleFailure (seed, iteration, strategy, step, cause, trace) at the first that fails.
+ *
+ * @example
+ * await explore(async (t) => {
+ *   const result = await run(job, { runtime: t.runtime, concurrency: 4 });
+ *   assert.equal(result.status, "succeeded");
+ * }, { iterations: 500, seed: 7, strategy: "pct" });
+ */
+export async function explore(body: ExploreBody, options: ExploreOptions = {}): Promise<ExploreReport> {
+  const o = resolve(options);
+  const replayJson = readEnv("FLOTILLA_REPLAY");
+  if (replayJson !== undefined) {
+    await replay(body, replayJson, options);
+    return report(o, [], {}, 0, 0, 0);
+  }
+  const started = realRuntime.now();
+  const stepCounts: number[] = [];
+  const faultsFired: Record<string, number> = {};
+  let hash = 0x811c9dc5;
+  let bounded = 0;
+  const exhaustive = o.strategy === "exhaustive" ? exhaustiveStrategy() : undefined;
+  const strategies: Strategy[] =
+    exhaustive !== undefined ? [exhaustive] : o.strategy === "default" ? [strategyFor("random", o.pctDepth), strategyFor("pct", o.pctDepth)] : [strategyFor(o.strategy, o.pctDepth)];
+  for (let i = 0; i < o.iterations; i++) {
+    const seed = iterationSeed(o.seed, i);
+    const strategy = strategies[i % strategies.length]!;
+    const outcome = await runSchedule(body, o, { seed, iteration: i, strategy });
+    stepCounts.push(outcome.trace.choices.length);
+    for (const f of outcome.trace.faults) faultsFired[f.point] = (faultsFired[f.point] ?? 0) + 1;
+    for (let s = 0; s < outcome.trace.choices.length; s++) hash = Math.imul(hash ^ (outcome.trace.choices[s]! * 31 + outcome.trace.counts[s]!), 0x01000193);
+    if (outcome.bounded) bounded++;
+    if (outcome.failure !== undefined) throw outcome.failure;
+    if (exhaustive !== undefined && !strategy.end(outcome.trace.choices.length)) break;
+    if (exhaustive === undefined) strategy.end(outcome.trace.choices.length);
+  }
+  return report(o, stepCounts, faultsFired, bounded, realRuntime.now() - started, hash, exhaustive);
+}
+
+/**
+ * Runs `body` once more under the schedule a failure recorded, and throws what it throws: the same
+ * ScheduleFailure at the same step, or an E_SCHEDULE_DIVERGED error naming the first step where the
+ * ready events differ (the trace replays only on the same code and configuration).
+ */
+export async function replay(body: ExploreBody, failure: ScheduleFailure | ScheduleTrace | string, options: ExploreOptions = {}): Promise<void> {
+  const trace = toTrace(failure);
+  const o = { ...resolve(options), maxSteps: trace.maxSteps };
+  const outcome = await runSchedule(body, o, { seed: trace.seed, iteration: trace.iteration, strategy: REPLAY, replaying: trace });
+  if (outcome.failure !== undefined) throw outcome.failure;
+}
+
+/** Replays never consult a strategy: the controller follows the trace's choices. */
+const REPLAY: Strategy = { name: "replay", begin: () => {}, pick: () => 0, end: () => true };
+
+interface Outcome {
+  trace: ScheduleTrace;
+  failure: ScheduleFailure | undefined;
+  bounded: boolean;
+}
+
+async function runSchedule(
+  body: ExploreBody,
+  o: Resolved,
+  s: { seed: number; iteration: number; strategy: Strategy; replaying?: ScheduleTrace },
+): Promise<Outcome> {
+  // Two streams: the schedule's own (strategy, fault decisions) and the program's (runtime.random),
+  // so a replay that skips the strategy still hands the program the same numbers.
+  const scheduleRandom = seededRandom(s.seed ^ 0x5bd1e995);
+  s.strategy.begin(scheduleRandom);
+  const controller = new Controller({
+    strategy: s.strategy,
+    random: seededRandom(s.seed),
+    fault: faultDecider(o.faults, scheduleRandom, o.faultsStopAfter),
+    ...(s.replaying !== undefined ? { replay: s.replaying } : {}),
+  });
+  const invariants: { name: string; check: () => unknown }[] = [];
+  const eventually: { name: string; check: () => boolean; by: number; held: boolean }[] = [];
+  const runs: RunInvariants[] = [];
+  let seen = 0;
+  const t: ExploreContext = {
+    runtime: controller.runtime,
+    iteration: s.iteration,
+    seed: s.seed,
+    get step() {
+      return controller.step;
+    },
+    random: controller.runtime.random,
+    invariant: (name, check) => void invariants.push({ name, check }),
+    eventually: (name, check, options) =>
+      void eventually.push({ name, check, by: (Number.isFinite(o.faultsStopAfter) ? o.faultsStopAfter : 0) + (options?.withinSteps ?? o.maxSteps), held: false }),
+    service: (name, options) => serviceModel(controller.runtime, name, options),
+  };
+
+  const afterStep = (): void => {
+    while (seen < controller.observations.length) runs.push(new RunInvariants(controller.observations[seen++]!));
+    for (const run of runs) run.check();
+    for (const inv of invariants) {
+      if (inv.check() === false) throw new InvariantViolation(`invariant "${inv.name}" does not hold`);
+    }
+    for (const e of eventually) {
+      if (!e.held && e.check()) e.held = true;
+      if (!e.held && controller.step > e.by) throw new InvariantViolation(`liveness: "${e.name}" did not hold within ${e.by} steps`);
+    }
+  };
+
+  const watch = watchUncontrolled();
+  let done = false;
+  let bodyError: unknown = undefined;
+  let bodyFailed = false;
+  let stop: StopReason | undefined;
+  try {
+    Promise.resolve()
+      .then(() => body(t))
+      .then(
+        () => void (done = true),
+        (error: unknown) => {
+          bodyFailed = true;
+          bodyError = error;
+          done = true;
+        },
+      );
+    stop = await controller.drive(() => done || watch.escaped() !== undefined || watch.rejection() !== undefined, o.maxSteps, afterStep);
+  } finally {
+    watch.restore();
+  }
+
+  const trace: ScheduleTrace = {
+    version: TRACE_VERSION,
+    seed: s.seed,
+    iteration: s.iteration,
+    strategy: s.replaying?.strategy ?? s.strategy.name,
+    maxSteps: o.maxSteps,
+    choices: controller.choices,
+    counts: controller.counts,
+    times: controller.times,
+    labels: controller.labels,
+    faults: controller.faults.map((f) => ({
+      step: f.step,
+      point: f.point,
+      where: [f.context.taskId && `task ${f.context.taskId}`, f.context.attempt && `attempt ${f.context.attempt}`, f.context.detail].filter(Boolean).join(", "),
+      action: f.action.kind,
+    })),
+  };
+  const fail = (cause: unknown, what?: string): Outcome => ({ trace, failure: new ScheduleFailure(trace, cause, what), bounded: false });
+
+  const escaped = watch.escaped();
+  if (escaped !== undefined) return fail(escaped);
+  const rejection = watch.rejection();
+  if (rejection !== undefined) return fail(rejection, "unhandled rejection");
+  if (stop?.kind === "error") return fail(stop.error);
+  if (stop?.kind === "maxSteps") {
+    if (o.onMaxSteps === "pass") return { trace, failure: undefined, bounded: true };
+    return fail(new InvariantViolation(`the test had not finished after maxSteps (${o.maxSteps}) steps: a livelock, or raise maxSteps`), "liveness");
+  }
+  if (stop?.kind === "stuck") {
+    return fail(
+      new InvariantViolation(
+        `deadlock: the test is waiting, but nothing the runtime controls is pending (no timer, no completion). ` +
+          `Something waits for an event that never comes, or for work the runtime does not control (real I/O, a promise from outside the job)`,
+      ),
+      "deadlock",
+    );
+  }
+  if (bodyFailed) return fail(bodyError);
+  try {
+    for (const run of runs) run.finish();
+    for (const e of eventually) if (!e.held && !e.check()) throw new InvariantViolation(`liveness: "${e.name}" never held`);
+    if (controller.pending > 0) {
+      throw new InvariantViolation(`left behind when the test ended: ${controller.pendingLabels().join(", ")}`);
+    }
+  } catch (error) {
+    return fail(error);
+  }
+  return { trace, failure: undefined, bounded: false };
+}
+
+function resolve(options: ExploreOptions): Resolved {
+  if (typeof options !== "object" || options === null) throw new FlotillaError("E_INVALID_OPTION", `explore: options must be an object, received ${describe(options)}`);
+  const envSeed = readEnv("FLOTILLA_SEED");
+  const envIterations = readEnv("FLOTILLA_ITERATIONS");
+  const iterations = envIterations !== undefined ? Number(envIterations) : (options.iterations ?? 100);
+  const seed = envSeed !== undefined ? Number(envSeed) : (options.seed ?? 1);
+  const strategy = options.strategy ?? "default";
+  const maxSteps = options.maxSteps ?? 10_000;
+  const pctDepth = options.pctDepth ?? 3;
+  const onMaxSteps = options.onMaxSteps ?? "fail";
+  const faultsStopAfter = options.faultsStopAfter ?? Infinity;
+  const check = (ok: boolean, name: string, expected: string, value: unknown) => {
+    if (!ok) throw new FlotillaError("E_INVALID_OPTION", `explore: option "${name}" must be ${expected}, received ${describe(value)}`);
+  };
+  check(Number.isInteger(iterations) && iterations >= 1, "iterations", "an integer >= 1 (FLOTILLA_ITERATIONS too)", iterations);
+  check(Number.isInteger(seed), "seed", "an integer (FLOTILLA_SEED too)", seed);
+  check(["random", "pct", "exhaustive", "default"].includes(strategy), "strategy", `"random", "pct", "exhaustive" or "default"`, strategy);
+  check(Number.isInteger(maxSteps) && maxSteps >= 1, "maxSteps", "an integer >= 1", maxSteps);
+  check(Number.isInteger(pctDepth) && pctDepth >= 1, "pctDepth", "an integer >= 1", pctDepth);
+  check(onMaxSteps === "fail" || onMaxSteps === "pass", "onMaxSteps", `"fail" or "pass"`, onMaxSteps);
+  check(faultsStopAfter === Infinity || (Number.isInteger(faultsStopAfter) && faultsStopAfter >= 0), "faultsStopAfter", "an integer >= 0", faultsStopAfter);
+  return { iterations, seed, strategy, maxSteps, onMaxSteps, pctDepth, faults: checkFaultPlan(options.faults), faultsStopAfter };
+}
+
+/** Iteration i's seed: a mix of the exploration seed and i (splitmix32), so neighbouring seeds differ fully. */
+function iterationSeed(seed: number, i: number): number {
+  let z = (Math.imul(seed, 0x9e3779b1) + Math.imul(i + 1, 0x85ebca6b)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
+  z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
+  return (z ^ (z >>> 15)) >>> 0;
+}
+
+function report(
+  o: Resolved,
+  steps: number[],
+  faultsFired: Record<string, number>,
+  bounded: number,
+  durationMs: number,
+  hash: number,
+  exhaustive?: { explored: number; complete: boolean },
+): ExploreReport {
+  const sorted = [...steps].sort((a, b) => a - b);
+  return {
+    iterations: steps.length,
+    seed: o.seed,
+    strategy: o.strategy,
+    steps: { min: sorted[0] ?? 0, median: sorted[sorted.length >> 1] ?? 0, max: sorted[sorted.length - 1] ?? 0 },
+    durationMs,
+    faultsFired,
+    boundedSchedules: bounded,
+    decisionHash: (hash >>> 0).toString(16).padStart(8, "0"),
+    ...(exhaustive !== undefined ? { schedules: { explored: exhaustive.explored, complete: exhaustive.complete } } : {}),
+  };
+}

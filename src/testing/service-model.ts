@@ -1,0 +1,58 @@
+/**
+ * Models of the external services task bodies talk to (a database, a cloud API, a queue). Each call
+ * takes effect after a simulated latency, at a moment the strategy picks among everything else that
+ * is ready, so a race between two tasks that use the same service is explored like any other
+ * interleaving; the `service.call` fault point can fail any call.
+ */
+import { FlotillaError, describe } from "../errors.ts";
+import type { Runtime } from "../runtime.ts";
+
+export interface ServiceOptions {
+  /** Simulated latency of each call: a fixed number, or [min, max] drawn per call. @default [1, 10] */
+  readonly latencyMs?: number | readonly [number, number];
+}
+
+export interface ServiceModel {
+  readonly name: string;
+  /**
+   * Performs `effect` as the call `op` to this service: it runs atomically after the call's latency,
+   * when the schedule gets to it, and its result (or error) is the call's. The `service.call` fault
+   * point (detail `"<service>.<op>"`) can fail it instead.
+   *
+   * @example const exists = await db.call("get", () => rows.has(id));
+   */
+  call<T>(op: string, effect: () => T): Promise<Awaited<T>>;
+}
+
+export function serviceModel(runtime: Runtime, name: string, options: ServiceOptions = {}): ServiceModel {
+  const latency = options.latencyMs ?? [1, 10];
+  const [min, max] = typeof latency === "number" ? [latency, latency] : latency;
+  if (!(Number.isFinite(min) && Number.isFinite(max) && min >= 0 && max >= min)) {
+    throw new FlotillaError("E_INVALID_OPTION", `service "${name}": option "latencyMs" must be a number >= 0 or [min, max] with 0 <= min <= max, received ${describe(latency)}`);
+  }
+  return {
+    name,
+    call<T>(op: string, effect: () => T): Promise<Awaited<T>> {
+      const ms = min + Math.floor(runtime.random() * (max - min + 1));
+      const detail = `${name}.${op}`;
+      return new Promise<Awaited<T>>((resolve, reject) => {
+        runtime.setTimer(
+          ms,
+          () => {
+            const fault = runtime.fault?.("service.call", { point: "service.call", jobName: "", detail });
+            if (fault?.kind === "fail") {
+              reject(fault.error ?? new Error(`injected fault at service.call (${detail})`));
+              return;
+            }
+            try {
+              Promise.resolve(effect()).then(resolve as (value: unknown) => void, reject);
+            } catch (error) {
+              reject(error);
+            }
+          },
+          `call ${detail}`,
+        );
+      });
+    },
+  };
+}

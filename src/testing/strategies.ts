@@ -1,0 +1,126 @@
+/**
+ * Scheduling strategies: which of the events that are ready at the same moment runs next. Each
+ * strategy sees only how many events are ready and who they belong to (their actor: a task, a
+ * service), and answers with an index; the controller records every answer, so any schedule can be
+ * replayed by answering the same again.
+ */
+import { FlotillaError } from "../errors.ts";
+
+/** "random": uniform among ready events; "pct": random priorities per actor with a few change
+ * points; "exhaustive": every distinct schedule, depth first; "default": random and pct in turn. */
+export type StrategyName = "random" | "pct" | "exhaustive" | "default";
+
+export interface Strategy {
+  readonly name: Exclude<StrategyName, "default"> | "replay";
+  /** Called at the start of each iteration with that iteration's random source. */
+  begin(random: () => number): void;
+  /** Index of the event to run among `count` ready ones; `actorOf(k)` names event k's actor. */
+  pick(count: number, step: number, actorOf: (k: number) => string): number;
+  /** Called at the end of each iteration with its step count; false means "nothing left to explore". */
+  end(steps: number): boolean;
+}
+
+export function randomStrategy(): Strategy {
+  let random: () => number = () => 0; // replaced by the iteration's seeded source in begin()
+  return {
+    name: "random",
+    begin: (r) => void (random = r),
+    pick: (count) => (count === 1 ? 0 : Math.floor(random() * count)),
+    end: () => true,
+  };
+}
+
+/**
+ * PCT (probabilistic concurrency testing): every actor gets a random priority; the ready event of
+ * the highest-priority actor runs; at `depth - 1` random steps the running actor drops below all
+ * others. It finds ordering bugs that need a few specific preemptions with good probability.
+ */
+export function pctStrategy(depth = 3): Strategy {
+  let random: () => number = () => 0;
+  const priority = new Map<string, number>();
+  let changeAt: number[] = [];
+  let lowered = 0;
+  let expectedSteps = 50; // learnt from the previous iteration's length
+  return {
+    name: "pct",
+    begin(r) {
+      random = r;
+      priority.clear();
+      lowered = 0;
+      changeAt = Array.from({ length: Math.max(0, depth - 1) }, () => Math.floor(random() * expectedSteps));
+    },
+    pick(count, step, actorOf) {
+      if (count === 1 && !changeAt.includes(step)) return 0;
+      let best = 0;
+      let bestPriority = -Infinity;
+      for (let k = 0; k < count; k++) {
+        const actor = actorOf(k);
+        let p = priority.get(actor);
+        if (p === undefined) priority.set(actor, (p = 1 + random()));
+        if (p > bestPriority) [best, bestPriority] = [k, p];
+      }
+      if (changeAt.includes(step)) priority.set(actorOf(best), -++lowered);
+      return best;
+    },
+    end(steps) {
+      expectedSteps = Math.max(1, steps);
+      return true;
+    },
+  };
+}
+
+/**
+ * Depth-first enumeration of every distinct schedule: the first iteration always takes event 0;
+ * each next one changes the deepest choice that still has an untried alternative. The program
+ * must be deterministic given its choices (it is, under the controlled runtime).
+ */
+export function exhaustiveStrategy(): Strategy & { readonly explored: number; readonly complete: boolean } {
+  const choices: number[] = [];
+  const counts: number[] = [];
+  let explored = 0;
+  let complete = false;
+  return {
+    name: "exhaustive",
+    get explored() {
+      return explored;
+    },
+    get complete() {
+      return complete;
+    },
+    begin: () => {},
+    pick(count, step) {
+      if (step < choices.length) {
+        if (counts[step] !== count) {
+          throw new FlotillaError(
+            "E_SCHEDULE_DIVERGED",
+            `exhaustive exploration: step ${step} had ${counts[step]} ready events before and ${count} now; the test is not deterministic under the controlled runtime (does it use real time, real I/O or an unseeded random source?)`,
+          );
+        }
+        return choices[step]!;
+      }
+      choices.push(0);
+      counts.push(count);
+      return 0;
+    },
+    end(steps) {
+      explored++;
+      choices.length = counts.length = Math.min(choices.length, steps);
+      while (choices.length > 0 && choices[choices.length - 1]! + 1 >= counts[counts.length - 1]!) {
+        choices.pop();
+        counts.pop();
+      }
+      if (choices.length === 0) {
+        complete = true;
+        return false;
+      }
+      choices[choices.length - 1]!++;
+      return true;
+    },
+  };
+}
+
+export function strategyFor(name: Exclude<StrategyName, "default">, pctDepth: number): Strategy {
+  if (name === "random") return randomStrategy();
+  if (name === "pct") return pctStrategy(pctDepth);
+  return exhaustiveStrategy();
+}

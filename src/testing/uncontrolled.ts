@@ -1,0 +1,58 @@
+/**
+ * Catches what a schedule cannot control, so it fails with a message instead of flaking: real timers
+ * (setTimeout, setInterval) started while a schedule runs, and promise rejections nobody handled.
+ * The globals are patched for the duration of one schedule and restored after it.
+ */
+type TimerFunction = (...args: any[]) => unknown;
+
+export interface UncontrolledWatch {
+  /** The first real timer the schedule started, as an error to fail it with. */
+  escaped(): Error | undefined;
+  /** The first unhandled rejection seen during the schedule. */
+  rejection(): unknown;
+  restore(): void;
+}
+
+export function watchUncontrolled(): UncontrolledWatch {
+  const g = globalThis as unknown as Record<string, TimerFunction>;
+  let escaped: Error | undefined;
+  let rejection: unknown;
+  let rejected = false;
+  const originals: [string, TimerFunction][] = [];
+  for (const name of ["setTimeout", "setInterval"]) {
+    const original = g[name];
+    if (typeof original !== "function") continue;
+    originals.push([name, original]);
+    g[name] = function (this: unknown, ...args: unknown[]) {
+      escaped ??= new Error(
+        `the test started a real timer (${name}, ${String(args[1] ?? 0)} ms) that the controlled runtime does not control; ` +
+          `use ctx.sleep in task bodies, t.runtime.setTimer, or a service model (t.service) for simulated latency`,
+      );
+      return original.apply(this, args);
+    };
+  }
+  const onRejection = (reason: unknown): void => {
+    if (!rejected) [rejected, rejection] = [true, reason ?? new Error("a promise was rejected with undefined and never handled")];
+  };
+  const onEvent = (event: { reason: unknown; preventDefault(): void }): void => {
+    event.preventDefault();
+    onRejection(event.reason);
+  };
+  const host = globalThis as {
+    process?: { on?(name: string, fn: (reason: unknown) => void): void; off?(name: string, fn: (reason: unknown) => void): void };
+    addEventListener?(name: string, fn: (event: any) => void): void;
+    removeEventListener?(name: string, fn: (event: any) => void): void;
+  };
+  const viaProcess = typeof host.process?.on === "function";
+  if (viaProcess) host.process!.on!("unhandledRejection", onRejection);
+  else host.addEventListener?.("unhandledrejection", onEvent);
+  return {
+    escaped: () => escaped,
+    rejection: () => (rejected ? rejection : undefined),
+    restore() {
+      for (const [name, original] of originals) g[name] = original;
+      if (viaProcess) host.process!.off?.("unhandledRejection", onRejection);
+      else host.removeEventListener?.("unhandledrejection", onEvent);
+    },
+  };
+}
