@@ -244,10 +244,11 @@ export class Executor implements AttemptHost {
     if (isThenable(result)) {
       if (this.controlled) {
         // The runtime decides when the completion arrives, so the order of completions is explored.
+        // (An abandoned attempt's completion changes nothing, so it is not scheduled.)
         const label = this.#label("complete", a)!;
         result.then(
-          (value) => this.runtime.defer!(label, () => this.#settle(a, true, value)),
-          (error) => this.runtime.defer!(label, () => this.#settle(a, false, error)),
+          (value) => (a.released ? undefined : this.runtime.defer!(label, () => this.#settle(a, true, value))),
+          (error) => (a.released ? undefined : this.runtime.defer!(label, () => this.#settle(a, false, error))),
         );
       } else {
         result.then(

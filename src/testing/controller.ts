@@ -19,6 +19,8 @@ interface Event {
   readonly due: number;
   readonly label: string;
   readonly run: () => void;
+  /** A timer (false: a deferred completion). */
+  readonly timer: boolean;
   state: number;
 }
 
@@ -41,12 +43,11 @@ export class Controller {
   readonly times: number[] = [];
   readonly labels: string[] = [];
   readonly faults: FiredFault[] = [];
-  readonly observations: RunObservation[] = [];
   step = 0;
 
   #now = 0;
   #seq = 0;
-  #live = 0; // events neither run nor cleared
+  #liveTimers = 0; // timers neither run nor cleared
   readonly #ready: Event[] = [];
   readonly #timers: Event[] = []; // a binary heap by (due, seq)
   readonly #strategy: Strategy;
@@ -58,6 +59,8 @@ export class Controller {
     strategy: Strategy;
     random: () => number;
     fault: ((point: FaultPoint, context: FaultContext, step: number) => FaultAction | undefined) | undefined;
+    /** Told about each run that starts on this runtime, before it emits anything. */
+    observe?: (run: RunObservation) => void;
     /** A recorded schedule to follow instead of asking the strategy; any difference is a divergence. */
     replay?: { readonly choices: readonly number[]; readonly counts: readonly number[]; readonly labels: readonly string[] };
   }) {
@@ -70,11 +73,8 @@ export class Controller {
       setTimer: (ms, callback, label) => this.#addTimer(ms, callback, label ?? "timer"),
       clearTimer: (handle) => this.#clearTimer(handle),
       random: this.#random,
-      defer: (label, deliver) => {
-        this.#live++;
-        this.#ready.push({ seq: this.#seq++, due: this.#now, label, run: deliver, state: READY });
-      },
-      observe: (run) => void this.observations.push(run),
+      defer: (label, deliver) => void this.#ready.push({ seq: this.#seq++, due: this.#now, label, run: deliver, timer: false, state: READY }),
+      observe: (run) => options.observe?.(run),
     };
     if (decide !== undefined) {
       runtime.fault = (point, context) => {
@@ -90,14 +90,18 @@ export class Controller {
     return this.#now;
   }
 
-  /** Timers set and neither fired nor cleared, plus completions not yet delivered. */
-  get pending(): number {
-    return this.#live;
+  /**
+   * Timers set and neither fired nor cleared. (Completions not yet delivered do not count: one that
+   * matters keeps its run from settling, which is reported as such; the rest belong to attempts the
+   * run abandoned.)
+   */
+  get pendingTimers(): number {
+    return this.#liveTimers;
   }
 
-  /** Labels of everything still pending (for leak and deadlock messages). */
-  pendingLabels(): string[] {
-    return [...this.#ready, ...this.#timers.filter((t) => t.state === WAITING)].map((e) => e.label);
+  /** Labels of the pending timers (for leak messages). */
+  pendingTimerLabels(): string[] {
+    return [...this.#ready, ...this.#timers].filter((e) => e.timer && e.state !== GONE).map((e) => e.label);
   }
 
   /**
@@ -120,7 +124,7 @@ export class Controller {
       const event = this.#ready[k]!;
       this.#ready.splice(k, 1);
       event.state = GONE;
-      this.#live--;
+      if (event.timer) this.#liveTimers--;
       this.choices.push(k);
       this.counts.push(count);
       this.times.push(this.#now);
@@ -154,8 +158,8 @@ export class Controller {
   }
 
   #addTimer(ms: number, callback: () => void, label: string): TimerHandle {
-    const event: Event = { seq: this.#seq++, due: this.#now + Math.max(0, ms), label, run: callback, state: WAITING };
-    this.#live++;
+    const event: Event = { seq: this.#seq++, due: this.#now + Math.max(0, ms), label, run: callback, timer: true, state: WAITING };
+    this.#liveTimers++;
     heapPush(this.#timers, event);
     return event;
   }
@@ -165,7 +169,7 @@ export class Controller {
     if (event === null || typeof event !== "object" || event.state === GONE) return;
     if (event.state === READY) this.#ready.splice(this.#ready.indexOf(event), 1);
     event.state = GONE; // a timer left in the heap is skipped when it comes up
-    this.#live--;
+    this.#liveTimers--;
   }
 
   /** Moves every timer due at the earliest time to the ready list; false when none is pending. */

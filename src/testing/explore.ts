@@ -153,7 +153,9 @@ async function runSchedule(
   // so a replay that skips the strategy still hands the program the same numbers.
   const scheduleRandom = seededRandom(s.seed ^ 0x5bd1e995);
   s.strategy.begin(scheduleRandom);
+  const runs: RunInvariants[] = [];
   const controller = new Controller({
+    observe: (run) => void runs.push(new RunInvariants(run)),
     strategy: s.strategy,
     random: seededRandom(s.seed),
     fault: faultDecider(o.faults, scheduleRandom, o.faultsStopAfter),
@@ -161,8 +163,6 @@ async function runSchedule(
   });
   const invariants: { name: string; check: () => unknown }[] = [];
   const eventually: { name: string; check: () => boolean; by: number; held: boolean }[] = [];
-  const runs: RunInvariants[] = [];
-  let seen = 0;
   const t: ExploreContext = {
     runtime: controller.runtime,
     iteration: s.iteration,
@@ -178,7 +178,6 @@ async function runSchedule(
   };
 
   const afterStep = (): void => {
-    while (seen < controller.observations.length) runs.push(new RunInvariants(controller.observations[seen++]!));
     for (const run of runs) run.check();
     for (const inv of invariants) {
       if (inv.check() === false) throw new InvariantViolation(`invariant "${inv.name}" does not hold`);
@@ -251,8 +250,8 @@ async function runSchedule(
   try {
     for (const run of runs) run.finish();
     for (const e of eventually) if (!e.held && !e.check()) throw new InvariantViolation(`liveness: "${e.name}" never held`);
-    if (controller.pending > 0) {
-      throw new InvariantViolation(`left behind when the test ended: ${controller.pendingLabels().join(", ")}`);
+    if (controller.pendingTimers > 0) {
+      throw new InvariantViolation(`left behind when the test ended: ${controller.pendingTimerLabels().join(", ")}`);
     }
   } catch (error) {
     return fail(error);

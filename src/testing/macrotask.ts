@@ -8,7 +8,10 @@
 // setImmediate here). The port holds the process open only while a yield is pending. Captured at
 // load, so a test that replaces the global timers cannot break the controller.
 type Port = { onmessage: (() => void) | null; postMessage(value: unknown): void; ref?(): void; unref?(): void };
-const channel = typeof MessageChannel === "function" ? new MessageChannel() : undefined;
+// Deno delivers port messages through its own op machinery, which is not a clean macrotask
+// boundary there, so Deno (and any runtime without MessageChannel) uses setImmediate or setTimeout.
+const g = globalThis as { Deno?: unknown; setImmediate?: (callback: () => void) => unknown };
+const channel = typeof MessageChannel === "function" && g.Deno === undefined ? new MessageChannel() : undefined;
 const receiver = channel?.port1 as unknown as Port | undefined;
 const sender = channel?.port2 as unknown as Port | undefined;
 const waiting: (() => void)[] = [];
@@ -21,9 +24,10 @@ if (receiver !== undefined) {
   receiver.unref?.();
 }
 const realSetTimeout = globalThis.setTimeout;
+const realSetImmediate = g.setImmediate;
 export const macrotask = (): Promise<void> =>
   new Promise((resolve) => {
-    if (sender === undefined) return void realSetTimeout(resolve, 0);
+    if (sender === undefined) return void (realSetImmediate !== undefined ? realSetImmediate(resolve) : realSetTimeout(resolve, 0));
     if (waiting.length === 0) receiver!.ref?.();
     waiting.push(resolve);
     sender.postMessage(0);

@@ -38,21 +38,36 @@ export function watchUncontrolled(): UncontrolledWatch {
     event.preventDefault();
     onRejection(event.reason);
   };
+  type Listener = (...args: any[]) => void;
   const host = globalThis as {
-    process?: { on?(name: string, fn: (reason: unknown) => void): void; off?(name: string, fn: (reason: unknown) => void): void };
+    process?: {
+      on?(name: string, fn: Listener): void;
+      off?(name: string, fn: Listener): void;
+      listeners?(name: string): Listener[];
+    };
     addEventListener?(name: string, fn: (event: any) => void): void;
     removeEventListener?(name: string, fn: (event: any) => void): void;
   };
-  const viaProcess = typeof host.process?.on === "function";
-  if (viaProcess) host.process!.on!("unhandledRejection", onRejection);
-  else host.addEventListener?.("unhandledrejection", onEvent);
+  // During a schedule its unhandled rejections are its own: other listeners (a test runner's) are
+  // set aside so the failure is reported once, as this schedule's, and put back afterwards.
+  // Deno has a `process` too, but only the web event (with preventDefault) stops its test runner
+  // from failing on the rejection as well.
+  const isDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
+  const proc = !isDeno && typeof host.process?.on === "function" ? host.process : undefined;
+  const others = proc?.listeners?.("unhandledRejection") ?? [];
+  if (proc !== undefined) {
+    for (const other of others) proc.off?.("unhandledRejection", other);
+    proc.on!("unhandledRejection", onRejection);
+  } else host.addEventListener?.("unhandledrejection", onEvent);
   return {
     escaped: () => escaped,
     rejection: () => (rejected ? rejection : undefined),
     restore() {
       for (const [name, original] of originals) g[name] = original;
-      if (viaProcess) host.process!.off?.("unhandledRejection", onRejection);
-      else host.removeEventListener?.("unhandledrejection", onEvent);
+      if (proc !== undefined) {
+        proc.off?.("unhandledRejection", onRejection);
+        for (const other of others) proc.on!("unhandledRejection", other);
+      } else host.removeEventListener?.("unhandledrejection", onEvent);
     },
   };
 }

@@ -1,0 +1,203 @@
+/**
+ * What explore() checks by itself and what a test can add: invariants after every step, liveness
+ * ("eventually"), step bounds, leaks, uncontrolled work, unhandled rejections; and fault plans.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { FlotillaError, Job, run, start } from "../src/index.ts";
+import { ScheduleFailure, explore, type ExploreContext } from "../src/testing/index.ts";
+
+const failure = (body: (t: ExploreContext) => unknown, options?: Parameters<typeof explore>[1]) =>
+  explore(body, { iterations: 5, ...options }).then(
+    () => assert.fail("expected the exploration to fail"),
+    (e: unknown) => {
+      assert.ok(e instanceof ScheduleFailure, String(e));
+      return e;
+    },
+  );
+
+const sleeper = (ms: number) => async ({ sleep }: { sleep: (ms: number) => Promise<void> }) => sleep(ms);
+
+describe("checks on every schedule", () => {
+  it("reports steps, strategy and a decision hash that the same seed reproduces", async () => {
+    const body = async (t: ExploreContext) => {
+      const job = new Job("j").task("a", sleeper(3)).task("b", sleeper(3)).task("c", { dependsOn: ["a", "b"] }, sleeper(1));
+      assert.equal((await run(job, { runtime: t.runtime, concurrency: 2 })).status, "succeeded");
+    };
+    const first = await explore(body, { iterations: 30, seed: 9 });
+    const second = await explore(body, { iterations: 30, seed: 9 });
+    assert.equal(first.iterations, 30);
+    assert.equal(first.strategy, "default");
+    assert.ok(first.steps.min > 0 && first.steps.min <= first.steps.median && first.steps.median <= first.steps.max);
+    assert.equal(first.decisionHash, second.decisionHash);
+    assert.notEqual((await explore(body, { iterations: 30, seed: 10 })).decisionHash, first.decisionHash);
+  });
+
+  it("runs a user invariant after every step", async () => {
+    const f = await failure(async (t) => {
+      let running = 0;
+      t.invariant("at most one upload at a time", () => running <= 1);
+      const upload = async ({ sleep }: { sleep: (ms: number) => Promise<void> }) => {
+        running++;
+        await sleep(5);
+        running--;
+      };
+      await run(new Job("j").task("u1", upload).task("u2", upload), { runtime: t.runtime });
+    });
+    assert.match((f.cause as Error).message, /invariant "at most one upload at a time" does not hold/);
+  });
+
+  it("checks liveness: after faults stop, the job must finish within N steps", async () => {
+    const body = async (t: ExploreContext) => {
+      let done = false;
+      t.eventually("the job finished", () => done, { withinSteps: 40 });
+      const job = new Job("j").task("a", { retries: 20, backoff: { initialMs: 1, factor: 1 } }, sleeper(1));
+      const result = await run(job, { runtime: t.runtime });
+      done = result.status === "succeeded";
+    };
+    const report = await explore(body, {
+      iterations: 20,
+      faults: { "task.attempt": { probability: 0.5, action: { kind: "fail" } } },
+      faultsStopAfter: 10,
+    });
+    assert.ok((report.faultsFired["task.attempt"] ?? 0) > 0, "faults fired");
+    // With faults forever, retries run out: "eventually" can no longer hold.
+    const f = await failure(body, { iterations: 20, faults: { "task.attempt": { action: { kind: "fail" } } } });
+    assert.match((f.cause as Error).message, /liveness: "the job finished" never held/);
+  });
+
+  it("fails a schedule that does not finish within maxSteps, or passes it when asked", async () => {
+    const endless = async (t: ExploreContext) => {
+      for (;;) await new Promise<void>((resolve) => t.runtime.setTimer(1, resolve, "timer tick"));
+    };
+    const f = await failure(endless, { maxSteps: 50 });
+    assert.match(f.message, /liveness/);
+    assert.match((f.cause as Error).message, /had not finished after maxSteps \(50\) steps/);
+  });
+
+  it("reports what a test left behind (a timer nobody cleared)", async () => {
+    const f = await failure(async (t) => {
+      t.runtime.setTimer(1_000, () => {}, "timer forgotten");
+    });
+    assert.match((f.cause as Error).message, /left behind when the test ended: timer forgotten/);
+  });
+
+  it("fails, with a message, a schedule that uses a real timer", async () => {
+    const f = await failure(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    });
+    assert.match((f.cause as Error).message, /started a real timer \(setTimeout, 1 ms\) that the controlled runtime does not control/);
+  });
+
+  // deno test fails a test on an unhandled rejection by itself, before explore() can claim it.
+  const deno = (globalThis as { Deno?: unknown }).Deno !== undefined;
+  it("fails a schedule with an unhandled rejection", { skip: deno && "deno test reports it itself" }, async () => {
+    const f = await failure(async (t) => {
+      void Promise.reject(new Error("nobody caught me"));
+      await new Promise<void>((resolve) => t.runtime.setTimer(1, resolve));
+    });
+    assert.match(f.message, /unhandled rejection/);
+    assert.equal((f.cause as Error).message, "nobody caught me");
+  });
+
+  it("fails a run the test forgot to await (it never settled)", async () => {
+    const f = await failure(async (t) => {
+      start(new Job("j").task("a", sleeper(5)), { runtime: t.runtime });
+    });
+    assert.match((f.cause as Error).message, /had not settled when the test ended|left behind/);
+  });
+});
+
+describe("fault plans", () => {
+  it("fires a rule where its predicate holds: crash `load` on its first attempt", async () => {
+    const seen: number[] = [];
+    const report = await explore(
+      async (t) => {
+        const job = new Job("etl").task("extract", sleeper(1)).task("load", { dependsOn: ["extract"], retries: 1, backoff: { initialMs: 1 } }, ({ attempt }) => {
+          seen.push(attempt);
+          return attempt;
+        });
+        const result = await run(job, { runtime: t.runtime });
+        assert.equal(result.output("load"), 2);
+      },
+      { iterations: 10, faults: { "task.attempt": { when: (c) => c.taskId === "load" && c.attempt === 1, action: { kind: "fail" } } } },
+    );
+    assert.equal(report.faultsFired["task.attempt"], 10);
+    assert.ok(seen.every((a) => a === 2), "attempt 1 never ran its body");
+  });
+
+  it("turns probabilistic rules on in some schedules and off in others, and counts what fired", async () => {
+    let failedRuns = 0;
+    const report = await explore(
+      async (t) => {
+        const job = new Job<Record<string, unknown>>("j");
+        for (let i = 0; i < 10; i++) job.task(`t${i}`, sleeper(1));
+        if ((await run(job, { runtime: t.runtime })).status === "failed") failedRuns++;
+      },
+      { iterations: 100, seed: 4, faults: { "task.attempt": { probability: 0.2, action: { kind: "fail" } } } },
+    );
+    assert.ok(failedRuns > 10 && failedRuns < 90, `${failedRuns} of 100 schedules had a fault`);
+    assert.ok((report.faultsFired["task.attempt"] ?? 0) >= failedRuns);
+  });
+
+  it("can cancel the run at a chosen step, and fail calls to a modelled service", async () => {
+    const report = await explore(
+      async (t) => {
+        const api = t.service("api", { latencyMs: 2 });
+        const job = new Job("j").task("call", () => api.call("get", () => 1)).task("next", { dependsOn: ["call"] }, sleeper(1));
+        const result = await run(job, { runtime: t.runtime });
+        assert.notEqual(result.status, "succeeded");
+      },
+      {
+        iterations: 10,
+        faults: {
+          "service.call": { when: (c) => c.detail === "api.get", action: { kind: "fail", error: new Error("503") } },
+          "job.cancel": { when: (c) => c.taskId === "next", action: { kind: "cancel", reason: "chaos" } },
+        },
+      },
+    );
+    assert.equal(report.faultsFired["service.call"], 10);
+  });
+
+  it("refuses a bad plan or option up front with E_INVALID_OPTION", async () => {
+    const bad = (options: object, pattern: RegExp) =>
+      assert.rejects(explore(() => {}, options as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
+    await bad({ faults: { "task.attempt": { probability: 2, action: { kind: "fail" } } } }, /faults\["task.attempt"\].probability must be a number from 0 to 1, received number 2/);
+    await bad({ faults: { "task.attempt": { action: { kind: "explode" } } } }, /action must be \{ kind: "fail" \| "timeout" \| "cancel" \}/);
+    await bad({ iterations: 0 }, /option "iterations" must be an integer >= 1/);
+    await bad({ strategy: "dfs" }, /option "strategy" must be "random", "pct", "exhaustive" or "default", received string "dfs"/);
+  });
+});
+
+describe("exhaustive exploration", () => {
+  it("enumerates every distinct schedule of a small job and says it covered them all", async () => {
+    const orders = new Set<string>();
+    const report = await explore(
+      async (t) => {
+        const log: string[] = [];
+        const body = (id: string) => async ({ sleep }: { sleep: (ms: number) => Promise<void> }) => {
+          await sleep(1);
+          log.push(id);
+        };
+        await run(new Job("j").task("a", body("a")).task("b", body("b")).task("c", body("c")), { runtime: t.runtime });
+        orders.add(log.join(""));
+      },
+      { strategy: "exhaustive", iterations: 10_000 },
+    );
+    assert.equal(report.schedules?.complete, true);
+    assert.equal(orders.size, 6, "every order of three completions");
+    assert.ok(report.schedules!.explored >= 6 && report.schedules!.explored === report.iterations);
+  });
+
+  it("says so when the bound stops it before it covered everything", async () => {
+    const report = await explore(
+      async (t) => {
+        const job = new Job<Record<string, unknown>>("j");
+        for (let i = 0; i < 6; i++) job.task(`t${i}`, sleeper(1));
+        await run(job, { runtime: t.runtime });
+      },
+      { strategy: "exhaustive", iterations: 50 },
+    );
+    assert.deepEqual(report.schedules, { explored: 50, complete: false });
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * flotilla's own executor explored under random faults: thousands of schedules over random jobs
+ * (sizes, retries, timeouts, failure policies, priorities, concurrency) with cancellations of tasks
+ * and whole runs at random moments. explore() checks its built-in invariants on every step
+ * (dependency order, one terminal state per task, no slot over-commit, settles, leaves nothing
+ * behind); the test adds what the result must say.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Job, start, type TaskContext } from "../src/index.ts";
+import { explore, type ExploreContext } from "../src/testing/index.ts";
+
+async function randomJob(t: ExploreContext): Promise<void> {
+  const pick = (n: number) => Math.floor(t.random() * n);
+  const size = 1 + pick(12);
+  const job = new Job<Record<string, unknown>>("random");
+  const deaf: Promise<void>[] = []; // bodies that ignore their signal; the test waits for them at the end
+  for (let i = 0; i < size; i++) {
+    const deps = i === 0 ? [] : [...new Set(Array.from({ length: pick(3) }, () => `t${pick(i)}`))];
+    const work = pick(4);
+    const ignoresSignal = t.random() < 0.1;
+    job.task(
+      `t${i}`,
+      {
+        dependsOn: deps,
+        retries: pick(3),
+        backoff: { initialMs: pick(3) },
+        timeoutMs: t.random() < 0.3 ? 1 + pick(4) : undefined,
+        onFailure: t.random() < 0.2 ? "satisfy" : "block",
+        priority: pick(3),
+      },
+      async (ctx: TaskContext) => {
+        if (ignoresSignal) {
+          const wait = new Promise<void>((resolve) => t.runtime.setTimer(work + 5, resolve, `deaf t${i}`));
+          deaf.push(wait);
+          await wait;
+        }
+        else await ctx.sleep(work);
+        if (t.random() < 0.15) throw new Error(`t${i} failed`);
+        return i;
+      },
+    );
+  }
+  const handle = start(job, { runtime: t.runtime, concurrency: 1 + pick(4), cancelGraceMs: 3, failFast: t.random() < 0.1 });
+  const timers: unknown[] = [];
+  if (t.random() < 0.3) timers.push(t.runtime.setTimer(pick(10), () => handle.cancel("random cancel"), "timer cancel"));
+  if (t.random() < 0.3) {
+    const victim = `t${pick(size)}`;
+    timers.push(t.runtime.setTimer(pick(10), () => void handle.cancelTask(victim), "timer cancelTask"));
+  }
+  const result = await handle.result;
+  for (const timer of timers) t.runtime.clearTimer(timer); // the run may end before they fire
+  await Promise.all(deaf); // an abandoned body's own timer is the test's to wait for, not the run's
+  assert.equal(result.tasks.size, size);
+  const c = result.counts;
+  assert.equal(c.succeeded + c.failed + c.cancelled + c.skipped, size);
+  if (result.status === "succeeded") assert.equal(c.succeeded, size);
+  for (const [id, task] of result.tasks) {
+    if (task.status === "succeeded") assert.equal(task.output, Number(id.slice(1)));
+    else assert.ok(task.error !== undefined, `${id} ${task.status} says why`);
+  }
+}
+
+describe("the executor under exploration", () => {
+  it("holds every invariant over 1,500 schedules of random jobs with faults and cancellations", async () => {
+    const report = await explore(randomJob, {
+      iterations: 1_500,
+      seed: 2026,
+      faults: {
+        "task.attempt": { probability: 0.1, action: { kind: "fail" } },
+        "task.complete": { probability: 0.05, action: { kind: "timeout" } },
+        "job.cancel": { probability: 0.01, action: { kind: "cancel", reason: "fault" } },
+      },
+    });
+    assert.equal(report.iterations, 1_500);
+    for (const point of ["task.attempt", "task.complete", "job.cancel"]) assert.ok((report.faultsFired[point] ?? 0) > 0, `${point} fired`);
+  });
+
+  it("covers every interleaving of a small job with a retry and a timeout", async () => {
+    const report = await explore(
+      async (t) => {
+        const job = new Job("small")
+          .task("a", { retries: 1, backoff: { initialMs: 1 } }, async ({ sleep, attempt }) => {
+            await sleep(1);
+            if (attempt === 1) throw new Error("flaky");
+          })
+          .task("b", { timeoutMs: 2, retries: 1, backoff: { initialMs: 0 } }, ({ sleep, attempt }) => sleep(attempt === 1 ? 2 : 1))
+          .task("c", { dependsOn: ["a", "b"] }, ({ sleep }) => sleep(1));
+        const result = await start(job, { runtime: t.runtime, concurrency: 2, cancelGraceMs: 1 }).result;
+        assert.equal(result.status, "succeeded");
+      },
+      { strategy: "exhaustive", iterations: 5_000 },
+    );
+    assert.equal(report.schedules?.complete, true);
+    assert.ok(report.schedules!.explored > 1);
+  });
+});
