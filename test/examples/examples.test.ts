@@ -24,6 +24,8 @@ const expectations: Record<string, RegExp[]> = {
   "etl.ts": [/^succeeded 4 \(load took 2 attempts\)$/m],
   "cancel.ts": [/status: cancelled/, /archive: cancelled, archive-report: skipped/, /"succeeded":15/, /page budget reached/],
   "virtual-time.ts": [/virtual duration 3840 s, 3 attempts of sync: ok/],
+  "explore-signup-race.ts": [/found after \d+ schedule\(s\): duplicate key "ada"/, /call db\.get -> call db\.get -> call db\.insert -> call db\.insert/, /replayed: the same failure at step \d+/, /fixed: 500 schedules passed/],
+  "explore-faults.ts": [/300 schedules passed in \d+ ms; faults fired: \{.*"task\.attempt":\d+/],
 };
 
 describe("examples", () => {
