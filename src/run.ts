@@ -17,7 +17,7 @@ type DepsOf<Outputs, D extends keyof Outputs> = { readonly [K in D]: Outputs[K] 
  * @example
  * const handle = start(job, { concurrency: 4 });
  * handle.on("task:failed", (e) => console.error(e.taskId, e.error));
- * setTimeout(() => handle.cancel("user pressed stop"), 10_000);
+ * stopButton.onclick = () => handle.cancel("user pressed stop");
  * const result = await handle.result;
  */
 export class RunHandle<Outputs extends Record<string, unknown> = Record<string, unknown>> implements AsyncIterable<RunEvent> {

@@ -64,3 +64,23 @@ expectType<string | undefined>((await grown.result).output("report"));
 // Errors carry codes.
 declare const e: unknown;
 if (e instanceof FlotillaError) expectType<ErrorCode>(e.code);
+
+// flotilla/testing
+import { explore, replay, ScheduleFailure, type ExploreReport, type ExploreContext, type ScheduleTrace } from "flotilla/testing";
+const report = await explore(async (t) => {
+  expectType<ExploreContext>(t);
+  const db = t.service("db", { latencyMs: [1, 5] });
+  expectType<Promise<boolean>>(db.call("get", () => true));
+  expectType<Promise<number>>(db.call("count", async () => 3));
+  t.invariant("ok", () => true);
+  t.eventually("done", () => true, { withinSteps: 10 });
+  await run(job, { runtime: t.runtime });
+}, { iterations: 10, seed: 1, strategy: "pct", maxSteps: 100, faults: { "task.attempt": { probability: 0.1, action: { kind: "fail" } } } });
+expectType<ExploreReport>(report);
+expectType<number>(report.steps.median);
+expectError(explore(async () => {}, { strategy: "dfs" }));
+expectError(explore(async () => {}, { faults: { "task.attempt": { action: { kind: "explode" } } } }));
+declare const failure: ScheduleFailure;
+expectType<ScheduleTrace>(failure.trace);
+expectType<Promise<void>>(replay(async () => {}, failure));
+expectType<Promise<void>>(replay(async () => {}, JSON.stringify(failure.trace)));
