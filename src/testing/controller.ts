@@ -70,7 +70,8 @@ export class Controller {
     const decide = options.fault;
     const runtime: Runtime = {
       now: () => this.#now,
-      setTimer: (ms, callback, label) => this.#addTimer(ms, callback, label ?? "timer"),
+      // An unlabelled timer is an actor of its own (for pct), named by its sequence number.
+      setTimer: (ms, callback, label) => this.#addTimer(ms, callback, label ?? `timer ${this.#seq}`),
       clearTimer: (handle) => this.#clearTimer(handle),
       random: this.#random,
       defer: (label, deliver) => void this.#ready.push({ seq: this.#seq++, due: this.#now, label, run: deliver, timer: false, state: READY }),
