@@ -90,29 +90,41 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
     if (this.#abortReason !== NOT_ABORTED) return;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
-    const listeners = this.#listeners;
-    this.#listeners = undefined;
-    if (listeners !== undefined) for (const listener of listeners) listener();
+    this.#hookSignal?.fire(reason);
   }
 
-  #listeners: Set<() => void> | undefined = undefined;
+  #hookSignal: AbortHook | undefined = undefined;
 
   /** The part of AbortSignal that abort-controller-x's `execute` uses, without an AbortController. */
   #hook(): AbortSignal {
-    const attempt = this;
-    return {
-      get aborted() {
-        return attempt.#abortReason !== NOT_ABORTED;
-      },
-      get reason() {
-        return attempt.#abortReason === NOT_ABORTED ? undefined : attempt.#abortReason;
-      },
-      addEventListener(_type: string, listener: () => void) {
-        (attempt.#listeners ??= new Set()).add(listener);
-      },
-      removeEventListener(_type: string, listener: () => void) {
-        attempt.#listeners?.delete(listener);
-      },
-    } as unknown as AbortSignal;
+    if (this.#hookSignal === undefined) {
+      this.#hookSignal = new AbortHook();
+      if (this.#abortReason !== NOT_ABORTED) this.#hookSignal.fire(this.#abortReason);
+    }
+    return this.#hookSignal as unknown as AbortSignal;
+  }
+}
+
+/** A minimal abort signal: enough for `execute` (aborted, reason, add/removeEventListener). */
+class AbortHook {
+  aborted = false;
+  reason: unknown = undefined;
+  #listeners: (() => void)[] = [];
+
+  addEventListener(_type: string, listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+
+  removeEventListener(_type: string, listener: () => void): void {
+    const i = this.#listeners.indexOf(listener);
+    if (i >= 0) this.#listeners.splice(i, 1);
+  }
+
+  fire(reason: unknown): void {
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const listener of listeners) listener();
   }
 }

@@ -1,6 +1,7 @@
 /** The Job builder: tasks, their options and bodies, checked as they are added. */
 import { FlotillaError, describe } from "./errors.ts";
 import { checkTaskId, checkTaskOptions, type TaskOptions, type TaskPolicy } from "./task-options.ts";
+import type { Plan } from "./plan.ts";
 import type { TaskBody } from "./task-context.ts";
 
 /**
@@ -21,6 +22,8 @@ export interface JobGraph {
   edges: number;
   /** Dependency ids not yet declared when their task was added, by edge position. */
   readonly forward: Map<number, string>;
+  /** The last plan made of this graph (see plan.ts); valid while it covers every task. */
+  plan?: Plan;
 }
 
 export function emptyGraph(name: string): JobGraph {

@@ -23,6 +23,15 @@ export interface Plan {
   readonly rank: Int32Array;
 }
 
+/**
+ * The plan of a graph, made once and reused by later runs of the same job while it has no new tasks
+ * (a job's tasks and edges never change once added). Callers must not modify it.
+ */
+export function planOf(graph: JobGraph): Plan {
+  if (graph.plan === undefined || graph.plan.count !== graph.ids.length) graph.plan = planJob(graph);
+  return graph.plan;
+}
+
 export function planJob(graph: JobGraph): Plan {
   const { ids, policies, depEnd, name } = graph;
   const n = ids.length;

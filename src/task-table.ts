@@ -8,7 +8,7 @@
 import type { Attempt } from "./attempt.ts";
 import { FlotillaError, describe } from "./errors.ts";
 import { addToGraph, copyGraph, removeLastTask, type JobGraph } from "./job.ts";
-import { planJob, resolveDependency, type Plan } from "./plan.ts";
+import { planOf, resolveDependency, type Plan } from "./plan.ts";
 import { PENDING } from "./task-state.ts";
 
 export class TaskTable {
@@ -40,7 +40,7 @@ export class TaskTable {
   /** Plans the graph; throws E_UNKNOWN_DEPENDENCY or E_CYCLE. */
   constructor(graph: JobGraph) {
     this.graph = graph;
-    this.plan = planJob(graph);
+    this.plan = planOf(graph);
     const n = (this.count = this.planned = this.plan.count);
     this.state = new Uint8Array(n).fill(PENDING);
     this.remaining = new Int32Array(n);
@@ -48,8 +48,9 @@ export class TaskTable {
     this.attempts = new Int32Array(n);
     this.failedAttempts = new Int32Array(n);
     this.nodeLosses = new Int32Array(n);
-    this.priority = this.plan.priority;
-    this.rank = this.plan.rank;
+    // Copies: tasks added to this run may raise them, and the plan is shared with other runs.
+    this.priority = this.plan.priority.slice();
+    this.rank = this.plan.rank.slice();
     this.startedAt = new Float64Array(n).fill(NaN);
     this.finishedAt = new Float64Array(n).fill(NaN);
     this.outputs = new Array(n).fill(undefined);

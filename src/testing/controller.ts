@@ -53,7 +53,9 @@ export class Controller {
   readonly #strategy: Strategy;
   readonly #random: () => number;
   readonly #replay: { readonly choices: readonly number[]; readonly counts: readonly number[]; readonly labels: readonly string[] } | undefined;
-  readonly #actorOf = (k: number): string => actorOf(this.#ready[k]!.label);
+  // An event's actor (for pct) is its whole label: `complete load#1`, `timeout load#1` and
+  // `sleep load#1` are independent sources of events even though they concern one attempt.
+  readonly #actorOf = (k: number): string => this.#ready[k]!.label;
 
   constructor(options: {
     strategy: Strategy;
@@ -188,14 +190,6 @@ export class Controller {
     }
     return true;
   }
-}
-
-/** The actor of an event label such as `complete load#2` or `call db.get`: the part after the kind, up to `#`. */
-export function actorOf(label: string): string {
-  const space = label.indexOf(" ");
-  if (space < 0) return label;
-  const hash = label.indexOf("#", space);
-  return label.slice(space + 1, hash < 0 ? undefined : hash);
 }
 
 function before(a: Event, b: Event): boolean {

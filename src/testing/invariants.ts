@@ -30,8 +30,11 @@ export class RunInvariants {
     run.on("task:failed", terminal("failed"));
     run.on("task:cancelled", terminal("cancelled"));
     run.on("task:skipped", terminal("skipped"));
+    const depsOf = new Map<string, readonly string[]>();
     run.on("task:start", (e) => {
-      for (const dep of run.dependencies(e.taskId)) {
+      let deps = depsOf.get(e.taskId);
+      if (deps === undefined) depsOf.set(e.taskId, (deps = run.dependencies(e.taskId)));
+      for (const dep of deps) {
         const status = this.#terminal.get(dep);
         if (status === "succeeded" || (status === "failed" && run.satisfiesOnFailure(dep))) continue;
         this.#fail(`task "${e.taskId}" started attempt ${e.attempt} while its dependency "${dep}" was ${status ?? "not finished"}`);

@@ -14,7 +14,7 @@ export interface Strategy {
   readonly name: Exclude<StrategyName, "default"> | "replay";
   /** Called at the start of each iteration with that iteration's random source. */
   begin(random: () => number): void;
-  /** Index of the event to run among `count` ready ones; `actorOf(k)` names event k's actor. */
+  /** Index of the event to run among `count` ready ones; `actorOf(k)` names event k's actor (its label). */
   pick(count: number, step: number, actorOf: (k: number) => string): number;
   /** Called at the end of each iteration with its step count; false means "nothing left to explore". */
   end(steps: number): boolean;
