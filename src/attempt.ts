@@ -34,6 +34,8 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
   decided = false;
   /** @internal The slot is free again (the body settled, or was abandoned). */
   released = false;
+  /** @internal Aborted while holding its slot (the executor tracks these apart). */
+  windingDown = false;
 
   readonly #host: AttemptHost;
   #controller: AbortController | undefined = undefined;

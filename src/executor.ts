@@ -31,6 +31,7 @@ import { DEFAULT_POLICY, backoffDelay, type TaskPolicy } from "./task-options.ts
 import { CANCELLED, FAILED, PENDING, READY, RETRYING, RUNNING, SKIPPED, STATE_NAMES, SUCCEEDED } from "./task-state.ts";
 
 type Phase = "created" | "running" | "ending" | "ended";
+const MAX_NODE_START_RETRIES = 3;
 type Listeners = { [K in RunEventName]: (event: RunEvents[K]) => void };
 
 export class Executor implements AttemptHost {
@@ -46,6 +47,8 @@ export class Executor implements AttemptHost {
   readonly #queue: ReadyQueue;
   readonly #retryTimers = new Map<number, TimerHandle>();
   readonly #stopping = new Set<Promise<void>>();
+  /** Aborted attempts still holding their slot until their body settles or their grace ends. */
+  readonly #windingDown = new Set<Attempt>();
 
   #phase: Phase = "created";
   #open: number;
@@ -54,6 +57,8 @@ export class Executor implements AttemptHost {
   #node: ProviderNode | undefined = undefined;
   #nodeStarting: Promise<void> | undefined = undefined;
   #capacity = 0;
+  #nodeStartFailures = 0;
+  #nodeRetry: TimerHandle | undefined = undefined;
   #cancel: CancelledError | undefined = undefined;
   #firstError: unknown = undefined;
   #startTime = 0;
@@ -193,11 +198,20 @@ export class Executor implements AttemptHost {
     try {
       const queue = this.#queue;
       const state = this.#t.state;
+      let nodeLost = false;
       while (this.#busy < this.#capacity && this.#cancel === undefined) {
         const i = queue.pop();
         if (i < 0) break;
         if (state[i] !== READY) continue; // cancelled while queued
-        if (this.#faults && this.#injectCancel(i)) break;
+        if (this.#faults) {
+          if (this.#injectCancel(i)) break;
+          // At most one injected loss per pass, so a rule that always fires cannot spin here.
+          if (!nodeLost && this.#injectNodeLoss(i)) {
+            nodeLost = true;
+            queue.push(i); // not dispatched: it goes to the replacement node, maybe already up
+            continue;
+          }
+        }
         this.#startAttempt(i);
       }
     } finally {
@@ -228,6 +242,9 @@ export class Executor implements AttemptHost {
     let result: unknown;
     try {
       if (this.#faults) {
+        if (this.#fault("task.dispatch", a)?.kind === "fail") {
+          throw new NodeLostError(a.node.id, `dispatching task "${a.taskId}" attempt ${a.attempt} to node "${a.node.id}" failed (injected fault at task.dispatch)`);
+        }
         const fault = this.#fault("task.attempt", a);
         if (fault?.kind === "timeout") {
           this.#timedOut(a, policy?.timeoutMs ?? 0);
@@ -262,19 +279,26 @@ export class Executor implements AttemptHost {
   }
 
   /** The body of attempt `a` returned or threw. */
-  #settle(a: Attempt, ok: boolean, value: unknown): void {
+  #settle(a: Attempt, ok: boolean, value: unknown, faultsChecked = false): void {
     if (a.released) return; // abandoned after its grace period: nobody waits for it any more
+    if (this.#faults && !faultsChecked && !a.decided) {
+      const fault = this.#fault("task.complete", a);
+      if (fault?.kind === "delay") {
+        this.runtime.setTimer(fault.ms, () => this.#settle(a, ok, value, true), this.#label("delayed", a));
+        return;
+      }
+      if (fault?.kind === "fail" || fault?.kind === "timeout") {
+        ok = false;
+        value = fault.kind === "fail" ? injected(fault, "task.complete", a) : new TimeoutError(a.taskId, a.attempt, 0);
+      } else if (this.#fault("node.run", a)?.kind === "fail") {
+        ok = false;
+        value = new NodeLostError(a.node.id, `node "${a.node.id}" was lost running task "${a.taskId}" attempt ${a.attempt} (injected fault at node.run)`);
+      }
+    }
     this.#release(a);
     if (!a.decided) {
       a.decided = true;
       this.#t.current[a.task] = undefined;
-      if (this.#faults) {
-        const fault = this.#fault("task.complete", a);
-        if (fault?.kind === "fail" || fault?.kind === "timeout") {
-          ok = false;
-          value = fault.kind === "fail" ? injected(fault, "task.complete", a) : new TimeoutError(a.taskId, a.attempt, 0);
-        }
-      }
       if (ok) this.#succeed(a, value);
       else this.#attemptFailed(a, value);
     }
@@ -284,6 +308,7 @@ export class Executor implements AttemptHost {
   #release(a: Attempt): void {
     a.released = true;
     this.#busy--;
+    if (a.windingDown) this.#windingDown.delete(a);
     if (a.timer !== undefined) this.runtime.clearTimer(a.timer);
     a.timer = undefined;
   }
@@ -303,6 +328,8 @@ export class Executor implements AttemptHost {
   #abort(a: Attempt, reason: unknown): void {
     a.abort(reason);
     if (a.released) return;
+    a.windingDown = true;
+    this.#windingDown.add(a);
     // The outcome is decided, so a pending timeout no longer matters; the timer now bounds the wind-down.
     if (a.timer !== undefined) this.runtime.clearTimer(a.timer);
     a.timer = this.runtime.setTimer(
@@ -336,11 +363,13 @@ export class Executor implements AttemptHost {
     const i = a.task;
     if (error instanceof NodeLostError && this.#cancel === undefined && this.#t.nodeLosses[i]! < this.#options.maxNodeLosses) {
       this.#t.nodeLosses[i]!++;
-      if (this.#node === a.node) this.#replaceNode();
       if (this.emitter.listenerCount("task:requeued") > 0) {
         this.#emit("task:requeued", { type: "task:requeued", taskId: a.taskId, attempt: a.attempt, error, at: this.runtime.now() });
       }
       this.#makeReady(i);
+      // Only once this task's own move is complete: losing the node may start a replacement and
+      // dispatch at once.
+      if (this.#node === a.node) this.#loseNode(a.node, error);
       return;
     }
     const failed = ++this.#t.failedAttempts[i]!;
@@ -480,13 +509,21 @@ export class Executor implements AttemptHost {
     return true;
   }
 
+  /** At `node.lost`: the node dies now, with every attempt running on it (each is requeued). */
+  #injectNodeLoss(i: number): boolean {
+    const node = this.#node!;
+    if (this.#fault("node.lost", undefined, i)?.kind !== "fail") return false;
+    this.#loseNode(node, new NodeLostError(node.id, `node "${node.id}" was lost (injected fault at node.lost)`));
+    return true;
+  }
+
   #fault(point: FaultPoint, a: Attempt | undefined, task = a?.task ?? -1): FaultAction | undefined {
     const action = this.runtime.fault!(point, {
       point,
       jobName: this.#t.graph.name,
       taskId: task >= 0 ? this.#t.graph.ids[task] : undefined,
       attempt: a?.attempt ?? (task >= 0 ? this.#t.attempts[task]! + 1 : undefined),
-      nodeId: a?.node.id,
+      nodeId: a?.node.id ?? this.#node?.id,
     });
     return action ?? undefined;
   }
@@ -496,9 +533,10 @@ export class Executor implements AttemptHost {
   #startNode(): void {
     let started: ProviderNode | PromiseLike<ProviderNode>;
     try {
+      if (this.#faults) this.#injectProviderFault("node.start", "starting a node");
       started = this.#provider.startNode();
     } catch (error) {
-      this.#nodeFailed(error);
+      this.#nodeStartFailed(error);
       return;
     }
     if (!isThenable(started)) {
@@ -513,23 +551,66 @@ export class Executor implements AttemptHost {
       },
       (error) => {
         this.#nodeStarting = undefined;
-        this.#nodeFailed(error);
+        this.#nodeStartFailed(error);
       },
     );
   }
 
+  /** Throws the injected error when `node.start` or `provider.call` fires for this provider call. */
+  #injectProviderFault(point: "node.start" | "provider.stop", what: string): void {
+    const fault = (point === "node.start" ? this.#fault("node.start", undefined) : undefined) ?? this.#fault("provider.call", undefined);
+    if (fault?.kind === "fail") throw fault.error ?? new Error(`injected fault while ${what} (provider "${this.#provider.name}")`);
+  }
+
+  /** A failed start is retried (100 ms, 200 ms, 400 ms) before the waiting tasks fail with it. */
+  #nodeStartFailed(error: unknown): void {
+    if (this.#phase !== "running") return;
+    if (this.#nodeStartFailures++ < MAX_NODE_START_RETRIES && this.#open > 0) {
+      this.#nodeRetry = this.runtime.setTimer(
+        100 * 2 ** (this.#nodeStartFailures - 1),
+        () => {
+          this.#nodeRetry = undefined;
+          if (this.#phase === "running" && this.#open > 0) this.#startNode();
+          else this.#pump();
+        },
+        this.controlled ? "retry node start" : undefined,
+      );
+      return;
+    }
+    this.#nodeFailed(error);
+  }
+
   #useNode(node: ProviderNode): void {
     this.#node = node;
+    this.#nodeStartFailures = 0;
     this.#capacity = Math.min(this.#options.concurrency, node.slots);
     this.#pump();
   }
 
-  #replaceNode(): void {
-    const lost = this.#node!;
-    this.#node = undefined;
-    this.#capacity = 0;
-    this.#stopNode(lost);
-    if (this.#open > 0) this.#startNode();
+  /**
+   * A node is gone, and with it every attempt still running there: each is aborted, its slot freed at
+   * once (what it reports later is ignored) and it is requeued like any attempt on a lost node; a
+   * replacement node is started when work remains.
+   */
+  #loseNode(lost: ProviderNode, error: NodeLostError): void {
+    if (this.#node === lost) {
+      this.#node = undefined;
+      this.#capacity = 0;
+      this.#stopNode(lost);
+    }
+    const t = this.#t;
+    for (let k = 0; k < t.count; k++) {
+      const a = t.current[k];
+      if (t.state[k] !== RUNNING || a === undefined || a.node !== lost) continue;
+      t.current[k] = undefined;
+      a.decided = true;
+      a.abort(error);
+      this.#release(a);
+      this.#attemptFailed(a, error);
+    }
+    // Attempts aborted earlier (or just now, by a failFast above) were winding down on the lost node.
+    for (const a of this.#windingDown) if (a.node === lost) this.#release(a);
+    if (this.#node === undefined && this.#nodeStarting === undefined && this.#nodeRetry === undefined && this.#open > 0) this.#startNode();
   }
 
   /** No node could be started: every task still waiting fails with that error. */
@@ -545,6 +626,7 @@ export class Executor implements AttemptHost {
   #stopNode(node: ProviderNode): void {
     const stopping = (async () => {
       try {
+        if (this.#faults) this.#injectProviderFault("provider.stop", `stopping node "${node.id}"`);
         await this.#provider.stopNode(node);
       } catch {
         // A node that fails to stop cannot be helped from here; the run's outcome stands.
@@ -561,6 +643,8 @@ export class Executor implements AttemptHost {
     this.#phase = "ending";
     if (this.#onCallerAbort !== undefined) this.#options.signal!.removeEventListener("abort", this.#onCallerAbort);
     this.#onCallerAbort = undefined;
+    if (this.#nodeRetry !== undefined) this.runtime.clearTimer(this.#nodeRetry);
+    this.#nodeRetry = undefined;
     if (this.#nodeStarting !== undefined) await this.#nodeStarting;
     if (this.#node !== undefined) this.#stopNode(this.#node);
     this.#node = undefined;

@@ -12,11 +12,18 @@ export type TimerHandle = unknown;
 
 /**
  * Named places where a runtime may inject a fault. The executor consults:
- * - `task.attempt` — just before an attempt's body runs (context: taskId, attempt).
- * - `task.complete` — when an attempt's body has returned, before its outcome is recorded.
- * - `job.cancel` — before each dispatch of a ready task (context: taskId, attempt).
- * Providers add their own (`node.start`, `node.run`, `node.lost`, `provider.call`); service models
- * of flotilla/testing consult `service.call`.
+ * - `task.dispatch` — as a ready task is sent to its node; `fail`: the dispatch is lost (the attempt
+ *   is requeued like one on a lost node, without spending a retry).
+ * - `task.attempt` — just before an attempt's body runs; `fail` or `timeout` instead of running it.
+ * - `task.complete` — when a body has returned, before its outcome counts; `fail`/`timeout` lose
+ *   the completion, `delay` delivers it `ms` later.
+ * - `node.run` — likewise after the body ran; `fail`: the node died under it (its side effects
+ *   happened, the attempt is requeued: at-least-once).
+ * - `node.lost` — before each dispatch; `fail`: the node is lost now, with everything running on it.
+ * - `node.start` and `provider.call` — before the provider starts a node / is called to start or
+ *   stop one; `fail`: that call fails (a start is retried, up to 3 times, with backoff).
+ * - `job.cancel` — before each dispatch; `cancel`: the run is cancelled.
+ * Service models of flotilla/testing consult `service.call`.
  */
 export type FaultPoint =
   | "task.attempt"
@@ -43,14 +50,16 @@ export interface FaultContext {
 
 /**
  * What a runtime asks the code at a fault point to do.
- * - `fail`: the attempt fails with `error` (or an injected-fault error).
+ * - `fail`: the attempt (or call) fails with `error` (or an injected-fault error).
  * - `timeout`: the attempt fails as if it had run past its `timeoutMs`.
  * - `cancel`: the whole run is cancelled with `reason` (at `job.cancel`).
+ * - `delay`: the completion arrives `ms` later (at `task.complete`).
  */
 export type FaultAction =
   | { readonly kind: "fail"; readonly error?: unknown }
   | { readonly kind: "timeout" }
-  | { readonly kind: "cancel"; readonly reason?: unknown };
+  | { readonly kind: "cancel"; readonly reason?: unknown }
+  | { readonly kind: "delay"; readonly ms: number };
 
 /**
  * The clock, timers, randomness and fault points a run uses.

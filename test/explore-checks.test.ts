@@ -159,11 +159,41 @@ describe("fault plans", () => {
     assert.equal(report.faultsFired["service.call"], 10);
   });
 
+  it("loses a dispatch, kills a node after the body ran, loses a node mid-run, delays a completion: all recovered", async () => {
+    for (const [point, action] of [
+      ["task.dispatch", { kind: "fail" }],
+      ["node.run", { kind: "fail" }],
+      ["node.lost", { kind: "fail" }],
+      ["task.complete", { kind: "delay", ms: 50 }],
+      ["node.start", { kind: "fail" }],
+      ["provider.call", { kind: "fail" }],
+    ] as const) {
+      let sideEffects = 0;
+      const report = await explore(
+        async (t) => {
+          const job = new Job("j")
+            .task("a", async ({ sleep }) => {
+              await sleep(2);
+              sideEffects++;
+              return "a";
+            })
+            .task("b", { dependsOn: ["a"] }, ({ deps }) => `${deps.a}b`);
+          const result = await run(job, { runtime: t.runtime, maxNodeLosses: 5 });
+          assert.equal(result.output("b"), "ab", `${point}: ${String(result.error)}`);
+        },
+        { iterations: 10, faults: { [point]: { action, times: 1 } } },
+      );
+      assert.equal(report.faultsFired[point], 10, `${point} fired once per schedule`);
+      // A node lost after the body ran means the body ran twice: at-least-once, as documented.
+      if (point === "node.run") assert.equal(sideEffects, 20);
+    }
+  });
+
   it("refuses a bad plan or option up front with E_INVALID_OPTION", async () => {
     const bad = (options: object, pattern: RegExp) =>
       assert.rejects(explore(() => {}, options as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
     await bad({ faults: { "task.attempt": { probability: 2, action: { kind: "fail" } } } }, /faults\["task.attempt"\].probability must be a number from 0 to 1, received number 2/);
-    await bad({ faults: { "task.attempt": { action: { kind: "explode" } } } }, /action must be \{ kind: "fail" \| "timeout" \| "cancel" \}/);
+    await bad({ faults: { "task.attempt": { action: { kind: "explode" } } } }, /action must be \{ kind: "fail" \| "timeout" \| "cancel" \| "delay" \}/);
     await bad({ iterations: 0 }, /option "iterations" must be an integer >= 1/);
     await bad({ strategy: "dfs" }, /option "strategy" must be "random", "pct", "exhaustive" or "default", received string "dfs"/);
   });

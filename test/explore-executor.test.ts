@@ -70,10 +70,14 @@ describe("the executor under exploration", () => {
         "task.attempt": { probability: 0.1, action: { kind: "fail" } },
         "task.complete": { probability: 0.05, action: { kind: "timeout" } },
         "job.cancel": { probability: 0.01, action: { kind: "cancel", reason: "fault" } },
+        "task.dispatch": { probability: 0.05, action: { kind: "fail" } },
+        "node.run": { probability: 0.05, action: { kind: "fail" } },
+        "node.lost": { probability: 0.02, action: { kind: "fail" } },
+        "node.start": { probability: 0.1, action: { kind: "fail" } },
       },
     });
     assert.equal(report.iterations, 1_500);
-    for (const point of ["task.attempt", "task.complete", "job.cancel"]) assert.ok((report.faultsFired[point] ?? 0) > 0, `${point} fired`);
+    for (const point of ["task.attempt", "task.complete", "job.cancel", "task.dispatch", "node.run", "node.lost", "node.start"]) assert.ok((report.faultsFired[point] ?? 0) > 0, `${point} fired`);
   });
 
   it("covers every interleaving of a small job with a retry and a timeout", async () => {

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Job, NodeLostError, inProcess, run, start, type ComputeProvider, type ProviderNode } from "../src/index.ts";
+import { virtualRuntime } from "../src/testing/index.ts";
 import { deferred, flush } from "./helpers.ts";
 
 /** A provider whose nodes can be killed by the test, like a worker crashing under an attempt. */
@@ -100,14 +101,18 @@ describe("providers and lost nodes", () => {
     assert.equal(result.output("a"), 1);
   });
 
-  it("fails every waiting task when the provider cannot start a node", async () => {
+  it("retries a node that fails to start, then fails every waiting task with the error", async () => {
+    let attempts = 0;
     const provider: ComputeProvider = {
       name: "broken",
-      startNode: () => Promise.reject(new Error("quota exceeded")),
+      startNode: () => (attempts++, Promise.reject(new Error("quota exceeded"))),
       stopNode: () => {},
       run: () => undefined,
     };
-    const result = await run(new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, () => 2), { provider });
+    const runtime = virtualRuntime();
+    const result = await run(new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, () => 2), { provider, runtime });
+    assert.equal(attempts, 4, "the first start and three retries");
+    assert.equal(result.finishedAt, 700, "after 100 + 200 + 400 ms of backoff");
     assert.equal(result.status, "failed");
     const a = result.tasks.get("a");
     assert.equal(a.status, "failed");

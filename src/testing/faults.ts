@@ -15,7 +15,7 @@ export interface FaultRule {
   readonly probability?: number;
   /** Fires only where this holds, e.g. `(c) => c.taskId === "load" && c.attempt === 1`. */
   readonly when?: (site: FaultSite) => boolean;
-  /** What to do: `{ kind: "fail", error? }`, `{ kind: "timeout" }` or `{ kind: "cancel", reason? }`. */
+  /** What to do: `{ kind: "fail", error? }`, `{ kind: "timeout" }`, `{ kind: "cancel", reason? }` or `{ kind: "delay", ms }`. */
   readonly action: FaultAction;
   /** At most this many firings per schedule. @default Infinity */
   readonly times?: number;
@@ -29,7 +29,7 @@ export interface FaultRule {
  */
 export type FaultPlan = { readonly [point in FaultPoint]?: FaultRule | readonly FaultRule[] };
 
-const ACTION_KINDS = ["fail", "timeout", "cancel"];
+const ACTION_KINDS = ["fail", "timeout", "cancel", "delay"];
 
 /** Checks a plan once, up front, with messages naming the point and the field. */
 export function checkFaultPlan(plan: unknown): Map<string, FaultRule[]> {
@@ -47,7 +47,10 @@ export function checkFaultPlan(plan: unknown): Map<string, FaultRule[]> {
       }
       if (when !== undefined && typeof when !== "function") throw bad(`${where}.when`, "a function (site) => boolean", when);
       if (typeof action !== "object" || action === null || !ACTION_KINDS.includes((action as FaultAction).kind)) {
-        throw bad(`${where}.action`, `{ kind: "fail" | "timeout" | "cancel" }`, action);
+        throw bad(`${where}.action`, `{ kind: "fail" | "timeout" | "cancel" | "delay" }`, action);
+      }
+      if (action.kind === "delay" && !(typeof action.ms === "number" && action.ms >= 0 && Number.isFinite(action.ms))) {
+        throw bad(`${where}.action.ms`, "a finite number of milliseconds >= 0", action.ms);
       }
       if (times !== undefined && !(Number.isInteger(times) && times >= 0)) throw bad(`${where}.times`, "an integer >= 0", times);
     });
