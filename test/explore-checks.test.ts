@@ -27,6 +27,9 @@ describe("checks on every schedule", () => {
     const first = await explore(body, { iterations: 30, seed: 9 });
     const second = await explore(body, { iterations: 30, seed: 9 });
     assert.equal(first.iterations, 30);
+    assert.equal(first.seeds.length, 30);
+    assert.deepEqual(first.seeds, second.seeds);
+    assert.equal(new Set(first.seeds).size, 30, "every schedule has a seed of its own");
     assert.equal(first.strategy, "default");
     assert.ok(first.steps.min > 0 && first.steps.min <= first.steps.median && first.steps.median <= first.steps.max);
     assert.equal(first.decisionHash, second.decisionHash);

@@ -56,6 +56,8 @@ export interface ExploreContext {
 export interface ExploreReport {
   readonly iterations: number;
   readonly seed: number;
+  /** The seed of each schedule run, in order (pass one to FLOTILLA_REPLAY's trace, or compare runs). */
+  readonly seeds: readonly number[];
   readonly strategy: StrategyName;
   /** Steps per schedule. */
   readonly steps: { readonly min: number; readonly median: number; readonly max: number };
@@ -98,10 +100,11 @@ export async function explore(body: ExploreBody, options: ExploreOptions = {}): 
   const replayJson = readEnv("FLOTILLA_REPLAY");
   if (replayJson !== undefined) {
     await replay(body, replayJson, options);
-    return report(o, [], {}, 0, 0, 0);
+    return report(o, [], [], {}, 0, 0, 0);
   }
   const started = realRuntime.now();
   const stepCounts: number[] = [];
+  const seeds: number[] = [];
   const faultsFired: Record<string, number> = {};
   let hash = 0x811c9dc5;
   let bounded = 0;
@@ -111,6 +114,7 @@ export async function explore(body: ExploreBody, options: ExploreOptions = {}): 
   for (let i = 0; i < o.iterations; i++) {
     const seed = iterationSeed(o.seed, i);
     const strategy = strategies[i % strategies.length]!;
+    seeds.push(seed);
     const outcome = await runSchedule(body, o, { seed, iteration: i, strategy });
     stepCounts.push(outcome.trace.choices.length);
     for (const f of outcome.trace.faults) faultsFired[f.point] = (faultsFired[f.point] ?? 0) + 1;
@@ -120,7 +124,7 @@ export async function explore(body: ExploreBody, options: ExploreOptions = {}): 
     if (exhaustive !== undefined && !strategy.end(outcome.trace.choices.length)) break;
     if (exhaustive === undefined) strategy.end(outcome.trace.choices.length);
   }
-  return report(o, stepCounts, faultsFired, bounded, realRuntime.now() - started, hash, exhaustive);
+  return report(o, seeds, stepCounts, faultsFired, bounded, realRuntime.now() - started, hash, exhaustive);
 }
 
 /**
@@ -293,6 +297,7 @@ function iterationSeed(seed: number, i: number): number {
 
 function report(
   o: Resolved,
+  seeds: number[],
   steps: number[],
   faultsFired: Record<string, number>,
   bounded: number,
@@ -304,6 +309,7 @@ function report(
   return {
     iterations: steps.length,
     seed: o.seed,
+    seeds,
     strategy: o.strategy,
     steps: { min: sorted[0] ?? 0, median: sorted[sorted.length >> 1] ?? 0, max: sorted[sorted.length - 1] ?? 0 },
     durationMs,
