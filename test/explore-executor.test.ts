@@ -62,9 +62,9 @@ async function randomJob(t: ExploreContext): Promise<void> {
 }
 
 describe("the executor under exploration", () => {
-  it("holds every invariant over 1,500 schedules of random jobs with faults and cancellations", async () => {
+  it("holds every invariant over 3,000 schedules of random jobs with faults and cancellations", async () => {
     const report = await explore(randomJob, {
-      iterations: 1_500,
+      iterations: 3_000,
       seed: 2026,
       faults: {
         "task.attempt": { probability: 0.1, action: { kind: "fail" } },
@@ -76,7 +76,7 @@ describe("the executor under exploration", () => {
         "node.start": { probability: 0.1, action: { kind: "fail" } },
       },
     });
-    assert.equal(report.iterations, 1_500);
+    assert.equal(report.iterations, 3_000);
     for (const point of ["task.attempt", "task.complete", "job.cancel", "task.dispatch", "node.run", "node.lost", "node.start"]) assert.ok((report.faultsFired[point] ?? 0) > 0, `${point} fired`);
   });
 
