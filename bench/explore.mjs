@@ -24,6 +24,7 @@ import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { mulberry32 } from "./graphs.mjs";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const SNAPSHOT = `${HERE}.snapshot-explore/`;
@@ -32,17 +33,6 @@ const SNAPSHOT = `${HERE}.snapshot-explore/`;
 // The graph, shared by both libraries
 // ---------------------------------------------------------------------------------------------
 
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A seeded random DAG of n tasks: task i > 0 depends on one random earlier task and, half the

@@ -2,24 +2,11 @@
 // cancellation or results). Tasks are integer indices, in-degrees an Int32Array, dependents
 // arrays of ints, a LIFO ready stack and a concurrency limit. It calls each body with its index;
 // a thenable result is awaited with .then, anything else completes synchronously (flotilla's rule).
+import { kahnGraph } from "./kahn-graph.mjs";
 
 /** Builds the graph from a spec ({ ids, deps }) and runs `body` once per task. Resolves to the number of tasks run. */
 export function runMinimal(spec, body, concurrency) {
-  const { ids, deps } = spec;
-  const n = ids.length;
-  const index = new Map();
-  for (let i = 0; i < n; i++) index.set(ids[i], i);
-  const indegree = new Int32Array(n);
-  const dependents = new Array(n).fill(null);
-  for (let i = 0; i < n; i++) {
-    const d = deps[i];
-    for (let k = 0; k < d.length; k++) {
-      const j = index.get(d[k]);
-      if (j === undefined) throw new Error(`task ${ids[i]} depends on unknown task ${d[k]}`);
-      indegree[i]++;
-      (dependents[j] ??= []).push(i);
-    }
-  }
+  const { n, indegree, dependents } = kahnGraph(spec);
   const ready = [];
   for (let i = n - 1; i >= 0; i--) if (indegree[i] === 0) ready.push(i);
 

@@ -2,25 +2,12 @@
 // dependents are decremented and those reaching zero are queue.add()-ed; the run waits with
 // queue.onIdle() (every task is added before the task that unblocks it settles, so the queue
 // cannot go idle early). p-queue awaits every task, so a synchronous body still costs a promise.
+import { kahnGraph } from "./kahn-graph.mjs";
 import PQueue from "p-queue";
 
 /** Builds the graph from a spec ({ ids, deps }) and runs `body` once per task. Resolves to the number of tasks run. */
 export async function runPQueue(spec, body, concurrency) {
-  const { ids, deps } = spec;
-  const n = ids.length;
-  const index = new Map();
-  for (let i = 0; i < n; i++) index.set(ids[i], i);
-  const indegree = new Int32Array(n);
-  const dependents = new Array(n).fill(null);
-  for (let i = 0; i < n; i++) {
-    const d = deps[i];
-    for (let k = 0; k < d.length; k++) {
-      const j = index.get(d[k]);
-      if (j === undefined) throw new Error(`task ${ids[i]} depends on unknown task ${d[k]}`);
-      indegree[i]++;
-      (dependents[j] ??= []).push(i);
-    }
-  }
+  const { n, indegree, dependents } = kahnGraph(spec);
 
   const queue = new PQueue({ concurrency });
   let done = 0;

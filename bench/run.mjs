@@ -5,7 +5,7 @@
 //     [--shapes chain,fanout,layered] [--bodies async,sync] [--reps N] [--concurrency 64] [--timeout 60]
 import { execSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { SHAPES } from "./graphs.mjs";
@@ -112,12 +112,12 @@ function mdTable(head, rows) {
 }
 
 // ---- main ----
-// Every case imports the same snapshot of dist/index.js, so a rebuild during the run cannot mix builds.
+// Every case imports the same snapshot of dist/ (index.js and the chunks it shares with the other
+// entries), so a rebuild during the run cannot mix builds.
 // It lives under bench/ so its bare imports still resolve from node_modules; it is removed on exit.
 const snapshotDir = fileURLToPath(new URL("./.snapshot/", import.meta.url));
-const snapshot = snapshotDir + "flotilla.js";
-mkdirSync(snapshotDir, { recursive: true });
-copyFileSync(fileURLToPath(new URL("../dist/index.js", import.meta.url)), snapshot);
+const snapshot = snapshotDir + "index.js";
+cpSync(fileURLToPath(new URL("../dist/", import.meta.url)), snapshotDir, { recursive: true });
 process.on("exit", () => rmSync(snapshotDir, { recursive: true, force: true }));
 process.on("SIGINT", () => process.exit(130));
 const { Job, run } = await import(pathToFileURL(snapshot).href); // fail early on a broken build
