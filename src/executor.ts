@@ -21,6 +21,7 @@ import {
 import type { RunEvents, RunEventName } from "./events.ts";
 import type { JobGraph } from "./job.ts";
 import type { ComputeProvider, ProviderNode } from "./provider.ts";
+import { NodeKeeper } from "./node-keeper.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import { buildResult } from "./result-view.ts";
 import type { JobStatus, RunResult } from "./result.ts";
@@ -31,7 +32,6 @@ import { DEFAULT_POLICY, backoffDelay, type TaskPolicy } from "./task-options.ts
 import { CANCELLED, FAILED, PENDING, READY, RETRYING, RUNNING, SKIPPED, STATE_NAMES, SUCCEEDED } from "./task-state.ts";
 
 type Phase = "created" | "running" | "ending" | "ended";
-const MAX_NODE_START_RETRIES = 3;
 type Listeners = { [K in RunEventName]: (event: RunEvents[K]) => void };
 
 export class Executor implements AttemptHost {
@@ -46,7 +46,6 @@ export class Executor implements AttemptHost {
   readonly #t: TaskTable;
   readonly #queue: ReadyQueue;
   readonly #retryTimers = new Map<number, TimerHandle>();
-  readonly #stopping = new Set<Promise<void>>();
   /** Aborted attempts still holding their slot until their body settles or their grace ends. */
   readonly #windingDown = new Set<Attempt>();
 
@@ -54,11 +53,8 @@ export class Executor implements AttemptHost {
   #open: number;
   #busy = 0;
   #pumping = false;
-  #node: ProviderNode | undefined = undefined;
-  #nodeStarting: Promise<void> | undefined = undefined;
+  readonly #nodes: NodeKeeper;
   #capacity = 0;
-  #nodeStartFailures = 0;
-  #nodeRetry: TimerHandle | undefined = undefined;
   #cancel: CancelledError | undefined = undefined;
   #firstError: unknown = undefined;
   #startTime = 0;
@@ -76,6 +72,18 @@ export class Executor implements AttemptHost {
     this.#queue = new ReadyQueue(this.#t.priority, this.#t.rank);
     this.#open = this.#t.count;
     this.result = new Promise((resolve) => (this.#resolve = resolve));
+    this.#nodes = new NodeKeeper({
+      runtime: this.runtime,
+      provider: this.#provider,
+      fault: this.#faults ? (point) => this.#fault(point, undefined) : undefined,
+      wanted: () => this.#phase === "running" && this.#open > 0,
+      ready: (node) => {
+        this.#capacity = Math.min(options.concurrency, node.slots);
+        this.#pump();
+      },
+      failed: (error) => this.#nodeFailed(error),
+      retryLabel: this.controlled ? "retry node start" : undefined,
+    });
   }
 
   get jobName(): string {
@@ -109,7 +117,7 @@ export class Executor implements AttemptHost {
     const t = this.#t;
     const n = t.count;
     for (let i = 0; i < n; i++) if (t.remaining[i] === 0 && t.state[i] === PENDING) this.#makeReady(i);
-    if (this.#open > 0) this.#startNode();
+    if (this.#open > 0) this.#nodes.start();
     this.#pump();
   }
 
@@ -160,7 +168,7 @@ export class Executor implements AttemptHost {
       else remaining++;
     }
     t.remaining[i] = remaining;
-    this.#raiseAncestors(i);
+    if (t.raiseAncestors(i)) this.#queue.reorder();
     if (this.#phase === "created") return; // begin() readies it with the others
     if (blocker >= 0) this.#skip(i, blocker);
     else if (remaining === 0) this.#makeReady(i);
@@ -170,23 +178,11 @@ export class Executor implements AttemptHost {
   // ---- AttemptHost ----
 
   depsOf(task: number): Record<string, unknown> {
-    return this.#collect(task, SUCCEEDED, this.#t.outputs);
+    return this.#t.collect(task, SUCCEEDED, this.#t.outputs);
   }
 
   failuresOf(task: number): Record<string, unknown> {
-    return this.#collect(task, FAILED, this.#t.errors);
-  }
-
-  /** `values[d]` by id, for each dependency d of `task` in state `state`. */
-  #collect(task: number, state: number, values: unknown[]): Record<string, unknown> {
-    const t = this.#t;
-    const deps = t.depsOf(task);
-    const out: Record<string, unknown> = {};
-    for (let k = 0; k < deps.length; k++) {
-      const d = deps[k]!;
-      if (t.state[d] === state) put(out, t.graph.ids[d]!, values[d]);
-    }
-    return out;
+    return this.#t.collect(task, FAILED, this.#t.errors);
   }
 
   // ---- the loop ----
@@ -222,7 +218,7 @@ export class Executor implements AttemptHost {
 
   #startAttempt(i: number): void {
     const number = ++this.#t.attempts[i]!;
-    const a = new Attempt(this, i, this.#t.graph.ids[i]!, number, this.#node!);
+    const a = new Attempt(this, i, this.#t.graph.ids[i]!, number, this.#nodes.node!);
     this.#t.state[i] = RUNNING;
     this.#t.current[i] = a;
     this.#busy++;
@@ -369,7 +365,7 @@ export class Executor implements AttemptHost {
       this.#makeReady(i);
       // Only once this task's own move is complete: losing the node may start a replacement and
       // dispatch at once.
-      if (this.#node === a.node) this.#loseNode(a.node, error);
+      if (this.#nodes.node === a.node) this.#loseNode(a.node, error);
       return;
     }
     const failed = ++this.#t.failedAttempts[i]!;
@@ -511,7 +507,7 @@ export class Executor implements AttemptHost {
 
   /** At `node.lost`: the node dies now, with every attempt running on it (each is requeued). */
   #injectNodeLoss(i: number): boolean {
-    const node = this.#node!;
+    const node = this.#nodes.node!;
     if (this.#fault("node.lost", undefined, i)?.kind !== "fail") return false;
     this.#loseNode(node, new NodeLostError(node.id, `node "${node.id}" was lost (injected fault at node.lost)`));
     return true;
@@ -523,69 +519,12 @@ export class Executor implements AttemptHost {
       jobName: this.#t.graph.name,
       taskId: task >= 0 ? this.#t.graph.ids[task] : undefined,
       attempt: a?.attempt ?? (task >= 0 ? this.#t.attempts[task]! + 1 : undefined),
-      nodeId: a?.node.id ?? this.#node?.id,
+      nodeId: a?.node.id ?? this.#nodes.node?.id,
     });
     return action ?? undefined;
   }
 
   // ---- nodes ----
-
-  #startNode(): void {
-    let started: ProviderNode | PromiseLike<ProviderNode>;
-    try {
-      if (this.#faults) this.#injectProviderFault("node.start", "starting a node");
-      started = this.#provider.startNode();
-    } catch (error) {
-      this.#nodeStartFailed(error);
-      return;
-    }
-    if (!isThenable(started)) {
-      this.#useNode(started as ProviderNode);
-      return;
-    }
-    this.#nodeStarting = Promise.resolve(started).then(
-      (node) => {
-        this.#nodeStarting = undefined;
-        if (this.#phase === "running") this.#useNode(node);
-        else this.#stopNode(node);
-      },
-      (error) => {
-        this.#nodeStarting = undefined;
-        this.#nodeStartFailed(error);
-      },
-    );
-  }
-
-  /** Throws the injected error when `node.start` or `provider.call` fires for this provider call. */
-  #injectProviderFault(point: "node.start" | "provider.stop", what: string): void {
-    const fault = (point === "node.start" ? this.#fault("node.start", undefined) : undefined) ?? this.#fault("provider.call", undefined);
-    if (fault?.kind === "fail") throw fault.error ?? new Error(`injected fault while ${what} (provider "${this.#provider.name}")`);
-  }
-
-  /** A failed start is retried (100 ms, 200 ms, 400 ms) before the waiting tasks fail with it. */
-  #nodeStartFailed(error: unknown): void {
-    if (this.#phase !== "running") return;
-    if (this.#nodeStartFailures++ < MAX_NODE_START_RETRIES && this.#open > 0) {
-      this.#nodeRetry = this.runtime.setTimer(
-        100 * 2 ** (this.#nodeStartFailures - 1),
-        () => {
-          this.#nodeRetry = undefined;
-          if (this.#phase === "running" && this.#open > 0) this.#startNode();
-          else this.#pump();
-        },
-        this.controlled ? "retry node start" : undefined,
-      );
-      return;
-    }
-    this.#nodeFailed(error);
-  }
-
-  #useNode(node: ProviderNode): void {
-    this.#node = node;
-    this.#nodeStartFailures = 0;
-    this.#capacity = Math.min(this.#options.concurrency, node.slots);
-    this.#pump();
-  }
 
   /**
    * A node is gone, and with it every attempt still running there: each is aborted, its slot freed at
@@ -593,10 +532,10 @@ export class Executor implements AttemptHost {
    * replacement node is started when work remains.
    */
   #loseNode(lost: ProviderNode, error: NodeLostError): void {
-    if (this.#node === lost) {
-      this.#node = undefined;
+    // Forgotten first, so the attempts failed below do not each lose it again.
+    if (this.#nodes.node === lost) {
       this.#capacity = 0;
-      this.#stopNode(lost);
+      this.#nodes.forget(lost);
     }
     const t = this.#t;
     for (let k = 0; k < t.count; k++) {
@@ -610,7 +549,8 @@ export class Executor implements AttemptHost {
     }
     // Attempts aborted earlier (or just now, by a failFast above) were winding down on the lost node.
     for (const a of this.#windingDown) if (a.node === lost) this.#release(a);
-    if (this.#node === undefined && this.#nodeStarting === undefined && this.#nodeRetry === undefined && this.#open > 0) this.#startNode();
+    // Last: a replacement may come up at once and dispatch.
+    if (this.#phase === "running" && this.#open > 0) this.#nodes.start();
   }
 
   /** No node could be started: every task still waiting fails with that error. */
@@ -622,20 +562,6 @@ export class Executor implements AttemptHost {
     this.#pump();
   }
 
-  /** Stops a node; the run does not settle before every stop has finished. */
-  #stopNode(node: ProviderNode): void {
-    const stopping = (async () => {
-      try {
-        if (this.#faults) this.#injectProviderFault("provider.stop", `stopping node "${node.id}"`);
-        await this.#provider.stopNode(node);
-      } catch {
-        // A node that fails to stop cannot be helped from here; the run's outcome stands.
-      }
-    })();
-    this.#stopping.add(stopping);
-    void stopping.then(() => this.#stopping.delete(stopping));
-  }
-
   // ---- the end ----
 
   async #finish(): Promise<void> {
@@ -643,12 +569,7 @@ export class Executor implements AttemptHost {
     this.#phase = "ending";
     if (this.#onCallerAbort !== undefined) this.#options.signal!.removeEventListener("abort", this.#onCallerAbort);
     this.#onCallerAbort = undefined;
-    if (this.#nodeRetry !== undefined) this.runtime.clearTimer(this.#nodeRetry);
-    this.#nodeRetry = undefined;
-    if (this.#nodeStarting !== undefined) await this.#nodeStarting;
-    if (this.#node !== undefined) this.#stopNode(this.#node);
-    this.#node = undefined;
-    await Promise.all(this.#stopping);
+    await this.#nodes.close();
     this.#phase = "ended";
     const finishedAt = this.runtime.now();
     const status = this.#jobStatus();
@@ -716,37 +637,10 @@ export class Executor implements AttemptHost {
     }
   }
 
-  /** After a task is added to a running job: its dependencies may now lead to a longer path or a higher priority. */
-  #raiseAncestors(task: number): void {
-    const t = this.#t;
-    let reorder = false;
-    const stack = [task];
-    while (stack.length > 0) {
-      const j = stack.pop()!;
-      const deps = t.depsOf(j);
-      for (let k = 0; k < deps.length; k++) {
-        const d = deps[k]!;
-        const r = t.rank[j]! + 1;
-        const p = t.priority[j]!;
-        if (t.rank[d]! >= r && t.priority[d]! >= p) continue;
-        if (t.rank[d]! < r) t.rank[d] = r;
-        if (t.priority[d]! < p) t.priority[d] = p;
-        if (t.state[d] === READY) reorder = true;
-        stack.push(d);
-      }
-    }
-    if (reorder) this.#queue.reorder();
-  }
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function";
-}
-
-/** Sets an own property, also for the id "__proto__". */
-function put(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
 }
 
 function injected(fault: FaultAction & { kind: "fail" }, point: FaultPoint, a: Attempt): unknown {

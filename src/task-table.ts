@@ -9,7 +9,7 @@ import type { Attempt } from "./attempt.ts";
 import { FlotillaError, describe } from "./errors.ts";
 import { addToGraph, copyGraph, removeLastTask, type JobGraph } from "./job.ts";
 import { planOf, resolveDependency, type Plan } from "./plan.ts";
-import { PENDING } from "./task-state.ts";
+import { PENDING, READY } from "./task-state.ts";
 
 export class TaskTable {
   graph: JobGraph;
@@ -96,6 +96,41 @@ export class TaskTable {
     return list;
   }
 
+  /** `values[d]` by id, for each dependency d of `task` in state `state` (a body's `deps`, `failures`). */
+  collect(task: number, state: number, values: readonly unknown[]): Record<string, unknown> {
+    const deps = this.depsOf(task);
+    const out: Record<string, unknown> = {};
+    for (let k = 0; k < deps.length; k++) {
+      const d = deps[k]!;
+      if (this.state[d] === state) put(out, this.graph.ids[d]!, values[d]);
+    }
+    return out;
+  }
+
+  /**
+   * After task `task` was added to the running job: its dependencies may now lead to a longer path or
+   * a higher priority. Returns true when a queued (ready) task's keys changed.
+   */
+  raiseAncestors(task: number): boolean {
+    let changedReady = false;
+    const stack = [task];
+    while (stack.length > 0) {
+      const j = stack.pop()!;
+      const deps = this.depsOf(j);
+      for (let k = 0; k < deps.length; k++) {
+        const d = deps[k]!;
+        const r = this.rank[j]! + 1;
+        const p = this.priority[j]!;
+        if (this.rank[d]! >= r && this.priority[d]! >= p) continue;
+        if (this.rank[d]! < r) this.rank[d] = r;
+        if (this.priority[d]! < p) this.priority[d] = p;
+        if (this.state[d] === READY) changedReady = true;
+        stack.push(d);
+      }
+    }
+    return changedReady;
+  }
+
   /** Checks and adds a task to the run; throws the builder's errors and leaves the run unchanged then. */
   add(id: unknown, optionsOrBody: unknown, body: unknown): number {
     if (!this.#ownsGraph) {
@@ -153,4 +188,10 @@ export class TaskTable {
 function grown<T extends Uint8Array | Int32Array | Float64Array>(from: T, to: T): T {
   to.set(from as never);
   return to;
+}
+
+/** Sets an own property, also for the id "__proto__". */
+function put(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }

@@ -1,0 +1,135 @@
+/**
+ * The node a run dispatches to: started on demand, replaced when lost, a failed start retried with
+ * backoff (100, 200, 400 ms) before the run gives up, and every node started eventually stopped —
+ * the run does not settle before the last stop has finished. The executor decides what a lost node
+ * means for its attempts; this class only keeps the node.
+ */
+import type { ComputeProvider, ProviderNode } from "./provider.ts";
+import type { FaultAction, FaultPoint, Runtime, TimerHandle } from "./runtime.ts";
+
+const MAX_START_RETRIES = 3;
+
+export interface NodeKeeperHost {
+  readonly runtime: Runtime;
+  readonly provider: ComputeProvider;
+  /** Consults a fault point (undefined when the runtime injects no faults). */
+  readonly fault: ((point: FaultPoint) => FaultAction | undefined) | undefined;
+  /** Whether a node is still wanted (the run goes on and has work left). */
+  wanted(): boolean;
+  /** A node is up. */
+  ready(node: ProviderNode): void;
+  /** No node could be started, retries included. */
+  failed(error: unknown): void;
+  /** A trace label for the retry timer, under a controlled runtime. */
+  readonly retryLabel: string | undefined;
+}
+
+export class NodeKeeper {
+  /** The node in use, if one is up. */
+  node: ProviderNode | undefined = undefined;
+
+  readonly #host: NodeKeeperHost;
+  readonly #stopping = new Set<Promise<void>>();
+  #starting: Promise<void> | undefined = undefined;
+  #retry: TimerHandle | undefined = undefined;
+  #failures = 0;
+  #closed = false;
+
+  constructor(host: NodeKeeperHost) {
+    this.#host = host;
+  }
+
+  /** Starts a node unless one is up or on its way. */
+  start(): void {
+    if (this.node !== undefined || this.#starting !== undefined || this.#retry !== undefined || this.#closed) return;
+    let started: ProviderNode | PromiseLike<ProviderNode>;
+    try {
+      this.#injectFault("node.start", "starting a node");
+      started = this.#host.provider.startNode();
+    } catch (error) {
+      this.#startFailed(error);
+      return;
+    }
+    if (!isPromiseLike(started)) {
+      this.#use(started);
+      return;
+    }
+    this.#starting = Promise.resolve(started).then(
+      (node) => {
+        this.#starting = undefined;
+        if (this.#closed) this.stop(node);
+        else this.#use(node);
+      },
+      (error) => {
+        this.#starting = undefined;
+        this.#startFailed(error);
+      },
+    );
+  }
+
+  /** The node is gone: it is no longer used, and it is stopped. (`start()` brings a replacement.) */
+  forget(node: ProviderNode): void {
+    if (this.node !== node) return;
+    this.node = undefined;
+    this.stop(node);
+  }
+
+  /** Stops a node; `close()` waits for every stop. A node that fails to stop cannot be helped. */
+  stop(node: ProviderNode): void {
+    const stopping = (async () => {
+      try {
+        this.#injectFault("provider.call", `stopping node "${node.id}"`);
+        await this.#host.provider.stopNode(node);
+      } catch {
+        // The run's outcome stands whatever the provider says here.
+      }
+    })();
+    this.#stopping.add(stopping);
+    void stopping.then(() => this.#stopping.delete(stopping));
+  }
+
+  /** At the end of the run: no more starts, the node stopped, every stop finished. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retry !== undefined) this.#host.runtime.clearTimer(this.#retry);
+    this.#retry = undefined;
+    if (this.#starting !== undefined) await this.#starting;
+    if (this.node !== undefined) this.stop(this.node);
+    this.node = undefined;
+    await Promise.all(this.#stopping);
+  }
+
+  #use(node: ProviderNode): void {
+    this.node = node;
+    this.#failures = 0;
+    this.#host.ready(node);
+  }
+
+  #startFailed(error: unknown): void {
+    if (this.#closed) return;
+    if (this.#failures++ < MAX_START_RETRIES && this.#host.wanted()) {
+      this.#retry = this.#host.runtime.setTimer(
+        100 * 2 ** (this.#failures - 1),
+        () => {
+          this.#retry = undefined;
+          if (this.#host.wanted()) this.start();
+        },
+        this.#host.retryLabel,
+      );
+      return;
+    }
+    this.#host.failed(error);
+  }
+
+  /** Throws the injected error when `node.start` (for starts) or `provider.call` fires. */
+  #injectFault(point: "node.start" | "provider.call", what: string): void {
+    const fault = this.#host.fault;
+    if (fault === undefined) return;
+    const action = (point === "node.start" ? fault("node.start") : undefined) ?? fault("provider.call");
+    if (action?.kind === "fail") throw action.error ?? new Error(`injected fault while ${what} (provider "${this.#host.provider.name}")`);
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<ProviderNode> {
+  return value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function";
+}
