@@ -48,6 +48,8 @@ export class Executor implements AttemptHost {
   readonly #retryTimers = new Map<number, TimerHandle>();
   /** Aborted attempts still holding their slot until their body settles or their grace ends. */
   readonly #windingDown = new Set<Attempt>();
+  /** Completions held back by a `delay` fault at task.complete (testing only). */
+  #delays: Map<Attempt, TimerHandle> | undefined = undefined;
 
   #phase: Phase = "created";
   #open: number;
@@ -193,12 +195,12 @@ export class Executor implements AttemptHost {
     this.#pumping = true;
     try {
       const queue = this.#queue;
-      const state = this.#t.state;
       let nodeLost = false;
       while (this.#busy < this.#capacity && this.#cancel === undefined) {
         const i = queue.pop();
         if (i < 0) break;
-        if (state[i] !== READY) continue; // cancelled while queued
+        // (Read afresh: a listener or body may have added tasks, and the table may have grown.)
+        if (this.#t.state[i] !== READY) continue; // cancelled while queued
         if (this.#faults) {
           if (this.#injectCancel(i)) break;
           // At most one injected loss per pass, so a rule that always fires cannot spin here.
@@ -239,7 +241,12 @@ export class Executor implements AttemptHost {
     try {
       if (this.#faults) {
         if (this.#fault("task.dispatch", a)?.kind === "fail") {
-          throw new NodeLostError(a.node.id, `dispatching task "${a.taskId}" attempt ${a.attempt} to node "${a.node.id}" failed (injected fault at task.dispatch)`);
+          // Only this dispatch is lost, not the node: requeued like an attempt on a lost node.
+          this.#release(a);
+          a.decided = true;
+          this.#t.current[i] = undefined;
+          this.#attemptFailed(a, new NodeLostError(a.node.id, `dispatching task "${a.taskId}" attempt ${a.attempt} to node "${a.node.id}" failed (injected fault at task.dispatch)`), false);
+          return;
         }
         const fault = this.#fault("task.attempt", a);
         if (fault?.kind === "timeout") {
@@ -280,7 +287,9 @@ export class Executor implements AttemptHost {
     if (this.#faults && !faultsChecked && !a.decided) {
       const fault = this.#fault("task.complete", a);
       if (fault?.kind === "delay") {
-        this.runtime.setTimer(fault.ms, () => this.#settle(a, ok, value, true), this.#label("delayed", a));
+        // The attempt keeps its slot (and its timeout) meanwhile; released early, the delay is cleared.
+        const delays = (this.#delays ??= new Map());
+        delays.set(a, this.runtime.setTimer(fault.ms, () => (delays.delete(a), this.#settle(a, ok, value, true)), this.#label("delayed", a)));
         return;
       }
       if (fault?.kind === "fail" || fault?.kind === "timeout") {
@@ -305,6 +314,11 @@ export class Executor implements AttemptHost {
     a.released = true;
     this.#busy--;
     if (a.windingDown) this.#windingDown.delete(a);
+    if (this.#delays !== undefined && this.#delays.size > 0) {
+      const delay = this.#delays.get(a);
+      if (delay !== undefined) this.runtime.clearTimer(delay);
+      this.#delays.delete(a);
+    }
     if (a.timer !== undefined) this.runtime.clearTimer(a.timer);
     a.timer = undefined;
   }
@@ -315,8 +329,8 @@ export class Executor implements AttemptHost {
     a.decided = true;
     this.#t.current[a.task] = undefined;
     const error = new TimeoutError(a.taskId, a.attempt, timeoutMs);
-    this.#abort(a, error);
     this.#attemptFailed(a, error);
+    this.#abort(a, error); // after the task's move: abort listeners run user code
     this.#pump();
   }
 
@@ -355,7 +369,8 @@ export class Executor implements AttemptHost {
     this.#releaseDependents(i);
   }
 
-  #attemptFailed(a: Attempt, error: unknown): void {
+  /** `nodeGone`: a NodeLostError means the node is gone (false when only one dispatch was lost). */
+  #attemptFailed(a: Attempt, error: unknown, nodeGone = true): void {
     const i = a.task;
     if (error instanceof NodeLostError && this.#cancel === undefined && this.#t.nodeLosses[i]! < this.#options.maxNodeLosses) {
       this.#t.nodeLosses[i]!++;
@@ -365,7 +380,7 @@ export class Executor implements AttemptHost {
       this.#makeReady(i);
       // Only once this task's own move is complete: losing the node may start a replacement and
       // dispatch at once.
-      if (this.#nodes.node === a.node) this.#loseNode(a.node, error);
+      if (nodeGone && this.#nodes.node === a.node) this.#loseNode(a.node, error);
       return;
     }
     const failed = ++this.#t.failedAttempts[i]!;
@@ -401,6 +416,7 @@ export class Executor implements AttemptHost {
   }
 
   #fail(i: number, error: unknown): void {
+    this.#clearRetry(i);
     this.#t.state[i] = FAILED;
     this.#t.errors[i] = error;
     this.#t.finishedAt[i] = this.runtime.now();
@@ -468,24 +484,29 @@ export class Executor implements AttemptHost {
 
   /** Moves a non-terminal task to "cancelled", aborting its running attempt or pending retry. */
   #cancelOne(i: number, error: CancelledError): void {
-    const s = this.#t.state[i]!;
-    if (s === RETRYING) {
-      const timer = this.#retryTimers.get(i);
-      if (timer !== undefined) this.runtime.clearTimer(timer);
-      this.#retryTimers.delete(i);
-    } else if (s === RUNNING) {
-      const a = this.#t.current[i]!;
-      this.#t.current[i] = undefined;
-      a.decided = true;
-      this.#abort(a, error);
-    }
+    this.#clearRetry(i);
+    const a = this.#t.current[i];
+    this.#t.current[i] = undefined;
     this.#t.state[i] = CANCELLED;
     this.#t.errors[i] = error;
     this.#t.finishedAt[i] = this.runtime.now();
     this.#open--;
+    if (a !== undefined) {
+      a.decided = true;
+      // After the task's own move: abort listeners run user code, which may cancel more.
+      this.#abort(a, error);
+    }
     if (this.emitter.listenerCount("task:cancelled") > 0) {
       this.#emit("task:cancelled", { type: "task:cancelled", taskId: this.#t.graph.ids[i]!, error, at: this.#t.finishedAt[i]! });
     }
+  }
+
+  /** Clears the backoff timer of a task waiting to retry, if it has one. */
+  #clearRetry(i: number): void {
+    const timer = this.#retryTimers.get(i);
+    if (timer === undefined) return;
+    this.runtime.clearTimer(timer);
+    this.#retryTimers.delete(i);
   }
 
   #cancelRun(source: CancelSource, reason: unknown): void {
@@ -493,8 +514,7 @@ export class Executor implements AttemptHost {
     const why = reason === undefined ? "" : `: ${reason instanceof Error ? reason.message : String(reason)}`;
     const by = { signal: "by its signal", cancel: "by cancel()", cancelTask: "", failFast: "by failFast after a task failed", fault: "by an injected fault" }[source];
     this.#cancel = new CancelledError(`the run of job "${this.#t.graph.name}" was cancelled ${by}${why}`, source, reason);
-    const state = this.#t.state;
-    for (let i = 0; i < this.#t.count; i++) if (state[i]! < SUCCEEDED) this.#cancelOne(i, this.#cancel);
+    for (let i = 0; i < this.#t.count; i++) if (this.#t.state[i]! < SUCCEEDED) this.#cancelOne(i, this.#cancel);
     this.#pump();
   }
 
@@ -543,9 +563,9 @@ export class Executor implements AttemptHost {
       if (t.state[k] !== RUNNING || a === undefined || a.node !== lost) continue;
       t.current[k] = undefined;
       a.decided = true;
-      a.abort(error);
       this.#release(a);
       this.#attemptFailed(a, error);
+      a.abort(error); // after the task's move: abort listeners run user code
     }
     // Attempts aborted earlier (or just now, by a failFast above) were winding down on the lost node.
     for (const a of this.#windingDown) if (a.node === lost) this.#release(a);
@@ -557,8 +577,10 @@ export class Executor implements AttemptHost {
   #nodeFailed(error: unknown): void {
     if (this.#phase !== "running") return;
     const cause = new NodeLostError("(none)", `provider "${this.#provider.name}" could not start a node: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    const state = this.#t.state;
-    for (let i = 0; i < this.#t.count; i++) if (state[i]! < SUCCEEDED && state[i] !== RUNNING) this.#fail(i, cause);
+    for (let i = 0; i < this.#t.count; i++) {
+      const state = this.#t.state[i]!;
+      if (state < SUCCEEDED && state !== RUNNING) this.#fail(i, cause);
+    }
     this.#pump();
   }
 

@@ -4,6 +4,7 @@
  * the run does not settle before the last stop has finished. The executor decides what a lost node
  * means for its attempts; this class only keeps the node.
  */
+import { FlotillaError, describe } from "./errors.ts";
 import type { ComputeProvider, ProviderNode } from "./provider.ts";
 import type { FaultAction, FaultPoint, Runtime, TimerHandle } from "./runtime.ts";
 
@@ -100,6 +101,16 @@ export class NodeKeeper {
   }
 
   #use(node: ProviderNode): void {
+    const slots = (node as { slots?: unknown } | null)?.slots;
+    if (typeof node !== "object" || node === null || typeof node.id !== "string" || !(slots === Infinity || (Number.isInteger(slots) && (slots as number) >= 1))) {
+      this.#startFailed(
+        new FlotillaError(
+          "E_INVALID_OPTION",
+          `provider "${this.#host.provider.name}" started a node that is not { id: string, slots: integer >= 1 or Infinity }: received ${node === null || typeof node !== "object" ? describe(node) : `{ id: ${describe(node.id)}, slots: ${describe(slots)} }`}`,
+        ),
+      );
+      return;
+    }
     this.node = node;
     this.#failures = 0;
     this.#host.ready(node);

@@ -6,7 +6,7 @@ import { graphOf, type Job } from "./job.ts";
 import type { JobStatus, RunResult } from "./result.ts";
 import { resolveRunOptions, type RunOptions } from "./run-options.ts";
 import type { TaskBody } from "./task-context.ts";
-import type { TaskOptions } from "./task-options.ts";
+import { closest, type TaskOptions } from "./task-options.ts";
 
 type Listener<K extends RunEventName> = (event: RunEvents[K]) => void;
 type DepsOf<Outputs, D extends keyof Outputs> = { readonly [K in D]: Outputs[K] };
@@ -31,6 +31,9 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
     this.#exec = exec;
     this.#refusal = refusal;
     this.result = exec !== undefined ? exec.result : Promise.reject(refusal);
+    // A refused run reports through `result` and the event iterator; a caller that only iterates
+    // (and catches there) must not also get an unhandled rejection.
+    if (exec === undefined) this.result.catch(() => {});
   }
 
   /** "running" until the run settles, then its final status. "failed" for a run that was refused. */
@@ -40,12 +43,14 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
 
   /** Listens to an event. Listeners observe; they never change scheduling. */
   on<K extends RunEventName>(event: K, listener: Listener<K>): this {
+    checkListener("on", event, listener);
     this.#exec?.emitter.on(event, listener as never);
     return this;
   }
 
   /** Listens to the next occurrence of an event only. */
   once<K extends RunEventName>(event: K, listener: Listener<K>): this {
+    checkListener("once", event, listener);
     this.#exec?.emitter.once(event, listener as never);
     return this;
   }
@@ -131,6 +136,16 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
         return this;
       },
     };
+  }
+}
+
+function checkListener(method: string, event: unknown, listener: unknown): void {
+  if (!RUN_EVENT_NAMES.includes(event as RunEventName)) {
+    const hint = typeof event === "string" ? closest(event, RUN_EVENT_NAMES) : undefined;
+    throw new FlotillaError("E_INVALID_OPTION", `handle.${method}(event, listener): unknown event ${describe(event)}${hint ? ` (did you mean "${hint}"?)` : ""}; events: ${RUN_EVENT_NAMES.join(", ")}`);
+  }
+  if (typeof listener !== "function") {
+    throw new FlotillaError("E_INVALID_OPTION", `handle.${method}("${event as string}", listener): the listener must be a function, received ${describe(listener)}`);
   }
 }
 

@@ -9,7 +9,7 @@ import type { Attempt } from "./attempt.ts";
 import { FlotillaError, describe } from "./errors.ts";
 import { addToGraph, copyGraph, removeLastTask, type JobGraph } from "./job.ts";
 import { planOf, resolveDependency, type Plan } from "./plan.ts";
-import { PENDING, READY } from "./task-state.ts";
+import { PENDING, READY, SUCCEEDED } from "./task-state.ts";
 
 export class TaskTable {
   graph: JobGraph;
@@ -156,6 +156,9 @@ export class TaskTable {
     this.#addedDeps.push(deps);
     const more = (this.#moreDependents ??= new Map());
     for (const d of deps) {
+      // A dependency that already finished will not release anything again; the run settles this
+      // task against it when adding it (and it may be finishing right now, mid-release).
+      if (this.state[d]! >= SUCCEEDED) continue;
       const list = more.get(d);
       if (list === undefined) more.set(d, [i]);
       else list.push(i);

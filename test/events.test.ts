@@ -80,6 +80,13 @@ describe("events", () => {
     assert.equal(uncaught.length, 2, "each listener error is rethrown on its own");
   });
 
+  it("refuses an unknown event name or a listener that is not a function", async () => {
+    const handle = start(new Job("j").task("a", () => 1));
+    assert.throws(() => handle.on("task:strat" as never, () => {}), /unknown event string "task:strat" \(did you mean "task:start"\?\)/);
+    assert.throws(() => handle.once("task:start", 5 as never), /the listener must be a function, received number 5/);
+    await handle.result;
+  });
+
   it("once and off remove listeners", async () => {
     const handle = start(new Job("j").task("a", () => 1).task("b", () => 2));
     let onceCount = 0;

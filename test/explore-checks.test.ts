@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FlotillaError, Job, run, start } from "../src/index.ts";
-import { ScheduleFailure, explore, type ExploreContext } from "../src/testing/index.ts";
+import { ScheduleFailure, explore, replay, type ExploreContext } from "../src/testing/index.ts";
 
 const failure = (body: (t: ExploreContext) => unknown, options?: Parameters<typeof explore>[1]) =>
   explore(body, { iterations: 5, ...options }).then(
@@ -192,6 +192,21 @@ describe("fault plans", () => {
     }
   });
 
+  it("replays a schedule whose failure came from probabilistic faults", async () => {
+    const body = async (t: ExploreContext) => {
+      const job = new Job("j").task("a", sleeper(5)).task("b", sleeper(5)).task("c", { dependsOn: ["a", "b"], retries: 3, backoff: { initialMs: 1 } }, sleeper(1));
+      const result = await run(job, { runtime: t.runtime });
+      assert.ok(result.tasks.get("c").attempts <= 2, `c took ${result.tasks.get("c").attempts} attempts`);
+    };
+    for (const strategy of ["random", "pct"] as const) {
+      const f = await failure(body, { iterations: 500, seed: 3, strategy, faults: { "task.attempt": { probability: 0.4, action: { kind: "fail" } } } });
+      const again = await replay(body, f.trace).then(() => undefined, (e: unknown) => e);
+      assert.ok(again instanceof ScheduleFailure, `${strategy}: ${String(again)}`);
+      assert.equal(again.step, f.step);
+      assert.equal((again.cause as Error).message, (f.cause as Error).message);
+    }
+  });
+
   it("refuses a bad plan or option up front with E_INVALID_OPTION", async () => {
     const bad = (options: object, pattern: RegExp) =>
       assert.rejects(explore(() => {}, options as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
@@ -199,10 +214,61 @@ describe("fault plans", () => {
     await bad({ faults: { "task.attempt": { action: { kind: "explode" } } } }, /action must be \{ kind: "fail" \| "timeout" \| "cancel" \| "delay" \}/);
     await bad({ iterations: 0 }, /option "iterations" must be an integer >= 1/);
     await bad({ strategy: "dfs" }, /option "strategy" must be "random", "pct", "exhaustive" or "default", received string "dfs"/);
+    await bad({ iteration: 5 }, /explore: unknown option "iteration" \(did you mean "iterations"\?\)/);
+    await bad({ faults: { "task.atempt": { action: { kind: "fail" } } } }, /unknown fault point "task.atempt" \(did you mean "task.attempt"\?\)/);
+    await bad({ faults: { "task.complete": { action: { kind: "delay", ms: -1 } } } }, /action.ms must be a finite number of milliseconds >= 0/);
+    await assert.rejects(explore(42 as never), /explore\(test, …\): the test must be a function/);
+  });
+
+  it("refuses bad arguments to the context's helpers with clear messages", async () => {
+    const messages: string[] = [];
+    await explore(
+      async (t) => {
+        const attempts: (() => unknown)[] = [
+          () => t.service(42 as never),
+          () => t.service("db", { latency: 5 } as never),
+          () => t.invariant("x", 42 as never),
+          () => t.eventually("y", () => true, { withinSteps: -1 }),
+        ];
+        for (const attempt of attempts) {
+          try {
+            attempt();
+          } catch (e) {
+            assert.ok(e instanceof FlotillaError && e.code === "E_INVALID_OPTION");
+            messages.push(e.message);
+          }
+        }
+        await t.service("db").call("op", 5 as never).catch((e: FlotillaError) => messages.push(e.message));
+      },
+      { iterations: 1 },
+    );
+    assert.equal(messages.length, 5);
+    assert.match(messages[0]!, /t.service\(name\): the name must be a non-empty string, received number 42/);
+    assert.match(messages[1]!, /service "db": unknown option "latency" \(did you mean "latencyMs"\?\)/);
+    assert.match(messages[2]!, /t.invariant\("x", check\): the check must be a function/);
+    assert.match(messages[3]!, /option "withinSteps" must be an integer >= 0, received number -1/);
+    assert.match(messages[4]!, /call\(op, effect\) needs an operation name and a function/);
   });
 });
 
 describe("exhaustive exploration", () => {
+  it("works with random latencies: every schedule sees the same random numbers", async () => {
+    let branching = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      const report = await explore(
+        async (t) => {
+          const db = t.service("db", { latencyMs: [1, 3] });
+          const call = () => db.call("get", () => 1);
+          await run(new Job("j").task("a", call).task("b", call).task("c", call), { runtime: t.runtime });
+        },
+        { strategy: "exhaustive", iterations: 10_000, seed },
+      );
+      assert.equal(report.schedules?.complete, true, `seed ${seed}`);
+      if (report.schedules!.explored > 1) branching++; // latencies that tie give several schedules
+    }
+    assert.ok(branching > 0, "some seeds give ties to explore");
+  });
+
   it("enumerates every distinct schedule of a small job and says it covered them all", async () => {
     const orders = new Set<string>();
     const report = await explore(

@@ -4,12 +4,13 @@
  * assertions after every step, and turn the first failure into a ScheduleFailure that replays it.
  */
 import { FlotillaError, describe } from "../errors.ts";
-import { realRuntime, type Runtime } from "../runtime.ts";
+import { checkKnownKeys } from "../task-options.ts";
+import { realRuntime, type FaultAction, type FaultContext, type FaultPoint, type Runtime } from "../runtime.ts";
 import { Controller, type StopReason } from "./controller.ts";
 import { readEnv } from "./env.ts";
 import { checkFaultPlan, faultDecider, type FaultPlan } from "./faults.ts";
 import { InvariantViolation, RunInvariants } from "./invariants.ts";
-import { ScheduleFailure, TRACE_VERSION, toTrace, type ScheduleTrace } from "./schedule-failure.ts";
+import { ScheduleFailure, TRACE_VERSION, toTrace, type RecordedFault, type ScheduleTrace } from "./schedule-failure.ts";
 import { serviceModel, type ServiceModel, type ServiceOptions } from "./service-model.ts";
 import { exhaustiveStrategy, strategyFor, type Strategy, type StrategyName } from "./strategies.ts";
 import { seededRandom } from "./virtual-runtime.ts";
@@ -96,6 +97,7 @@ interface Resolved {
  * }, { iterations: 500, seed: 7, strategy: "pct" });
  */
 export async function explore(body: ExploreBody, options: ExploreOptions = {}): Promise<ExploreReport> {
+  checkBody("explore", body);
   const o = resolve(options);
   const replayJson = readEnv("FLOTILLA_REPLAY");
   if (replayJson !== undefined) {
@@ -112,7 +114,9 @@ export async function explore(body: ExploreBody, options: ExploreOptions = {}): 
   const strategies: Strategy[] =
     exhaustive !== undefined ? [exhaustive] : o.strategy === "default" ? [strategyFor("random", o.pctDepth), strategyFor("pct", o.pctDepth)] : [strategyFor(o.strategy, o.pctDepth)];
   for (let i = 0; i < o.iterations; i++) {
-    const seed = iterationSeed(o.seed, i);
+    // Exhaustive search needs the program to behave the same given the same choices, so every
+    // schedule gets the same seed (the same random numbers); the others get a seed each.
+    const seed = iterationSeed(o.seed, exhaustive !== undefined ? 0 : i);
     const strategy = strategies[i % strategies.length]!;
     seeds.push(seed);
     const outcome = await runSchedule(body, o, { seed, iteration: i, strategy });
@@ -133,10 +137,42 @@ export async function explore(body: ExploreBody, options: ExploreOptions = {}): 
  * ready events differ (the trace replays only on the same code and configuration).
  */
 export async function replay(body: ExploreBody, failure: ScheduleFailure | ScheduleTrace | string, options: ExploreOptions = {}): Promise<void> {
+  checkBody("replay", body);
   const trace = toTrace(failure);
   const o = { ...resolve(options), maxSteps: trace.maxSteps };
   const outcome = await runSchedule(body, o, { seed: trace.seed, iteration: trace.iteration, strategy: REPLAY, replaying: trace });
   if (outcome.failure !== undefined) throw outcome.failure;
+}
+
+/** Where a fault fired, as text: the same text identifies the same place in a replay. */
+function whereOf(context: FaultContext): string {
+  return [context.taskId && `task ${context.taskId}`, context.attempt && `attempt ${context.attempt}`, context.detail].filter(Boolean).join(", ");
+}
+
+function recordFault(step: number, point: FaultPoint, context: FaultContext, action: FaultAction): RecordedFault {
+  const detail =
+    action.kind === "delay" ? action.ms : action.kind === "fail" && action.error instanceof Error ? action.error.message : action.kind === "cancel" && action.reason !== undefined ? String(action.reason) : undefined;
+  return { step, point, where: whereOf(context), action: action.kind, ...(detail !== undefined ? { detail } : {}) };
+}
+
+/** In a replay, faults fire exactly where the trace says they did (the plan's functions are not in it). */
+function replayFaults(trace: ScheduleTrace): (point: FaultPoint, context: FaultContext, step: number) => FaultAction | undefined {
+  let next = 0;
+  return (point, context, step) => {
+    const f = trace.faults[next];
+    if (f === undefined || f.step !== step || f.point !== point || f.where !== whereOf(context)) return undefined;
+    next++;
+    switch (f.action) {
+      case "delay":
+        return { kind: "delay", ms: Number(f.detail ?? 0) };
+      case "cancel":
+        return { kind: "cancel", reason: f.detail };
+      case "timeout":
+        return { kind: "timeout" };
+      default:
+        return f.detail !== undefined ? { kind: "fail", error: new Error(String(f.detail)) } : { kind: "fail" };
+    }
+  };
 }
 
 /** Replays never consult a strategy: the controller follows the trace's choices. */
@@ -153,16 +189,16 @@ async function runSchedule(
   o: Resolved,
   s: { seed: number; iteration: number; strategy: Strategy; replaying?: ScheduleTrace },
 ): Promise<Outcome> {
-  // Two streams: the schedule's own (strategy, fault decisions) and the program's (runtime.random),
-  // so a replay that skips the strategy still hands the program the same numbers.
-  const scheduleRandom = seededRandom(s.seed ^ 0x5bd1e995);
-  s.strategy.begin(scheduleRandom);
+  // Three streams: the strategy's, the fault decisions' and the program's (runtime.random), so a
+  // replay, which asks no strategy, still draws the same faults and hands the program the same numbers.
+  s.strategy.begin(seededRandom(s.seed ^ 0x5bd1e995));
+  const faultRandom = seededRandom(s.seed ^ 0x2545f491);
   const runs: RunInvariants[] = [];
   const controller = new Controller({
     observe: (run) => void runs.push(new RunInvariants(run)),
     strategy: s.strategy,
     random: seededRandom(s.seed),
-    fault: faultDecider(o.faults, scheduleRandom, o.faultsStopAfter),
+    fault: s.replaying !== undefined ? replayFaults(s.replaying) : faultDecider(o.faults, faultRandom, o.faultsStopAfter),
     ...(s.replaying !== undefined ? { replay: s.replaying } : {}),
   });
   const invariants: { name: string; check: () => unknown }[] = [];
@@ -175,9 +211,18 @@ async function runSchedule(
       return controller.step;
     },
     random: controller.runtime.random,
-    invariant: (name, check) => void invariants.push({ name, check }),
-    eventually: (name, check, options) =>
-      void eventually.push({ name, check, by: (Number.isFinite(o.faultsStopAfter) ? o.faultsStopAfter : 0) + (options?.withinSteps ?? o.maxSteps), held: false }),
+    invariant: (name, check) => {
+      checkCheck("t.invariant", name, check);
+      invariants.push({ name, check });
+    },
+    eventually: (name, check, options) => {
+      checkCheck("t.eventually", name, check);
+      const within = options?.withinSteps ?? o.maxSteps;
+      if (!(Number.isInteger(within) && within >= 0)) {
+        throw new FlotillaError("E_INVALID_OPTION", `t.eventually("${name}"): option "withinSteps" must be an integer >= 0, received ${describe(within)}`);
+      }
+      eventually.push({ name, check, by: (Number.isFinite(o.faultsStopAfter) ? o.faultsStopAfter : 0) + within, held: false });
+    },
     service: (name, options) => serviceModel(controller.runtime, name, options),
   };
 
@@ -223,12 +268,7 @@ async function runSchedule(
     counts: controller.counts,
     times: controller.times,
     labels: controller.labels,
-    faults: controller.faults.map((f) => ({
-      step: f.step,
-      point: f.point,
-      where: [f.context.taskId && `task ${f.context.taskId}`, f.context.attempt && `attempt ${f.context.attempt}`, f.context.detail].filter(Boolean).join(", "),
-      action: f.action.kind,
-    })),
+    faults: controller.faults.map((f) => recordFault(f.step, f.point, f.context, f.action)),
   };
   const fail = (cause: unknown, what?: string): Outcome => ({ trace, failure: new ScheduleFailure(trace, cause, what), bounded: false });
 
@@ -251,6 +291,11 @@ async function runSchedule(
     );
   }
   if (bodyFailed) return fail(bodyError);
+  if (s.replaying !== undefined && controller.step < s.replaying.choices.length) {
+    return fail(
+      new FlotillaError("E_SCHEDULE_DIVERGED", `replay diverged: the test finished after ${controller.step} steps, but the trace has ${s.replaying.choices.length}; a trace replays only on the same code, job and options`),
+    );
+  }
   try {
     for (const run of runs) run.finish();
     for (const e of eventually) if (!e.held && !e.check()) throw new InvariantViolation(`liveness: "${e.name}" never held`);
@@ -263,8 +308,20 @@ async function runSchedule(
   return { trace, failure: undefined, bounded: false };
 }
 
+function checkCheck(where: string, name: unknown, check: unknown): void {
+  if (typeof name !== "string" || name.length === 0) throw new FlotillaError("E_INVALID_OPTION", `${where}(name, check): the name must be a non-empty string, received ${describe(name)}`);
+  if (typeof check !== "function") throw new FlotillaError("E_INVALID_OPTION", `${where}("${name}", check): the check must be a function, received ${describe(check)}`);
+}
+
+function checkBody(name: string, body: unknown): void {
+  if (typeof body !== "function") throw new FlotillaError("E_INVALID_OPTION", `${name}(test, …): the test must be a function (t) => …, received ${describe(body)}`);
+}
+
+const OPTION_NAMES = ["iterations", "seed", "strategy", "maxSteps", "onMaxSteps", "pctDepth", "faults", "faultsStopAfter"];
+
 function resolve(options: ExploreOptions): Resolved {
   if (typeof options !== "object" || options === null) throw new FlotillaError("E_INVALID_OPTION", `explore: options must be an object, received ${describe(options)}`);
+  checkKnownKeys("explore", options, OPTION_NAMES);
   const envSeed = readEnv("FLOTILLA_SEED");
   const envIterations = readEnv("FLOTILLA_ITERATIONS");
   const iterations = envIterations !== undefined ? Number(envIterations) : (options.iterations ?? 100);

@@ -5,6 +5,7 @@
  * everywhere. A rule with a `when` predicate and no probability fires exactly where it holds.
  */
 import { FlotillaError, describe } from "../errors.ts";
+import { closest } from "../task-options.ts";
 import type { FaultAction, FaultContext, FaultPoint } from "../runtime.ts";
 
 /** Where a rule is consulted: the fault point's context plus the schedule's current step. */
@@ -30,6 +31,7 @@ export interface FaultRule {
 export type FaultPlan = { readonly [point in FaultPoint]?: FaultRule | readonly FaultRule[] };
 
 const ACTION_KINDS = ["fail", "timeout", "cancel", "delay"];
+const KNOWN_POINTS = ["task.dispatch", "task.attempt", "task.complete", "job.cancel", "node.start", "node.run", "node.lost", "provider.call", "service.call"];
 
 /** Checks a plan once, up front, with messages naming the point and the field. */
 export function checkFaultPlan(plan: unknown): Map<string, FaultRule[]> {
@@ -37,6 +39,9 @@ export function checkFaultPlan(plan: unknown): Map<string, FaultRule[]> {
   if (plan === undefined) return rules;
   if (typeof plan !== "object" || plan === null) throw bad("faults", "an object of rules by fault point", plan);
   for (const [point, value] of Object.entries(plan)) {
+    // Providers may define points of their own; a near miss of a known one is a typo, not a new point.
+    const near = KNOWN_POINTS.includes(point) ? undefined : closest(point, KNOWN_POINTS);
+    if (near !== undefined) throw new FlotillaError("E_INVALID_OPTION", `explore: unknown fault point "${point}" (did you mean "${near}"?); known: ${KNOWN_POINTS.join(", ")}`);
     const list = (Array.isArray(value) ? value : [value]) as unknown[];
     list.forEach((rule, i) => {
       const where = `faults["${point}"]${Array.isArray(value) ? `[${i}]` : ""}`;
@@ -52,7 +57,7 @@ export function checkFaultPlan(plan: unknown): Map<string, FaultRule[]> {
       if (action.kind === "delay" && !(typeof action.ms === "number" && action.ms >= 0 && Number.isFinite(action.ms))) {
         throw bad(`${where}.action.ms`, "a finite number of milliseconds >= 0", action.ms);
       }
-      if (times !== undefined && !(Number.isInteger(times) && times >= 0)) throw bad(`${where}.times`, "an integer >= 0", times);
+      if (times !== undefined && !(times === Infinity || (Number.isInteger(times) && times >= 0))) throw bad(`${where}.times`, "an integer >= 0 or Infinity", times);
     });
     rules.set(point, list as FaultRule[]);
   }

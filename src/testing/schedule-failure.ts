@@ -21,7 +21,18 @@ export interface ScheduleTrace {
   readonly counts: readonly number[];
   readonly times: readonly number[];
   readonly labels: readonly string[];
-  readonly faults: readonly { readonly step: number; readonly point: FaultPoint; readonly where: string; readonly action: string }[];
+  /** Faults fired, in order; `replay` fires exactly these again. */
+  readonly faults: readonly RecordedFault[];
+}
+
+/** A fault as recorded in a trace: where it fired and the action, with its details as text. */
+export interface RecordedFault {
+  readonly step: number;
+  readonly point: FaultPoint;
+  readonly where: string;
+  readonly action: string;
+  /** The error message (fail), reason (cancel) or delay in ms (delay), when there was one. */
+  readonly detail?: string | number;
 }
 
 /** A schedule failed: explore rejects with this. */
@@ -71,7 +82,13 @@ export function formatTrace(trace: ScheduleTrace, lastSteps = Infinity): string 
 /** Reads a trace given as a failure, a trace object or its JSON text. */
 export function toTrace(from: ScheduleFailure | ScheduleTrace | string): ScheduleTrace {
   const trace = typeof from === "string" ? (JSON.parse(from) as ScheduleTrace) : from instanceof ScheduleFailure ? from.trace : from;
-  if (trace?.version !== TRACE_VERSION || !Array.isArray(trace.choices) || !Array.isArray(trace.counts)) {
+  const arrays = ["choices", "counts", "times", "labels"] as const;
+  if (
+    trace?.version !== TRACE_VERSION ||
+    arrays.some((k) => !Array.isArray(trace[k]) || trace[k].length !== trace.choices.length) ||
+    !Number.isInteger(trace.seed) ||
+    !Number.isInteger(trace.maxSteps)
+  ) {
     throw new FlotillaError("E_INVALID_OPTION", `replay: expected a ScheduleFailure, its trace, or the trace's JSON (version ${TRACE_VERSION})`);
   }
   return trace;

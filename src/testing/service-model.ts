@@ -5,6 +5,7 @@
  * interleaving; the `service.call` fault point can fail any call.
  */
 import { FlotillaError, describe } from "../errors.ts";
+import { checkKnownKeys } from "../task-options.ts";
 import type { Runtime } from "../runtime.ts";
 
 export interface ServiceOptions {
@@ -25,6 +26,9 @@ export interface ServiceModel {
 }
 
 export function serviceModel(runtime: Runtime, name: string, options: ServiceOptions = {}): ServiceModel {
+  if (typeof name !== "string" || name.length === 0) throw new FlotillaError("E_INVALID_OPTION", `t.service(name): the name must be a non-empty string, received ${describe(name)}`);
+  if (typeof options !== "object" || options === null) throw new FlotillaError("E_INVALID_OPTION", `service "${name}": options must be an object, received ${describe(options)}`);
+  checkKnownKeys(`service "${name}"`, options, ["latencyMs"]);
   const latency = options.latencyMs ?? [1, 10];
   const [min, max] = typeof latency === "number" ? [latency, latency] : latency;
   if (!(Number.isFinite(min) && Number.isFinite(max) && min >= 0 && max >= min)) {
@@ -33,6 +37,11 @@ export function serviceModel(runtime: Runtime, name: string, options: ServiceOpt
   return {
     name,
     call<T>(op: string, effect: () => T): Promise<Awaited<T>> {
+      if (typeof op !== "string" || op.length === 0 || typeof effect !== "function") {
+        return Promise.reject(
+          new FlotillaError("E_INVALID_OPTION", `service "${name}": call(op, effect) needs an operation name and a function, received ${describe(op)} and ${describe(effect)}`),
+        );
+      }
       const ms = min + Math.floor(runtime.random() * (max - min + 1));
       const detail = `${name}.${op}`;
       return new Promise<Awaited<T>>((resolve, reject) => {
