@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FlotillaError, Job, NodeLostError, start, type ComputeProvider, type RunEvent } from "../src/index.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
+import { flush } from "./helpers.ts";
 
 describe("re-entrant user code", () => {
   it("a synchronous body that adds 100 tasks to its running job: they all run and the run settles", async () => {
@@ -127,6 +128,6 @@ describe("fault points and providers that misbehave", () => {
       for await (const e of handle) void e;
     }, /concurrency/);
     handle.cancel();
-    await new Promise((resolve) => setTimeout(resolve, 0)); // one turn: an unhandled rejection would fail this test
+    await flush(); // one turn of the event loop: an unhandled rejection would fail this test
   });
 });
