@@ -36,6 +36,11 @@ type Listeners = { [K in RunEventName]: (event: RunEvents[K]) => void };
 
 export class Executor implements AttemptHost {
   readonly emitter = new EventEmitter<Listeners>();
+  /**
+   * False until the first listener is added: until then no event is even looked up (one field read
+   * per event site instead of a lookup in the emitter), which matters on the hot path.
+   */
+  #heard = false;
   readonly runtime: Runtime;
   readonly result: Promise<RunResult<any>>;
 
@@ -86,6 +91,11 @@ export class Executor implements AttemptHost {
       failed: (error) => this.#nodeFailed(error),
       retryLabel: this.controlled ? "retry node start" : undefined,
     });
+  }
+
+  /** Called by everything that adds a listener to `emitter` (the handle, its iterator, an observer). */
+  listened(): void {
+    this.#heard = true;
   }
 
   get jobName(): string {
@@ -225,7 +235,7 @@ export class Executor implements AttemptHost {
     this.#t.current[i] = a;
     this.#busy++;
     if (number === 1) this.#t.startedAt[i] = this.runtime.now();
-    if (this.emitter.listenerCount("task:start") > 0) {
+    if (this.#heard && this.emitter.listenerCount("task:start") > 0) {
       this.#emit("task:start", { type: "task:start", taskId: a.taskId, attempt: number, at: this.runtime.now() });
     }
     if (a.decided) {
@@ -348,7 +358,7 @@ export class Executor implements AttemptHost {
         a.timer = undefined;
         if (a.released) return;
         this.#release(a);
-        if (this.emitter.listenerCount("task:abandoned") > 0) {
+        if (this.#heard && this.emitter.listenerCount("task:abandoned") > 0) {
           this.#emit("task:abandoned", { type: "task:abandoned", taskId: a.taskId, attempt: a.attempt, at: this.runtime.now() });
         }
         this.#pump();
@@ -363,7 +373,7 @@ export class Executor implements AttemptHost {
     this.#t.outputs[i] = output;
     this.#t.finishedAt[i] = this.runtime.now();
     this.#open--;
-    if (this.emitter.listenerCount("task:succeeded") > 0) {
+    if (this.#heard && this.emitter.listenerCount("task:succeeded") > 0) {
       this.#emit("task:succeeded", { type: "task:succeeded", taskId: a.taskId, attempt: a.attempt, output, at: this.#t.finishedAt[i]! });
     }
     this.#releaseDependents(i);
@@ -374,7 +384,7 @@ export class Executor implements AttemptHost {
     const i = a.task;
     if (error instanceof NodeLostError && this.#cancel === undefined && this.#t.nodeLosses[i]! < this.#options.maxNodeLosses) {
       this.#t.nodeLosses[i]!++;
-      if (this.emitter.listenerCount("task:requeued") > 0) {
+      if (this.#heard && this.emitter.listenerCount("task:requeued") > 0) {
         this.#emit("task:requeued", { type: "task:requeued", taskId: a.taskId, attempt: a.attempt, error, at: this.runtime.now() });
       }
       this.#makeReady(i);
@@ -409,7 +419,7 @@ export class Executor implements AttemptHost {
       this.#retryTimers.set(i, timer);
     }
     // Emitted once the timer is armed: a listener that cancels here must find it to clear it.
-    if (this.emitter.listenerCount("task:retry") > 0) {
+    if (this.#heard && this.emitter.listenerCount("task:retry") > 0) {
       this.#emit("task:retry", { type: "task:retry", taskId: a.taskId, attempt: a.attempt, error, delayMs, at: this.runtime.now() });
     }
     if (delayMs <= 0 && this.#t.state[i] === RETRYING) this.#makeReady(i);
@@ -422,7 +432,7 @@ export class Executor implements AttemptHost {
     this.#t.finishedAt[i] = this.runtime.now();
     this.#open--;
     if (this.#firstError === undefined) this.#firstError = error;
-    if (this.emitter.listenerCount("task:failed") > 0) {
+    if (this.#heard && this.emitter.listenerCount("task:failed") > 0) {
       this.#emit("task:failed", { type: "task:failed", taskId: this.#t.graph.ids[i]!, attempts: this.#t.attempts[i]!, error, at: this.#t.finishedAt[i]! });
     }
     if (this.#satisfies(i)) this.#releaseDependents(i);
@@ -437,7 +447,7 @@ export class Executor implements AttemptHost {
   #makeReady(i: number): void {
     this.#t.state[i] = READY;
     this.#queue.push(i);
-    if (this.emitter.listenerCount("task:ready") > 0) {
+    if (this.#heard && this.emitter.listenerCount("task:ready") > 0) {
       this.#emit("task:ready", { type: "task:ready", taskId: this.#t.graph.ids[i]!, at: this.runtime.now() });
     }
   }
@@ -477,7 +487,7 @@ export class Executor implements AttemptHost {
     this.#t.errors[d] = error;
     this.#t.finishedAt[d] = this.runtime.now();
     this.#open--;
-    if (this.emitter.listenerCount("task:skipped") > 0) {
+    if (this.#heard && this.emitter.listenerCount("task:skipped") > 0) {
       this.#emit("task:skipped", { type: "task:skipped", taskId: ids[d]!, error, at: this.#t.finishedAt[d]! });
     }
   }
@@ -496,7 +506,7 @@ export class Executor implements AttemptHost {
       // After the task's own move: abort listeners run user code, which may cancel more.
       this.#abort(a, error);
     }
-    if (this.emitter.listenerCount("task:cancelled") > 0) {
+    if (this.#heard && this.emitter.listenerCount("task:cancelled") > 0) {
       this.#emit("task:cancelled", { type: "task:cancelled", taskId: this.#t.graph.ids[i]!, error, at: this.#t.finishedAt[i]! });
     }
   }
@@ -602,7 +612,7 @@ export class Executor implements AttemptHost {
       startedAt: this.#startTime,
       finishedAt,
     });
-    if (this.emitter.listenerCount("job:end") > 0) {
+    if (this.#heard && this.emitter.listenerCount("job:end") > 0) {
       this.#emit("job:end", { type: "job:end", job: this.#t.graph.name, status, result, at: finishedAt });
     }
     this.emitter.removeAllListeners();
@@ -631,6 +641,7 @@ export class Executor implements AttemptHost {
   /** Lets a testing runtime watch this run (its invariants are checked after every step). */
   #observe(): void {
     const t = this.#t;
+    this.#heard = true;
     this.runtime.observe!({
       job: t.graph.name,
       on: (event, listener) => void this.emitter.on(event, listener as never),
@@ -643,7 +654,7 @@ export class Executor implements AttemptHost {
   }
 
   #emitJobStart(): void {
-    if (this.emitter.listenerCount("job:start") > 0) {
+    if (this.#heard && this.emitter.listenerCount("job:start") > 0) {
       this.#emit("job:start", { type: "job:start", job: this.#t.graph.name, tasks: this.#t.graph.ids.length, at: this.#startTime });
     }
   }

@@ -44,6 +44,7 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
   /** Listens to an event. Listeners observe; they never change scheduling. */
   on<K extends RunEventName>(event: K, listener: Listener<K>): this {
     checkListener("on", event, listener);
+    this.#exec?.listened();
     this.#exec?.emitter.on(event, listener as never);
     return this;
   }
@@ -51,6 +52,7 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
   /** Listens to the next occurrence of an event only. */
   once<K extends RunEventName>(event: K, listener: Listener<K>): this {
     checkListener("once", event, listener);
+    this.#exec?.listened();
     this.#exec?.emitter.once(event, listener as never);
     return this;
   }
@@ -114,7 +116,10 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
       ended = true;
       for (const name of RUN_EVENT_NAMES) exec?.emitter.off(name, listener as never);
     };
-    if (!ended) for (const name of RUN_EVENT_NAMES) exec!.emitter.on(name, listener as never);
+    if (!ended) {
+      exec!.listened();
+      for (const name of RUN_EVENT_NAMES) exec!.emitter.on(name, listener as never);
+    }
     const refusal = this.#refusal;
     return {
       async next(): Promise<IteratorResult<RunEvent>> {
