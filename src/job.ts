@@ -22,12 +22,14 @@ export interface JobGraph {
   edges: number;
   /** Dependency ids not yet declared when their task was added, by edge position. */
   readonly forward: Map<number, string>;
+  /** True while every dependency was declared before its dependent (insertion order is topological). */
+  ordered: boolean;
   /** The last plan made of this graph (see plan.ts); valid while it covers every task. */
   plan?: Plan;
 }
 
 export function emptyGraph(name: string): JobGraph {
-  return { name, ids: [], bodies: [], policies: [], index: new Map(), deps: new Int32Array(16), depEnd: new Int32Array(16), edges: 0, forward: new Map() };
+  return { name, ids: [], bodies: [], policies: [], index: new Map(), deps: new Int32Array(16), depEnd: new Int32Array(16), edges: 0, forward: new Map(), ordered: true };
 }
 
 /** The graph behind a job (internal: the executor reads it; users never see it). */
@@ -63,7 +65,10 @@ export function addToGraph(graph: JobGraph, id: unknown, optionsOrBody: unknown,
     if (graph.edges + m > graph.deps.length) graph.deps = grown(graph.deps, graph.edges + m);
     for (let k = 0; k < m; k++) {
       const d = graph.index.get(deps[k]!);
-      if (d === undefined) graph.forward.set(graph.edges, deps[k]!);
+      if (d === undefined) {
+        graph.forward.set(graph.edges, deps[k]!);
+        graph.ordered = false;
+      }
       graph.deps[graph.edges++] = d ?? -1;
     }
   }
@@ -102,6 +107,7 @@ export function copyGraph(graph: JobGraph, count: number): JobGraph {
     depEnd: graph.depEnd.slice(0, Math.max(16, count)),
     edges,
     forward,
+    ordered: graph.ordered,
   };
 }
 

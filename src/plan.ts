@@ -33,7 +33,7 @@ export function planOf(graph: JobGraph): Plan {
 }
 
 export function planJob(graph: JobGraph): Plan {
-  const { ids, policies, depEnd, name } = graph;
+  const { ids, policies, depEnd } = graph;
   const n = ids.length;
   const edges = n === 0 ? 0 : depEnd[n - 1]!;
   const depStart = new Int32Array(n + 1);
@@ -50,7 +50,32 @@ export function planJob(graph: JobGraph): Plan {
   const dependents = new Int32Array(edges);
   for (let i = 0; i < n; i++) for (let e = depStart[i]!, end = depStart[i + 1]!; e < end; e++) dependents[fill[deps[e]!]!++] = i;
 
-  // Kahn's algorithm: `order` ends up a topological order; anything left out sits on or behind a cycle.
+  const order = graph.forward.size === 0 && graph.ordered ? undefined : topologicalOrder(graph, depStart, deps, outStart, dependents);
+
+  const priority = new Float64Array(n);
+  const rank = new Int32Array(n);
+  for (let k = n - 1; k >= 0; k--) {
+    const i = order === undefined ? k : order[k]!;
+    let p = policies[i]?.priority ?? 0;
+    let r = 0;
+    for (let e = outStart[i]!, end = outStart[i + 1]!; e < end; e++) {
+      const d = dependents[e]!;
+      if (priority[d]! > p) p = priority[d]!;
+      if (rank[d]! + 1 > r) r = rank[d]! + 1;
+    }
+    priority[i] = p;
+    rank[i] = r;
+  }
+  return { count: n, depStart, deps, outStart, dependents, priority, rank };
+}
+
+/**
+ * Kahn's algorithm: a topological order, or E_CYCLE naming the cycle. Only needed when some task was
+ * declared before one of its dependencies; otherwise insertion order is already topological, and no
+ * cycle can exist (every edge points to an earlier task).
+ */
+function topologicalOrder(graph: JobGraph, depStart: Int32Array, deps: Int32Array, outStart: Int32Array, dependents: Int32Array): Int32Array {
+  const n = graph.ids.length;
   const indegree = new Int32Array(n);
   const order = new Int32Array(n);
   let tail = 0;
@@ -65,23 +90,8 @@ export function planJob(graph: JobGraph): Plan {
       if (--indegree[d]! === 0) order[tail++] = d;
     }
   }
-  if (tail < n) throw new CycleError(name, findCycle(ids, depStart, deps, indegree));
-
-  const priority = new Float64Array(n);
-  const rank = new Int32Array(n);
-  for (let k = n - 1; k >= 0; k--) {
-    const i = order[k]!;
-    let p = policies[i]?.priority ?? 0;
-    let r = 0;
-    for (let e = outStart[i]!, end = outStart[i + 1]!; e < end; e++) {
-      const d = dependents[e]!;
-      if (priority[d]! > p) p = priority[d]!;
-      if (rank[d]! + 1 > r) r = rank[d]! + 1;
-    }
-    priority[i] = p;
-    rank[i] = r;
-  }
-  return { count: n, depStart, deps, outStart, dependents, priority, rank };
+  if (tail < n) throw new CycleError(graph.name, findCycle(graph.ids, depStart, deps, indegree));
+  return order;
 }
 
 /**
