@@ -98,10 +98,6 @@ export class Executor implements AttemptHost {
     this.#heard = true;
   }
 
-  get jobName(): string {
-    return this.#t.graph.name;
-  }
-
   /** "running" until the run settles, then its final status. */
   get status(): "running" | JobStatus {
     return this.#phase === "ended" ? this.#jobStatus() : "running";

@@ -13,7 +13,7 @@ import { InvariantViolation, RunInvariants } from "./invariants.ts";
 import { ScheduleFailure, TRACE_VERSION, toTrace, type RecordedFault, type ScheduleTrace } from "./schedule-failure.ts";
 import { serviceModel, type ServiceModel, type ServiceOptions } from "./service-model.ts";
 import { exhaustiveStrategy, strategyFor, type Strategy, type StrategyName } from "./strategies.ts";
-import { seededRandom } from "./virtual-runtime.ts";
+import { seededRandom } from "./seeded-random.ts";
 import { watchUncontrolled } from "./uncontrolled.ts";
 
 export interface ExploreOptions {

@@ -10,4 +10,5 @@ export type { FaultPlan, FaultRule, FaultSite } from "./faults.ts";
 export type { ServiceModel, ServiceOptions } from "./service-model.ts";
 export type { StrategyName } from "./strategies.ts";
 export { InvariantViolation } from "./invariants.ts";
-export { virtualRuntime, seededRandom, type VirtualRuntime, type VirtualRuntimeOptions } from "./virtual-runtime.ts";
+export { virtualRuntime, type VirtualRuntime, type VirtualRuntimeOptions } from "./virtual-runtime.ts";
+export { seededRandom } from "./seeded-random.ts";

@@ -8,6 +8,7 @@
  * test needs to check timeouts, backoff and grace periods without sleeping.
  */
 import { macrotask } from "./macrotask.ts";
+import { seededRandom } from "./seeded-random.ts";
 import type { FaultAction, FaultContext, FaultPoint, Runtime, TimerHandle } from "../runtime.ts";
 
 export interface VirtualRuntimeOptions {
@@ -32,18 +33,6 @@ interface VirtualTimer {
   readonly due: number;
   readonly seq: number;
   readonly callback: () => void;
-}
-
-/** A seeded generator (mulberry32): fast, 2^32 period, plenty for choosing jitter and schedules. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -1,0 +1,13 @@
+/** The one seeded random source of the testing kit, shared by the virtual and controlled runtimes. */
+
+/** A seeded generator (mulberry32): fast, 2^32 period, plenty for choosing jitter and schedules. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
