@@ -8,7 +8,7 @@ import { execute } from "abort-controller-x";
 import { FlotillaError, describe } from "./errors.ts";
 import type { ProviderNode } from "./provider.ts";
 import type { Runtime, TimerHandle } from "./runtime.ts";
-import type { TaskContext } from "./task-context.ts";
+import type { OutputStream, TaskContext } from "./task-context.ts";
 
 /** What an attempt asks of the run it belongs to. */
 export interface AttemptHost {
@@ -17,6 +17,8 @@ export interface AttemptHost {
   readonly controlled: boolean;
   depsOf(task: number): Record<string, unknown>;
   failuresOf(task: number): Record<string, unknown>;
+  /** A line of output from attempt `a` (emitted as `task:output`). */
+  output(a: Attempt, line: string, stream: OutputStream): void;
 }
 
 const NOT_ABORTED = Symbol("not aborted");
@@ -85,6 +87,11 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
       const timer = runtime.setTimer(ms, () => resolve(), this.#host.controlled ? `sleep ${this.taskId}#${this.attempt}` : undefined);
       return () => runtime.clearTimer(timer);
     });
+  }
+
+  // A getter like `sleep`, so `({ log }) => log("...")` works.
+  get log(): (line: string, stream?: OutputStream) => void {
+    return (line, stream = "log") => this.#host.output(this, line, stream);
   }
 
   /** @internal Aborts the signal with `reason` (now, or when the body first reads `signal`). */

@@ -1,6 +1,7 @@
 /** The typed event map of a run. Every payload carries its own `type`, so the async iterator yields a union. */
 import type { CancelledError, DependencyFailedError } from "./errors.ts";
 import type { RunResult, JobStatus } from "./result.ts";
+import type { OutputStream } from "./task-context.ts";
 
 export interface RunEvents {
   /** The run began (after the job was checked). */
@@ -25,6 +26,12 @@ export interface RunEvents {
   "task:requeued": { readonly type: "task:requeued"; readonly taskId: string; readonly attempt: number; readonly error: unknown; readonly at: number };
   /** An aborted attempt ignored its signal past `cancelGraceMs`; its slot was freed and its outcome will be ignored. */
   "task:abandoned": { readonly type: "task:abandoned"; readonly taskId: string; readonly attempt: number; readonly at: number };
+  /** A line of an attempt's output: a command's stdout or stderr, or a body's `ctx.log(line)`. */
+  "task:output": { readonly type: "task:output"; readonly taskId: string; readonly attempt: number; readonly stream: OutputStream; readonly line: string; readonly at: number };
+  /** A pool's node is up and takes attempts. */
+  "node:start": { readonly type: "node:start"; readonly pool: string; readonly nodeId: string; readonly slots: number; readonly at: number };
+  /** A node died (crashed, was killed, was reported lost); its attempts are requeued. */
+  "node:lost": { readonly type: "node:lost"; readonly pool: string; readonly nodeId: string; readonly error: unknown; readonly at: number };
 }
 
 export type RunEventName = keyof RunEvents;
@@ -43,4 +50,7 @@ export const RUN_EVENT_NAMES: readonly RunEventName[] = [
   "task:skipped",
   "task:requeued",
   "task:abandoned",
+  "task:output",
+  "node:start",
+  "node:lost",
 ];

@@ -3,7 +3,7 @@ export { Job } from "./job.ts";
 export { run, start, RunHandle } from "./run.ts";
 export type { RunOptions } from "./run-options.ts";
 export type { TaskOptions, BackoffOptions } from "./task-options.ts";
-export type { TaskContext, TaskBody } from "./task-context.ts";
+export type { TaskContext, TaskBody, TaskSpec, OutputStream } from "./task-context.ts";
 export type { RunResult, TaskResult, TaskResults, JobStatus, TaskStatus } from "./result.ts";
 export type { RunEvents, RunEvent, RunEventName } from "./events.ts";
 export {
@@ -18,4 +18,4 @@ export {
   type CancelSource,
 } from "./errors.ts";
 export { realRuntime, type Runtime, type TimerHandle, type FaultPoint, type FaultContext, type FaultAction } from "./runtime.ts";
-export { inProcess, type ComputeProvider, type ProviderNode } from "./provider.ts";
+export { inProcess, type ComputeProvider, type ProviderNode, type NodeReport } from "./provider.ts";

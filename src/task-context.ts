@@ -31,6 +31,28 @@ export interface TaskContext<Deps = Record<string, unknown>> {
   readonly node: ProviderNode;
   /** Waits `ms` milliseconds on the run's clock; rejects with the signal's reason when aborted. */
   sleep(ms: number): Promise<void>;
+  /**
+   * Reports a line of output as a `task:output` event (`stream` "log" unless given). Providers use it
+   * for a command's stdout and stderr lines; bodies may use it for progress. Free when nobody listens.
+   */
+  log(line: string, stream?: OutputStream): void;
+}
+
+/** Where a `task:output` line came from. */
+export type OutputStream = "log" | "stdout" | "stderr";
+
+declare const OUTPUT: unique symbol;
+
+/**
+ * A task body that is not a function but a portable description a provider knows how to run: a
+ * module export for a worker thread (`workerTask`), a command line for a child process (`command`).
+ * A pool's provider lists the kinds it runs (`ComputeProvider.kinds`).
+ */
+export interface TaskSpec<Output = unknown> {
+  /** Which providers can run it. */
+  readonly kind: string;
+  /** Type-only: the output its task produces (never set at run time). */
+  readonly [OUTPUT]?: Output;
 }
 
 /** A task body: an in-process function of its context. */
