@@ -17,7 +17,9 @@ export type ErrorCode =
   | "E_NODE_LOST"
   | "E_RUN_ENDED"
   | "E_SCHEDULE_FAILED"
-  | "E_SCHEDULE_DIVERGED";
+  | "E_SCHEDULE_DIVERGED"
+  | "E_COMMAND_FAILED"
+  | "E_WORKER_FAILED";
 
 const BRAND = Symbol.for("flotilla.error");
 
