@@ -30,6 +30,9 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
   readonly task: number;
   /** @internal The node it runs on. */
   readonly node: ProviderNode;
+  /** @internal The pool it runs in (typed loosely: the executor's own class) and its node position there. */
+  pool: unknown = undefined;
+  keeper = 0;
   /** @internal The armed timer: the timeout while it runs, the grace period once aborted. */
   timer: TimerHandle | undefined = undefined;
   /** @internal The task's outcome for this attempt is recorded (settled, timed out or cancelled). */

@@ -20,15 +20,17 @@ import {
 } from "./errors.ts";
 import type { RunEvents, RunEventName } from "./events.ts";
 import type { JobGraph } from "./job.ts";
-import type { ComputeProvider, ProviderNode } from "./provider.ts";
-import { NodeKeeper } from "./node-keeper.ts";
+import { bodyKind, type ProviderNode } from "./provider.ts";
+import type { NodeKeeperHost } from "./node-keeper.ts";
+import { Pool } from "./pool.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import { buildResult } from "./result-view.ts";
 import type { JobStatus, RunResult } from "./result.ts";
 import type { ResolvedRunOptions } from "./run-options.ts";
 import type { FaultAction, FaultPoint, Runtime, TimerHandle } from "./runtime.ts";
 import { TaskTable } from "./task-table.ts";
-import { DEFAULT_POLICY, backoffDelay, type TaskPolicy } from "./task-options.ts";
+import { DEFAULT_POLICY, backoffDelay, closest, type TaskPolicy } from "./task-options.ts";
+import type { OutputStream } from "./task-context.ts";
 import { CANCELLED, FAILED, PENDING, READY, RETRYING, RUNNING, SKIPPED, STATE_NAMES, SUCCEEDED } from "./task-state.ts";
 
 type Phase = "created" | "running" | "ending" | "ended";
@@ -45,11 +47,14 @@ export class Executor implements AttemptHost {
   readonly result: Promise<RunResult<any>>;
 
   readonly #options: ResolvedRunOptions;
-  readonly #provider: ComputeProvider;
   readonly #faults: boolean;
   readonly controlled: boolean;
   readonly #t: TaskTable;
-  readonly #queue: ReadyQueue;
+  /** The run's pools; the first is "default". */
+  readonly #pools: Pool[];
+  readonly #poolIndex = new Map<string, number>();
+  /** Each task's pool index, when the run has more than one pool (otherwise every task is in pool 0). */
+  readonly #poolOf: number[] | undefined;
   readonly #retryTimers = new Map<number, TimerHandle>();
   /** Aborted attempts still holding their slot until their body settles or their grace ends. */
   readonly #windingDown = new Set<Attempt>();
@@ -60,37 +65,88 @@ export class Executor implements AttemptHost {
   #open: number;
   #busy = 0;
   #pumping = false;
-  readonly #nodes: NodeKeeper;
-  #capacity = 0;
   #cancel: CancelledError | undefined = undefined;
   #firstError: unknown = undefined;
   #startTime = 0;
   #resolve!: (result: RunResult<any>) => void;
   #onCallerAbort: (() => void) | undefined = undefined;
 
-  /** Checks the job (unknown dependencies, cycles) and prepares the run; throws the job's errors. */
+  /**
+   * Checks the job (unknown dependencies, cycles, tasks their pool cannot run) and prepares the run;
+   * throws the job's errors.
+   */
   constructor(graph: JobGraph, options: ResolvedRunOptions) {
     this.#options = options;
     this.runtime = options.runtime;
-    this.#provider = options.provider;
     this.#faults = typeof options.runtime.fault === "function";
     this.controlled = typeof options.runtime.defer === "function";
     this.#t = new TaskTable(graph);
-    this.#queue = new ReadyQueue(this.#t.priority, this.#t.rank);
     this.#open = this.#t.count;
     this.result = new Promise((resolve) => (this.#resolve = resolve));
-    this.#nodes = new NodeKeeper({
+    const hostFor = (pool: Pool, k: number) => this.#keeperHost(pool, k);
+    this.#pools = options.pools.map(({ name, provider }, p) => {
+      this.#poolIndex.set(name, p);
+      return new Pool(name, provider, new ReadyQueue(this.#t.priority, this.#t.rank), hostFor);
+    });
+    if (this.#pools.length > 1) this.#poolOf = [];
+    for (let i = 0; i < this.#t.count; i++) this.#placeTask(i);
+  }
+
+  /** Checks task i's pool and body kind (E_INVALID_OPTION before anything runs) and records its pool. */
+  #placeTask(i: number): void {
+    const g = this.#t.graph;
+    const name = g.policies[i]?.pool ?? "default";
+    // The common case, checked first: a function in a run whose only pool runs functions.
+    if (this.#poolOf === undefined && name === "default" && typeof g.bodies[i] === "function" && this.#pools[0]!.kinds.includes("function")) return;
+    const p = this.#poolIndex.get(name);
+    const pools = this.#pools;
+    if (p === undefined) {
+      const names = pools.map((pool) => pool.name);
+      const hint = closest(name, names);
+      throw new FlotillaError(
+        "E_INVALID_OPTION",
+        `task "${g.ids[i]}": option "pool" names pool "${name}", which this run does not have${hint ? ` (did you mean "${hint}"?)` : ""}; its pools: ${names.join(", ")}`,
+      );
+    }
+    const kind = bodyKind(g.bodies[i]!);
+    const pool = pools[p]!;
+    if (!pool.kinds.includes(kind)) {
+      const able = pools.filter((other) => other.kinds.includes(kind)).map((other) => `"${other.name}"`);
+      throw new FlotillaError(
+        "E_INVALID_OPTION",
+        `task "${g.ids[i]}": its body is of kind "${kind}", which pool "${name}" (provider "${pool.provider.name}") cannot run (it runs ${pool.kinds.map((k) => `"${k}"`).join(", ")}); ` +
+          (able.length > 0 ? `give the task { pool: ${able.join(" or ")} }` : `add a pool whose provider runs "${kind}" bodies to the run's "pools" and name it in the task's "pool" option`),
+      );
+    }
+    if (this.#poolOf !== undefined) this.#poolOf[i] = p;
+  }
+
+  #poolFor(i: number): Pool {
+    return this.#pools[this.#poolOf === undefined ? 0 : this.#poolOf[i]!]!;
+  }
+
+  /** What the keeper of node position `k` of `pool` asks of the run. */
+  #keeperHost(pool: Pool, k: number): NodeKeeperHost {
+    return {
       runtime: this.runtime,
-      provider: this.#provider,
+      provider: pool.provider,
       fault: this.#faults ? (point) => this.#fault(point, undefined) : undefined,
       wanted: () => this.#phase === "running" && this.#open > 0,
       ready: (node) => {
-        this.#capacity = Math.min(options.concurrency, node.slots);
+        if (this.#heard && this.emitter.listenerCount("node:start") > 0) {
+          this.#emit("node:start", { type: "node:start", pool: pool.name, nodeId: node.id, slots: node.slots, at: this.runtime.now() });
+        }
         this.#pump();
       },
-      failed: (error) => this.#nodeFailed(error),
-      retryLabel: this.controlled ? "retry node start" : undefined,
-    });
+      failed: (error) => this.#nodeFailed(pool, error),
+      lost: (node, reason) => {
+        if (this.#phase !== "running") return;
+        const why = reason instanceof Error ? reason.message : reason === undefined ? "reported lost by its provider" : String(reason);
+        this.#loseNode(pool, node, new NodeLostError(node.id, `node "${node.id}" of pool "${pool.name}" was lost: ${why}`, { cause: reason }));
+        this.#pump();
+      },
+      retryLabel: this.controlled ? `retry node start ${pool.name}#${k}` : undefined,
+    };
   }
 
   /** Called by everything that adds a listener to `emitter` (the handle, its iterator, an observer). */
@@ -125,7 +181,6 @@ export class Executor implements AttemptHost {
     const t = this.#t;
     const n = t.count;
     for (let i = 0; i < n; i++) if (t.remaining[i] === 0 && t.state[i] === PENDING) this.#makeReady(i);
-    if (this.#open > 0) this.#nodes.start();
     this.#pump();
   }
 
@@ -162,8 +217,8 @@ export class Executor implements AttemptHost {
       );
     }
     const t = this.#t;
-    const i = t.add(id, optionsOrBody, body);
-    this.#queue.rekey(t.priority, t.rank);
+    const i = t.add(id, optionsOrBody, body, (task) => this.#placeTask(task));
+    for (const pool of this.#pools) pool.queue.rekey(t.priority, t.rank);
     this.#open++;
     let remaining = 0;
     let blocker = -1;
@@ -176,7 +231,7 @@ export class Executor implements AttemptHost {
       else remaining++;
     }
     t.remaining[i] = remaining;
-    if (t.raiseAncestors(i)) this.#queue.reorder();
+    if (t.raiseAncestors(i)) for (const pool of this.#pools) pool.queue.reorder();
     if (this.#phase === "created") return; // begin() readies it with the others
     if (blocker >= 0) this.#skip(i, blocker);
     else if (remaining === 0) this.#makeReady(i);
@@ -193,40 +248,66 @@ export class Executor implements AttemptHost {
     return this.#t.collect(task, FAILED, this.#t.errors);
   }
 
+  output(a: Attempt, line: string, stream: OutputStream): void {
+    if (a.released || !this.#heard || this.emitter.listenerCount("task:output") === 0) return;
+    this.#emit("task:output", { type: "task:output", taskId: a.taskId, attempt: a.attempt, stream, line: String(line), at: this.runtime.now() });
+  }
+
   // ---- the loop ----
 
-  /** Starts ready tasks while there is capacity. Re-entrant calls (from synchronous completions) return at once. */
+  /**
+   * Starts ready tasks while there is capacity: in each pool, on its least loaded node with a free
+   * slot, starting more nodes when none has one. Re-entrant calls (from synchronous completions)
+   * return at once.
+   */
   #pump(): void {
     if (this.#pumping || this.#phase !== "running") return;
     this.#pumping = true;
     try {
-      const queue = this.#queue;
-      let nodeLost = false;
-      while (this.#busy < this.#capacity && this.#cancel === undefined) {
-        const i = queue.pop();
-        if (i < 0) break;
-        // (Read afresh: a listener or body may have added tasks, and the table may have grown.)
-        if (this.#t.state[i] !== READY) continue; // cancelled while queued
-        if (this.#faults) {
-          if (this.#injectCancel(i)) break;
-          // At most one injected loss per pass, so a rule that always fires cannot spin here.
-          if (!nodeLost && this.#injectNodeLoss(i)) {
-            nodeLost = true;
-            queue.push(i); // not dispatched: it goes to the replacement node, maybe already up
-            continue;
-          }
-        }
-        this.#startAttempt(i);
-      }
+      const pools = this.#pools;
+      for (let p = 0; p < pools.length; p++) this.#pumpPool(pools[p]!);
     } finally {
       this.#pumping = false;
     }
     if (this.#open === 0 && this.#busy === 0) void this.#finish();
   }
 
-  #startAttempt(i: number): void {
+  #pumpPool(pool: Pool): void {
+    const queue = pool.queue;
+    const concurrency = this.#options.concurrency;
+    let nodeLost = false;
+    while (queue.size > 0 && this.#busy < concurrency && this.#cancel === undefined) {
+      let k = pool.free();
+      if (k < 0) {
+        pool.grow(queue.size);
+        k = pool.free(); // a provider that starts nodes synchronously has one up already
+        if (k < 0) {
+          if (!pool.alive && pool.startError !== undefined) this.#failQueued(pool);
+          return;
+        }
+      }
+      const i = queue.pop();
+      // (Read afresh: a listener or body may have added tasks, and the table may have grown.)
+      if (this.#t.state[i] !== READY) continue; // cancelled while queued
+      if (this.#faults) {
+        if (this.#injectCancel(i, pool, k)) return;
+        // At most one injected loss per pass, so a rule that always fires cannot spin here.
+        if (!nodeLost && this.#injectNodeLoss(i, pool, k)) {
+          nodeLost = true;
+          queue.push(i); // not dispatched: it goes to another node, or the replacement
+          continue;
+        }
+      }
+      this.#startAttempt(i, pool, k);
+    }
+  }
+
+  #startAttempt(i: number, pool: Pool, k: number): void {
     const number = ++this.#t.attempts[i]!;
-    const a = new Attempt(this, i, this.#t.graph.ids[i]!, number, this.#nodes.node!);
+    const a = new Attempt(this, i, this.#t.graph.ids[i]!, number, pool.keepers[k]!.node!);
+    a.pool = pool;
+    a.keeper = k;
+    pool.load[k]!++;
     this.#t.state[i] = RUNNING;
     this.#t.current[i] = a;
     this.#busy++;
@@ -262,7 +343,7 @@ export class Executor implements AttemptHost {
         }
         if (fault?.kind === "fail") throw injected(fault, "task.attempt", a);
       }
-      result = this.#provider.run(a.node, this.#t.graph.bodies[i]!, a);
+      result = pool.provider.run(a.node, this.#t.graph.bodies[i]!, a);
     } catch (error) {
       this.#settle(a, false, error);
       return;
@@ -319,6 +400,7 @@ export class Executor implements AttemptHost {
   #release(a: Attempt): void {
     a.released = true;
     this.#busy--;
+    (a.pool as Pool).load[a.keeper]!--;
     if (a.windingDown) this.#windingDown.delete(a);
     if (this.#delays !== undefined && this.#delays.size > 0) {
       const delay = this.#delays.get(a);
@@ -386,7 +468,7 @@ export class Executor implements AttemptHost {
       this.#makeReady(i);
       // Only once this task's own move is complete: losing the node may start a replacement and
       // dispatch at once.
-      if (nodeGone && this.#nodes.node === a.node) this.#loseNode(a.node, error);
+      if (nodeGone) this.#loseNode(a.pool as Pool, a.node, error);
       return;
     }
     const failed = ++this.#t.failedAttempts[i]!;
@@ -442,7 +524,7 @@ export class Executor implements AttemptHost {
 
   #makeReady(i: number): void {
     this.#t.state[i] = READY;
-    this.#queue.push(i);
+    this.#poolFor(i).queue.push(i);
     if (this.#heard && this.emitter.listenerCount("task:ready") > 0) {
       this.#emit("task:ready", { type: "task:ready", taskId: this.#t.graph.ids[i]!, at: this.runtime.now() });
     }
@@ -524,28 +606,28 @@ export class Executor implements AttemptHost {
     this.#pump();
   }
 
-  #injectCancel(i: number): boolean {
-    const fault = this.#fault("job.cancel", undefined, i);
+  #injectCancel(i: number, pool: Pool, k: number): boolean {
+    const fault = this.#fault("job.cancel", undefined, i, pool.keepers[k]!.node);
     if (fault?.kind !== "cancel") return false;
     this.#cancelRun("fault", fault.reason ?? "injected fault at job.cancel");
     return true;
   }
 
-  /** At `node.lost`: the node dies now, with every attempt running on it (each is requeued). */
-  #injectNodeLoss(i: number): boolean {
-    const node = this.#nodes.node!;
-    if (this.#fault("node.lost", undefined, i)?.kind !== "fail") return false;
-    this.#loseNode(node, new NodeLostError(node.id, `node "${node.id}" was lost (injected fault at node.lost)`));
+  /** At `node.lost`: the node task i was about to go to dies now, with every attempt on it (each is requeued). */
+  #injectNodeLoss(i: number, pool: Pool, k: number): boolean {
+    const node = pool.keepers[k]!.node!;
+    if (this.#fault("node.lost", undefined, i, node)?.kind !== "fail") return false;
+    this.#loseNode(pool, node, new NodeLostError(node.id, `node "${node.id}" was lost (injected fault at node.lost)`));
     return true;
   }
 
-  #fault(point: FaultPoint, a: Attempt | undefined, task = a?.task ?? -1): FaultAction | undefined {
+  #fault(point: FaultPoint, a: Attempt | undefined, task = a?.task ?? -1, node?: ProviderNode): FaultAction | undefined {
     const action = this.runtime.fault!(point, {
       point,
       jobName: this.#t.graph.name,
       taskId: task >= 0 ? this.#t.graph.ids[task] : undefined,
       attempt: a?.attempt ?? (task >= 0 ? this.#t.attempts[task]! + 1 : undefined),
-      nodeId: a?.node.id ?? this.#nodes.node?.id,
+      nodeId: a?.node.id ?? node?.id,
     });
     return action ?? undefined;
   }
@@ -557,11 +639,13 @@ export class Executor implements AttemptHost {
    * once (what it reports later is ignored) and it is requeued like any attempt on a lost node; a
    * replacement node is started when work remains.
    */
-  #loseNode(lost: ProviderNode, error: NodeLostError): void {
+  #loseNode(pool: Pool, lost: ProviderNode, error: NodeLostError): void {
     // Forgotten first, so the attempts failed below do not each lose it again.
-    if (this.#nodes.node === lost) {
-      this.#capacity = 0;
-      this.#nodes.forget(lost);
+    const k = pool.keeperOf(lost);
+    if (k < 0) return;
+    pool.keepers[k]!.forget(lost);
+    if (this.#heard && this.emitter.listenerCount("node:lost") > 0) {
+      this.#emit("node:lost", { type: "node:lost", pool: pool.name, nodeId: lost.id, error, at: this.runtime.now() });
     }
     const t = this.#t;
     for (let k = 0; k < t.count; k++) {
@@ -575,19 +659,31 @@ export class Executor implements AttemptHost {
     }
     // Attempts aborted earlier (or just now, by a failFast above) were winding down on the lost node.
     for (const a of this.#windingDown) if (a.node === lost) this.#release(a);
-    // Last: a replacement may come up at once and dispatch.
-    if (this.#phase === "running" && this.#open > 0) this.#nodes.start();
+    // The caller pumps: the requeued attempts find another node, or a replacement is started.
   }
 
-  /** No node could be started: every task still waiting fails with that error. */
-  #nodeFailed(error: unknown): void {
+  /**
+   * A node position of `pool` could not start a node, retries included. While another node of the
+   * pool is up or starting, its work goes there; otherwise every task of the pool still waiting fails.
+   */
+  #nodeFailed(pool: Pool, error: unknown): void {
     if (this.#phase !== "running") return;
-    const cause = new NodeLostError("(none)", `provider "${this.#provider.name}" could not start a node: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    pool.startError = new NodeLostError(
+      "(none)",
+      `provider "${pool.provider.name}" of pool "${pool.name}" could not start a node: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+    if (pool.alive) return;
     for (let i = 0; i < this.#t.count; i++) {
       const state = this.#t.state[i]!;
-      if (state < SUCCEEDED && state !== RUNNING) this.#fail(i, cause);
+      if (state < SUCCEEDED && state !== RUNNING && this.#poolFor(i) === pool) this.#fail(i, pool.startError);
     }
     this.#pump();
+  }
+
+  /** Fails the ready tasks of a pool that has no node and can start none. */
+  #failQueued(pool: Pool): void {
+    for (let i = pool.queue.pop(); i >= 0; i = pool.queue.pop()) if (this.#t.state[i] === READY) this.#fail(i, pool.startError);
   }
 
   // ---- the end ----
@@ -597,7 +693,7 @@ export class Executor implements AttemptHost {
     this.#phase = "ending";
     if (this.#onCallerAbort !== undefined) this.#options.signal!.removeEventListener("abort", this.#onCallerAbort);
     this.#onCallerAbort = undefined;
-    await this.#nodes.close();
+    await Promise.all(this.#pools.map((pool) => pool.close()));
     this.#phase = "ended";
     const finishedAt = this.runtime.now();
     const status = this.#jobStatus();
@@ -642,7 +738,7 @@ export class Executor implements AttemptHost {
       job: t.graph.name,
       on: (event, listener) => void this.emitter.on(event, listener as never),
       busy: () => this.#busy,
-      capacity: () => this.#capacity,
+      capacity: () => Math.min(this.#options.concurrency, this.#pools.reduce((sum, pool) => sum + pool.slots, 0)),
       dependencies: (id) => Array.from(t.depsOf(t.require(id, "observe")), (d) => t.graph.ids[d]!),
       satisfiesOnFailure: (id) => this.#satisfies(t.require(id, "observe")),
       settled: () => this.#phase === "ended",

@@ -2,7 +2,7 @@
 import { FlotillaError, describe } from "./errors.ts";
 import { checkTaskId, checkTaskOptions, type TaskOptions, type TaskPolicy } from "./task-options.ts";
 import type { Plan } from "./plan.ts";
-import type { TaskBody } from "./task-context.ts";
+import type { TaskBody, TaskSpec } from "./task-context.ts";
 
 /**
  * The graph a job holds, as parallel arrays indexed by insertion order (the executor's input).
@@ -14,7 +14,8 @@ import type { TaskBody } from "./task-context.ts";
 export interface JobGraph {
   readonly name: string;
   readonly ids: string[];
-  readonly bodies: TaskBody<any, unknown>[];
+  /** Functions (run in process) or specs (a module export, a command) a provider knows how to run. */
+  readonly bodies: (TaskBody<any, unknown> | TaskSpec)[];
   readonly policies: (TaskPolicy | undefined)[];
   readonly index: Map<string, number>;
   deps: Int32Array;
@@ -52,12 +53,15 @@ export function addToGraph(graph: JobGraph, id: unknown, optionsOrBody: unknown,
   } else if (optionsOrBody !== undefined) {
     ({ deps, policy } = checkTaskOptions(`task "${id}"`, optionsOrBody));
   }
-  if (typeof body !== "function") {
-    throw new FlotillaError("E_INVALID_OPTION", `task "${id}": the body must be a function (ctx) => value, received ${describe(body)}`);
+  if (typeof body !== "function" && !isTaskSpec(body)) {
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `task "${id}": the body must be a function (ctx) => value or a task spec with a "kind" (workerTask(...), command(...)), received ${describe(body)}`,
+    );
   }
   const i = graph.ids.length;
   graph.ids.push(id);
-  graph.bodies.push(body as TaskBody<any, unknown>);
+  graph.bodies.push(body as TaskBody<any, unknown> | TaskSpec);
   graph.policies.push(policy);
   // Copied as indices: later edits to the caller's array cannot reach the job.
   if (deps !== undefined && deps.length > 0) {
@@ -76,6 +80,10 @@ export function addToGraph(graph: JobGraph, id: unknown, optionsOrBody: unknown,
   graph.depEnd[i] = graph.edges;
   graph.index.set(id, i);
   return i;
+}
+
+function isTaskSpec(body: unknown): body is TaskSpec {
+  return typeof body === "object" && body !== null && typeof (body as TaskSpec).kind === "string" && (body as TaskSpec).kind.length > 0;
 }
 
 /** Undoes the last `addToGraph` (a task refused after it was added, e.g. for an unknown dependency). */
@@ -152,12 +160,16 @@ export class Job<Outputs extends Record<string, unknown> = {}> {
 
   /** Adds a task with no options. Throws E_DUPLICATE_TASK or E_INVALID_OPTION. */
   task<Id extends string, R>(id: Id, body: TaskBody<{}, R>): Job<Outputs & { [K in Id]: Awaited<R> }>;
+  /** Adds a task whose body is a spec (`workerTask(...)`, `command(...)`) run by its pool's provider. */
+  task<Id extends string, R>(id: Id, body: TaskSpec<R>): Job<Outputs & { [K in Id]: R }>;
   /** Adds a task with options. Throws E_DUPLICATE_TASK or E_INVALID_OPTION. */
   task<Id extends string, R, D extends keyof Outputs & string = never>(
     id: Id,
     options: TaskOptions<D>,
     body: TaskBody<DepsOf<Outputs, D>, R>,
   ): Job<Outputs & { [K in Id]: Awaited<R> }>;
+  /** Adds a task with options whose body is a spec run by its pool's provider. */
+  task<Id extends string, R, D extends keyof Outputs & string = never>(id: Id, options: TaskOptions<D>, body: TaskSpec<R>): Job<Outputs & { [K in Id]: R }>;
   task(id: string, optionsOrBody: unknown, body?: unknown): Job<any> {
     addToGraph(this.#graph, id, optionsOrBody, body);
     return this;

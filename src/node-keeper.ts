@@ -1,18 +1,18 @@
 /**
- * The node a run dispatches to: started on demand, replaced when lost, a failed start retried with
+ * One node position of a pool: its node started on demand, replaced when lost, a failed start retried with
  * backoff (100, 200, 400 ms) before the run gives up, and every node started eventually stopped —
  * the run does not settle before the last stop has finished. The executor decides what a lost node
  * means for its attempts; this class only keeps the node.
  */
 import { FlotillaError, describe } from "./errors.ts";
-import type { ComputeProvider, ProviderNode } from "./provider.ts";
+import type { ComputeProvider, NodeReport, ProviderNode } from "./provider.ts";
 import type { FaultAction, FaultPoint, Runtime, TimerHandle } from "./runtime.ts";
 
 const MAX_START_RETRIES = 3;
 
 export interface NodeKeeperHost {
   readonly runtime: Runtime;
-  readonly provider: ComputeProvider;
+  readonly provider: ComputeProvider<any>;
   /** Consults a fault point (undefined when the runtime injects no faults). */
   readonly fault: ((point: FaultPoint) => FaultAction | undefined) | undefined;
   /** Whether a node is still wanted (the run goes on and has work left). */
@@ -21,6 +21,8 @@ export interface NodeKeeperHost {
   ready(node: ProviderNode): void;
   /** No node could be started, retries included. */
   failed(error: unknown): void;
+  /** The provider reported the node in use lost (between attempts, or under them). */
+  lost(node: ProviderNode, reason: unknown): void;
   /** A trace label for the retry timer, under a controlled runtime. */
   readonly retryLabel: string | undefined;
 }
@@ -35,31 +37,49 @@ export class NodeKeeper {
   #retry: TimerHandle | undefined = undefined;
   #failures = 0;
   #closed = false;
+  /** Every start failed, retries included: no more starts in this run. */
+  gaveUp = false;
 
   constructor(host: NodeKeeperHost) {
     this.#host = host;
   }
 
+  /** A start is in flight, or waits to be retried. */
+  get starting(): boolean {
+    return this.#starting !== undefined || this.#retry !== undefined;
+  }
+
   /** Starts a node unless one is up or on its way. */
   start(): void {
-    if (this.node !== undefined || this.#starting !== undefined || this.#retry !== undefined || this.#closed) return;
+    if (this.node !== undefined || this.#starting !== undefined || this.#retry !== undefined || this.#closed || this.gaveUp) return;
     let started: ProviderNode | PromiseLike<ProviderNode>;
+    // Bound to the node this start brings up; a report about a node no longer in use is ignored.
+    let mine: ProviderNode | undefined;
+    const report: NodeReport = {
+      lost: (reason) => {
+        if (mine !== undefined && this.node === mine) this.#host.lost(mine, reason);
+      },
+    };
+    const use = (node: ProviderNode) => {
+      mine = node;
+      this.#use(node);
+    };
     try {
       this.#injectFault("node.start", "starting a node");
-      started = this.#host.provider.startNode();
+      started = this.#host.provider.startNode(report);
     } catch (error) {
       this.#startFailed(error);
       return;
     }
     if (!isPromiseLike(started)) {
-      this.#use(started);
+      use(started);
       return;
     }
     this.#starting = Promise.resolve(started).then(
       (node) => {
         this.#starting = undefined;
         if (this.#closed) this.stop(node);
-        else this.#use(node);
+        else use(node);
       },
       (error) => {
         this.#starting = undefined;
@@ -129,6 +149,7 @@ export class NodeKeeper {
       );
       return;
     }
+    this.gaveUp = true;
     this.#host.failed(error);
   }
 

@@ -30,17 +30,18 @@ export interface NodeReport {
  * What a run needs from a provider: six members, three of them optional data. A run keeps up to
  * `maxNodes` nodes of each provider (a pool), starting them as ready work needs them and stopping
  * every one before it settles. `flotilla/testing` exports `providerContract`, the checks every
- * provider must pass.
+ * provider must pass. `Body` is what its `run` receives: task functions (the default), or the specs
+ * of its kinds (`ComputeProvider<WorkerTaskSpec>`).
  *
  * @example
  * const provider: ComputeProvider = {
  *   name: "inline",
  *   startNode: () => ({ id: "inline-1", slots: 4 }),
  *   stopNode: () => {},
- *   run: (node, body, ctx) => (body as TaskBody)(ctx),
+ *   run: (node, body, ctx) => body(ctx),
  * };
  */
-export interface ComputeProvider {
+export interface ComputeProvider<Body = TaskBody<any, unknown>> {
   /** Names the provider in messages. */
   readonly name: string;
   /**
@@ -59,13 +60,13 @@ export interface ComputeProvider {
    * Runs one attempt. Returns the output (or a promise of it); throws or rejects with the attempt's
    * error, or with a `NodeLostError` when the node died. Must stop the work when `ctx.signal` aborts.
    */
-  run(node: ProviderNode, body: TaskBody<any, unknown> | TaskSpec, ctx: TaskContext<any>): unknown;
+  run(node: ProviderNode, body: Body, ctx: TaskContext<any>): unknown;
 }
 
 const PROVIDER_METHODS = ["startNode", "stopNode", "run"] as const;
 
 /** Throws E_INVALID_OPTION naming what a user's provider object lacks or has wrong. */
-export function checkProvider(where: string, value: unknown): asserts value is ComputeProvider {
+export function checkProvider(where: string, value: unknown): asserts value is ComputeProvider<any> {
   if (typeof value !== "object" || value === null) {
     throw new FlotillaError("E_INVALID_OPTION", `${where} must be a ComputeProvider object, received ${describe(value)}`);
   }
@@ -98,6 +99,6 @@ export function inProcess(): ComputeProvider {
     kinds: FUNCTION_KIND,
     startNode: () => IN_PROCESS_NODE,
     stopNode: () => {},
-    run: (_node, body, ctx) => (body as TaskBody<any, unknown>)(ctx),
+    run: (_node, body, ctx) => body(ctx),
   };
 }

@@ -16,8 +16,15 @@ export interface RunOptions {
   readonly failFast?: boolean;
   /** The clock, timers, randomness and fault points. @default realRuntime */
   readonly runtime?: Runtime;
-  /** Where bodies run. @default inProcess() */
-  readonly provider?: ComputeProvider;
+  /** Where bodies run: the provider of the "default" pool (shorthand for `pools: { default: provider }`). @default inProcess() */
+  readonly provider?: ComputeProvider<any>;
+  /**
+   * Named pools, each the nodes of one provider; a task picks one with its `pool` option (tasks
+   * without one use "default", which is `inProcess()` unless given here). Not together with `provider`.
+   *
+   * @example { default: inProcess(), cpu: workerThreads({ threads: 2 }), sh: childProcess({ slots: 4 }) }
+   */
+  readonly pools?: Readonly<Record<string, ComputeProvider<any>>>;
   /**
    * How long an aborted attempt (cancelled or timed out) may keep its slot while it winds down. A body
    * that ignores its signal longer is abandoned: its slot is freed and its outcome ignored.
@@ -33,12 +40,13 @@ export interface ResolvedRunOptions {
   readonly signal: AbortSignal | undefined;
   readonly failFast: boolean;
   readonly runtime: Runtime;
-  readonly provider: ComputeProvider;
+  /** The pools, "default" first. */
+  readonly pools: readonly { readonly name: string; readonly provider: ComputeProvider<any> }[];
   readonly cancelGraceMs: number;
   readonly maxNodeLosses: number;
 }
 
-const RUN_OPTION_NAMES = ["concurrency", "signal", "failFast", "runtime", "provider", "cancelGraceMs", "maxNodeLosses"];
+const RUN_OPTION_NAMES = ["concurrency", "signal", "failFast", "runtime", "provider", "pools", "cancelGraceMs", "maxNodeLosses"];
 
 export function resolveRunOptions(jobName: string, options: unknown): ResolvedRunOptions {
   const where = `run of job "${jobName}"`;
@@ -62,8 +70,7 @@ export function resolveRunOptions(jobName: string, options: unknown): ResolvedRu
   if (missing.length > 0) {
     throw new FlotillaError("E_INVALID_OPTION", `${where}: option "runtime" is not a Runtime: missing ${missing.join(", ")}`);
   }
-  const provider = o.provider ?? inProcess();
-  checkProvider(where, provider);
+  const pools = resolvePools(where, o);
   const cancelGraceMs = o.cancelGraceMs ?? 1_000;
   if (!(typeof cancelGraceMs === "number" && Number.isFinite(cancelGraceMs) && cancelGraceMs >= 0)) {
     throw invalidOption(where, "cancelGraceMs", "a finite number of milliseconds >= 0", cancelGraceMs);
@@ -72,7 +79,32 @@ export function resolveRunOptions(jobName: string, options: unknown): ResolvedRu
   if (!(Number.isInteger(maxNodeLosses) && maxNodeLosses >= 0)) {
     throw invalidOption(where, "maxNodeLosses", "an integer >= 0", maxNodeLosses);
   }
-  return { concurrency, signal, failFast, runtime, provider, cancelGraceMs, maxNodeLosses };
+  return { concurrency, signal, failFast, runtime, pools, cancelGraceMs, maxNodeLosses };
+}
+
+function resolvePools(where: string, o: RunOptions): ResolvedRunOptions["pools"] {
+  if (o.pools === undefined) {
+    const provider = o.provider ?? inProcess();
+    checkProvider(`${where}: option "provider"`, provider);
+    return [{ name: "default", provider }];
+  }
+  if (o.provider !== undefined) {
+    throw new FlotillaError("E_INVALID_OPTION", `${where}: give "provider" (one default pool) or "pools" (named pools), not both; put the provider in pools.default`);
+  }
+  const given = o.pools as unknown;
+  if (typeof given !== "object" || given === null || Array.isArray(given)) {
+    throw invalidOption(where, "pools", "an object of named providers, like { default: inProcess(), cpu: workerThreads() }", given);
+  }
+  const pools: { name: string; provider: ComputeProvider<any> }[] = [];
+  for (const name of Object.keys(given)) {
+    const provider = (given as Record<string, unknown>)[name];
+    checkProvider(`${where}: pool "${name}"`, provider);
+    pools.push({ name, provider });
+  }
+  const d = pools.findIndex((pool) => pool.name === "default");
+  if (d < 0) pools.unshift({ name: "default", provider: inProcess() });
+  else pools.unshift(...pools.splice(d, 1));
+  return pools;
 }
 
 function isAbortSignal(value: unknown): value is AbortSignal {

@@ -43,6 +43,11 @@ export interface TaskOptions<Dep extends string = string> {
    * that of every task that (transitively) depends on it. @default 0. Bounds: finite.
    */
   readonly priority?: number;
+  /**
+   * The pool (run option `pools`) whose nodes run this task. Its provider must run this body's kind,
+   * or the run is refused before it starts. @default "default"
+   */
+  readonly pool?: string;
 }
 
 /** The retry, timeout and failure policy of a task, normalised. Absent means all defaults. */
@@ -55,6 +60,7 @@ export interface TaskPolicy {
   readonly timeoutMs: number; // 0 = no timeout
   readonly satisfy: boolean;
   readonly priority: number;
+  readonly pool: string; // "default" unless given
 }
 
 export const DEFAULT_POLICY: TaskPolicy = Object.freeze({
@@ -66,9 +72,10 @@ export const DEFAULT_POLICY: TaskPolicy = Object.freeze({
   timeoutMs: 0,
   satisfy: false,
   priority: 0,
+  pool: "default",
 });
 
-const TASK_OPTION_NAMES = ["dependsOn", "retries", "backoff", "timeoutMs", "onFailure", "priority"];
+const TASK_OPTION_NAMES = ["dependsOn", "retries", "backoff", "timeoutMs", "onFailure", "priority", "pool"];
 const BACKOFF_OPTION_NAMES = ["initialMs", "factor", "maxMs", "jitter"];
 const NO_DEPS: readonly string[] = Object.freeze([]);
 
@@ -153,8 +160,8 @@ function listedTwice(where: string, dep: string): FlotillaError {
 
 /** Validates everything but `dependsOn`; returns undefined when every policy option is the default. */
 export function checkPolicy(where: string, options: TaskOptions): TaskPolicy | undefined {
-  const { retries, backoff, timeoutMs, onFailure, priority } = options;
-  if (retries === undefined && backoff === undefined && timeoutMs === undefined && onFailure === undefined && priority === undefined) {
+  const { retries, backoff, timeoutMs, onFailure, priority, pool } = options;
+  if (retries === undefined && backoff === undefined && timeoutMs === undefined && onFailure === undefined && priority === undefined && pool === undefined) {
     return undefined;
   }
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
@@ -169,6 +176,9 @@ export function checkPolicy(where: string, options: TaskOptions): TaskPolicy | u
   if (priority !== undefined && !isFiniteNumber(priority)) {
     throw invalidOption(where, "priority", "a finite number", priority);
   }
+  if (pool !== undefined && !(typeof pool === "string" && pool.length > 0)) {
+    throw invalidOption(where, "pool", "the name of a pool (a non-empty string)", pool);
+  }
   const b = checkBackoff(where, backoff);
   return Object.freeze({
     retries: retries ?? 0,
@@ -176,6 +186,7 @@ export function checkPolicy(where: string, options: TaskOptions): TaskPolicy | u
     timeoutMs: timeoutMs ?? 0,
     satisfy: onFailure === "satisfy",
     priority: priority ?? 0,
+    pool: pool ?? "default",
   });
 }
 

@@ -131,8 +131,11 @@ export class TaskTable {
     return changedReady;
   }
 
-  /** Checks and adds a task to the run; throws the builder's errors and leaves the run unchanged then. */
-  add(id: unknown, optionsOrBody: unknown, body: unknown): number {
+  /**
+   * Checks and adds a task to the run; throws the builder's errors, or those of `check` (the run's
+   * own checks of the new task), and leaves the run unchanged then.
+   */
+  add(id: unknown, optionsOrBody: unknown, body: unknown, check: (task: number) => void): number {
     if (!this.#ownsGraph) {
       this.graph = copyGraph(this.graph, this.count);
       this.#ownsGraph = true;
@@ -146,6 +149,7 @@ export class TaskTable {
         const name = graph.forward.get(e);
         if (name !== undefined) resolveDependency(graph, graph.ids[i]!, name);
       }
+      check(i);
     } catch (error) {
       removeLastTask(graph);
       throw error;

@@ -23,7 +23,7 @@ function crashyProvider(options: { slots?: number; crashWhen: (taskId: string, n
 describe("providers and lost nodes", () => {
   it("the in-process provider runs bodies as function calls on one unlimited node", async () => {
     const provider = inProcess();
-    const node = await provider.startNode();
+    const node = await provider.startNode({ lost: () => {} });
     assert.deepEqual(node, { id: "in-process", slots: Infinity });
     const result = await run(new Job("j").task("a", ({ node }) => `${node.id}/${node.slots}`), { provider });
     assert.equal(result.output("a"), "in-process/Infinity");
@@ -116,7 +116,7 @@ describe("providers and lost nodes", () => {
     assert.equal(result.status, "failed");
     const a = result.tasks.get("a");
     assert.equal(a.status, "failed");
-    assert.match((a.error as Error).message, /provider "broken" could not start a node: quota exceeded/);
+    assert.match((a.error as Error).message, /provider "broken" of pool "default" could not start a node: quota exceeded/);
     assert.equal(result.tasks.get("b").status, "skipped");
   });
 });

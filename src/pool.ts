@@ -1,0 +1,94 @@
+/**
+ * A pool: the nodes one provider runs for a run, the ready tasks waiting for them, and how many
+ * attempts each node holds. Nodes start as ready work needs them (up to the provider's `maxNodes`),
+ * each kept by its own NodeKeeper (replaced when lost, a failed start retried), and all are stopped
+ * when the run ends.
+ */
+import type { ComputeProvider } from "./provider.ts";
+import { NodeKeeper, type NodeKeeperHost } from "./node-keeper.ts";
+import { ReadyQueue } from "./ready-queue.ts";
+
+export class Pool {
+  readonly name: string;
+  readonly provider: ComputeProvider<any>;
+  readonly kinds: readonly string[];
+  readonly maxNodes: number;
+  /** Ready tasks of this pool, best first. */
+  readonly queue: ReadyQueue;
+  /** One keeper per node position, made as demand grows. */
+  readonly keepers: NodeKeeper[] = [];
+  /** Attempts holding a slot on `keepers[k]`'s node. */
+  readonly load: number[] = [];
+  /** The last error of a start that failed for good, if no node could be started. */
+  startError: unknown = undefined;
+
+  readonly #hostFor: (pool: Pool, keeper: number) => NodeKeeperHost;
+
+  constructor(name: string, provider: ComputeProvider<any>, queue: ReadyQueue, hostFor: (pool: Pool, keeper: number) => NodeKeeperHost) {
+    this.name = name;
+    this.provider = provider;
+    this.kinds = provider.kinds ?? ["function"];
+    this.maxNodes = provider.maxNodes ?? 1;
+    this.queue = queue;
+    this.#hostFor = hostFor;
+  }
+
+  /** The keeper whose node is up and has a free slot (the least loaded), or -1. */
+  free(): number {
+    const keepers = this.keepers;
+    let best = -1;
+    let bestLoad = Infinity;
+    for (let k = 0; k < keepers.length; k++) {
+      const node = keepers[k]!.node;
+      const load = this.load[k]!;
+      if (node === undefined || load >= node.slots || load >= bestLoad) continue;
+      best = k;
+      bestLoad = load;
+      if (load === 0) break;
+    }
+    return best;
+  }
+
+  /**
+   * Starts nodes for `waiting` ready tasks that found no free slot: one more node per waiting task
+   * (a new node has at least one slot), counting those already on their way, up to `maxNodes`.
+   */
+  grow(waiting: number): void {
+    let coming = 0;
+    for (const keeper of this.keepers) if (keeper.starting) coming++;
+    for (let k = 0; k < this.maxNodes && coming < waiting; k++) {
+      if (k === this.keepers.length) {
+        this.keepers.push(new NodeKeeper(this.#hostFor(this, k)));
+        this.load.push(0);
+      }
+      const keeper = this.keepers[k]!;
+      if (keeper.node !== undefined || keeper.starting || keeper.gaveUp) continue;
+      coming++;
+      keeper.start();
+    }
+  }
+
+  /** Whether a node is up or on its way (false: every start failed for good, or none was asked for). */
+  get alive(): boolean {
+    for (const keeper of this.keepers) if (keeper.node !== undefined || keeper.starting) return true;
+    return false;
+  }
+
+  /** Slots of the nodes up now. */
+  get slots(): number {
+    let slots = 0;
+    for (const keeper of this.keepers) slots += keeper.node?.slots ?? 0;
+    return slots;
+  }
+
+  /** The position of the keeper holding `node`, or -1 when it is no longer in use. */
+  keeperOf(node: object): number {
+    for (let k = 0; k < this.keepers.length; k++) if (this.keepers[k]!.node === node) return k;
+    return -1;
+  }
+
+  /** No more starts; every node stopped; resolves when every stop has finished. */
+  async close(): Promise<void> {
+    await Promise.all(this.keepers.map((keeper) => keeper.close()));
+  }
+}
