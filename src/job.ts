@@ -45,9 +45,9 @@ export function addToGraph(graph: JobGraph, id: unknown, optionsOrBody: unknown,
   let body = maybeBody;
   let deps: readonly string[] | undefined;
   let policy: TaskPolicy | undefined;
-  if (typeof optionsOrBody === "function") {
+  if (typeof optionsOrBody === "function" || (maybeBody === undefined && isTaskSpec(optionsOrBody))) {
     if (maybeBody !== undefined) {
-      throw new FlotillaError("E_INVALID_OPTION", `task "${id}": give (id, body) or (id, options, body), received a function then ${describe(maybeBody)}`);
+      throw new FlotillaError("E_INVALID_OPTION", `task "${id}": give (id, body) or (id, options, body), received a body then ${describe(maybeBody)}`);
     }
     body = optionsOrBody;
   } else if (optionsOrBody !== undefined) {

@@ -5,7 +5,7 @@ import { Executor } from "./executor.ts";
 import { graphOf, type Job } from "./job.ts";
 import type { JobStatus, RunResult } from "./result.ts";
 import { resolveRunOptions, type RunOptions } from "./run-options.ts";
-import type { TaskBody } from "./task-context.ts";
+import type { TaskBody, TaskSpec } from "./task-context.ts";
 import { closest, type TaskOptions } from "./task-options.ts";
 
 type Listener<K extends RunEventName> = (event: RunEvents[K]) => void;
@@ -88,11 +88,13 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
    * E_CYCLE, or E_RUN_ENDED once the run is over or cancelled.
    */
   addTask<Id extends string, R>(id: Id, body: TaskBody<{}, R>): RunHandle<Outputs & { [K in Id]: Awaited<R> }>;
+  addTask<Id extends string, R>(id: Id, body: TaskSpec<R>): RunHandle<Outputs & { [K in Id]: R }>;
   addTask<Id extends string, R, D extends keyof Outputs & string = never>(
     id: Id,
     options: TaskOptions<D>,
     body: TaskBody<DepsOf<Outputs, D>, R>,
   ): RunHandle<Outputs & { [K in Id]: Awaited<R> }>;
+  addTask<Id extends string, R, D extends keyof Outputs & string = never>(id: Id, options: TaskOptions<D>, body: TaskSpec<R>): RunHandle<Outputs & { [K in Id]: R }>;
   addTask(id: string, optionsOrBody: unknown, body?: unknown): RunHandle<any> {
     if (this.#exec === undefined) throw new FlotillaError("E_RUN_ENDED", `cannot add task "${id}": the run was refused`, { cause: this.#refusal });
     this.#exec.addTask(id, optionsOrBody, body);
