@@ -12,3 +12,4 @@ export type { StrategyName } from "./strategies.ts";
 export { InvariantViolation } from "./invariants.ts";
 export { virtualRuntime, type VirtualRuntime, type VirtualRuntimeOptions } from "./virtual-runtime.ts";
 export { seededRandom } from "./seeded-random.ts";
+export { providerContract, type ProviderContractOptions, type ContractBodies, type ContractCheck } from "./provider-contract.ts";
