@@ -6,6 +6,7 @@ import { dts } from "rollup-plugin-dts";
 const entries = {
   index: "src/index.ts",
   testing: "src/testing/index.ts",
+  "child-process": "adapters/child-process/index.ts",
 };
 const external = (id) => !id.startsWith(".") && !id.startsWith("/") && !id.startsWith("\0");
 

@@ -1,0 +1,184 @@
+/** `command()`: a task body that is a command line, its options, and their one check. */
+import { fileURLToPath } from "node:url";
+import { FlotillaError, describe } from "../../src/errors.ts";
+import { checkKnownKeys, invalidOption } from "../../src/task-options.ts";
+import type { TaskSpec } from "../../src/task-context.ts";
+
+/**
+ * Options of one command.
+ *
+ * @example command(["convert", "in.png", "out.jpg"], { cwd: "/tmp/images", env: { MAGICK_THREAD_LIMIT: "1" } })
+ */
+export interface CommandOptions {
+  /**
+   * Environment variables, merged over this process's `process.env` (or replacing it with
+   * `inheritEnv: false`). A value of `undefined` removes an inherited variable. flotilla always sets
+   * `FLOTILLA_TASK_ID`, `FLOTILLA_ATTEMPT` and `FLOTILLA_DEPS_FILE` on top. @default {}
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Whether the command starts from this process's environment. @default true */
+  readonly inheritEnv?: boolean;
+  /** Working directory (a path or a `file:` URL). @default this process's current directory */
+  readonly cwd?: string | URL;
+  /** Written to the command's stdin, which is then closed. Without it stdin is empty (/dev/null). @default none */
+  readonly stdin?: string | Uint8Array;
+  /**
+   * `false`: argv[0] is the program and argv[1..] its arguments, never interpreted by a shell.
+   * `true` (or a shell's path): argv[0] is a shell line run with `/bin/sh -c` (or that shell), and
+   * argv[1..] are its positional parameters `$1`, `$2`, …  @default false
+   *
+   * @example command(['tar czf "$1" .', "out.tgz"], { shell: true })
+   */
+  readonly shell?: boolean | string;
+  /**
+   * What the task's output is: `"text"`, stdout as a string with one final newline removed;
+   * `"json"`, stdout parsed as JSON (invalid JSON fails the attempt); `"none"`, undefined (stdout is
+   * still reported line by line, and not capped). @default "text"
+   */
+  readonly output?: "text" | "json" | "none";
+  /**
+   * Most bytes of stdout kept. A command that writes more is stopped and its attempt fails with
+   * `failure: "output-limit"` (output is never silently truncated). Applies to "text" and "json".
+   * @default the provider's (1 MiB). Bounds: integer >= 0, or Infinity.
+   */
+  readonly maxOutputBytes?: number;
+  /**
+   * After a cancel, a timeout or the output cap, the command's process group gets SIGTERM, then
+   * SIGKILL after this many milliseconds if its leader has not exited.
+   * @default the provider's (500). Bounds: finite, >= 0. Keep it below the run's `cancelGraceMs`.
+   */
+  readonly killGraceMs?: number;
+}
+
+/** The task body `command()` returns: a plain, frozen description of the command to run. */
+export interface CommandSpec<Output = string> extends TaskSpec<Output> {
+  readonly kind: "command";
+  /** The command line as given. */
+  readonly argv: readonly string[];
+  /** The options as given. */
+  readonly options: CommandOptions;
+}
+
+/** A command, checked and ready to spawn. */
+export interface ResolvedCommand {
+  readonly argv: readonly string[];
+  /** What is spawned: the program, or the shell. */
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>> | undefined;
+  readonly inheritEnv: boolean;
+  readonly cwd: string | undefined;
+  readonly stdin: string | Uint8Array | undefined;
+  readonly output: "text" | "json" | "none";
+  readonly maxOutputBytes: number | undefined;
+  readonly killGraceMs: number | undefined;
+}
+
+const COMMAND_OPTION_NAMES = ["env", "inheritEnv", "cwd", "stdin", "shell", "output", "maxOutputBytes", "killGraceMs"];
+const OUTPUTS = ["text", "json", "none"];
+const resolved = new WeakMap<object, ResolvedCommand>();
+
+/**
+ * A task body that runs a command line as a child process, for `childProcess()`. The task's output
+ * is the command's stdout (see `output`); a non-zero exit, a signal, a failed start or output past
+ * the cap fails the attempt with a `CommandFailedError`. Throws E_INVALID_OPTION for a bad argv or
+ * option.
+ *
+ * The command finds its dependencies' outputs in the JSON file named by `FLOTILLA_DEPS_FILE`:
+ * `{ "deps": { "<id>": output, … }, "failures": { "<id>": { "name", "code", "message" }, … } }`.
+ *
+ * @example
+ * job.task("resize", command(["convert", "in.png", "-resize", "50%", "out.png"]))
+ *    .task("count", command<{ rows: number }>(["./count.sh"], { output: "json" }))
+ */
+export function command(argv: readonly string[], options: CommandOptions & { readonly output: "none" }): CommandSpec<undefined>;
+export function command<Output = unknown>(argv: readonly string[], options: CommandOptions & { readonly output: "json" }): CommandSpec<Output>;
+export function command<Output = string>(argv: readonly string[], options?: CommandOptions): CommandSpec<Output>;
+export function command(argv: readonly string[], options: CommandOptions = {}): CommandSpec<unknown> {
+  const r = resolveCommand(argv, options);
+  const spec: CommandSpec<unknown> = Object.freeze({ kind: "command", argv: r.argv, options: Object.freeze({ ...options }) });
+  resolved.set(spec, r);
+  return spec;
+}
+
+/** The checked form of a spec (cached for specs made by `command()`; checked now for hand-made ones). */
+export function resolveSpec(spec: unknown): ResolvedCommand {
+  if (typeof spec === "object" && spec !== null) {
+    const r = resolved.get(spec);
+    if (r !== undefined) return r;
+    const s = spec as Partial<CommandSpec>;
+    if (s.kind === "command") {
+      const r = resolveCommand(s.argv as readonly string[], s.options ?? {});
+      resolved.set(spec, r);
+      return r;
+    }
+  }
+  throw new FlotillaError(
+    "E_INVALID_OPTION",
+    `the child-process provider runs command specs (made with command([...])), received ${typeof spec === "object" && spec !== null && "kind" in spec ? `a spec of kind ${describe((spec as { kind: unknown }).kind)}` : describe(spec)}`,
+  );
+}
+
+function resolveCommand(argv: readonly string[], options: CommandOptions): ResolvedCommand {
+  const where = `command(${preview(argv)})`;
+  if (!Array.isArray(argv) || argv.length === 0) {
+    throw new FlotillaError("E_INVALID_OPTION", `command(argv): argv must be a non-empty array of strings (the program, then its arguments), received ${Array.isArray(argv) ? "an empty array" : describe(argv)}`);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg: unknown = argv[i];
+    if (typeof arg !== "string") throw invalidArg(where, i, "a string", arg);
+    if (arg.includes("\0")) throw invalidArg(where, i, "a string without NUL characters", arg);
+  }
+  if (argv[0] === "") throw invalidArg(where, 0, "a non-empty program name or path", argv[0]);
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new FlotillaError("E_INVALID_OPTION", `${where}: options must be an object, received ${describe(options)}`);
+  }
+  checkKnownKeys(where, options, COMMAND_OPTION_NAMES);
+  const { env, inheritEnv = true, stdin, shell = false, output = "text", maxOutputBytes, killGraceMs } = options;
+
+  if (env !== undefined) {
+    if (typeof env !== "object" || env === null || Array.isArray(env)) throw invalidOption(where, "env", "an object of string values", env);
+    for (const [name, value] of Object.entries(env)) {
+      if (name === "" || name.includes("=") || name.includes("\0")) throw invalidOption(where, `env name ${JSON.stringify(name)}`, "a name without '=' or NUL", name);
+      if (value !== undefined && (typeof value !== "string" || value.includes("\0"))) {
+        throw invalidOption(where, `env.${name}`, "a string without NUL characters (or undefined to remove it)", value);
+      }
+    }
+  }
+  if (typeof inheritEnv !== "boolean") throw invalidOption(where, "inheritEnv", "a boolean", inheritEnv);
+  let cwd: string | undefined;
+  if (options.cwd !== undefined) {
+    const c: unknown = options.cwd;
+    if (c instanceof URL && c.protocol === "file:") cwd = fileURLToPath(c);
+    else if (typeof c === "string" && c.length > 0 && !c.includes("\0")) cwd = c;
+    else throw invalidOption(where, "cwd", "a non-empty directory path or a file: URL", c);
+  }
+  if (stdin !== undefined && typeof stdin !== "string" && !(stdin instanceof Uint8Array)) {
+    throw invalidOption(where, "stdin", "a string or a Uint8Array", stdin);
+  }
+  if (!(typeof shell === "boolean" || (typeof shell === "string" && shell.length > 0 && !shell.includes("\0")))) {
+    throw invalidOption(where, "shell", "a boolean or the path of a shell", shell);
+  }
+  if (!OUTPUTS.includes(output)) throw invalidOption(where, "output", `one of "text", "json", "none"`, output);
+  if (maxOutputBytes !== undefined && !(maxOutputBytes === Infinity || (Number.isInteger(maxOutputBytes) && maxOutputBytes >= 0))) {
+    throw invalidOption(where, "maxOutputBytes", "an integer >= 0 or Infinity", maxOutputBytes);
+  }
+  if (killGraceMs !== undefined && !(typeof killGraceMs === "number" && Number.isFinite(killGraceMs) && killGraceMs >= 0)) {
+    throw invalidOption(where, "killGraceMs", "a finite number of milliseconds >= 0", killGraceMs);
+  }
+
+  const frozen = Object.freeze([...argv]);
+  const [file, args] = shell === false ? [frozen[0]!, frozen.slice(1)] : [shell === true ? "/bin/sh" : shell, ["-c", frozen[0]!, "sh", ...frozen.slice(1)]];
+  return { argv: frozen, file, args, env: env === undefined ? undefined : { ...env }, inheritEnv, cwd, stdin, output, maxOutputBytes, killGraceMs };
+}
+
+function invalidArg(where: string, i: number, expected: string, received: unknown): FlotillaError {
+  return new FlotillaError("E_INVALID_OPTION", `${where}: argv[${i}] must be ${expected}, received ${describe(received)}`);
+}
+
+/** `["make", "-j4"]` for messages, shortened past 120 characters. */
+export function preview(argv: unknown): string {
+  if (!Array.isArray(argv)) return describe(argv);
+  const text = JSON.stringify(argv.map((a) => (typeof a === "string" ? a : String(a))));
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
+}
