@@ -84,3 +84,36 @@ declare const failure: ScheduleFailure;
 expectType<ScheduleTrace>(failure.trace);
 expectType<Promise<void>>(replay(async () => {}, failure));
 expectType<Promise<void>>(replay(async () => {}, JSON.stringify(failure.trace)));
+
+// Task specs type their task's output; pools take providers of any body kind.
+import { inProcess, type ComputeProvider, type TaskSpec } from "flotilla";
+import { providerContract, type ContractCheck } from "flotilla/testing";
+
+interface Echo extends TaskSpec<{ text: string }> {
+  readonly kind: "echo";
+}
+const echoSpec: Echo = { kind: "echo" };
+const echoProvider: ComputeProvider<Echo> = {
+  name: "echo",
+  kinds: ["echo"],
+  startNode: (report) => (report.lost, { id: "e", slots: 1 }),
+  stopNode: () => {},
+  run: (_node, body) => ({ text: body.kind }),
+};
+const specJob = new Job("specs")
+  .task("e", { pool: "echo" }, echoSpec)
+  .task("bare", echoSpec)
+  .task("use", { dependsOn: ["e", "bare"] }, ({ deps, log }) => {
+    expectType<{ text: string }>(deps.e);
+    expectType<{ text: string }>(deps.bare);
+    log("using", "stderr");
+    return deps.e.text.length;
+  });
+const specResult = await run(specJob, { pools: { default: inProcess(), echo: echoProvider } });
+expectType<{ text: string } | undefined>(specResult.output("e"));
+expectType<number | undefined>(specResult.output("use"));
+expectError(new Job("j").task("x", { pool: 3 }, () => 1));
+expectError(run(specJob, { pools: { echo: { name: "no methods" } } }));
+// A plain provider's run receives task functions.
+const plain: ComputeProvider = { name: "p", startNode: () => ({ id: "p", slots: 2 }), stopNode: () => {}, run: (_n, body, ctx) => body(ctx) };
+expectType<ContractCheck[]>(providerContract({ provider: () => plain, bodies: { returns: (v) => () => v, fails: (m) => () => { throw new Error(m); }, echoesDeps: () => ({ deps }) => deps, waitsForAbort: () => ({ signal }) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))) } }));
