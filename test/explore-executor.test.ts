@@ -7,11 +7,66 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Job, start, type TaskContext } from "../src/index.ts";
+import { Job, start, type ComputeProvider, type NodeReport, type ProviderNode, type TaskContext } from "../src/index.ts";
 import { explore, type ExploreContext } from "../src/testing/index.ts";
 
-async function randomJob(t: ExploreContext): Promise<void> {
+/**
+ * A simulated pool of up to `maxNodes` nodes of `slots` slots: starts take virtual time, an idle
+ * node may be reported lost at a random moment, and it asserts that no node ever holds more attempts
+ * than its slots and that every node it started was stopped.
+ */
+const simulated = { lossesReported: 0, mostNodesAtOnce: 0 };
+function simulatedPool(t: ExploreContext, pick: (n: number) => number) {
+  const maxNodes = 1 + pick(3);
+  const slots = 1 + pick(2);
+  const load = new Map<ProviderNode, number>();
+  const live = new Set<ProviderNode>();
+  const losses: unknown[] = [];
+  let started = 0;
+  const provider: ComputeProvider = {
+    name: "sim",
+    maxNodes,
+    startNode: (report: NodeReport) =>
+      new Promise<ProviderNode>((resolve) =>
+        t.runtime.setTimer(pick(3), () => {
+          const node = { id: `sim-${++started}`, slots };
+          live.add(node);
+          load.set(node, 0);
+          simulated.mostNodesAtOnce = Math.max(simulated.mostNodesAtOnce, live.size);
+          if (t.random() < 0.3) {
+            const lose = () => {
+              if (live.has(node)) simulated.lossesReported++;
+              report.lost("simulated preemption");
+            };
+            losses.push(t.runtime.setTimer(pick(8), lose, `lose ${node.id}`));
+          }
+          resolve(node);
+        }, "start sim node"),
+      ),
+    stopNode: (node) => void live.delete(node),
+    run: async (node, body, ctx) => {
+      assert.ok(live.has(node), `attempt ${ctx.taskId}#${ctx.attempt} went to stopped node ${node.id}`);
+      load.set(node, load.get(node)! + 1);
+      assert.ok(load.get(node)! <= node.slots, `node ${node.id} over-committed`);
+      try {
+        return await body(ctx);
+      } finally {
+        load.set(node, load.get(node)! - 1);
+      }
+    },
+  };
+  return {
+    provider,
+    end: () => {
+      for (const timer of losses) t.runtime.clearTimer(timer);
+      assert.equal(live.size, 0, "every simulated node was stopped");
+    },
+  };
+}
+
+async function randomJob(t: ExploreContext, withPools = false): Promise<void> {
   const pick = (n: number) => Math.floor(t.random() * n);
+  const sim = withPools ? simulatedPool(t, pick) : undefined;
   const size = 1 + pick(12);
   const job = new Job<Record<string, unknown>>("random");
   const deaf: Promise<void>[] = []; // bodies that ignore their signal; the test waits for them at the end
@@ -28,6 +83,7 @@ async function randomJob(t: ExploreContext): Promise<void> {
         timeoutMs: t.random() < 0.3 ? 1 + pick(4) : undefined,
         onFailure: t.random() < 0.2 ? "satisfy" : "block",
         priority: pick(3),
+        pool: sim !== undefined && t.random() < 0.7 ? "sim" : undefined,
       },
       async (ctx: TaskContext) => {
         if (ignoresSignal) {
@@ -41,7 +97,8 @@ async function randomJob(t: ExploreContext): Promise<void> {
       },
     );
   }
-  const handle = start(job, { runtime: t.runtime, concurrency: 1 + pick(4), cancelGraceMs: 3, failFast: t.random() < 0.1 });
+  const pools = sim === undefined ? undefined : { sim: sim.provider };
+  const handle = start(job, { runtime: t.runtime, concurrency: 1 + pick(4), cancelGraceMs: 3, failFast: t.random() < 0.1, pools });
   const timers: unknown[] = [];
   if (t.random() < 0.3) timers.push(t.runtime.setTimer(pick(10), () => handle.cancel("random cancel"), "timer cancel"));
   if (t.random() < 0.3) {
@@ -51,6 +108,7 @@ async function randomJob(t: ExploreContext): Promise<void> {
   const result = await handle.result;
   for (const timer of timers) t.runtime.clearTimer(timer); // the run may end before they fire
   await Promise.all(deaf); // an abandoned body's own timer is the test's to wait for, not the run's
+  sim?.end();
   assert.equal(result.tasks.size, size);
   const c = result.counts;
   assert.equal(c.succeeded + c.failed + c.cancelled + c.skipped, size);
@@ -78,6 +136,23 @@ describe("the executor under exploration", () => {
     });
     assert.equal(report.iterations, 3_000);
     for (const point of ["task.attempt", "task.complete", "job.cancel", "task.dispatch", "node.run", "node.lost", "node.start"]) assert.ok((report.faultsFired[point] ?? 0) > 0, `${point} fired`);
+  });
+
+  it("holds every invariant over 1,500 schedules of random jobs on a pool of several simulated nodes that get lost", async () => {
+    const report = await explore((t) => randomJob(t, true), {
+      iterations: 1_500,
+      seed: 4,
+      faults: {
+        "task.attempt": { probability: 0.1, action: { kind: "fail" } },
+        "task.dispatch": { probability: 0.05, action: { kind: "fail" } },
+        "node.run": { probability: 0.05, action: { kind: "fail" } },
+        "node.lost": { probability: 0.02, action: { kind: "fail" } },
+        "node.start": { probability: 0.1, action: { kind: "fail" } },
+      },
+    });
+    assert.equal(report.iterations, 1_500);
+    assert.ok(simulated.lossesReported > 100, `nodes were reported lost (${simulated.lossesReported})`);
+    assert.equal(simulated.mostNodesAtOnce, 3);
   });
 
   it("covers every interleaving of a small job with a retry and a timeout", async () => {
