@@ -275,36 +275,47 @@ export class Executor implements AttemptHost {
   #pumpPool(pool: Pool): void {
     const queue = pool.queue;
     const concurrency = this.#options.concurrency;
+    // A pool of one node keeps using it while it has room (no search per task); with several nodes
+    // each attempt goes to the least loaded one.
+    const single = pool.maxNodes === 1;
+    let k = -1;
+    let node: ProviderNode | undefined;
     let nodeLost = false;
-    while (queue.size > 0 && this.#busy < concurrency && this.#cancel === undefined) {
-      let k = pool.free();
-      if (k < 0) {
-        pool.grow(queue.size);
-        k = pool.free(); // a provider that starts nodes synchronously has one up already
+    while (this.#busy < concurrency && this.#cancel === undefined) {
+      if (!single || k < 0 || pool.load[k]! >= node!.slots || pool.keepers[k]!.node !== node) {
+        k = pool.free();
         if (k < 0) {
-          if (!pool.alive && pool.startError !== undefined) this.#failQueued(pool);
-          return;
+          if (queue.size === 0) return;
+          pool.grow(queue.size);
+          k = pool.free(); // a provider that starts nodes synchronously has one up already
+          if (k < 0) {
+            if (!pool.alive && pool.startError !== undefined) this.#failQueued(pool);
+            return;
+          }
         }
+        node = pool.keepers[k]!.node!;
       }
       const i = queue.pop();
+      if (i < 0) return;
       // (Read afresh: a listener or body may have added tasks, and the table may have grown.)
       if (this.#t.state[i] !== READY) continue; // cancelled while queued
       if (this.#faults) {
-        if (this.#injectCancel(i, pool, k)) return;
+        if (this.#injectCancel(i, node!)) return;
         // At most one injected loss per pass, so a rule that always fires cannot spin here.
-        if (!nodeLost && this.#injectNodeLoss(i, pool, k)) {
+        if (!nodeLost && this.#injectNodeLoss(i, pool, node!)) {
           nodeLost = true;
+          k = -1;
           queue.push(i); // not dispatched: it goes to another node, or the replacement
           continue;
         }
       }
-      this.#startAttempt(i, pool, k);
+      this.#startAttempt(i, pool, k, node!);
     }
   }
 
-  #startAttempt(i: number, pool: Pool, k: number): void {
+  #startAttempt(i: number, pool: Pool, k: number, node: ProviderNode): void {
     const number = ++this.#t.attempts[i]!;
-    const a = new Attempt(this, i, this.#t.graph.ids[i]!, number, pool.keepers[k]!.node!);
+    const a = new Attempt(this, i, this.#t.graph.ids[i]!, number, node);
     a.pool = pool;
     a.keeper = k;
     pool.load[k]!++;
@@ -606,16 +617,15 @@ export class Executor implements AttemptHost {
     this.#pump();
   }
 
-  #injectCancel(i: number, pool: Pool, k: number): boolean {
-    const fault = this.#fault("job.cancel", undefined, i, pool.keepers[k]!.node);
+  #injectCancel(i: number, node: ProviderNode): boolean {
+    const fault = this.#fault("job.cancel", undefined, i, node);
     if (fault?.kind !== "cancel") return false;
     this.#cancelRun("fault", fault.reason ?? "injected fault at job.cancel");
     return true;
   }
 
   /** At `node.lost`: the node task i was about to go to dies now, with every attempt on it (each is requeued). */
-  #injectNodeLoss(i: number, pool: Pool, k: number): boolean {
-    const node = pool.keepers[k]!.node!;
+  #injectNodeLoss(i: number, pool: Pool, node: ProviderNode): boolean {
     if (this.#fault("node.lost", undefined, i, node)?.kind !== "fail") return false;
     this.#loseNode(pool, node, new NodeLostError(node.id, `node "${node.id}" was lost (injected fault at node.lost)`));
     return true;
