@@ -6,6 +6,7 @@
  */
 import { execute } from "abort-controller-x";
 import { FlotillaError, describe } from "./errors.ts";
+import type { Pool } from "./pool.ts";
 import type { ProviderNode } from "./provider.ts";
 import type { Runtime, TimerHandle } from "./runtime.ts";
 import type { OutputStream, TaskContext } from "./task-context.ts";
@@ -30,8 +31,8 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
   readonly task: number;
   /** @internal The node it runs on. */
   readonly node: ProviderNode;
-  /** @internal The pool it runs in (typed loosely: the executor's own class) and its node position there. */
-  pool: unknown = undefined;
+  /** @internal The pool it runs in, and its node's position there (set by the executor at dispatch). */
+  pool!: Pool;
   keeper = 0;
   /** @internal The armed timer: the timeout while it runs, the grace period once aborted. */
   timer: TimerHandle | undefined = undefined;

@@ -411,7 +411,7 @@ export class Executor implements AttemptHost {
   #release(a: Attempt): void {
     a.released = true;
     this.#busy--;
-    (a.pool as Pool).load[a.keeper]!--;
+    a.pool.load[a.keeper]!--;
     if (a.windingDown) this.#windingDown.delete(a);
     if (this.#delays !== undefined && this.#delays.size > 0) {
       const delay = this.#delays.get(a);
@@ -479,7 +479,7 @@ export class Executor implements AttemptHost {
       this.#makeReady(i);
       // Only once this task's own move is complete: losing the node may start a replacement and
       // dispatch at once.
-      if (nodeGone) this.#loseNode(a.pool as Pool, a.node, error);
+      if (nodeGone) this.#loseNode(a.pool, a.node, error);
       return;
     }
     const failed = ++this.#t.failedAttempts[i]!;
@@ -651,9 +651,9 @@ export class Executor implements AttemptHost {
    */
   #loseNode(pool: Pool, lost: ProviderNode, error: NodeLostError): void {
     // Forgotten first, so the attempts failed below do not each lose it again.
-    const k = pool.keeperOf(lost);
-    if (k < 0) return;
-    pool.keepers[k]!.forget(lost);
+    const position = pool.keeperOf(lost);
+    if (position < 0) return;
+    pool.keepers[position]!.forget(lost);
     if (this.#heard && this.emitter.listenerCount("node:lost") > 0) {
       this.#emit("node:lost", { type: "node:lost", pool: pool.name, nodeId: lost.id, error, at: this.runtime.now() });
     }
