@@ -7,6 +7,7 @@ const entries = {
   index: "src/index.ts",
   testing: "src/testing/index.ts",
   "child-process": "adapters/child-process/index.ts",
+  "worker-threads": "adapters/worker-threads/index.ts",
 };
 const external = (id) => !id.startsWith(".") && !id.startsWith("/") && !id.startsWith("\0");
 

@@ -1,0 +1,193 @@
+/**
+ * The code that runs inside each worker thread. It is not imported there: its source text becomes
+ * the worker's eval script (thread-script.ts), so it must reference nothing outside its own body but
+ * its parameters, the worker's globals and `require` (which both Node and Deno give an eval worker).
+ * The op codes are repeated as literals for the same reason; wire.ts documents them.
+ */
+import type { ErrorWire, FailureWire } from "./wire.ts";
+
+type Fn = (input: unknown, ctx: unknown) => unknown;
+
+export function threadMain(
+  findUncloneable: (value: unknown, path: string) => [string, string] | undefined,
+  toErrorWire: (thrown: unknown) => ErrorWire,
+): void {
+  const { parentPort } = require("node:worker_threads") as typeof import("node:worker_threads");
+  const port = parentPort!;
+  const NOT_ABORTED = Symbol("not aborted");
+  const EMPTY = Object.freeze({});
+
+  /** The functions by id: a function once loaded, a promise of one while loading. */
+  const fns: (Fn | Promise<Fn>)[] = [];
+  const modules = new Map<string, Promise<Record<string, unknown>>>();
+  /** Calls that have started and not replied, for aborts. */
+  const live = new Map<number, Ctx>();
+
+  let out: unknown[] = [];
+  let flushQueued = false;
+
+  function flush(): void {
+    flushQueued = false;
+    const batch = out;
+    out = [];
+    try {
+      port.postMessage(batch);
+    } catch {
+      // Some output (or error) did not clone: send the triples one by one and fail only those.
+      for (let i = 0; i < batch.length; i += 3) {
+        const id = batch[i] as number;
+        const status = batch[i + 1] as number;
+        const value = batch[i + 2];
+        try {
+          port.postMessage([id, status, value]);
+        } catch (error) {
+          if (status === 0) {
+            const [path, what] = findUncloneable(value, "output") ?? ["output", "a value structured clone refuses"];
+            const failure: FailureWire = { kind: "clone", path, what, message: String((error as Error)?.message ?? error) };
+            port.postMessage([id, 2, failure]);
+          } else {
+            const e = value as ErrorWire;
+            const lean = "error" in e ? { error: { ...e.error, props: undefined, cause: undefined } } : { value: String(e.value) };
+            port.postMessage([id, status, lean]);
+          }
+        }
+      }
+    }
+  }
+
+  function reply(id: number, status: number, value: unknown): void {
+    out.push(id, status, value);
+    if (!flushQueued) {
+      flushQueued = true;
+      queueMicrotask(flush);
+    }
+  }
+
+  /** The context an export receives; the AbortController is made only if the body reads `signal`. */
+  class Ctx {
+    readonly id: number;
+    readonly taskId: string;
+    readonly attempt: number;
+    readonly deps: unknown;
+    reason: unknown = NOT_ABORTED;
+    #controller: AbortController | undefined = undefined;
+    constructor(id: number, taskId: string, attempt: number, deps: unknown) {
+      this.id = id;
+      this.taskId = taskId;
+      this.attempt = attempt;
+      this.deps = deps ?? EMPTY;
+    }
+    get signal(): AbortSignal {
+      if (this.#controller === undefined) {
+        this.#controller = new AbortController();
+        if (this.reason !== NOT_ABORTED) this.#controller.abort(this.reason);
+      }
+      return this.#controller.signal;
+    }
+    get log(): (line: string) => void {
+      return (line) => {
+        if (live.get(this.id) === this) reply(this.id, 3, String(line));
+      };
+    }
+    abort(reason: unknown): void {
+      if (this.reason !== NOT_ABORTED) return;
+      this.reason = reason;
+      this.#controller?.abort(reason);
+    }
+  }
+
+  function settle(ctx: Ctx, status: number, value: unknown): void {
+    if (live.get(ctx.id) !== ctx) return;
+    live.delete(ctx.id);
+    reply(ctx.id, status, value);
+  }
+
+  function invoke(fn: Fn, ctx: Ctx, input: unknown): void {
+    let value: unknown;
+    try {
+      value = fn(input, ctx);
+    } catch (error) {
+      settle(ctx, 1, toErrorWire(error));
+      return;
+    }
+    if (value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function") {
+      Promise.resolve(value as PromiseLike<unknown>).then(
+        (output) => settle(ctx, 0, output),
+        (error) => settle(ctx, 1, toErrorWire(error)),
+      );
+    } else {
+      settle(ctx, 0, value);
+    }
+  }
+
+  function define(fnId: number, href: string, name: string): void {
+    let loading = modules.get(href);
+    if (loading === undefined) {
+      loading = import(href) as Promise<Record<string, unknown>>;
+      modules.set(href, loading);
+    }
+    const fn = loading.then(
+      (ns) => {
+        if (!(name in ns)) throw { kind: "export", exports: Object.keys(ns) } satisfies FailureWire;
+        const f = ns[name];
+        if (typeof f !== "function") throw { kind: "type", type: f === null ? "null" : Array.isArray(f) ? "an array" : `a ${typeof f}` } satisfies FailureWire;
+        fns[fnId] = f as Fn;
+        return f as Fn;
+      },
+      (error) => {
+        throw { kind: "module", error: toErrorWire(error) } satisfies FailureWire;
+      },
+    );
+    fn.catch(() => {}); // the failure is reported to each call that uses it
+    fns[fnId] = fn;
+  }
+
+  function start(id: number, fnId: number, input: unknown, deps: unknown, attempt: number, taskId: string): void {
+    const ctx = new Ctx(id, taskId, attempt, deps);
+    live.set(id, ctx);
+    const fn = fns[fnId];
+    if (typeof fn === "function") {
+      invoke(fn, ctx, input);
+      return;
+    }
+    fn!.then(
+      (f) => {
+        // Aborted while its module loaded: the body never starts.
+        if (ctx.reason !== NOT_ABORTED) settle(ctx, 1, toErrorWire(ctx.reason));
+        else if (live.get(id) === ctx) invoke(f, ctx, input);
+      },
+      (failure: FailureWire) => settle(ctx, 2, failure),
+    );
+  }
+
+  function abortReason(wire: ErrorWire): unknown {
+    if (!("error" in wire)) return wire.value;
+    const e = wire.error;
+    const reason = new Error(e.message);
+    Object.defineProperty(reason, "name", { value: e.name, configurable: true, writable: true });
+    if (e.props !== undefined) Object.assign(reason, e.props);
+    // The brand makes `instanceof CancelledError` / `TimeoutError` hold in a body that imports flotilla.
+    if (e.brand) Object.defineProperty(reason, Symbol.for("flotilla.error"), { value: true });
+    return reason;
+  }
+
+  port.on("message", (batch: unknown[]) => {
+    const n = batch.length;
+    let i = 0;
+    while (i < n) {
+      const op = batch[i] as number;
+      if (op === 1) {
+        start(batch[i + 1] as number, batch[i + 2] as number, batch[i + 3], batch[i + 4], batch[i + 5] as number, batch[i + 6] as string);
+        i += 7;
+      } else if (op === 0) {
+        define(batch[i + 1] as number, batch[i + 2] as string, batch[i + 3] as string);
+        i += 4;
+      } else if (op === 3) {
+        live.get(batch[i + 1] as number)?.abort(abortReason(batch[i + 2] as ErrorWire));
+        i += 3;
+      } else {
+        i += 7; // SKIP
+      }
+    }
+  });
+}

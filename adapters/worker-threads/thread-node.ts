@@ -1,0 +1,363 @@
+/**
+ * One node of `workerThreads()`: a worker thread, started when the node starts, terminated when it is
+ * idle too long or when a cancelled body ignores its signal, and started again when next used.
+ *
+ * Attempts are not posted one by one: `run` appends a record to an outbox and the outbox goes out in
+ * one message at the end of the current microtask burst, so the many attempts an executor dispatches
+ * together (or a finished batch frees) cost one structured clone and one message. The worker replies
+ * the same way.
+ */
+import { Worker } from "node:worker_threads";
+import { FlotillaError, NodeLostError } from "../../src/errors.ts";
+import type { NodeReport, ProviderNode } from "../../src/provider.ts";
+import type { TaskContext } from "../../src/task-context.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { failureError, reviveError } from "./revive.ts";
+import { THREAD_SCRIPT } from "./thread-script.ts";
+import { ABORT, DEFINE, FAILED, LOG, OK, RECORD_LENGTH, RUN, SKIP, THREW, findUncloneable, toErrorWire, type ErrorWire, type FailureWire } from "./wire.ts";
+import type { WorkerTaskSpec } from "./worker-task.ts";
+
+/** What a node needs from its provider. */
+export interface ThreadHost {
+  readonly options: ResolvedOptions;
+  /** A small integer per (module, export), the same for every node of the provider. */
+  fnId(spec: WorkerTaskSpec): number;
+  nextCallId(): number;
+}
+
+/** One attempt on its way to, or in, the worker. The abort listener is the call itself (`handleEvent`). */
+class Call {
+  readonly id: number;
+  readonly node: ThreadNode;
+  readonly spec: WorkerTaskSpec;
+  readonly ctx: TaskContext<any>;
+  readonly signal: AbortSignal;
+  resolve!: (value: unknown) => void;
+  reject!: (error: unknown) => void;
+  /** The outbox generation it was queued in, and where its RUN record is there. */
+  batch = -1;
+  at = -1;
+  aborted = false;
+  grace: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  constructor(id: number, node: ThreadNode, spec: WorkerTaskSpec, ctx: TaskContext<any>, signal: AbortSignal) {
+    this.id = id;
+    this.node = node;
+    this.spec = spec;
+    this.ctx = ctx;
+    this.signal = signal;
+  }
+
+  handleEvent(): void {
+    this.node.abort(this);
+  }
+}
+
+export class ThreadNode implements ProviderNode {
+  readonly id: string;
+  readonly slots: number;
+  /** @internal */
+  readonly host: ThreadHost;
+
+  readonly #report: NodeReport | undefined;
+  readonly #flush = (): void => this.#post();
+  #worker: Worker | undefined = undefined;
+  /** Function ids the current worker has been told about. */
+  readonly #defined = new Set<number>();
+  /** Every attempt on this node that has not settled, queued or posted. */
+  readonly #calls = new Map<number, Call>();
+  #out: unknown[] = [];
+  #batch = 0;
+  #flushQueued = false;
+  #idleSince = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Resolves when each worker this node started has exited. */
+  readonly #exits = new Set<Promise<void>>();
+  #lost = false;
+  #stopped = false;
+
+  constructor(host: ThreadHost, id: string, report: NodeReport | undefined) {
+    this.host = host;
+    this.id = id;
+    this.slots = host.options.tasksPerThread;
+    this.#report = report;
+    this.#becameIdle(this.#spawn());
+  }
+
+  /** Runs one attempt; rejects with the signal's reason when cancelled, NodeLostError when the thread died. */
+  run(spec: WorkerTaskSpec, ctx: TaskContext<any>): Promise<unknown> {
+    if (this.#lost || this.#stopped) {
+      return Promise.reject(new NodeLostError(this.id, `node "${this.id}" is ${this.#lost ? "lost" : "stopped"}; task "${ctx.taskId}" attempt ${ctx.attempt} cannot run on it`));
+    }
+    const signal = ctx.signal;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    let worker = this.#worker;
+    if (worker === undefined) {
+      try {
+        worker = this.#spawn();
+      } catch (error) {
+        return Promise.reject(new NodeLostError(this.id, `node "${this.id}" could not start a worker thread for task "${ctx.taskId}": ${messageOf(error)}`, { cause: error }));
+      }
+    }
+    const call = new Call(this.host.nextCallId(), this, spec, ctx, signal);
+    const promise = new Promise<unknown>((resolve, reject) => {
+      call.resolve = resolve;
+      call.reject = reject;
+    });
+    if (this.#calls.size === 0) worker.ref();
+    this.#calls.set(call.id, call);
+    const fnId = this.host.fnId(spec);
+    const out = this.#out;
+    if (!this.#defined.has(fnId)) {
+      this.#defined.add(fnId);
+      out.push(DEFINE, fnId, spec.module, spec.export);
+    }
+    call.batch = this.#batch;
+    call.at = out.length;
+    // Empty deps are not sent: the worker gives the body a shared empty object.
+    const deps = ctx.deps;
+    let sent: unknown = undefined;
+    for (const _ in deps) {
+      sent = deps;
+      break;
+    }
+    out.push(RUN, call.id, fnId, spec.input, sent, ctx.attempt, ctx.taskId);
+    signal.addEventListener("abort", call);
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flush);
+    }
+    return promise;
+  }
+
+  /** The attempt's signal aborted: drop it if not posted yet, else abort it in the worker and arm the grace. */
+  abort(call: Call): void {
+    if (call.aborted || this.#calls.get(call.id) !== call) return;
+    call.aborted = true;
+    if (call.batch === this.#batch) {
+      const out = this.#out;
+      out[call.at] = SKIP;
+      out[call.at + 3] = undefined;
+      out[call.at + 4] = undefined;
+      this.#settled(call);
+      call.reject(call.signal.reason);
+      return;
+    }
+    this.#out.push(ABORT, call.id, toErrorWire(call.signal.reason));
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flush);
+    }
+    call.grace = setTimeout(() => this.#graceExpired(call), this.host.options.terminateGraceMs);
+  }
+
+  /** Terminates the thread and waits until every thread this node started has exited. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#clearIdleTimer();
+    this.#rejectAll(() => new NodeLostError(this.id, `node "${this.id}" was stopped`));
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker !== undefined) terminate(worker);
+    await Promise.all(this.#exits);
+  }
+
+  #spawn(): Worker {
+    const o = this.host.options;
+    const init: ConstructorParameters<typeof Worker>[1] = { eval: true };
+    if (o.resourceLimits !== undefined) init.resourceLimits = o.resourceLimits;
+    if (o.env !== undefined) init.env = o.env;
+    if (o.argv !== undefined) init.argv = [...o.argv];
+    if (o.execArgv !== undefined) init.execArgv = [...o.execArgv];
+    const worker = new Worker(THREAD_SCRIPT, init);
+    this.#worker = worker;
+    this.#defined.clear();
+    const exit = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    this.#exits.add(exit);
+    void exit.then(() => this.#exits.delete(exit));
+    worker.on("message", (batch: unknown[]) => this.#received(batch));
+    worker.on("error", (error: unknown) => this.#died(worker, `crashed: ${messageOf(error)}`, error));
+    worker.on("exit", (code: number) => this.#died(worker, `exited with code ${code}`, undefined));
+    return worker;
+  }
+
+  /** Sends the outbox as one message. */
+  #post(): void {
+    this.#flushQueued = false;
+    this.#batch++;
+    const out = this.#out;
+    if (out.length === 0) return;
+    this.#out = [];
+    const worker = this.#worker;
+    if (worker === undefined) return; // its calls were settled when the thread went away
+    try {
+      worker.postMessage(out);
+    } catch (error) {
+      this.#postOneByOne(worker, out, error);
+    }
+  }
+
+  /** Something in a batch did not clone: post control records together, then each attempt on its own. */
+  #postOneByOne(worker: Worker, out: unknown[], batchError: unknown): void {
+    const control: unknown[] = [];
+    const runs: number[] = [];
+    for (let i = 0; i < out.length; i += RECORD_LENGTH[out[i] as 0 | 1 | 2 | 3]) {
+      if (out[i] === RUN) runs.push(i);
+      else if (out[i] !== SKIP) for (let k = 0; k < RECORD_LENGTH[out[i] as 0 | 3]; k++) control.push(out[i + k]);
+    }
+    if (control.length > 0) worker.postMessage(control);
+    for (const i of runs) {
+      const record = out.slice(i, i + RECORD_LENGTH[RUN]);
+      try {
+        worker.postMessage(record);
+      } catch (error) {
+        const call = this.#calls.get(record[1] as number);
+        if (call === undefined) continue;
+        this.#settled(call);
+        call.reject(call.aborted ? call.signal.reason : inputError(call, record[3], record[4], error ?? batchError));
+      }
+    }
+  }
+
+  /** A batch of replies: `[callId, status, value]` triples. */
+  #received(batch: unknown[]): void {
+    const calls = this.#calls;
+    for (let i = 0; i < batch.length; i += 3) {
+      const call = calls.get(batch[i] as number);
+      if (call === undefined) continue; // settled already (cancelled before, or its thread replaced)
+      const status = batch[i + 1];
+      const value = batch[i + 2];
+      if (status === LOG) {
+        call.ctx.log(value as string);
+        continue;
+      }
+      this.#settled(call);
+      if (call.aborted) call.reject(call.signal.reason);
+      else if (status === OK) call.resolve(value);
+      else if (status === THREW) call.reject(reviveError(value as ErrorWire));
+      else if (status === FAILED) call.reject(failureError(call.ctx.taskId, call.spec, value as FailureWire));
+    }
+  }
+
+  /** The call has its outcome: it leaves the node. */
+  #settled(call: Call): void {
+    this.#calls.delete(call.id);
+    call.signal.removeEventListener("abort", call);
+    if (call.grace !== undefined) clearTimeout(call.grace);
+    call.grace = undefined;
+    if (this.#calls.size === 0 && this.#worker !== undefined) this.#becameIdle(this.#worker);
+  }
+
+  /** The thread exited or crashed without being asked: the node is lost, with every attempt on it. */
+  #died(worker: Worker, what: string, cause: unknown): void {
+    if (worker !== this.#worker) return; // terminated on purpose, or already handled
+    this.#worker = undefined;
+    this.#lost = true;
+    this.#clearIdleTimer();
+    const options = cause === undefined ? undefined : { cause };
+    const told = this.#rejectAll((call) => new NodeLostError(this.id, `node "${this.id}" was lost running task "${call.ctx.taskId}" attempt ${call.ctx.attempt}: its worker thread ${what}`, options));
+    if (!told) this.#report?.lost(new NodeLostError(this.id, `node "${this.id}" was lost while idle: its worker thread ${what}`, options));
+  }
+
+  /** A cancelled body ignored its signal past the grace: terminate its thread; the next attempt starts a fresh one. */
+  #graceExpired(call: Call): void {
+    call.grace = undefined;
+    const worker = this.#worker;
+    if (this.#calls.get(call.id) !== call || worker === undefined) return;
+    this.#worker = undefined;
+    this.#clearIdleTimer();
+    terminate(worker);
+    const grace = this.host.options.terminateGraceMs;
+    this.#rejectAll(
+      (other) =>
+        new NodeLostError(
+          this.id,
+          `node "${this.id}" was lost running task "${other.ctx.taskId}" attempt ${other.ctx.attempt}: its worker thread was terminated because task "${call.ctx.taskId}" ignored its abort signal for ${grace} ms`,
+        ),
+    );
+  }
+
+  /** Rejects every call (aborted ones with their signal's reason). Returns whether any got `lost`'s error. */
+  #rejectAll(lost: (call: Call) => Error): boolean {
+    this.#out = [];
+    this.#batch++;
+    if (this.#calls.size === 0) return false;
+    const calls = [...this.#calls.values()];
+    this.#calls.clear();
+    let told = false;
+    for (const call of calls) {
+      call.signal.removeEventListener("abort", call);
+      if (call.grace !== undefined) clearTimeout(call.grace);
+      call.grace = undefined;
+      if (call.aborted) {
+        call.reject(call.signal.reason);
+      } else {
+        told = true;
+        call.reject(lost(call));
+      }
+    }
+    return told;
+  }
+
+  /**
+   * No attempt on the thread: it no longer keeps the process alive (only a run waiting on it should),
+   * and it is terminated if it stays idle for `idleTimeoutMs`. One timer serves many idle spells.
+   */
+  #becameIdle(worker: Worker): void {
+    worker.unref();
+    const idleMs = this.host.options.idleTimeoutMs;
+    if (idleMs === Infinity) return;
+    this.#idleSince = Date.now();
+    if (this.#idleTimer === undefined) this.#armIdle(idleMs);
+  }
+
+  #armIdle(ms: number): void {
+    this.#idleTimer = setTimeout(() => this.#idleCheck(), Math.min(ms, 2 ** 31 - 1));
+    (this.#idleTimer as { unref?: () => void }).unref?.();
+  }
+
+  #idleCheck(): void {
+    this.#idleTimer = undefined;
+    const worker = this.#worker;
+    if (worker === undefined || this.#calls.size > 0) return;
+    const left = this.#idleSince + this.host.options.idleTimeoutMs - Date.now();
+    if (left > 0) {
+      this.#armIdle(left);
+      return;
+    }
+    this.#worker = undefined;
+    terminate(worker);
+  }
+
+  #clearIdleTimer(): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+}
+
+function terminate(worker: Worker): void {
+  void Promise.resolve(worker.terminate()).catch(() => {});
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The error of an attempt whose input or dependency outputs could not be cloned to the thread. */
+function inputError(call: Call, input: unknown, deps: unknown, cloneError: unknown): FlotillaError {
+  const where = `task "${call.ctx.taskId}"`;
+  const options = { cause: cloneError };
+  const found = findUncloneable(input, "input");
+  if (found !== undefined) {
+    return new FlotillaError("E_WORKER_FAILED", `${where}: the input of its workerTask (export "${call.spec.export}" of ${call.spec.module}) cannot be sent to a worker thread: ${found[0]} is ${found[1]}`, options);
+  }
+  if (typeof deps === "object" && deps !== null) {
+    for (const [id, output] of Object.entries(deps)) {
+      const inDep = findUncloneable(output, `deps.${id}`);
+      if (inDep !== undefined) {
+        return new FlotillaError("E_WORKER_FAILED", `${where}: the output of its dependency "${id}" cannot be sent to a worker thread: ${inDep[0]} is ${inDep[1]}`, options);
+      }
+    }
+  }
+  return new FlotillaError("E_WORKER_FAILED", `${where}: its input or dependency outputs cannot be sent to a worker thread: ${messageOf(cloneError)}`, options);
+}
