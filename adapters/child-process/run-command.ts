@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, unlinkSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import { NodeLostError } from "../../src/errors.ts";
 import type { OutputStream, TaskContext } from "../../src/task-context.ts";
 import { preview, type ResolvedCommand } from "./command.ts";
 import { CommandFailedError, type CommandFailure } from "./errors.ts";
@@ -235,6 +236,9 @@ class CommandAttempt implements LiveGroup {
     if (aborted.aborted) {
       this.#settled = true;
       this.#reject(aborted.reason);
+    } else if (this.#node.stopped) {
+      this.#settled = true;
+      this.#reject(new NodeLostError(this.#node.id, `task "${this.#ctx.taskId}" attempt ${this.#ctx.attempt}: node "${this.#node.id}" was stopped while command ${preview(this.#cmd.argv)} ran; it was killed`));
     } else if (this.#overLimit) {
       this.#fail("output-limit", `wrote more than ${this.#maxBytes} bytes to stdout (maxOutputBytes) and was stopped; raise maxOutputBytes, or write large output to a file`, undefined, code, signal);
     } else if (signal !== null) {
@@ -257,7 +261,7 @@ class CommandAttempt implements LiveGroup {
       value = JSON.parse(text);
     } catch (error) {
       const shown = text.trim().length === 0 ? "stdout was empty" : `stdout began ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)}`;
-      this.#fail("output-json", `exited 0 but its stdout is not valid JSON (output: "json"): ${error instanceof Error ? error.message : String(error)}; ${shown}`, { cause: error }, 0);
+      this.#fail("output-json", `exited 0 but its stdout is not valid JSON (output: "json"); ${shown}`, { cause: error }, 0);
       return;
     }
     this.#succeed(value);

@@ -1,0 +1,507 @@
+/**
+ * flotilla/child-process against the built package: command output, failures with their details,
+ * no shell unless asked, env/cwd/stdin, the dependency file, slots, cancel and timeout killing whole
+ * process groups, live output lines, option checks, and nothing left running. Runs under Node and Deno.
+ *
+ * Synchronisation is by explicit signals (output lines, FIFOs the test writes to), never by sleeps.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+// Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
+// @ts-types="../dist/index.d.ts"
+import { CancelledError, FlotillaError, Job, NodeLostError, TimeoutError, inProcess, isFlotillaError, run, start, type RunEvents } from "../dist/index.js";
+// @ts-types="../dist/child-process.d.ts"
+import { CommandFailedError, childProcess, command } from "../dist/child-process.js";
+
+const fixtures = fileURLToPath(new URL("./fixtures/process/", import.meta.url));
+const GROUP = join(fixtures, "group.sh");
+const IGNORE_TERM = join(fixtures, "ignore-term.sh");
+const BLOCK = join(fixtures, "block.sh");
+
+/** Every pid a test saw; the last test checks that none is still running. */
+const seenPids: number[] = [];
+const scratch = mkdtempSync(join(tmpdir(), "flotilla-cp-test-"));
+after(() => {
+  rmSync(scratch, { recursive: true, force: true });
+  // Only when a test failed half-way can one of its processes still run: don't leave it behind.
+  for (const pid of seenPids) if (isRunning(pid)) process.kill(pid, "SIGKILL");
+});
+
+/** Whether a process is running. A zombie (dead, waiting for its parent to collect it) is not. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
+    throw error;
+  }
+  // kill(pid, 0) also succeeds for a zombie. Orphans are collected by PID 1, which some containers do
+  // slowly, so ask ps for the state (ps, not /proc: Deno lets a test read /proc only with --allow-all).
+  try {
+    return !execFileSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8" }).trim().startsWith("Z");
+  } catch {
+    return false; // ps exits 1 when the process is gone
+  }
+}
+
+/**
+ * Resolves once `pid` is no longer running. A process that got SIGKILL finishes dying in the kernel
+ * a moment after flotilla has seen its pipes close; this checks once per macrotask and fails after
+ * 5 s (a bound on a failure, not a wait for success).
+ */
+async function gone(pid: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (isRunning(pid)) {
+    if (Date.now() > deadline) assert.fail(`process ${pid} is still running`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The pids a fixture prints as its first line ("<shell pid> <child pid>"). */
+function pidsOf(line: string): number[] {
+  const pids = line.trim().split(/\s+/).map(Number);
+  assert.ok(pids.length === 2 && pids.every((p) => Number.isInteger(p) && p > 0), `expected two pids, got ${JSON.stringify(line)}`);
+  seenPids.push(...pids);
+  return pids;
+}
+
+/** Resolves with the first output line of a task, through `task:output`. */
+function firstLine(handle: { on<E extends "task:output">(event: E, listener: (payload: RunEvents[E]) => void): unknown }, taskId: string): Promise<string> {
+  return new Promise((resolve) => handle.on("task:output", (e) => e.taskId === taskId && e.stream === "stdout" && resolve(e.line)));
+}
+
+function failedWith(result: { tasks: { get(id: string): { status: string; error: unknown } } }, id: string): CommandFailedError {
+  const task = result.tasks.get(id);
+  assert.equal(task.status, "failed");
+  assert.ok(task.error instanceof CommandFailedError, `task "${id}" failed with ${String(task.error)}`);
+  assert.ok(task.error instanceof FlotillaError);
+  assert.equal(task.error.code, "E_COMMAND_FAILED");
+  assert.equal(task.error.name, "CommandFailedError");
+  return task.error;
+}
+
+const provider = () => childProcess({ slots: 4 });
+
+describe("child-process: output", () => {
+  it("succeeds with stdout as text, one final newline removed", async () => {
+    const result = await run(new Job("j").task("echo", command(["echo", "hello world"])), { provider: provider() });
+    assert.equal(result.status, "succeeded");
+    assert.equal(result.output("echo"), "hello world");
+  });
+
+  it("parses stdout as JSON with output: \"json\", typed by the caller", async () => {
+    const job = new Job("j").task("count", command<{ n: number; list: number[] }>(["printf", '{"n": 42, "list": [1, 2]}'], { output: "json" }));
+    const result = await run(job, { provider: provider() });
+    const out = result.output("count");
+    assert.deepEqual(out, { n: 42, list: [1, 2] });
+    assert.equal(out?.n, 42);
+  });
+
+  it("gives undefined with output: \"none\", and keeps no stdout", async () => {
+    const result = await run(new Job("j").task("quiet", command(["echo", "ignored"], { output: "none", maxOutputBytes: 0 })), { provider: provider() });
+    assert.equal(result.status, "succeeded");
+    assert.equal(result.output("quiet"), undefined);
+  });
+
+  it("fails an attempt whose stdout is not valid JSON, saying so", async () => {
+    const result = await run(new Job("j").task("bad", command(["echo", "not json"], { output: "json" })), { provider: provider() });
+    const error = failedWith(result, "bad");
+    assert.equal(error.failure, "output-json");
+    assert.equal(error.exitCode, 0);
+    assert.match(error.message, /^task "bad" attempt 1: command \["echo","not json"\] exited 0 but its stdout is not valid JSON \(output: "json"\); stdout began "not json\\n"$/);
+    assert.ok(error.cause instanceof SyntaxError);
+  });
+
+  it("fails output past maxOutputBytes with an error naming the cap, and stops the command", async () => {
+    // `yes` writes forever: only the cap stops it.
+    const job = new Job("j").task("flood", command(["yes"], { maxOutputBytes: 1000 })).task("small", command(["echo", "ok"], { maxOutputBytes: 3 }));
+    const result = await run(job, { provider: provider() });
+    const error = failedWith(result, "flood");
+    assert.equal(error.failure, "output-limit");
+    assert.match(error.message, /command \["yes"\] wrote more than 1000 bytes to stdout \(maxOutputBytes\) and was stopped/);
+    assert.equal(result.output("small"), "ok", "3 bytes fit a cap of 3");
+  });
+
+  it("applies the provider's maxOutputBytes to commands without their own", async () => {
+    const result = await run(new Job("j").task("big", command(["printf", "12345"])), { provider: childProcess({ maxOutputBytes: 4 }) });
+    assert.match(failedWith(result, "big").message, /more than 4 bytes/);
+  });
+});
+
+describe("child-process: failures", () => {
+  it("fails a non-zero exit with the exit code, the stderr tail and argv, and the rest of the job goes on", async () => {
+    const job = new Job("j")
+      .task("fail", command(["sh", "-c", "echo first >&2; echo boom >&2; exit 7"]))
+      .task("after", { dependsOn: ["fail"] }, command(["echo", "never"]))
+      .task("other", command(["echo", "fine"]));
+    const result = await run(job, { provider: provider() });
+    const error = failedWith(result, "fail");
+    assert.equal(error.failure, "exit");
+    assert.equal(error.exitCode, 7);
+    assert.equal(error.signal, null);
+    assert.equal(error.stderrTail, "first\nboom");
+    assert.deepEqual(error.argv, ["sh", "-c", "echo first >&2; echo boom >&2; exit 7"]);
+    assert.equal(error.taskId, "fail");
+    assert.equal(error.attempt, 1);
+    assert.equal(error.message, 'task "fail" attempt 1: command ["sh","-c","echo first >&2; echo boom >&2; exit 7"] exited with code 7\nstderr (last lines):\n  first\n  boom');
+    assert.equal(result.tasks.get("after").status, "skipped");
+    assert.equal(result.output("other"), "fine");
+  });
+
+  it("keeps only the last 20 lines of stderr", async () => {
+    const result = await run(new Job("j").task("noisy", command(["sh", "-c", "seq 1 100 >&2; exit 1"])), { provider: provider() });
+    const error = failedWith(result, "noisy");
+    assert.equal(error.stderrTail, Array.from({ length: 20 }, (_, i) => String(81 + i)).join("\n"));
+  });
+
+  it("says when a failing command wrote nothing to stderr", async () => {
+    const result = await run(new Job("j").task("f", command(["false"])), { provider: provider() });
+    assert.match(failedWith(result, "f").message, /exited with code 1; it wrote nothing to stderr$/);
+  });
+
+  it("fails a command killed by a signal with the signal's name", async () => {
+    const result = await run(new Job("j").task("sig", command(["sh", "-c", "echo dying >&2; kill -USR1 $$"])), { provider: provider() });
+    const error = failedWith(result, "sig");
+    assert.equal(error.failure, "signal");
+    assert.equal(error.signal, "SIGUSR1");
+    assert.equal(error.exitCode, null);
+    assert.match(error.message, /was killed by SIGUSR1\nstderr \(last lines\):\n {2}dying$/);
+  });
+
+  it("fails a command that does not exist (ENOENT), naming argv[0] and the cwd", async () => {
+    const result = await run(new Job("j").task("missing", command(["no-such-command-flotilla"])).task("ok", command(["true"])), { provider: provider() });
+    const error = failedWith(result, "missing");
+    assert.equal(error.failure, "spawn");
+    assert.equal((error.cause as NodeJS.ErrnoException).code, "ENOENT");
+    assert.equal(error.message, `task "missing" attempt 1: command ["no-such-command-flotilla"] was not found (ENOENT): "no-such-command-flotilla" is not on PATH (cwd "${process.cwd()}")`);
+    assert.equal(result.tasks.get("ok").status, "succeeded");
+  });
+
+  it("says so when the cwd is what does not exist, and when the file is not executable", async () => {
+    const job = new Job("j")
+      .task("nocwd", command(["true"], { cwd: "/no/such/dir" }))
+      .task("noexec", command([join(fixtures, "exit-mid-run.mjs")]));
+    const result = await run(job, { provider: provider() });
+    assert.match(failedWith(result, "nocwd").message, /could not be started: its cwd "\/no\/such\/dir" does not exist \(ENOENT\)/);
+    assert.match(failedWith(result, "noexec").message, /is not executable \(EACCES/);
+  });
+
+  it("fails a command whose dependencies' outputs are not JSON, naming the dependency", async () => {
+    const job = new Job("j").task("big", () => 10n).task("use", { dependsOn: ["big"], pool: "sh" }, command(["true"]));
+    const result = await run(job, { pools: { default: inProcess(), sh: provider() } });
+    const error = failedWith(result, "use");
+    assert.equal(error.failure, "deps");
+    assert.match(error.message, /cannot be written as JSON for FLOTILLA_DEPS_FILE \(dependency "big"\)/);
+  });
+});
+
+describe("child-process: no shell unless asked", () => {
+  it("passes arguments literally: no substitution, no globbing, no command separators", async () => {
+    const marker = join(scratch, "must-survive");
+    await writeFile(marker, "x");
+    const args = ["$(echo hi)", "`id`", `; rm -f ${marker}`, "*", "$HOME", "a b"];
+    const result = await run(new Job("j").task("lit", command(["printf", "%s\\n", ...args])), { provider: provider() });
+    assert.deepEqual(String(result.output("lit")).split("\n"), args);
+    assert.ok(existsSync(marker));
+  });
+
+  it("runs argv[0] as a shell line with shell: true, argv[1..] as $1, $2", async () => {
+    const job = new Job("j")
+      .task("sh", command(['echo "$(echo hi) $1-$2" | tr a-z A-Z', "ab", "c d"], { shell: true }))
+      .task("bash", command(["echo ${1^^}", "up"], { shell: "/bin/bash" }));
+    const result = await run(job, { provider: provider() });
+    assert.equal(result.output("sh"), "HI AB-C D");
+    assert.equal(result.output("bash"), "UP");
+  });
+});
+
+describe("child-process: env, cwd, stdin", () => {
+  it("merges env over the inherited environment, and can remove a variable", async () => {
+    const job = new Job("j")
+      .task("merged", command(["sh", "-c", 'echo "$FLOTILLA_TEST_VAR|${PATH:+has-path}"'], { env: { FLOTILLA_TEST_VAR: "v 1" } }))
+      .task("removed", command(["/usr/bin/env"], { env: { PATH: undefined } }));
+    const result = await run(job, { provider: provider() });
+    assert.equal(result.output("merged"), "v 1|has-path");
+    assert.ok(!String(result.output("removed")).split("\n").some((l) => l.startsWith("PATH=")));
+  });
+
+  it("replaces the environment with inheritEnv: false (flotilla's variables stay)", async () => {
+    const result = await run(new Job("j").task("bare", command(["/usr/bin/env"], { inheritEnv: false, env: { ONLY: "this" } })), { provider: provider() });
+    const names = String(result.output("bare")).split("\n").map((l) => l.slice(0, l.indexOf("="))).sort();
+    assert.deepEqual(names, ["FLOTILLA_ATTEMPT", "FLOTILLA_DEPS_FILE", "FLOTILLA_TASK_ID", "ONLY"]);
+  });
+
+  it("runs in cwd, given as a path or a file: URL", async () => {
+    const job = new Job("j").task("path", command(["pwd"], { cwd: scratch })).task("url", command(["pwd"], { cwd: pathToFileURL(scratch) }));
+    const result = await run(job, { provider: provider() });
+    assert.equal(realpathSync(String(result.output("path"))), realpathSync(scratch));
+    assert.equal(realpathSync(String(result.output("url"))), realpathSync(scratch));
+  });
+
+  it("writes stdin (a string or bytes) and closes it; without it stdin is empty", async () => {
+    const job = new Job("j")
+      .task("text", command(["cat"], { stdin: "line a\nline b\n" }))
+      .task("bytes", command(["wc", "-c"], { stdin: new Uint8Array(1000) }))
+      .task("empty", command(["cat"]))
+      .task("unread", command(["true"], { stdin: "x".repeat(1 << 20) }));
+    const result = await run(job, { provider: provider() });
+    assert.equal(result.output("text"), "line a\nline b");
+    assert.equal(String(result.output("bytes")).trim(), "1000");
+    assert.equal(result.output("empty"), "");
+    assert.equal(result.tasks.get("unread").status, "succeeded", "a command that never reads its stdin is fine");
+  });
+});
+
+describe("child-process: dependencies and attempts", () => {
+  it("hands dependencies' outputs over in FLOTILLA_DEPS_FILE and removes the file afterwards", async () => {
+    const job = new Job("j")
+      .task("a", command(["echo", "hello"]))
+      .task("b", command(["printf", '{"n":1}'], { output: "json" }))
+      .task("broken", { onFailure: "satisfy" }, command(["false"]))
+      .task("c", { dependsOn: ["a", "b", "broken"] }, command(["sh", "-c", 'cat "$FLOTILLA_DEPS_FILE"; echo; echo "$FLOTILLA_DEPS_FILE"; echo "$FLOTILLA_TASK_ID#$FLOTILLA_ATTEMPT"']));
+    const result = await run(job, { provider: provider() });
+    assert.equal(result.tasks.get("c").status, "succeeded");
+    const [json, file, id] = String(result.output("c")).split("\n") as [string, string, string];
+    const content = JSON.parse(json) as { deps: Record<string, unknown>; failures: Record<string, { name: string; code: string; message: string }> };
+    assert.deepEqual(content.deps, { a: "hello", b: { n: 1 } });
+    assert.deepEqual(Object.keys(content.failures), ["broken"]);
+    assert.equal(content.failures.broken?.name, "CommandFailedError");
+    assert.equal(content.failures.broken?.code, "E_COMMAND_FAILED");
+    assert.equal(id, "c#1");
+    assert.ok(file.startsWith(realpathSync(tmpdir())) || file.startsWith(tmpdir()), file);
+    assert.ok(!existsSync(file), "the dependency file is removed after the attempt");
+    assert.ok(!existsSync(dirname(file)), "the node's private directory is removed when the run ends");
+  });
+
+  it("sets FLOTILLA_ATTEMPT for each attempt", async () => {
+    const job = new Job("j").task("flaky", { retries: 2, backoff: { initialMs: 0 } }, command(["sh", "-c", '[ "$FLOTILLA_ATTEMPT" = 3 ] && echo "$FLOTILLA_TASK_ID#$FLOTILLA_ATTEMPT"']));
+    const result = await run(job, { provider: provider() });
+    assert.equal(result.output("flaky"), "flaky#3");
+    assert.equal(result.tasks.get("flaky").attempts, 3);
+  });
+});
+
+describe("child-process: slots", () => {
+  it("runs at most `slots` commands at once (each blocks on a FIFO the test releases)", async () => {
+    const ids = ["t1", "t2", "t3", "t4", "t5"];
+    const fifos = Object.fromEntries(ids.map((id) => [id, join(scratch, `fifo-${id}`)]));
+    for (const fifo of Object.values(fifos)) execFileSync("mkfifo", [fifo]);
+    let job = new Job<Record<string, string>>("slots");
+    for (const id of ids) job = job.task(id, command(["sh", BLOCK, fifos[id]!]));
+    const handle = start(job, { provider: childProcess({ slots: 2 }) });
+    const running = new Set<string>();
+    const startedOrder: string[] = [];
+    const overCommitted: string[] = [];
+    let peak = 0;
+    let wake: (() => void) | undefined;
+    handle.on("task:output", (e) => {
+      if (!e.line.startsWith("started")) return;
+      // A command is spawned only once a slot is free (the previous holder's task:succeeded came
+      // first), so counting at each start is exact.
+      running.add(e.taskId);
+      startedOrder.push(e.taskId);
+      peak = Math.max(peak, running.size);
+      if (running.size > 2) overCommitted.push([...running].join(", "));
+      wake?.();
+    });
+    handle.on("task:succeeded", (e) => running.delete(e.taskId));
+    const until = async (check: () => boolean) => {
+      while (!check()) await new Promise<void>((resolve) => (wake = resolve));
+    };
+
+    // Nothing is released until two commands run at once; then one at a time, the oldest first.
+    await until(() => startedOrder.length >= 2);
+    for (let released = 0; released < ids.length; released++) {
+      await until(() => startedOrder.length > released);
+      await writeFile(fifos[startedOrder[released]!]!, "go\n");
+    }
+    const result = await handle.result;
+    assert.equal(result.status, "succeeded");
+    assert.deepEqual(overCommitted, []);
+    assert.equal(peak, 2);
+    for (const id of ids) assert.equal(result.output(id), `started ${id}\nreleased ${id} go`);
+  });
+});
+
+describe("child-process: cancel, timeout, and nothing left running", () => {
+  it("cancel kills the whole process group, the command's own children included", async () => {
+    const handle = start(new Job("j").task("group", command(["sh", GROUP])), { provider: provider() });
+    const [shell, grandchild] = pidsOf(await firstLine(handle, "group")) as [number, number];
+    assert.ok(isRunning(grandchild));
+    handle.cancel("stop now");
+    const result = await handle.result;
+    assert.equal(result.status, "cancelled");
+    const error = result.tasks.get("group").error;
+    assert.ok(error instanceof CancelledError);
+    assert.equal(error.reason, "stop now");
+    await gone(shell);
+    await gone(grandchild);
+  });
+
+  it("a timeout kills the group and fails the attempt with the TimeoutError", async () => {
+    const handle = start(new Job("j").task("slow", { timeoutMs: 50 }, command(["sh", GROUP])), { provider: provider() });
+    const [shell, grandchild] = pidsOf(await firstLine(handle, "slow")) as [number, number];
+    const result = await handle.result;
+    assert.equal(result.tasks.get("slow").status, "failed");
+    assert.ok(result.tasks.get("slow").error instanceof TimeoutError);
+    await gone(shell);
+    await gone(grandchild);
+  });
+
+  it("a command that ignores SIGTERM is killed with SIGKILL after killGraceMs, and the run ends", async () => {
+    const handle = start(new Job("j").task("stubborn", command(["sh", IGNORE_TERM], { killGraceMs: 20 })), { provider: provider() });
+    const abandoned: string[] = [];
+    handle.on("task:abandoned", (e) => abandoned.push(e.taskId));
+    const [shell, grandchild] = pidsOf(await firstLine(handle, "stubborn")) as [number, number];
+    handle.cancel();
+    const result = await handle.result;
+    assert.equal(result.status, "cancelled");
+    assert.deepEqual(abandoned, [], "killed within the run's cancelGraceMs, not abandoned");
+    await gone(shell);
+    await gone(grandchild);
+  });
+
+  it("kills what a command left running in its group when the command exits", async () => {
+    const result = await run(new Job("j").task("leaver", command(["sh", "-c", 'sleep 1000 & echo "$$ $!"'])), { provider: provider() });
+    const [shell, background] = pidsOf(String(result.output("leaver"))) as [number, number];
+    await gone(shell);
+    await gone(background);
+  });
+
+  it("stopNode kills commands still running and waits for them; run() on a stopped node is refused", async () => {
+    const p = childProcess({ slots: 1 });
+    const node = await p.startNode({ lost: () => {} });
+    const lines: string[] = [];
+    let sawLine!: () => void;
+    const line = new Promise<void>((resolve) => (sawLine = resolve));
+    const ctx = {
+      taskId: "direct",
+      attempt: 1,
+      signal: new AbortController().signal,
+      deps: {},
+      failures: {},
+      node,
+      sleep: () => Promise.resolve(),
+      log: (l: string) => void (lines.push(l), sawLine()),
+    };
+    const attempt = p.run(node, command(["sh", GROUP]), ctx) as Promise<unknown>;
+    const settled = attempt.then(
+      () => assert.fail("should not succeed"),
+      (error: unknown) => error,
+    );
+    await line;
+    const [shell, grandchild] = pidsOf(lines[0]!) as [number, number];
+    await p.stopNode(node);
+    const error = await settled;
+    assert.ok(error instanceof NodeLostError, String(error));
+    assert.match((error as Error).message, /was stopped while command \["sh",".*group\.sh"\] ran; it was killed/);
+    await gone(shell);
+    await gone(grandchild);
+    await assert.rejects(p.run(node, command(["true"]), ctx) as Promise<unknown>, NodeLostError);
+  });
+
+  it("an already aborted signal rejects at once without starting anything", async () => {
+    const p = childProcess({ slots: 1 });
+    const node = await p.startNode({ lost: () => {} });
+    const reason = new Error("too late");
+    const ctx = { taskId: "t", attempt: 1, signal: AbortSignal.abort(reason), deps: {}, failures: {}, node, sleep: () => Promise.resolve(), log: () => assert.fail("nothing runs") };
+    await assert.rejects(p.run(node, command(["echo", "x"]), ctx) as Promise<unknown>, (e) => e === reason);
+    await p.stopNode(node);
+  });
+
+  it("when the program exits mid-run, its commands' process groups are killed", async () => {
+    const script = join(fixtures, "exit-mid-run.mjs");
+    const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+    const args = isDeno ? ["run", "--allow-all", script] : [script];
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, args, { timeout: 30_000 }, (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out))),
+    );
+    const [shell, grandchild] = pidsOf(stdout.replace(/^pids /, "")) as [number, number];
+    await gone(shell);
+    await gone(grandchild);
+  });
+});
+
+describe("child-process: live output", () => {
+  it("reports each stdout and stderr line as a task:output event, in order per stream", async () => {
+    const handle = start(
+      new Job("j").task("talk", command(["sh", "-c", "echo one; echo two >&2; printf 'three\\r\\nfour'; printf 'warn' >&2"])),
+      { provider: provider() },
+    );
+    const events: { stream: string; line: string; taskId: string; attempt: number }[] = [];
+    handle.on("task:output", (e) => events.push({ stream: e.stream, line: e.line, taskId: e.taskId, attempt: e.attempt }));
+    const result = await handle.result;
+    assert.equal(result.output("talk"), "one\nthree\r\nfour");
+    assert.deepEqual(events.filter((e) => e.stream === "stdout").map((e) => e.line), ["one", "three", "four"]);
+    assert.deepEqual(events.filter((e) => e.stream === "stderr").map((e) => e.line), ["two", "warn"]);
+    assert.ok(events.every((e) => e.taskId === "talk" && e.attempt === 1));
+  });
+
+  it("keeps multi-byte characters whole across chunks", async () => {
+    const text = "é€😀".repeat(30_000);
+    const handle = start(new Job("j").task("utf8", command(["cat"], { stdin: text, maxOutputBytes: Infinity })), { provider: provider() });
+    const lines: string[] = [];
+    handle.on("task:output", (e) => lines.push(e.line));
+    const result = await handle.result;
+    assert.equal(result.output("utf8"), text);
+    assert.equal(lines.join(""), text, "a long line arrives in pieces, none of them splitting a character");
+  });
+});
+
+describe("child-process: option checks", () => {
+  const invalid = (fn: () => unknown, pattern: RegExp) =>
+    assert.throws(fn, (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && pattern.test((e as Error).message));
+
+  it("refuses a bad argv", () => {
+    invalid(() => command([]), /argv must be a non-empty array of strings .*received an empty array/);
+    invalid(() => command("ls -l" as unknown as string[]), /argv must be a non-empty array .*received string "ls -l"/);
+    invalid(() => command(["ls", 3 as unknown as string]), /command\(\["ls","3"\]\): argv\[1\] must be a string, received number 3/);
+    invalid(() => command([""]), /argv\[0\] must be a non-empty program name/);
+    invalid(() => command(["echo", "a\0b"]), /argv\[1\] must be a string without NUL characters/);
+  });
+
+  it("refuses unknown and bad command options, suggesting the closest name", () => {
+    invalid(() => command(["x"], { outptu: "json" } as never), /command\(\["x"\]\): unknown option "outptu" \(did you mean "output"\?\)/);
+    invalid(() => command(["x"], { output: "xml" } as never), /option "output" must be one of "text", "json", "none", received string "xml"/);
+    invalid(() => command(["x"], { maxOutputBytes: -1 }), /option "maxOutputBytes" must be an integer >= 0 or Infinity, received number -1/);
+    invalid(() => command(["x"], { killGraceMs: Number.NaN }), /option "killGraceMs" must be a finite number of milliseconds >= 0, received number NaN/);
+    invalid(() => command(["x"], { env: { A: 1 } } as never), /option "env\.A" must be a string without NUL characters \(or undefined to remove it\), received number 1/);
+    invalid(() => command(["x"], { env: "A=1" } as never), /option "env" must be an object/);
+    invalid(() => command(["x"], { cwd: "" }), /option "cwd" must be a non-empty directory path or a file: URL/);
+    invalid(() => command(["x"], { stdin: 5 } as never), /option "stdin" must be a string or a Uint8Array, received number 5/);
+    invalid(() => command(["x"], { shell: 1 } as never), /option "shell" must be a boolean or the path of a shell/);
+    invalid(() => command(["x"], { inheritEnv: "no" } as never), /option "inheritEnv" must be a boolean/);
+  });
+
+  it("refuses unknown and bad provider options", () => {
+    invalid(() => childProcess({ slot: 2 } as never), /childProcess\(\): unknown option "slot" \(did you mean "slots"\?\)/);
+    invalid(() => childProcess({ slots: 0 }), /option "slots" must be an integer >= 1 or Infinity, received number 0/);
+    invalid(() => childProcess({ killGraceMs: -5 }), /option "killGraceMs" must be a finite number/);
+    invalid(() => childProcess({ maxOutputBytes: 1.5 }), /option "maxOutputBytes" must be an integer >= 0 or Infinity/);
+  });
+
+  it("is a valid provider: one node, kind \"command\"; runs refuse bodies of another kind before starting", async () => {
+    const p = childProcess({ slots: 3 });
+    assert.equal(p.name, "child-process");
+    assert.deepEqual(p.kinds, ["command"]);
+    assert.equal(p.maxNodes, 1);
+    const node = await p.startNode({ lost: () => {} });
+    assert.equal(node.slots, 3);
+    await p.stopNode(node);
+    await assert.rejects(run(new Job("j").task("fn", () => 1), { provider: p }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /fn/.test((e as Error).message));
+    await assert.rejects(run(new Job("j").task("cmd", command(["true"]))), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /cmd/.test((e as Error).message));
+  });
+});
+
+describe("child-process: nothing left behind", () => {
+  it("no process any test started is still running", async () => {
+    assert.ok(seenPids.length >= 10);
+    for (const pid of seenPids) await gone(pid);
+  });
+});
