@@ -26,6 +26,7 @@ const expectations: Record<string, RegExp[]> = {
   "virtual-time.ts": [/virtual duration 3840 s, 3 attempts of sync: ok/],
   "explore-signup-race.ts": [/found after \d+ schedule\(s\): duplicate key "ada"/, /call db\.get -> call db\.get -> call db\.insert -> call db\.insert/, /replayed: the same failure at step \d+/, /fixed: 500 schedules passed/],
   "explore-faults.ts": [/300 schedules passed in \d+ ms; faults fired: \{.*"task\.attempt":\d+/],
+  "child-process.ts": [/^summary: words=3 files=3$/m, /^ {2}\[summary stdout\] words=3 files=3$/m, /^lint failed with exit code 3: src\/a\.ts: unused variable$/m, /^slow: E_TIMEOUT/m, /^failed: 3 succeeded, 2 failed$/m],
 };
 
 describe("examples", () => {
