@@ -374,6 +374,21 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     await gone(background);
   });
 
+  it("does not wait forever for a process that left the group (setsid) but holds the output pipe", async () => {
+    // Such a process escaped on purpose and is not flotilla's to kill; the attempt stops reading
+    // its output killGraceMs after the command exited, and the test kills it.
+    const result = await run(new Job("j").task("daemon", command(["sh", join(fixtures, "daemon.sh"), join(scratch, "daemon-fifo")], { killGraceMs: 20 })), { provider: provider() });
+    const pid = Number(result.output("daemon"));
+    assert.ok(Number.isInteger(pid) && pid > 0, String(result.output("daemon")));
+    try {
+      assert.equal(result.status, "succeeded");
+      assert.ok(isRunning(pid), "it left the command's process group, so it was not killed with it");
+    } finally {
+      process.kill(pid, "SIGKILL");
+    }
+    await gone(pid);
+  });
+
   it("stopNode kills commands still running and waits for them; run() on a stopped node is refused", async () => {
     const p = childProcess({ slots: 1 });
     const node = await p.startNode({ lost: () => {} });
