@@ -11,9 +11,9 @@ import type { TaskSpec } from "../../src/task-context.ts";
  */
 export interface CommandOptions {
   /**
-   * Environment variables, merged over this process's `process.env` (or replacing it with
-   * `inheritEnv: false`). A value of `undefined` removes an inherited variable. flotilla always sets
-   * `FLOTILLA_TASK_ID`, `FLOTILLA_ATTEMPT` and `FLOTILLA_DEPS_FILE` on top. @default {}
+   * Environment variables, merged over this process's `process.env` as it was when the run began
+   * (or replacing it with `inheritEnv: false`). A value of `undefined` removes an inherited variable.
+   * flotilla always sets `FLOTILLA_TASK_ID`, `FLOTILLA_ATTEMPT` and `FLOTILLA_DEPS_FILE` on top. @default {}
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Whether the command starts from this process's environment. @default true */

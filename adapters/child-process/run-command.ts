@@ -73,8 +73,8 @@ function errorJson(error: unknown): unknown {
   return { name: error.name, ...(typeof code === "string" ? { code } : {}), message: error.message };
 }
 
-function buildEnv(cmd: ResolvedCommand, ctx: TaskContext<any>, depsFile: string): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = cmd.inheritEnv ? { ...process.env } : {};
+function buildEnv(node: ProcessNode, cmd: ResolvedCommand, ctx: TaskContext<any>, depsFile: string): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = cmd.inheritEnv ? { ...node.env } : {};
   if (cmd.env !== undefined) {
     for (const name in cmd.env) {
       const value = cmd.env[name];
@@ -141,7 +141,7 @@ class CommandAttempt implements LiveGroup {
     try {
       child = spawn(cmd.file, cmd.args as string[], {
         cwd: cmd.cwd,
-        env: buildEnv(cmd, ctx, depsFile),
+        env: buildEnv(node, cmd, ctx, depsFile),
         // A process group of its own, so a cancel reaches the command's children too.
         detached: true,
         stdio: [cmd.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
