@@ -17,7 +17,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 // @ts-types="../dist/index.d.ts"
 import { CancelledError, FlotillaError, Job, NodeLostError, TimeoutError, inProcess, isFlotillaError, run, start, type RunEvents } from "../dist/index.js";
 // @ts-types="../dist/child-process.d.ts"
-import { CommandFailedError, childProcess, command } from "../dist/child-process.js";
+import { CommandFailedError, childProcess, command, type CommandSpec } from "../dist/child-process.js";
+// @ts-types="../dist/testing.d.ts"
+import { providerContract } from "../dist/testing.js";
 
 const fixtures = fileURLToPath(new URL("./fixtures/process/", import.meta.url));
 const GROUP = join(fixtures, "group.sh");
@@ -512,6 +514,21 @@ describe("child-process: option checks", () => {
     await assert.rejects(run(new Job("j").task("fn", () => 1), { provider: p }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /fn/.test((e as Error).message));
     await assert.rejects(run(new Job("j").task("cmd", command(["true"]))), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /cmd/.test((e as Error).message));
   });
+});
+
+describe("child-process: the provider contract", () => {
+  for (const check of providerContract<CommandSpec<unknown>>({
+    provider: () => childProcess({ slots: 4 }),
+    bodies: {
+      returns: (value) => command(["printf", "%s", JSON.stringify(value)], { output: "json" }),
+      fails: (message) => command(["sh", "-c", 'echo "$1" >&2; exit 1', "sh", message]),
+      // The file is {"deps":…,"failures":…} on one line; sed keeps the deps (enough for the contract's values).
+      echoesDeps: () => command(["sh", "-c", 'sed -e "$1" "$FLOTILLA_DEPS_FILE"', "sh", 's/^{"deps":\\(.*\\),"failures":.*}$/\\1/'], { output: "json" }),
+      waitsForAbort: () => command(["sleep", "1000"]),
+    },
+  })) {
+    it(check.name, check.run);
+  }
 });
 
 describe("child-process: nothing left behind", () => {
