@@ -118,6 +118,7 @@ class CommandAttempt implements LiveGroup {
   #exited = false;
   #settled = false;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #drain: ReturnType<typeof setImmediate> | undefined = undefined;
   #resolve!: (value: unknown) => void;
   #reject!: (error: unknown) => void;
   #doneResolve!: () => void;
@@ -202,11 +203,16 @@ class CommandAttempt implements LiveGroup {
     killGroup(this.#pid, "SIGKILL");
     this.#exited = true;
     // A process outside the group (one that made a session of its own) may still hold the pipes:
-    // after the grace period the attempt stops waiting for them.
+    // after the grace period the attempt stops waiting for them. Not straight from the timer: timers
+    // run before I/O in a loop turn, so after a blocked loop the output still in the pipes would be
+    // lost; an immediate runs after the I/O poll has read it.
     const child = this.#child!;
     this.#timer = setTimeout(() => {
-      child.stdout?.destroy();
-      child.stderr?.destroy();
+      this.#timer = undefined;
+      this.#drain = setImmediate(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      });
     }, this.#graceMs);
   }
 
@@ -226,6 +232,7 @@ class CommandAttempt implements LiveGroup {
 
   #onClose(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#drain !== undefined) clearImmediate(this.#drain);
     this.#node.delete(this);
     this.#doneResolve();
     this.#ctx.signal.removeEventListener("abort", this.#onAbort);
