@@ -28,6 +28,7 @@ export function threadMain(
 
   function flush(): void {
     flushQueued = false;
+    if (out.length === 0) return;
     const batch = out;
     out = [];
     try {
@@ -86,7 +87,10 @@ export function threadMain(
     }
     get log(): (line: string) => void {
       return (line) => {
-        if (live.get(this.id) === this) reply(this.id, 3, String(line));
+        if (live.get(this.id) !== this) return;
+        // At once, not at the end of the microtask burst: a synchronous body may run for long.
+        out.push(this.id, 3, String(line));
+        flush();
       };
     }
     abort(reason: unknown): void {

@@ -1,0 +1,365 @@
+/**
+ * flotilla/worker-threads, end to end through run()/start() and at the provider level, against the
+ * BUILT package (dist/), so the worker script is the shipped JavaScript (`npm run build` first). The
+ * same file runs under `node --import tsx --test` and `deno test`. Tests synchronise with task bodies
+ * through ctx.log lines (task:output events) and SharedArrayBuffers, never through time.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+// Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
+// @ts-types="../dist/index.d.ts"
+import { Job, NodeLostError, isFlotillaError, run, start, type NodeReport, type RunEvents } from "../dist/index.js";
+// @ts-types="../dist/testing.d.ts"
+import { providerContract } from "../dist/testing.js";
+// @ts-types="../dist/worker-threads.d.ts"
+import { workerTask, workerThreads, type WorkerTaskSpec } from "../dist/worker-threads.js";
+
+const tasks = new URL("./fixtures/worker/tasks.mjs", import.meta.url);
+const isDeno = "Deno" in globalThis;
+
+/**
+ * OS threads of this process (Linux), to prove that a run leaves no worker thread behind. Node
+ * emits a worker's "exit" after joining its thread, so the count is exact there; Deno emits it a
+ * moment before the thread ends, so the count is only checked on Node.
+ */
+function osThreads(): number | undefined {
+  if (isDeno) return undefined;
+  try {
+    return readdirSync("/proc/self/task").length;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves with the first event of `name` that satisfies `match`. */
+function nextEvent<E extends keyof RunEvents>(handle: { on(e: E, l: (p: RunEvents[E]) => void): unknown }, name: E, match: (e: RunEvents[E]) => boolean): Promise<RunEvents[E]> {
+  return new Promise((resolve) => handle.on(name, (e) => match(e) && resolve(e)));
+}
+
+const cells = (n = 1) => new Int32Array(new SharedArrayBuffer(4 * n));
+
+describe("worker threads", () => {
+  let baseline: number | undefined;
+  before(async () => {
+    // Warm up whatever the runtime starts lazily (its own thread pool) before taking the baseline.
+    await run(new Job("warm-up").task("a", workerTask(tasks, "add", { a: 1, b: 1 })), { provider: workerThreads({ threads: 2 }) });
+    baseline = osThreads();
+  });
+  after(() => {
+    if (baseline !== undefined) assert.equal(osThreads(), baseline, "every worker thread the suite started has ended");
+  });
+
+  it("runs exports in threads; outputs and dependency outputs cross by structured clone", async () => {
+    const job = new Job("math")
+      .task("a", workerTask<number>(tasks, "add", { a: 1, b: 2 }))
+      .task("b", workerTask<number>(tasks, "add", { a: 10, b: 20 }))
+      .task("c", { dependsOn: ["a", "b"] }, workerTask<number>(tasks, "sum", 100))
+      .task("d", { dependsOn: ["c"] }, workerTask<Record<string, unknown>>(tasks, "echoDeps"))
+      .task("who", workerTask<{ taskId: string; attempt: number; input: unknown }>(tasks, "whoAmI", new Map([["k", [1n]]])));
+    const before = osThreads();
+    const result = await run(job, { provider: workerThreads({ threads: 2 }) });
+    assert.equal(result.status, "succeeded", String(result.error));
+    const c: number | undefined = result.output("c");
+    assert.equal(c, 133);
+    assert.deepEqual(result.output("d"), { c: 133 });
+    const who = result.output("who")!;
+    assert.equal(who.taskId, "who");
+    assert.equal(who.attempt, 1);
+    assert.deepEqual(who.input, new Map([["k", [1n]]]));
+    if (before !== undefined) assert.equal(osThreads(), before, "the run's threads ended with it");
+  });
+
+  it("runs tasks on several threads at once", async () => {
+    const shared = cells();
+    let job = new Job<Record<string, { met: boolean; threadId: number }>>("rendezvous");
+    for (const id of ["x", "y"]) job = job.task(id, workerTask(tasks, "rendezvous", { cells: shared, parties: 2 }));
+    const result = await run(job, { provider: workerThreads({ threads: 2, tasksPerThread: 1 }) });
+    assert.equal(result.status, "succeeded", String(result.error));
+    const x = result.output("x")!;
+    const y = result.output("y")!;
+    assert.ok(x.met && y.met, "both tasks were running at the same moment");
+    assert.notEqual(x.threadId, y.threadId);
+  });
+
+  it("batches many tasks through few threads, each output its own", async () => {
+    let job = new Job<Record<string, number>>("many");
+    for (let i = 0; i < 500; i++) job = job.task(`t${i}`, workerTask(tasks, "add", { a: i, b: 1 }));
+    const result = await run(job, { provider: workerThreads({ threads: 2, tasksPerThread: 32 }) });
+    assert.equal(result.status, "succeeded", String(result.error));
+    for (let i = 0; i < 500; i++) assert.equal(result.output(`t${i}`), i + 1);
+  });
+
+  it("forwards ctx.log lines as task:output events", async () => {
+    const handle = start(new Job("logs").task("talk", workerTask(tasks, "logs", ["one", "two"])), { provider: workerThreads({ threads: 1 }) });
+    const lines: string[] = [];
+    handle.on("task:output", (e) => lines.push(`${e.taskId}/${e.stream}: ${e.line}`));
+    const result = await handle.result;
+    assert.equal(result.output("talk"), 2);
+    assert.deepEqual(lines, ["talk/log: one", "talk/log: two"]);
+  });
+
+  it("fails a task with the error its export threw: name, message, code and properties kept", async () => {
+    const job = new Job("errors")
+      .task("bad", workerTask(tasks, "fails", "no such row"))
+      .task("str", workerTask(tasks, "rejectsWithString", "plain string"))
+      .task("fine", workerTask(tasks, "add", { a: 1, b: 1 }));
+    const result = await run(job, { provider: workerThreads({ threads: 1 }) });
+    assert.equal(result.status, "failed");
+    const error = result.tasks.get("bad").error as RangeError & { code: string; detail: unknown };
+    assert.ok(error instanceof RangeError);
+    assert.equal(error.message, "no such row");
+    assert.equal(error.code, "E_FIXTURE");
+    assert.deepEqual(error.detail, { at: "fixture" });
+    assert.match(error.stack ?? "", /tasks\.mjs/, "the worker's stack");
+    assert.equal(result.tasks.get("str").error, "plain string");
+    assert.equal(result.output("fine"), 2);
+  });
+
+  describe("bad input", () => {
+    it("a missing module fails its task with a clear error; the rest of the job runs", async () => {
+      const missing = new URL("./fixtures/worker/no-such-module.mjs", import.meta.url);
+      const job = new Job("missing").task("lost", workerTask(missing, "add")).task("fine", workerTask(tasks, "add", { a: 2, b: 2 }));
+      const result = await run(job, { provider: workerThreads({ threads: 1 }) });
+      const error = result.tasks.get("lost").error;
+      assert.ok(isFlotillaError(error, "E_WORKER_FAILED"), String(error));
+      assert.match(error.message, /^task "lost": cannot load module file:\/\/.*no-such-module\.mjs in a worker thread: /);
+      assert.ok(error.cause instanceof Error);
+      assert.equal(result.output("fine"), 4);
+    });
+
+    it("a missing export fails its task, naming the export, the closest name and the module's exports", async () => {
+      const job = new Job("export").task("typo", workerTask(tasks, "ad", { a: 1, b: 1 })).task("fine", workerTask(tasks, "add", { a: 1, b: 1 }));
+      const result = await run(job, { provider: workerThreads({ threads: 1 }) });
+      const error = result.tasks.get("typo").error;
+      assert.ok(isFlotillaError(error, "E_WORKER_FAILED"), String(error));
+      assert.match(error.message, /^task "typo": module file:\/\/.*tasks\.mjs has no export "ad" \(did you mean "add"\?\); its exports: .*\badd\b.*\bwhoAmI\b/);
+      assert.equal(result.output("fine"), 2);
+    });
+
+    it("an export that is not a function fails its task", async () => {
+      const result = await run(new Job("nf").task("n", workerTask(tasks, "notAFunction")), { provider: workerThreads({ threads: 1 }) });
+      const error = result.tasks.get("n").error;
+      assert.ok(isFlotillaError(error, "E_WORKER_FAILED"));
+      assert.match(error.message, /^task "n": export "notAFunction" of module file:\/\/.*tasks\.mjs is a number, not a function$/);
+    });
+
+    it("an output that cannot be cloned fails that task, saying which task, export and value; others succeed", async () => {
+      let job = new Job<Record<string, unknown>>("clone").task("odd", workerTask(tasks, "uncloneable"));
+      for (let i = 0; i < 20; i++) job = job.task(`t${i}`, workerTask(tasks, "add", { a: i, b: 0 }));
+      const result = await run(job, { provider: workerThreads({ threads: 2 }) });
+      const error = result.tasks.get("odd").error;
+      assert.ok(isFlotillaError(error, "E_WORKER_FAILED"), String(error));
+      assert.match(error.message, /^task "odd": the output of export "uncloneable" \(module file:\/\/.*tasks\.mjs\) cannot be sent back from the worker thread: output\.items\[1\]\.save is a function \(save\)$/);
+      for (let i = 0; i < 20; i++) assert.equal(result.output(`t${i}`), i);
+      assert.equal(result.counts.succeeded, 20);
+    });
+
+    it("an input or a dependency output that cannot be cloned fails that task before it reaches a thread", async () => {
+      const job = new Job("input")
+        .task("fnInput", workerTask(tasks, "returns", { callback: () => 1 }))
+        .task("local", workerTask(tasks, "returns", 1))
+        .task("fine", workerTask(tasks, "add", { a: 1, b: 2 }));
+      const result = await run(job, { provider: workerThreads({ threads: 1 }) });
+      const error = result.tasks.get("fnInput").error;
+      assert.ok(isFlotillaError(error, "E_WORKER_FAILED"), String(error));
+      assert.match(error.message, /^task "fnInput": the input of its workerTask \(export "returns" of file:\/\/.*tasks\.mjs\) cannot be sent to a worker thread: input\.callback is a function \(callback\)$/);
+      assert.equal(result.output("fine"), 3);
+      assert.equal(result.output("local"), 1);
+    });
+
+    it("refuses a body that is not a workerTask before the run starts", async () => {
+      const job = new Job("fn").task("inline", () => 1);
+      await assert.rejects(run(job, { provider: workerThreads({ threads: 1 }) }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /inline/.test((e as Error).message));
+    });
+  });
+
+  describe("lost threads", () => {
+    it("a thread that crashes is a lost node: the attempt is requeued on a fresh thread without spending a retry", async () => {
+      const flag = cells();
+      const handle = start(new Job("crash").task("once", workerTask<string>(tasks, "crashOnce", { flag })).task("fine", workerTask(tasks, "add", { a: 1, b: 1 })), {
+        provider: workerThreads({ threads: 1 }),
+      });
+      const requeued: unknown[] = [];
+      handle.on("task:requeued", (e) => e.taskId === "once" && requeued.push(e.error));
+      const result = await handle.result;
+      assert.equal(result.status, "succeeded", String(result.error));
+      assert.equal(result.output("once"), "survived");
+      assert.equal(requeued.length, 1);
+      assert.ok(requeued[0] instanceof NodeLostError);
+      assert.match((requeued[0] as Error).message, /^node "worker-thread-1" was lost running task "once" attempt 1: its worker thread exited with code 3$/);
+      assert.equal(result.output("fine"), 2);
+    });
+
+    it("a poison task that crashes every thread it runs on fails with E_NODE_LOST after maxNodeLosses; other tasks are unaffected", async () => {
+      let job = new Job<Record<string, unknown>>("poison").task("poison", { retries: 5 }, workerTask(tasks, "poison"));
+      for (let i = 0; i < 10; i++) job = job.task(`t${i}`, workerTask(tasks, "add", { a: i, b: i }));
+      const handle = start(job, { provider: workerThreads({ threads: 2 }), maxNodeLosses: 2 });
+      let requeues = 0;
+      let retries = 0;
+      handle.on("task:requeued", (e) => (requeues += e.taskId === "poison" ? 1 : 0));
+      handle.on("task:retry", () => retries++);
+      const result = await handle.result;
+      const poison = result.tasks.get("poison");
+      assert.equal(poison.status, "failed");
+      assert.ok(isFlotillaError(poison.error, "E_NODE_LOST"), String(poison.error));
+      assert.match((poison.error as Error).message, /its worker thread crashed: poisoned thread/);
+      assert.equal(requeues, 2);
+      assert.equal(retries, 0, "a lost node spends no retry");
+      assert.equal(result.counts.succeeded, 10);
+    });
+
+    it("a thread that runs out of memory under resourceLimits is a lost node", { skip: isDeno ? "Deno ignores resourceLimits" : false }, async () => {
+      const job = new Job("oom").task("hog", workerTask(tasks, "exhaustMemory")).task("fine", workerTask(tasks, "add", { a: 1, b: 1 }));
+      const result = await run(job, { provider: workerThreads({ threads: 2, tasksPerThread: 1, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } }), maxNodeLosses: 1 });
+      const hog = result.tasks.get("hog");
+      assert.ok(isFlotillaError(hog.error, "E_NODE_LOST"), String(hog.error));
+      assert.match((hog.error as Error).message, /its worker thread crashed: .*memory/);
+      assert.equal(result.output("fine"), 2);
+    });
+
+    it("a thread that crashes while idle is reported through the node's lost() callback", async () => {
+      const provider = workerThreads({ threads: 1 });
+      // An idle thread does not keep the process alive (by design); this test waits on one, so it
+      // holds the event loop open itself meanwhile.
+      const keepAlive = setInterval(() => {}, 1 << 30);
+      let report!: (reason: unknown) => void;
+      const lost = new Promise<unknown>((resolve) => (report = resolve));
+      const node = await provider.startNode({ lost: report } satisfies NodeReport);
+      const go = cells();
+      const ctx = { taskId: "later", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node, sleep: async () => {}, log: () => {} };
+      assert.equal(await provider.run(node, workerTask(tasks, "crashLater", { go }), ctx), "returned");
+      Atomics.store(go, 0, 1);
+      Atomics.notify(go, 0);
+      const reason = await lost;
+      assert.ok(reason instanceof NodeLostError);
+      assert.match((reason as Error).message, /^node "worker-thread-1" was lost while idle: its worker thread crashed: crashed while idle$/);
+      await provider.stopNode(node);
+      clearInterval(keepAlive);
+    });
+  });
+
+  describe("cancellation", () => {
+    it("aborts the body's signal in its thread; a body that honours it stops and the task is cancelled", async () => {
+      const handle = start(new Job("cancel").task("wait", workerTask(tasks, "honoursSignal")).task("fine", workerTask(tasks, "add", { a: 1, b: 1 })), {
+        provider: workerThreads({ threads: 1 }),
+      });
+      const lines: string[] = [];
+      handle.on("task:output", (e) => lines.push(e.line));
+      let abandoned = false;
+      handle.on("task:abandoned", () => (abandoned = true));
+      await nextEvent(handle, "task:output", (e) => e.line === "started");
+      handle.cancelTask("wait", "user pressed stop");
+      const result = await handle.result;
+      const wait = result.tasks.get("wait");
+      assert.equal(wait.status, "cancelled");
+      assert.ok(isFlotillaError(wait.error, "E_CANCELLED"));
+      assert.deepEqual(lines, ["started", "aborted: CancelledError E_CANCELLED"], "the body saw the abort, with the reason's name and code");
+      assert.equal(abandoned, false);
+      assert.equal(result.output("fine"), 2);
+    });
+
+    it("terminates the thread of a body that ignores its signal after terminateGraceMs; later tasks run on a fresh thread", async () => {
+      const provider = workerThreads({ threads: 1, tasksPerThread: 1, terminateGraceMs: 20 });
+      const job = new Job("stuck")
+        .task("stuck", { priority: 1 }, workerTask(tasks, "ignoresSignal"))
+        .task("later", workerTask<{ threadId: number }>(tasks, "whoAmI"));
+      const handle = start(job, { provider });
+      let abandoned = false;
+      handle.on("task:abandoned", () => (abandoned = true));
+      await nextEvent(handle, "task:output", (e) => e.taskId === "stuck" && e.line === "started");
+      handle.cancelTask("stuck", "it hangs");
+      const result = await handle.result;
+      assert.equal(result.tasks.get("stuck").status, "cancelled");
+      assert.equal(abandoned, false, "the attempt ended when its thread was terminated, before the run's cancelGraceMs");
+      assert.equal(result.tasks.get("later").status, "succeeded", String(result.tasks.get("later").error));
+    });
+
+    it("a timed-out body that ignores its signal fails with E_TIMEOUT once its thread is terminated", async () => {
+      const job = new Job("timeout").task("spin", { timeoutMs: 30 }, workerTask(tasks, "ignoresSignal")).task("fine", workerTask(tasks, "add", { a: 1, b: 1 }));
+      const result = await run(job, { provider: workerThreads({ threads: 1, tasksPerThread: 1, terminateGraceMs: 10 }) });
+      assert.ok(isFlotillaError(result.tasks.get("spin").error, "E_TIMEOUT"));
+      assert.equal(result.output("fine"), 2);
+    });
+
+    it("cancels cleanly while threads are still starting", async () => {
+      const before = osThreads();
+      let job = new Job<Record<string, unknown>>("early");
+      for (let i = 0; i < 8; i++) job = job.task(`t${i}`, workerTask(tasks, "honoursSignal"));
+      // Cancelled as the first attempt is dispatched: the threads have not even loaded their script.
+      const first = start(job, { provider: workerThreads({ threads: 2 }) });
+      first.on("task:start", () => first.cancel("too early"));
+      // Cancelled before any node was asked for.
+      const second = start(job, { provider: workerThreads({ threads: 2 }) });
+      second.cancel("even earlier");
+      for (const result of [await first.result, await second.result]) {
+        assert.equal(result.status, "cancelled");
+        assert.equal(result.counts.cancelled, 8);
+      }
+      if (before !== undefined) assert.equal(osThreads(), before, "the starting threads were terminated");
+    });
+  });
+
+  describe("options", () => {
+    const invalid = (options: unknown, pattern: RegExp) =>
+      assert.throws(
+        () => workerThreads(options as never),
+        (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && pattern.test((e as Error).message),
+      );
+
+    it("refuses bad options, naming the option, what was expected and what was received", () => {
+      invalid({ thread: 2 }, /^workerThreads\(\): unknown option "thread" \(did you mean "threads"\?\); known options: threads, tasksPerThread/);
+      invalid({ threads: 0 }, /option "threads" must be an integer >= 1, received number 0/);
+      invalid({ tasksPerThread: 1.5 }, /option "tasksPerThread" must be an integer >= 1, received number 1\.5/);
+      invalid({ idleTimeoutMs: 0 }, /option "idleTimeoutMs" must be a number of milliseconds > 0, or Infinity, received number 0/);
+      invalid({ terminateGraceMs: Infinity }, /option "terminateGraceMs" must be a finite number of milliseconds >= 0, received number Infinity/);
+      invalid({ resourceLimits: { maxOldGenerationSize: 10 } }, /unknown limit "maxOldGenerationSize" \(did you mean "maxOldGenerationSizeMb"\?\)/);
+      invalid({ resourceLimits: { stackSizeMb: -1 } }, /option "resourceLimits\.stackSizeMb" must be a number of MB > 0, received number -1/);
+      invalid({ env: { A: 1 } }, /option "env\.A" must be a string, received number 1/);
+      invalid({ argv: "x" }, /option "argv" must be an array of strings, received string "x"/);
+      invalid({ execArgv: ["--x", 2] }, /option "execArgv\[1\]" must be a string, received number 2/);
+      invalid(5, /^workerThreads\(\): options must be an object, received number 5$/);
+    });
+
+    it("describes itself as a provider of worker-thread bodies with one node per thread", () => {
+      const provider = workerThreads({ threads: 3 });
+      assert.equal(provider.name, "worker-threads");
+      assert.deepEqual(provider.kinds, ["worker-thread"]);
+      assert.equal(provider.maxNodes, 3);
+      assert.ok((workerThreads().maxNodes ?? 0) >= 1);
+    });
+
+    it("workerTask builds a plain spec and refuses bad arguments", () => {
+      const spec: WorkerTaskSpec<number> = workerTask<number>(tasks, "add", { a: 1, b: 2 });
+      assert.deepEqual({ ...spec }, { kind: "worker-thread", module: tasks.href, export: "add", input: { a: 1, b: 2 } });
+      assert.equal(workerTask(tasks.href, "add").module, tasks.href);
+      const badUrl = (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /moduleUrl must be a URL, an absolute URL string or an absolute path .* received string "\.\/tasks\.mjs"/.test((e as Error).message);
+      assert.throws(() => workerTask("./tasks.mjs", "add"), badUrl);
+      assert.throws(() => workerTask(tasks, ""), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /exportName must be a non-empty string .* received string ""/.test((e as Error).message));
+      assert.throws(() => workerTask(42 as never, "add"), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /received number 42/.test((e as Error).message));
+    });
+
+    it("passes env and argv to the threads", async () => {
+      const job = new Job("env").task("info", workerTask<{ env: string | undefined; argv: string[] }>(tasks, "processInfo"));
+      const result = await run(job, { provider: workerThreads({ threads: 1, env: { FLOTILLA_FIXTURE: "yes" }, argv: ["--from-test"] }) });
+      assert.equal(result.status, "succeeded", String(result.error));
+      assert.deepEqual(result.output("info"), { env: "yes", argv: ["--from-test"] });
+    });
+  });
+
+  describe("provider contract", () => {
+    for (const check of providerContract<WorkerTaskSpec>({
+      // One thread under Deno: `deno test` type-checks the task module again in every new thread (~0.7 s).
+      provider: () => workerThreads({ threads: isDeno ? 1 : 2, terminateGraceMs: 100 }),
+      bodies: {
+        returns: (value) => workerTask(tasks, "returns", value),
+        fails: (message) => workerTask(tasks, "fails", message),
+        echoesDeps: () => workerTask(tasks, "echoDeps"),
+        waitsForAbort: () => workerTask(tasks, "honoursSignal"),
+        crashesNode: () => workerTask(tasks, "poison"),
+      },
+    })) {
+      it(check.name, check.run);
+    }
+  });
+});
