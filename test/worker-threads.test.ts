@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
-import { Job, NodeLostError, isFlotillaError, run, start, type NodeReport, type RunEvents } from "../dist/index.js";
+import { Job, NodeLostError, isFlotillaError, run, start, type NodeReport } from "../dist/index.js";
 // @ts-types="../dist/testing.d.ts"
 import { providerContract } from "../dist/testing.js";
 // @ts-types="../dist/worker-threads.d.ts"
@@ -32,9 +32,9 @@ function osThreads(): number | undefined {
   }
 }
 
-/** Resolves with the first event of `name` that satisfies `match`. */
-function nextEvent<E extends keyof RunEvents>(handle: { on(e: E, l: (p: RunEvents[E]) => void): unknown }, name: E, match: (e: RunEvents[E]) => boolean): Promise<RunEvents[E]> {
-  return new Promise((resolve) => handle.on(name, (e) => match(e) && resolve(e)));
+/** Resolves when task `taskId` logs `line` (a task:output event): the body is running. */
+function logged(handle: ReturnType<typeof start>, taskId: string, line: string): Promise<void> {
+  return new Promise((resolve) => handle.on("task:output", (e) => e.taskId === taskId && e.line === line && resolve()));
 }
 
 const cells = (n = 1) => new Int32Array(new SharedArrayBuffer(4 * n));
@@ -248,7 +248,7 @@ describe("worker threads", () => {
       handle.on("task:output", (e) => lines.push(e.line));
       let abandoned = false;
       handle.on("task:abandoned", () => (abandoned = true));
-      await nextEvent(handle, "task:output", (e) => e.line === "started");
+      await logged(handle, "wait", "started");
       handle.cancelTask("wait", "user pressed stop");
       const result = await handle.result;
       const wait = result.tasks.get("wait");
@@ -267,7 +267,7 @@ describe("worker threads", () => {
       const handle = start(job, { provider });
       let abandoned = false;
       handle.on("task:abandoned", () => (abandoned = true));
-      await nextEvent(handle, "task:output", (e) => e.taskId === "stuck" && e.line === "started");
+      await logged(handle, "stuck", "started");
       handle.cancelTask("stuck", "it hangs");
       const result = await handle.result;
       assert.equal(result.tasks.get("stuck").status, "cancelled");
