@@ -6,6 +6,13 @@
  * one message at the end of the current microtask burst, so the many attempts an executor dispatches
  * together (or a finished batch frees) cost one structured clone and one message. The worker replies
  * the same way.
+ *
+ * Cancellation is watched lazily. Reading `ctx.signal` makes the attempt build an AbortController
+ * (about 2 µs in Node 20) and listening on it costs about as much again: more than the whole rest of
+ * a tiny task's way through the provider. So an attempt's signal is only read once the attempt has
+ * been in flight for one full watch period (WATCH_MS, between 2 and 4 ms); an abort of a younger
+ * attempt is noticed by the watch, at most 4 ms late. The executor never hands over an attempt whose
+ * signal has already aborted.
  */
 import { Worker } from "node:worker_threads";
 import { FlotillaError, NodeLostError } from "../../src/errors.ts";
@@ -25,13 +32,18 @@ export interface ThreadHost {
   nextCallId(): number;
 }
 
+/** How long an attempt runs before its signal is read and listened to (see above). */
+const WATCH_MS = 2;
+
 /** One attempt on its way to, or in, the worker. The abort listener is the call itself (`handleEvent`). */
 class Call {
   readonly id: number;
   readonly node: ThreadNode;
   readonly spec: WorkerTaskSpec;
   readonly ctx: TaskContext<any>;
-  readonly signal: AbortSignal;
+  /** The attempt's signal, once watched. */
+  signal: AbortSignal | undefined = undefined;
+  settled = false;
   resolve!: (value: unknown) => void;
   reject!: (error: unknown) => void;
   /** The outbox generation it was queued in, and where its RUN record is there. */
@@ -40,12 +52,16 @@ class Call {
   aborted = false;
   grace: ReturnType<typeof setTimeout> | undefined = undefined;
 
-  constructor(id: number, node: ThreadNode, spec: WorkerTaskSpec, ctx: TaskContext<any>, signal: AbortSignal) {
+  constructor(id: number, node: ThreadNode, spec: WorkerTaskSpec, ctx: TaskContext<any>) {
     this.id = id;
     this.node = node;
     this.spec = spec;
     this.ctx = ctx;
-    this.signal = signal;
+  }
+
+  /** Why it was aborted (only asked once `aborted`, so the signal was read). */
+  get reason(): unknown {
+    return this.signal!.reason;
   }
 
   handleEvent(): void {
@@ -71,6 +87,10 @@ export class ThreadNode implements ProviderNode {
   #flushQueued = false;
   #idleSince = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Calls dispatched since the last watch, and those dispatched in the period before it. */
+  #young: Call[] = [];
+  #older: Call[] = [];
+  #watchTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Resolves when each worker this node started has exited. */
   readonly #exits = new Set<Promise<void>>();
   #lost = false;
@@ -89,8 +109,6 @@ export class ThreadNode implements ProviderNode {
     if (this.#lost || this.#stopped) {
       return Promise.reject(new NodeLostError(this.id, `node "${this.id}" is ${this.#lost ? "lost" : "stopped"}; task "${ctx.taskId}" attempt ${ctx.attempt} cannot run on it`));
     }
-    const signal = ctx.signal;
-    if (signal.aborted) return Promise.reject(signal.reason);
     let worker = this.#worker;
     if (worker === undefined) {
       try {
@@ -99,7 +117,7 @@ export class ThreadNode implements ProviderNode {
         return Promise.reject(new NodeLostError(this.id, `node "${this.id}" could not start a worker thread for task "${ctx.taskId}": ${messageOf(error)}`, { cause: error }));
       }
     }
-    const call = new Call(this.host.nextCallId(), this, spec, ctx, signal);
+    const call = new Call(this.host.nextCallId(), this, spec, ctx);
     const promise = new Promise<unknown>((resolve, reject) => {
       call.resolve = resolve;
       call.reject = reject;
@@ -122,7 +140,8 @@ export class ThreadNode implements ProviderNode {
       break;
     }
     out.push(RUN, call.id, fnId, spec.input, sent, ctx.attempt, ctx.taskId);
-    signal.addEventListener("abort", call);
+    this.#young.push(call);
+    if (this.#watchTimer === undefined) this.#armWatch();
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flush);
@@ -140,10 +159,10 @@ export class ThreadNode implements ProviderNode {
       out[call.at + 3] = undefined;
       out[call.at + 4] = undefined;
       this.#settled(call);
-      call.reject(call.signal.reason);
+      call.reject(call.reason);
       return;
     }
-    this.#out.push(ABORT, call.id, toErrorWire(call.signal.reason));
+    this.#out.push(ABORT, call.id, toErrorWire(call.reason));
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flush);
@@ -155,6 +174,10 @@ export class ThreadNode implements ProviderNode {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#clearIdleTimer();
+    if (this.#watchTimer !== undefined) clearTimeout(this.#watchTimer);
+    this.#watchTimer = undefined;
+    this.#young = [];
+    this.#older = [];
     this.#rejectAll(() => new NodeLostError(this.id, `node "${this.id}" was stopped`));
     const worker = this.#worker;
     this.#worker = undefined;
@@ -214,7 +237,7 @@ export class ThreadNode implements ProviderNode {
         const call = this.#calls.get(record[1] as number);
         if (call === undefined) continue;
         this.#settled(call);
-        call.reject(call.aborted ? call.signal.reason : inputError(call, record[3], record[4], error ?? batchError));
+        call.reject(call.aborted ? call.reason : inputError(call, record[3], record[4], error ?? batchError));
       }
     }
   }
@@ -232,7 +255,7 @@ export class ThreadNode implements ProviderNode {
         continue;
       }
       this.#settled(call);
-      if (call.aborted) call.reject(call.signal.reason);
+      if (call.aborted) call.reject(call.reason);
       else if (status === OK) call.resolve(value);
       else if (status === THREW) call.reject(reviveError(value as ErrorWire));
       else if (status === FAILED) call.reject(failureError(call.ctx.taskId, call.spec, value as FailureWire));
@@ -242,7 +265,8 @@ export class ThreadNode implements ProviderNode {
   /** The call has its outcome: it leaves the node. */
   #settled(call: Call): void {
     this.#calls.delete(call.id);
-    call.signal.removeEventListener("abort", call);
+    call.settled = true;
+    call.signal?.removeEventListener("abort", call);
     if (call.grace !== undefined) clearTimeout(call.grace);
     call.grace = undefined;
     if (this.#calls.size === 0 && this.#worker !== undefined) this.#becameIdle(this.#worker);
@@ -286,17 +310,39 @@ export class ThreadNode implements ProviderNode {
     this.#calls.clear();
     let told = false;
     for (const call of calls) {
-      call.signal.removeEventListener("abort", call);
+      call.settled = true;
+      call.signal?.removeEventListener("abort", call);
       if (call.grace !== undefined) clearTimeout(call.grace);
       call.grace = undefined;
       if (call.aborted) {
-        call.reject(call.signal.reason);
+        call.reject(call.reason);
       } else {
         told = true;
         call.reject(lost(call));
       }
     }
     return told;
+  }
+
+  #armWatch(): void {
+    this.#watchTimer = setTimeout(() => this.#watch(), WATCH_MS);
+    (this.#watchTimer as { unref?: () => void }).unref?.();
+  }
+
+  /** Starts listening to the signals of the calls that have been in flight for a whole period. */
+  #watch(): void {
+    this.#watchTimer = undefined;
+    const older = this.#older;
+    this.#older = this.#young;
+    this.#young = [];
+    for (const call of older) {
+      if (call.settled) continue;
+      const signal = call.ctx.signal;
+      call.signal = signal;
+      if (signal.aborted) this.abort(call);
+      else signal.addEventListener("abort", call);
+    }
+    if (this.#older.length > 0) this.#armWatch();
   }
 
   /**
