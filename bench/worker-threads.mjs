@@ -1,15 +1,17 @@
 // Worker-thread throughput and latency: flotilla's workerThreads() (from dist/) beside piscina@5,
-// tinypool@2 and a bare postMessage round trip, in one process, on the same tiny task.
-//   npm run build && node bench/worker-threads.mjs [--tasks 100000] [--rounds 5] [--latency 2000]
-//     [--threads 2] [--per-thread N] [--only flotilla,piscina,piscina-matched,tinypool,bare]
-// This file is also the task module: in a worker thread it only exports `tiny` (and `echo`).
+// tinypool@2 and a bare postMessage round trip, in one process, on the same tiny task. Runners take
+// turns round by round, so a slow spell of the machine hits all of them alike; figures are medians.
+//   npm run build && node bench/worker-threads.mjs [--tasks 100000] [--rounds 5] [--latency 5000]
+//     [--chain 20000] [--threads 2] [--per-thread N]
+// Method and figures: bench/worker-threads.md. This file is also the task module: in a worker
+// thread it only exports `tiny` (or echoes messages, for the bare round trip).
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 
 /** The tiny task: returns its input. */
 export function tiny(x) {
   return x;
 }
-/** piscina and tinypool call the default export unless told a name. */
+/** piscina and tinypool call the default export. */
 export default tiny;
 
 if (!isMainThread && workerData === "echo") parentPort.on("message", (m) => parentPort.postMessage(m));
@@ -31,24 +33,23 @@ async function main() {
   };
   const N = Number(flag("tasks", "100000"));
   const ROUNDS = Number(flag("rounds", "5"));
-  const LAT = Number(flag("latency", "2000"));
+  const LAT = Number(flag("latency", "5000"));
+  const CHAIN = Number(flag("chain", "20000"));
   const THREADS = Number(flag("threads", "2"));
   const perThreadFlag = flag("per-thread", undefined);
-  const only = flag("only", "flotilla,piscina,piscina-matched,tinypool,bare").split(",");
   const self = new URL(import.meta.url);
   const filename = self.href;
+  const options = perThreadFlag ? { threads: THREADS, tasksPerThread: Number(perThreadFlag) } : { threads: THREADS };
 
-  // Figure out flotilla's default tasksPerThread from a provider's first node (no public getter needed).
-  const probe = workerThreads({ threads: 1 });
+  // flotilla's tasksPerThread as the provider's nodes report it (the default unless --per-thread).
+  const probe = workerThreads(options);
   const probeNode = probe.startNode({ lost() {} });
-  const PER_THREAD = Number(perThreadFlag ?? probeNode.slots);
+  const PER_THREAD = probeNode.slots;
   await probe.stopNode(probeNode);
-  const provider = () => workerThreads({ threads: THREADS, ...(perThreadFlag ? { tasksPerThread: PER_THREAD } : {}) });
 
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const rows = [];
-  const results = {};
-  const note = (lib, what, value) => ((results[lib] ??= {})[what] = value);
+  const samples = {};
+  const record = (lib, what, value) => (((samples[lib] ??= {})[what] ??= []).push(value));
 
   const tinyJob = (n) => {
     const job = new Job("tiny");
@@ -62,136 +63,131 @@ async function main() {
     return job;
   };
 
-  // --- throughput ------------------------------------------------------------------------------
-  if (only.includes("flotilla")) {
-    const job = tinyJob(N);
-    const times = [];
-    for (let r = 0; r < ROUNDS + 1; r++) {
-      const t0 = performance.now();
-      const result = await run(job, { provider: provider() });
-      const ms = performance.now() - t0;
-      if (result.status !== "succeeded" || result.counts.succeeded !== N) throw new Error(`flotilla run ${result.status}: ${result.error}`);
-      if (r > 0) times.push(ms); // round 0 warms up the main thread's JIT
-    }
-    note("flotilla", "throughput", N / (median(times) / 1000));
-    // Build cost of the job itself, outside the timed region above.
-    const t0 = performance.now();
-    tinyJob(N);
-    note("flotilla", "build", (performance.now() - t0) / N * 1000);
-  }
+  // ---- the runners -------------------------------------------------------------------------------
+  const pools = {
+    piscina: new Piscina({ filename, minThreads: THREADS, maxThreads: THREADS, concurrentTasksPerWorker: 1, idleTimeout: 600_000 }),
+    "piscina-matched": new Piscina({ filename, minThreads: THREADS, maxThreads: THREADS, concurrentTasksPerWorker: PER_THREAD, idleTimeout: 600_000 }),
+    tinypool: new Tinypool({ filename, minThreads: THREADS, maxThreads: THREADS, idleTimeout: 600_000 }),
+  };
+  const echo = new Worker(self, { workerData: "echo" });
+  let pendingEcho;
+  echo.on("message", (m) => pendingEcho(m));
+  const roundTrip = (i) =>
+    new Promise((resolve) => {
+      pendingEcho = resolve;
+      echo.postMessage(i);
+    });
+  // One flotilla node driven directly (no executor): the provider's own round trip. The context is
+  // built like a run's: its signal is an AbortController made when read.
+  const direct = workerThreads({ threads: 1 });
+  const directNode = direct.startNode({ lost() {} });
+  const directSpec = workerTask(self, "tiny", 1);
+  const directCtx = (i) => ({ taskId: `t${i}`, attempt: 1, deps: {}, failures: {}, node: directNode, log() {}, sleep: async () => {}, get signal() { return new AbortController().signal; } });
+  const directRun = (i) => direct.run(directNode, directSpec, directCtx(i));
 
-  async function poolThroughput(lib, pool, runOne) {
-    await Promise.all(Array.from({ length: THREADS * 4 }, (_, i) => runOne(pool, i))); // threads up and warm
-    const times = [];
-    for (let r = 0; r < ROUNDS + 1; r++) {
-      const t0 = performance.now();
+  // Warm-up: every thread up, and as much JIT warm-up for each as the measured rounds give the others.
+  for (const pool of Object.values(pools)) await Promise.all(Array.from({ length: N }, (_, i) => pool.run(i)));
+  for (let i = 0; i < N; i++) await roundTrip(i);
+  for (let i = 0; i < N; i++) await directRun(i);
+  await run(tinyJob(1000), { provider: workerThreads(options) });
+
+  // ---- throughput: N independent tiny tasks at once ---------------------------------------------
+  const job = tinyJob(N);
+  for (let r = 0; r < ROUNDS; r++) {
+    let t0 = performance.now();
+    const result = await run(job, { provider: workerThreads(options) }); // threads start (and stop) inside the timed run
+    record("flotilla", "throughput", N / ((performance.now() - t0) / 1000));
+    if (result.status !== "succeeded" || result.counts.succeeded !== N) throw new Error(`flotilla run ${result.status}: ${result.error}`);
+    for (const [lib, pool] of Object.entries(pools)) {
+      t0 = performance.now();
       const promises = new Array(N);
-      for (let i = 0; i < N; i++) promises[i] = runOne(pool, i);
+      for (let i = 0; i < N; i++) promises[i] = pool.run(i);
       const out = await Promise.all(promises);
-      const ms = performance.now() - t0;
+      record(lib, "throughput", N / ((performance.now() - t0) / 1000));
       if (out[N - 1] !== N - 1) throw new Error(`${lib}: wrong output`);
-      if (r > 0) times.push(ms);
     }
-    note(lib, "throughput", N / (median(times) / 1000));
   }
 
-  const piscina = (perWorker) => new Piscina({ filename, minThreads: THREADS, maxThreads: THREADS, concurrentTasksPerWorker: perWorker, idleTimeout: 60_000 });
-  const tinypool = () => new Tinypool({ filename, minThreads: THREADS, maxThreads: THREADS, idleTimeout: 60_000 });
-  const piscinaRun = (pool, i) => pool.run(i);
-  const tinypoolRun = (pool, i) => pool.run(i);
-
-  for (const [lib, make, runOne] of [
-    ["piscina", () => piscina(1), piscinaRun],
-    ["piscina-matched", () => piscina(PER_THREAD), piscinaRun],
-    ["tinypool", tinypool, tinypoolRun],
-  ]) {
-    if (!only.includes(lib)) continue;
-    const pool = make();
-    await poolThroughput(lib, pool, runOne);
-    // Single-task latency, warm pool: one task at a time.
-    const times = [];
-    for (let i = 0; i < LAT; i++) {
-      const t0 = performance.now();
-      await runOne(pool, i);
-      times.push(performance.now() - t0);
-    }
-    note(lib, "latency", median(times) * 1000);
-    await pool.destroy();
-    // Cold: a new pool, one task, destroyed (what a one-task flotilla run pays for its thread).
-    const cold = [];
-    for (let r = 0; r < 5; r++) {
-      const t0 = performance.now();
-      const p = make();
-      await runOne(p, 1);
-      await p.destroy();
-      cold.push(performance.now() - t0);
-    }
-    note(lib, "cold", median(cold));
-  }
-
-  // --- latency: flotilla -------------------------------------------------------------------------
-  if (only.includes("flotilla")) {
-    // Warm: a chain of LAT tasks, each waiting for the one before, in one run (threads stay up):
-    // per task = dispatch, the round trip to the thread, completion, releasing the next task.
-    const job = chainJob(LAT);
-    const times = [];
-    for (let r = 0; r < 4; r++) {
-      const t0 = performance.now();
-      const result = await run(job, { provider: provider() });
-      if (result.status !== "succeeded") throw new Error(`flotilla chain ${result.status}`);
-      if (r > 0) times.push((performance.now() - t0) / LAT);
-    }
-    note("flotilla", "latency", median(times) * 1000);
-    // Cold: a one-task run, which starts and stops its thread.
-    const one = tinyJob(1);
-    const cold = [];
-    for (let r = 0; r < 5; r++) {
-      const t0 = performance.now();
-      await run(one, { provider: provider() });
-      cold.push(performance.now() - t0);
-    }
-    note("flotilla", "cold", median(cold));
-  }
-
-  // --- bare postMessage ------------------------------------------------------------------------
-  if (only.includes("bare")) {
-    const worker = new Worker(self, { workerData: "echo" });
-    const roundTrip = (i) =>
-      new Promise((resolve) => {
-        worker.once("message", resolve);
-        worker.postMessage(i);
-      });
-    for (let i = 0; i < 1000; i++) await roundTrip(i);
+  // ---- latency: one task at a time, warm threads ------------------------------------------------
+  const sequential = async (lib, one) => {
     const t0 = performance.now();
-    for (let i = 0; i < LAT * 5; i++) await roundTrip(i);
-    const us = ((performance.now() - t0) / (LAT * 5)) * 1000;
-    note("bare", "latency", us);
-    note("bare", "throughput", 1e6 / us);
-    await worker.terminate();
+    for (let i = 0; i < LAT; i++) await one(i);
+    record(lib, "latency", ((performance.now() - t0) / LAT) * 1000);
+  };
+  const chainShort = chainJob(CHAIN / 5);
+  const chainLong = chainJob(CHAIN);
+  for (let r = 0; r < ROUNDS; r++) {
+    await sequential("flotilla-direct", directRun);
+    for (const [lib, pool] of Object.entries(pools)) await sequential(lib, (i) => pool.run(i));
+    await sequential("bare", roundTrip);
+    // Through run(): a chain, each task waiting for the one before. The difference of a long and a
+    // short chain leaves out starting and warming up the run's thread.
+    let t0 = performance.now();
+    await run(chainShort, { provider: workerThreads(options) });
+    const short = performance.now() - t0;
+    t0 = performance.now();
+    const result = await run(chainLong, { provider: workerThreads(options) });
+    const long = performance.now() - t0;
+    if (result.status !== "succeeded") throw new Error(`flotilla chain ${result.status}`);
+    record("flotilla", "latency", ((long - short) / (CHAIN - CHAIN / 5)) * 1000);
   }
 
-  // --- report ----------------------------------------------------------------------------------
+  // ---- cold: a one-task run starts and stops its thread; a new pool + one task + destroy -----------
+  const one = tinyJob(1);
+  const make = {
+    piscina: () => new Piscina({ filename, minThreads: THREADS, maxThreads: THREADS }),
+    "piscina-matched": () => new Piscina({ filename, minThreads: THREADS, maxThreads: THREADS, concurrentTasksPerWorker: PER_THREAD }),
+    tinypool: () => new Tinypool({ filename, minThreads: THREADS, maxThreads: THREADS }),
+  };
+  for (let r = 0; r < ROUNDS; r++) {
+    let t0 = performance.now();
+    await run(one, { provider: workerThreads(options) });
+    record("flotilla", "cold", performance.now() - t0);
+    for (const [lib, create] of Object.entries(make)) {
+      t0 = performance.now();
+      const pool = create();
+      await pool.run(1);
+      await pool.destroy();
+      record(lib, "cold", performance.now() - t0);
+    }
+  }
+
+  for (const pool of Object.values(pools)) await pool.destroy();
+  await echo.terminate();
+  await direct.stopNode(directNode);
+
+  // ---- report -------------------------------------------------------------------------------------
   const label = {
-    flotilla: `flotilla workerThreads (${THREADS} threads, tasksPerThread ${PER_THREAD})`,
+    flotilla: `flotilla \`run()\` + workerThreads (${THREADS} threads, tasksPerThread ${PER_THREAD})`,
+    "flotilla-direct": "flotilla workerThreads node, `provider.run` without the executor (1 thread)",
     piscina: `piscina@5 (${THREADS} threads, concurrentTasksPerWorker 1)`,
     "piscina-matched": `piscina@5 (${THREADS} threads, concurrentTasksPerWorker ${PER_THREAD})`,
     tinypool: `tinypool@2 (${THREADS} threads)`,
-    bare: "bare postMessage round trip (1 thread, sequential)",
+    bare: "bare postMessage round trip (1 thread)",
   };
-  const base = results.piscina?.throughput;
+  const get = (lib, what) => (samples[lib]?.[what] ? median(samples[lib][what]) : undefined);
   const fmt = (x, digits = 0) => (x === undefined ? "—" : x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
-  rows.push("| runner | tiny tasks/s | vs piscina | warm latency per task (µs) | cold one-task (ms) |");
-  rows.push("| --- | ---: | ---: | ---: | ---: |");
-  for (const lib of ["flotilla", "piscina", "piscina-matched", "tinypool", "bare"]) {
-    const r = results[lib];
-    if (r === undefined) continue;
-    rows.push(`| ${label[lib]} | ${fmt(r.throughput)} | ${base && r.throughput && lib !== "bare" ? `${(r.throughput / base).toFixed(2)}x` : "—"} | ${fmt(r.latency, 1)} | ${fmt(r.cold, 1)} |`);
+  const base = get("piscina", "throughput");
+  const baseLatency = get("piscina", "latency");
+  const rows = [
+    "| runner | tiny tasks/s | vs piscina | latency, one task at a time (µs) | vs piscina | cold one-task (ms) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const lib of ["flotilla", "flotilla-direct", "piscina", "piscina-matched", "tinypool", "bare"]) {
+    const tp = get(lib, "throughput");
+    const lat = get(lib, "latency");
+    rows.push(
+      `| ${label[lib]} | ${fmt(tp)} | ${tp && base ? `${(tp / base).toFixed(2)}x` : "—"} | ${fmt(lat, 1)} | ${lat && baseLatency ? `${(lat / baseLatency).toFixed(2)}x` : "—"} | ${fmt(get(lib, "cold"), 1)} |`,
+    );
   }
   let head = "";
   try {
     head = execSync("git rev-parse --short HEAD", { encoding: "utf8" }).trim();
   } catch {}
-  console.log(`${N.toLocaleString("en-US")} tiny tasks, median of ${ROUNDS} rounds; latency: median of ${LAT} (flotilla: chain of ${LAT}, median of 3 runs)`);
-  console.log(`${os.cpus().length} cpus ${os.cpus()[0]?.model ?? ""}, Node ${process.version}, git ${head}${results.flotilla?.build ? `; building the flotilla job: ${results.flotilla.build.toFixed(2)} µs per task (not timed above)` : ""}`);
+  console.log(`${N.toLocaleString("en-US")} tiny tasks per throughput round; ${LAT.toLocaleString("en-US")} sequential tasks per latency round (flotilla run(): chains of ${CHAIN.toLocaleString("en-US")} minus ${(CHAIN / 5).toLocaleString("en-US")}); medians of ${ROUNDS} rounds`);
+  console.log(`${os.cpus().length} cpus ${os.cpus()[0]?.model ?? ""}, Node ${process.version}, git ${head}, ${new Date().toISOString().slice(0, 10)}`);
   console.log(rows.join("\n"));
+  const spread = (lib, what) => (samples[lib]?.[what] ?? []).map((x) => fmt(x, what === "throughput" ? 0 : 1)).join(", ");
+  console.log("\nevery round:");
+  for (const lib of Object.keys(label)) for (const what of ["throughput", "latency", "cold"]) if (samples[lib]?.[what]) console.log(`  ${lib} ${what}: ${spread(lib, what)}`);
 }

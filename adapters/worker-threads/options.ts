@@ -15,9 +15,10 @@ export interface WorkerThreadsOptions {
   readonly threads?: number;
   /**
    * Attempts one thread holds at once (its node's slots). Several per thread let tiny or I/O-bound
-   * tasks go out in batches; a synchronous CPU-bound task still occupies its thread until it returns,
-   * so set 1 for long CPU-bound tasks to spread them evenly over the threads.
-   * @default 16. Bounds: integer >= 1.
+   * tasks travel in batches (bench/worker-threads.md: 8 per thread moves about 5 times as many tiny
+   * tasks as 1). A synchronous body still runs alone, so the others wait in the thread, their
+   * `timeoutMs` running: set 1 for long CPU-bound tasks, so each waits for a free thread instead.
+   * @default 8. Bounds: integer >= 1.
    */
   readonly tasksPerThread?: number;
   /** Passed to each `Worker` (heap and stack limits); a thread that exceeds them is a lost node. Ignored by Deno. */
@@ -66,7 +67,7 @@ export function resolveOptions(options: WorkerThreadsOptions | undefined): Resol
   const o = options;
   const threads = o.threads ?? defaultThreads();
   if (!(Number.isInteger(threads) && threads >= 1)) throw invalidOption(WHERE, "threads", "an integer >= 1", threads);
-  const tasksPerThread = o.tasksPerThread ?? 16;
+  const tasksPerThread = o.tasksPerThread ?? 8;
   if (!(Number.isInteger(tasksPerThread) && tasksPerThread >= 1)) throw invalidOption(WHERE, "tasksPerThread", "an integer >= 1", tasksPerThread);
   const idleTimeoutMs = o.idleTimeoutMs ?? 30_000;
   if (!(typeof idleTimeoutMs === "number" && idleTimeoutMs > 0)) throw invalidOption(WHERE, "idleTimeoutMs", "a number of milliseconds > 0, or Infinity", idleTimeoutMs);

@@ -7,15 +7,13 @@
  * together (or a finished batch frees) cost one structured clone and one message. The worker replies
  * the same way.
  *
- * Cancellation is watched lazily when the thread is busy. Reading `ctx.signal` makes the attempt
- * build an AbortController (about 2 µs in Node 20) and listening on it costs about as much again:
- * more than the whole rest of a tiny task's way through the provider. So while other attempts are in
- * flight on the thread, an attempt's signal is only read once it has been in flight for one full
- * watch period (WATCH_MS, between 2 and 4 ms); an abort of a younger attempt is noticed by the watch,
- * at most 4 ms late. An attempt that finds its thread idle is watched at once instead: that costs
- * little beside a whole round trip, and a short timer pending on every round trip would cost more
- * (waits with a near deadline are expensive under some hypervisors; measured here: twice the round
- * trip). The executor never hands over an attempt whose signal has already aborted.
+ * Cancellation is watched lazily. Reading `ctx.signal` makes the attempt build an AbortController
+ * (about 2 µs in Node 20) and listening on it costs about as much again: more than the whole rest of
+ * a tiny task's way through the provider, on the critical path of every round trip. So an attempt's
+ * signal is only read once the attempt has been in flight for one full watch period (WATCH_MS, so
+ * between 5 and 10 ms); an abort of a younger attempt is noticed by the watch, at most 10 ms late.
+ * (A shorter period costs latency: on this VM a 2 ms timer pending on every round trip made the
+ * round trip twice as slow.) The executor never hands over an attempt whose signal already aborted.
  */
 import { Worker } from "node:worker_threads";
 import { FlotillaError, NodeLostError } from "../../src/errors.ts";
@@ -36,7 +34,7 @@ export interface ThreadHost {
 }
 
 /** How long an attempt runs before its signal is read and listened to (see above). */
-const WATCH_MS = 2;
+const WATCH_MS = 5;
 
 /** One attempt on its way to, or in, the worker. The abort listener is the call itself (`handleEvent`). */
 class Call {
@@ -143,11 +141,8 @@ export class ThreadNode implements ProviderNode {
       break;
     }
     out.push(RUN, call.id, fnId, spec.input, sent, ctx.attempt, ctx.taskId);
-    if (this.#calls.size === 1) this.#watchNow(call);
-    else {
-      this.#young.push(call);
-      if (this.#watchTimer === undefined) this.#armWatch();
-    }
+    this.#young.push(call);
+    if (this.#watchTimer === undefined) this.#armWatch();
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flush);
