@@ -4,7 +4,7 @@
  * same file runs under `node --import tsx --test` and `deno test`. Tests synchronise with task bodies
  * through ctx.log lines (task:output events) and SharedArrayBuffers, never through time.
  */
-import { after, before, describe, it } from "node:test";
+import { after, before, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
@@ -337,6 +337,34 @@ describe("worker threads", () => {
       assert.throws(() => workerTask("./tasks.mjs", "add"), badUrl);
       assert.throws(() => workerTask(tasks, ""), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /exportName must be a non-empty string .* received string ""/.test((e as Error).message));
       assert.throws(() => workerTask(42 as never, "add"), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /received number 42/.test((e as Error).message));
+    });
+
+    it("a thread that cannot start (a bad execArgv) fails the waiting tasks with the reason", async () => {
+      const result = await run(new Job("flags").task("a", workerTask(tasks, "add", { a: 1, b: 1 })), { provider: workerThreads({ threads: 1, execArgv: ["--no-such-flag"] }) });
+      const error = result.tasks.get("a").error;
+      assert.ok(isFlotillaError(error, "E_NODE_LOST"), String(error));
+      assert.match((error as Error).message, /provider "worker-threads" .*could not start a node: .*--no-such-flag/);
+    });
+
+    it("terminates a thread idle for idleTimeoutMs; the node starts a fresh one when next used", async () => {
+      mock.timers.enable({ apis: ["setTimeout", "Date"], now: 0 });
+      try {
+        const provider = workerThreads({ threads: 1, idleTimeoutMs: 1_000 });
+        const lost: unknown[] = [];
+        const node = await provider.startNode({ lost: (reason: unknown) => lost.push(reason) });
+        const ctx = { taskId: "who", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node, sleep: async () => {}, log: () => {} };
+        const first = (await provider.run(node, workerTask(tasks, "whoAmI"), ctx)) as { threadId: number };
+        mock.timers.tick(999);
+        const same = (await provider.run(node, workerTask(tasks, "whoAmI"), ctx)) as { threadId: number };
+        assert.equal(same.threadId, first.threadId, "not idle long enough yet");
+        mock.timers.tick(1_000);
+        const second = (await provider.run(node, workerTask(tasks, "whoAmI"), ctx)) as { threadId: number };
+        assert.notEqual(second.threadId, first.threadId, "a fresh thread");
+        assert.deepEqual(lost, [], "an idle shutdown is not a lost node");
+        await provider.stopNode(node);
+      } finally {
+        mock.timers.reset();
+      }
     });
 
     it("passes env and argv to the threads", async () => {
