@@ -116,6 +116,14 @@ describe("worker threads", () => {
     assert.equal(result.output("fine"), 2);
   });
 
+  it("gives a body the errors of dependencies that failed with onFailure \"satisfy\"", async () => {
+    const job = new Job("satisfy")
+      .task("bad", { onFailure: "satisfy" }, workerTask(tasks, "fails", "source is down"))
+      .task("report", { dependsOn: ["bad"] }, workerTask(tasks, "seesFailures"));
+    const result = await run(job, { provider: workerThreads({ threads: 1 }) });
+    assert.deepEqual(result.output("report"), { bad: { isError: true, name: "RangeError", message: "source is down", code: "E_FIXTURE", dep: undefined } });
+  });
+
   describe("bad input", () => {
     it("a missing module fails its task with a clear error; the rest of the job runs", async () => {
       const missing = new URL("./fixtures/worker/no-such-module.mjs", import.meta.url);

@@ -72,11 +72,25 @@ export function threadMain(
     readonly deps: unknown;
     reason: unknown = NOT_ABORTED;
     #controller: AbortController | undefined = undefined;
-    constructor(id: number, taskId: string, attempt: number, deps: unknown) {
+    #failures: Record<string, ErrorWire> | Record<string, unknown> | undefined;
+    #revived = false;
+    constructor(id: number, taskId: string, attempt: number, deps: unknown, failures: Record<string, ErrorWire> | undefined) {
       this.id = id;
       this.taskId = taskId;
       this.attempt = attempt;
       this.deps = deps ?? EMPTY;
+      this.#failures = failures;
+    }
+    /** Errors of dependencies that failed with onFailure "satisfy", rebuilt on first read. */
+    get failures(): Record<string, unknown> {
+      if (this.#failures === undefined) return EMPTY;
+      if (!this.#revived) {
+        const revived: Record<string, unknown> = {};
+        for (const [id, wire] of Object.entries(this.#failures as Record<string, ErrorWire>)) revived[id] = revive(wire);
+        this.#failures = revived;
+        this.#revived = true;
+      }
+      return this.#failures;
     }
     get signal(): AbortSignal {
       if (this.#controller === undefined) {
@@ -146,8 +160,8 @@ export function threadMain(
     fns[fnId] = fn;
   }
 
-  function start(id: number, fnId: number, input: unknown, deps: unknown, attempt: number, taskId: string): void {
-    const ctx = new Ctx(id, taskId, attempt, deps);
+  function start(id: number, fnId: number, input: unknown, deps: unknown, failures: Record<string, ErrorWire> | undefined, attempt: number, taskId: string): void {
+    const ctx = new Ctx(id, taskId, attempt, deps, failures);
     live.set(id, ctx);
     const fn = fns[fnId];
     if (typeof fn === "function") {
@@ -164,15 +178,18 @@ export function threadMain(
     );
   }
 
-  function abortReason(wire: ErrorWire): unknown {
+  /** An error from the main thread (an abort reason, a dependency's failure) as an Error here. */
+  function revive(wire: ErrorWire): unknown {
     if (!("error" in wire)) return wire.value;
     const e = wire.error;
-    const reason = new Error(e.message);
-    Object.defineProperty(reason, "name", { value: e.name, configurable: true, writable: true });
-    if (e.props !== undefined) Object.assign(reason, e.props);
+    const error = new Error(e.message);
+    Object.defineProperty(error, "name", { value: e.name, configurable: true, writable: true });
+    if (e.stack !== undefined) Object.defineProperty(error, "stack", { value: e.stack, configurable: true, writable: true });
+    if (e.props !== undefined) Object.assign(error, e.props);
+    if (e.cause !== undefined) Object.defineProperty(error, "cause", { value: revive(e.cause), configurable: true, writable: true });
     // The brand makes `instanceof CancelledError` / `TimeoutError` hold in a body that imports flotilla.
-    if (e.brand) Object.defineProperty(reason, Symbol.for("flotilla.error"), { value: true });
-    return reason;
+    if (e.brand) Object.defineProperty(error, Symbol.for("flotilla.error"), { value: true });
+    return error;
   }
 
   port.on("message", (batch: unknown[]) => {
@@ -181,16 +198,16 @@ export function threadMain(
     while (i < n) {
       const op = batch[i] as number;
       if (op === 1) {
-        start(batch[i + 1] as number, batch[i + 2] as number, batch[i + 3], batch[i + 4], batch[i + 5] as number, batch[i + 6] as string);
-        i += 7;
+        start(batch[i + 1] as number, batch[i + 2] as number, batch[i + 3], batch[i + 4], batch[i + 5] as Record<string, ErrorWire> | undefined, batch[i + 6] as number, batch[i + 7] as string);
+        i += 8;
       } else if (op === 0) {
         define(batch[i + 1] as number, batch[i + 2] as string, batch[i + 3] as string);
         i += 4;
       } else if (op === 3) {
-        live.get(batch[i + 1] as number)?.abort(abortReason(batch[i + 2] as ErrorWire));
+        live.get(batch[i + 1] as number)?.abort(revive(batch[i + 2] as ErrorWire));
         i += 3;
       } else {
-        i += 7; // SKIP
+        i += 8; // SKIP
       }
     }
   });

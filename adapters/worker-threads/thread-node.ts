@@ -140,7 +140,11 @@ export class ThreadNode implements ProviderNode {
       sent = deps;
       break;
     }
-    out.push(RUN, call.id, fnId, spec.input, sent, ctx.attempt, ctx.taskId);
+    // Errors of dependencies that failed with onFailure "satisfy", as cloneable descriptions.
+    const failures = ctx.failures;
+    let failed: Record<string, ErrorWire> | undefined;
+    for (const id in failures) (failed ??= {})[id] = toErrorWire(failures[id]);
+    out.push(RUN, call.id, fnId, spec.input, sent, failed, ctx.attempt, ctx.taskId);
     this.#young.push(call);
     if (this.#watchTimer === undefined) this.#armWatch();
     if (!this.#flushQueued) {
@@ -159,6 +163,7 @@ export class ThreadNode implements ProviderNode {
       out[call.at] = SKIP;
       out[call.at + 3] = undefined;
       out[call.at + 4] = undefined;
+      out[call.at + 5] = undefined;
       this.#settled(call);
       call.reject(call.reason);
       return;

@@ -5,8 +5,8 @@
  * one message event instead of one per task:
  *
  * - main -> worker: records `[DEFINE, fnId, href, exportName]`, `[RUN, callId, fnId, input, deps,
- *   attempt, taskId]` (`deps` undefined when empty), `[SKIP, ...6 ignored]` (a RUN cancelled before it
- *   was posted), `[ABORT, callId, reason]`;
+ *   failures, attempt, taskId]` (`deps` and `failures` undefined when empty; failures as `ErrorWire`s),
+ *   `[SKIP, ...7 ignored]` (a RUN cancelled before it was posted), `[ABORT, callId, reason]`;
  * - worker -> main: triples `[callId, status, value]` with status OK (value: the output), THREW (an
  *   `ErrorWire`), FAILED (a `FailureWire`: the module, the export or the output was the problem), LOG
  *   (a line for `ctx.log`).
@@ -20,7 +20,7 @@ export const RUN = 1;
 export const SKIP = 2;
 export const ABORT = 3;
 /** Record lengths by op. */
-export const RECORD_LENGTH = [4, 7, 7, 3] as const;
+export const RECORD_LENGTH = [4, 8, 8, 3] as const;
 
 export const OK = 0;
 export const THREW = 1;

@@ -40,6 +40,11 @@ export interface WorkerTaskContext<Deps = Record<string, unknown>> {
   readonly signal: AbortSignal;
   /** The outputs of the task's dependencies, by id (structured clones). */
   readonly deps: Deps;
+  /**
+   * Errors of dependencies that failed with `onFailure: "satisfy"`, by id (their `deps` entry is
+   * undefined): Errors with the original's name, message, stack and properties such as `code`.
+   */
+  readonly failures: Readonly<Record<string, unknown>>;
   /** Reports a line as a `task:output` event on the main thread. */
   readonly log: (line: string) => void;
 }
