@@ -84,6 +84,8 @@ async function main() {
   const directSpec = workerTask(self, "tiny", 1);
   const directCtx = (i) => ({ taskId: `t${i}`, attempt: 1, deps: {}, failures: {}, node: directNode, log() {}, sleep: async () => {}, get signal() { return new AbortController().signal; } });
   const directRun = (i) => direct.run(directNode, directSpec, directCtx(i));
+  // The same warm node under run(), to tell the executor's share from a fresh thread's warm-up.
+  const warm = { name: "warm", kinds: direct.kinds, maxNodes: 1, startNode: () => directNode, stopNode() {}, run: (node, body, ctx) => direct.run(directNode, body, ctx) };
 
   // Warm-up: every thread up, and as much JIT warm-up for each as the measured rounds give the others.
   for (const pool of Object.values(pools)) await Promise.all(Array.from({ length: N }, (_, i) => pool.run(i)));
@@ -114,6 +116,7 @@ async function main() {
     for (let i = 0; i < LAT; i++) await one(i);
     record(lib, "latency", ((performance.now() - t0) / LAT) * 1000);
   };
+  const chainWarm = chainJob(LAT);
   const chainShort = chainJob(CHAIN / 5);
   const chainLong = chainJob(CHAIN);
   for (let r = 0; r < ROUNDS; r++) {
@@ -130,6 +133,9 @@ async function main() {
     const long = performance.now() - t0;
     if (result.status !== "succeeded") throw new Error(`flotilla chain ${result.status}`);
     record("flotilla", "latency", ((long - short) / (CHAIN - CHAIN / 5)) * 1000);
+    t0 = performance.now();
+    if ((await run(chainWarm, { provider: warm })).status !== "succeeded") throw new Error("flotilla warm chain failed");
+    record("flotilla-warm", "latency", ((performance.now() - t0) / LAT) * 1000);
   }
 
   // ---- cold: a one-task run starts and stops its thread; a new pool + one task + destroy -----------
@@ -160,6 +166,7 @@ async function main() {
   const label = {
     flotilla: `flotilla \`run()\` + workerThreads (${THREADS} threads, tasksPerThread ${PER_THREAD})`,
     "flotilla-direct": "flotilla workerThreads node, `provider.run` without the executor (1 thread)",
+    "flotilla-warm": "flotilla `run()` of a chain on that same warm node (1 thread)",
     piscina: `piscina@5 (${THREADS} threads, concurrentTasksPerWorker 1)`,
     "piscina-matched": `piscina@5 (${THREADS} threads, concurrentTasksPerWorker ${PER_THREAD})`,
     tinypool: `tinypool@2 (${THREADS} threads)`,
@@ -173,7 +180,7 @@ async function main() {
     "| runner | tiny tasks/s | vs piscina | latency, one task at a time (µs) | vs piscina | cold one-task (ms) |",
     "| --- | ---: | ---: | ---: | ---: | ---: |",
   ];
-  for (const lib of ["flotilla", "flotilla-direct", "piscina", "piscina-matched", "tinypool", "bare"]) {
+  for (const lib of ["flotilla", "flotilla-direct", "flotilla-warm", "piscina", "piscina-matched", "tinypool", "bare"]) {
     const tp = get(lib, "throughput");
     const lat = get(lib, "latency");
     rows.push(

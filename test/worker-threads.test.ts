@@ -6,7 +6,9 @@
  */
 import { after, before, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
 import { Job, NodeLostError, isFlotillaError, run, start, type NodeReport } from "../dist/index.js";
@@ -114,6 +116,14 @@ describe("worker threads", () => {
     assert.match(error.stack ?? "", /tasks\.mjs/, "the worker's stack");
     assert.equal(result.tasks.get("str").error, "plain string");
     assert.equal(result.output("fine"), 2);
+  });
+
+  it("works from the CommonJS build, and the process exits on its own after the run", { skip: isDeno ? "a Node check of dist/*.cjs" : false }, async () => {
+    const script = fileURLToPath(new URL("./fixtures/worker/cjs-smoke.cjs", import.meta.url));
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [script], { timeout: 30_000 }, (error, out) => (error ? reject(error) : resolve(out))),
+    );
+    assert.equal(stdout.trim(), "succeeded 5");
   });
 
   it("gives a body the errors of dependencies that failed with onFailure \"satisfy\"", async () => {
