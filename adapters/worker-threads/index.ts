@@ -6,4 +6,4 @@
  */
 export { workerThreads } from "./provider.ts";
 export { workerTask, type WorkerTaskSpec, type WorkerTaskContext } from "./worker-task.ts";
-export type { WorkerThreadsOptions } from "./options.ts";
+export type { WorkerThreadsOptions, WorkerResourceLimits } from "./options.ts";

@@ -1,8 +1,20 @@
 /** Options of `workerThreads()`, with defaults and bounds, and their single check. */
 import { availableParallelism } from "node:os";
-import { SHARE_ENV, type ResourceLimits } from "node:worker_threads";
+import { SHARE_ENV } from "node:worker_threads";
 import { FlotillaError, describe } from "../../src/errors.ts";
 import { checkKnownKeys, invalidOption } from "../../src/task-options.ts";
+
+/** Heap and stack limits of each thread, in MB (Node's `ResourceLimits`, declared here so the types need no @types/node). */
+export interface WorkerResourceLimits {
+  /** The largest heap space for recently created objects. */
+  readonly maxYoungGenerationSizeMb?: number;
+  /** The largest main heap. */
+  readonly maxOldGenerationSizeMb?: number;
+  /** The size of the range reserved for generated code. */
+  readonly codeRangeSizeMb?: number;
+  /** The largest stack of the thread. @default 4 */
+  readonly stackSizeMb?: number;
+}
 
 /**
  * @example workerThreads({ threads: 2, tasksPerThread: 1, resourceLimits: { maxOldGenerationSizeMb: 256 } })
@@ -22,9 +34,12 @@ export interface WorkerThreadsOptions {
    */
   readonly tasksPerThread?: number;
   /** Passed to each `Worker` (heap and stack limits); a thread that exceeds them is a lost node. Ignored by Deno. */
-  readonly resourceLimits?: ResourceLimits;
-  /** The threads' `process.env`: an object of strings, or `SHARE_ENV` from node:worker_threads. @default a copy of process.env */
-  readonly env?: Readonly<Record<string, string>> | typeof SHARE_ENV;
+  readonly resourceLimits?: WorkerResourceLimits;
+  /**
+   * The threads' `process.env`: an object of strings, or `SHARE_ENV` from node:worker_threads (the
+   * threads then share the main thread's). @default a copy of process.env as the thread starts
+   */
+  readonly env?: Readonly<Record<string, string>> | symbol;
   /** Strings appended to `process.argv` in each thread. @default [] */
   readonly argv?: readonly string[];
   /** Node options for each thread (`process.execArgv` there). @default the main thread's */
@@ -45,7 +60,7 @@ export interface WorkerThreadsOptions {
 export interface ResolvedOptions {
   readonly threads: number;
   readonly tasksPerThread: number;
-  readonly resourceLimits: ResourceLimits | undefined;
+  readonly resourceLimits: WorkerResourceLimits | undefined;
   readonly env: Readonly<Record<string, string>> | typeof SHARE_ENV | undefined;
   readonly argv: readonly string[] | undefined;
   readonly execArgv: readonly string[] | undefined;
@@ -87,7 +102,7 @@ export function resolveOptions(options: WorkerThreadsOptions | undefined): Resol
   }
   const env = o.env;
   if (env !== undefined && env !== SHARE_ENV) {
-    if (typeof env !== "object" || env === null || Array.isArray(env)) throw invalidOption(WHERE, "env", "an object of strings or SHARE_ENV", env);
+    if (typeof env !== "object" || env === null || Array.isArray(env)) throw invalidOption(WHERE, "env", "an object of strings or SHARE_ENV (from node:worker_threads)", env);
     for (const [key, value] of Object.entries(env)) {
       if (typeof value !== "string") throw invalidOption(WHERE, `env.${key}`, "a string", value);
     }
@@ -98,7 +113,7 @@ export function resolveOptions(options: WorkerThreadsOptions | undefined): Resol
     threads,
     tasksPerThread,
     resourceLimits: limits === undefined ? undefined : { ...limits },
-    env: env === undefined || env === SHARE_ENV ? env : { ...env },
+    env: env === undefined || env === SHARE_ENV ? (env as typeof SHARE_ENV | undefined) : { ...(env as Record<string, string>) },
     argv: o.argv === undefined ? undefined : [...o.argv],
     execArgv: o.execArgv === undefined ? undefined : [...o.execArgv],
     idleTimeoutMs,
