@@ -23,6 +23,7 @@ export interface AttemptHost {
 }
 
 const NOT_ABORTED = Symbol("not aborted");
+const NOTHING_TO_REMOVE = () => {};
 
 export class Attempt implements TaskContext<Record<string, unknown>> {
   readonly taskId: string;
@@ -93,7 +94,22 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
     });
   }
 
-  // A getter like `sleep`, so `({ log }) => log("...")` works.
+  // Getters like `sleep`, so `({ onAbort, log }) => ...` works.
+  get onAbort(): (listener: (reason: unknown) => void) => () => void {
+    return (listener) => this.#onAbort(listener);
+  }
+
+  #onAbort(listener: (reason: unknown) => void): () => void {
+    if (this.#abortReason !== NOT_ABORTED) {
+      listener(this.#abortReason);
+      return NOTHING_TO_REMOVE;
+    }
+    const hook = this.#hook();
+    const call = () => listener(hook.reason);
+    hook.addEventListener("abort", call);
+    return () => hook.removeEventListener("abort", call);
+  }
+
   get log(): (line: string, stream?: OutputStream) => void {
     return (line, stream = "log") => this.#host.output(this, line, stream);
   }

@@ -58,7 +58,7 @@ export interface ComputeProvider<Body = TaskBody<any, unknown>> {
   stopNode(node: ProviderNode): void | PromiseLike<void>;
   /**
    * Runs one attempt. Returns the output (or a promise of it); throws or rejects with the attempt's
-   * error, or with a `NodeLostError` when the node died. Must stop the work when `ctx.signal` aborts.
+   * error, or with a `NodeLostError` when the node died. Must stop the work when the attempt aborts (`ctx.onAbort(listener)` hears it without an AbortController).
    */
   run(node: ProviderNode, body: Body, ctx: TaskContext<any>): unknown;
 }

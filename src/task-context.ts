@@ -32,6 +32,12 @@ export interface TaskContext<Deps = Record<string, unknown>> {
   /** Waits `ms` milliseconds on the run's clock; rejects with the signal's reason when aborted. */
   sleep(ms: number): Promise<void>;
   /**
+   * Calls `listener` with the abort reason when this attempt is aborted (at once if it already was);
+   * returns a function that removes it. The same moment as `signal`'s abort event, without building
+   * an AbortController: providers use it to forward cancellation cheaply.
+   */
+  onAbort(listener: (reason: unknown) => void): () => void;
+  /**
    * Reports a line of output as a `task:output` event (`stream` "log" unless given). Providers use it
    * for a command's stdout and stderr lines; bodies may use it for progress. Free when nobody listens.
    */

@@ -190,4 +190,33 @@ describe("cancellation", () => {
     assert.equal(await seen.promise, true);
     await handle.result;
   });
+
+  it("ctx.onAbort calls its listener once with the reason, can be removed, and fires at once after an abort", async () => {
+    const heard: unknown[] = [];
+    const removedHeard: unknown[] = [];
+    const late: unknown[] = [];
+    const started = deferred();
+    const handle = start(
+      new Job("j").task("work", async ({ onAbort, sleep }) => {
+        onAbort((reason) => heard.push(reason));
+        const remove = onAbort((reason) => removedHeard.push(reason));
+        remove();
+        started.resolve();
+        try {
+          await sleep(60_000);
+        } finally {
+          onAbort((reason) => late.push(reason)); // already aborted: called at once
+        }
+      }),
+      { runtime: virtualRuntime() },
+    );
+    await started.promise;
+    handle.cancelTask("work", "stop now");
+    const result = await handle.result;
+    assert.equal(result.tasks.get("work").status, "cancelled");
+    assert.equal(heard.length, 1);
+    assert.ok(heard[0] instanceof CancelledError && /stop now/.test(heard[0].message));
+    assert.deepEqual(removedHeard, []);
+    assert.equal(late[0], heard[0]);
+  });
 });
