@@ -82,7 +82,7 @@ async function main() {
   const direct = workerThreads({ threads: 1 });
   const directNode = direct.startNode({ lost() {} });
   const directSpec = workerTask(self, "tiny", 1);
-  const directCtx = (i) => ({ taskId: `t${i}`, attempt: 1, deps: {}, failures: {}, node: directNode, log() {}, sleep: async () => {}, get signal() { return new AbortController().signal; } });
+  const directCtx = (i) => ({ taskId: `t${i}`, attempt: 1, deps: {}, failures: {}, node: directNode, log() {}, sleep: async () => {}, onAbort: () => () => {}, get signal() { return new AbortController().signal; } });
   const directRun = (i) => direct.run(directNode, directSpec, directCtx(i));
   // The same warm node under run(), to tell the executor's share from a fresh thread's warm-up.
   const warm = { name: "warm", kinds: direct.kinds, maxNodes: 1, startNode: () => directNode, stopNode() {}, run: (node, body, ctx) => direct.run(directNode, body, ctx) };

@@ -406,6 +406,7 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
       node,
       sleep: () => Promise.resolve(),
       log: (l: string) => void (lines.push(l), sawLine()),
+      onAbort: () => () => {},
     };
     const attempt = p.run(node, command(["sh", GROUP]), ctx) as Promise<unknown>;
     const settled = attempt.then(
@@ -427,7 +428,7 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     const p = childProcess({ slots: 1 });
     const node = await p.startNode({ lost: () => {} });
     const reason = new Error("too late");
-    const ctx = { taskId: "t", attempt: 1, signal: AbortSignal.abort(reason), deps: {}, failures: {}, node, sleep: () => Promise.resolve(), log: () => assert.fail("nothing runs") };
+    const ctx = { taskId: "t", attempt: 1, signal: AbortSignal.abort(reason), deps: {}, failures: {}, node, sleep: () => Promise.resolve(), log: () => assert.fail("nothing runs"), onAbort: () => () => {} };
     await assert.rejects(p.run(node, command(["echo", "x"]), ctx) as Promise<unknown>, (e) => e === reason);
     await p.stopNode(node);
   });

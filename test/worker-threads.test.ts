@@ -248,7 +248,7 @@ describe("worker threads", () => {
       const lost = new Promise<unknown>((resolve) => (report = resolve));
       const node = await provider.startNode({ lost: report } satisfies NodeReport);
       const go = cells();
-      const ctx = { taskId: "later", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node, sleep: async () => {}, log: () => {} };
+      const ctx = { taskId: "later", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node, sleep: async () => {}, log: () => {}, onAbort: () => () => {} };
       assert.equal(await provider.run(node, workerTask(tasks, "crashLater", { go }), ctx), "returned");
       Atomics.store(go, 0, 1);
       Atomics.notify(go, 0);
@@ -373,7 +373,7 @@ describe("worker threads", () => {
         const provider = workerThreads({ threads: 1, idleTimeoutMs: 1_000 });
         const lost: unknown[] = [];
         const node = await provider.startNode({ lost: (reason: unknown) => lost.push(reason) });
-        const ctx = { taskId: "who", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node, sleep: async () => {}, log: () => {} };
+        const ctx = { taskId: "who", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node, sleep: async () => {}, log: () => {}, onAbort: () => () => {} };
         const first = (await provider.run(node, workerTask(tasks, "whoAmI"), ctx)) as { threadId: number };
         mock.timers.tick(999);
         const same = (await provider.run(node, workerTask(tasks, "whoAmI"), ctx)) as { threadId: number };

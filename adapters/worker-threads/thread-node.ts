@@ -7,13 +7,9 @@
  * together (or a finished batch frees) cost one structured clone and one message. The worker replies
  * the same way.
  *
- * Cancellation is watched lazily. Reading `ctx.signal` makes the attempt build an AbortController
- * (about 2 µs in Node 20) and listening on it costs about as much again: more than the whole rest of
- * a tiny task's way through the provider, on the critical path of every round trip. So an attempt's
- * signal is only read once the attempt has been in flight for one full watch period (WATCH_MS, so
- * between 5 and 10 ms); an abort of a younger attempt is noticed by the watch, at most 10 ms late.
- * (A shorter period costs latency: on this VM a 2 ms timer pending on every round trip made the
- * round trip twice as slow.) The executor never hands over an attempt whose signal already aborted.
+ * Cancellation is heard through `ctx.onAbort`, not `ctx.signal`: reading the signal makes the attempt
+ * build an AbortController (about 2 µs in Node 20) and listening on it costs about as much again,
+ * more than the whole rest of a tiny task's way through the provider.
  */
 import { Worker } from "node:worker_threads";
 import { FlotillaError, NodeLostError } from "../../src/errors.ts";
@@ -33,17 +29,16 @@ export interface ThreadHost {
   nextCallId(): number;
 }
 
-/** How long an attempt runs before its signal is read and listened to (see above). */
-const WATCH_MS = 5;
-
-/** One attempt on its way to, or in, the worker. The abort listener is the call itself (`handleEvent`). */
+/** One attempt on its way to, or in, the worker. */
 class Call {
   readonly id: number;
   readonly node: ThreadNode;
   readonly spec: WorkerTaskSpec;
   readonly ctx: TaskContext<any>;
-  /** The attempt's signal, once watched. */
-  signal: AbortSignal | undefined = undefined;
+  /** Stops listening for the attempt's abort. */
+  unlisten: (() => void) | undefined = undefined;
+  /** Why it was aborted, once `aborted`. */
+  reason: unknown = undefined;
   settled = false;
   resolve!: (value: unknown) => void;
   reject!: (error: unknown) => void;
@@ -60,14 +55,11 @@ class Call {
     this.ctx = ctx;
   }
 
-  /** Why it was aborted (only asked once `aborted`, so the signal was read). */
-  get reason(): unknown {
-    return this.signal!.reason;
-  }
-
-  handleEvent(): void {
+  /** The attempt's abort listener. */
+  readonly aborts = (reason: unknown): void => {
+    this.reason = reason;
     this.node.abort(this);
-  }
+  };
 }
 
 export class ThreadNode implements ProviderNode {
@@ -88,10 +80,6 @@ export class ThreadNode implements ProviderNode {
   #flushQueued = false;
   #idleSince = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** Calls dispatched since the last watch, and those dispatched in the period before it. */
-  #young: Call[] = [];
-  #older: Call[] = [];
-  #watchTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Resolves when each worker this node started has exited. */
   readonly #exits = new Set<Promise<void>>();
   #lost = false;
@@ -145,16 +133,16 @@ export class ThreadNode implements ProviderNode {
     let failed: Record<string, ErrorWire> | undefined;
     for (const id in failures) (failed ??= {})[id] = toErrorWire(failures[id]);
     out.push(RUN, call.id, fnId, spec.input, sent, failed, ctx.attempt, ctx.taskId);
-    this.#young.push(call);
-    if (this.#watchTimer === undefined) this.#armWatch();
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flush);
     }
+    // Last: an attempt aborted already is dropped from the outbox at once.
+    call.unlisten = ctx.onAbort(call.aborts);
     return promise;
   }
 
-  /** The attempt's signal aborted: drop it if not posted yet, else abort it in the worker and arm the grace. */
+  /** The attempt was aborted: drop it if not posted yet, else abort it in the worker and arm the grace. */
   abort(call: Call): void {
     if (call.aborted || this.#calls.get(call.id) !== call) return;
     call.aborted = true;
@@ -180,10 +168,6 @@ export class ThreadNode implements ProviderNode {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#clearIdleTimer();
-    if (this.#watchTimer !== undefined) clearTimeout(this.#watchTimer);
-    this.#watchTimer = undefined;
-    this.#young = [];
-    this.#older = [];
     this.#rejectAll(() => new NodeLostError(this.id, `node "${this.id}" was stopped`));
     const worker = this.#worker;
     this.#worker = undefined;
@@ -272,7 +256,7 @@ export class ThreadNode implements ProviderNode {
   #settled(call: Call): void {
     this.#calls.delete(call.id);
     call.settled = true;
-    call.signal?.removeEventListener("abort", call);
+    call.unlisten?.();
     if (call.grace !== undefined) clearTimeout(call.grace);
     call.grace = undefined;
     if (this.#calls.size === 0 && this.#worker !== undefined) this.#becameIdle(this.#worker);
@@ -317,7 +301,7 @@ export class ThreadNode implements ProviderNode {
     let told = false;
     for (const call of calls) {
       call.settled = true;
-      call.signal?.removeEventListener("abort", call);
+      call.unlisten?.();
       if (call.grace !== undefined) clearTimeout(call.grace);
       call.grace = undefined;
       if (call.aborted) {
@@ -328,28 +312,6 @@ export class ThreadNode implements ProviderNode {
       }
     }
     return told;
-  }
-
-  #armWatch(): void {
-    this.#watchTimer = setTimeout(() => this.#watch(), WATCH_MS);
-    (this.#watchTimer as { unref?: () => void }).unref?.();
-  }
-
-  /** Starts listening to the signals of the calls that have been in flight for a whole period. */
-  #watch(): void {
-    this.#watchTimer = undefined;
-    const older = this.#older;
-    this.#older = this.#young;
-    this.#young = [];
-    for (const call of older) if (!call.settled) this.#watchNow(call);
-    if (this.#older.length > 0) this.#armWatch();
-  }
-
-  #watchNow(call: Call): void {
-    const signal = call.ctx.signal;
-    call.signal = signal;
-    if (signal.aborted) this.abort(call);
-    else signal.addEventListener("abort", call);
   }
 
   /**
