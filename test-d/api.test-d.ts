@@ -117,3 +117,22 @@ expectError(run(specJob, { pools: { echo: { name: "no methods" } } }));
 // A plain provider's run receives task functions.
 const plain: ComputeProvider = { name: "p", startNode: () => ({ id: "p", slots: 2 }), stopNode: () => {}, run: (_n, body, ctx) => body(ctx) };
 expectType<ContractCheck[]>(providerContract({ provider: () => plain, bodies: { returns: (v) => () => v, fails: (m) => () => { throw new Error(m); }, echoesDeps: () => ({ deps }) => deps, waitsForAbort: () => ({ signal }) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))) } }));
+
+// The providers' subpaths: specs type outputs, providers go in pools.
+import { workerThreads, workerTask } from "flotilla/worker-threads";
+import { childProcess, command, CommandFailedError } from "flotilla/child-process";
+
+const adapters = new Job("adapters")
+  .task("count", { pool: "cpu" }, workerTask<number>(new URL("file:///tasks.js"), "count", { n: 3 }))
+  .task("ls", { pool: "sh" }, command(["ls", "-1"]))
+  .task("json", { pool: "sh", dependsOn: ["count"] }, command<{ files: number }>(["./stats.sh"], { output: "json" }))
+  .task("sum", { dependsOn: ["count", "ls", "json"] }, ({ deps }) => {
+    expectType<number>(deps.count);
+    expectType<string>(deps.ls);
+    expectType<{ files: number }>(deps.json);
+    return deps.count + deps.json.files;
+  });
+void run(adapters, { pools: { cpu: workerThreads({ threads: 2, tasksPerThread: 4 }), sh: childProcess({ slots: 4 }) } });
+expectError(workerThreads({ threads: "2" }));
+expectError(command("ls -1"));
+expectAssignable<FlotillaError>(new CommandFailedError({} as never, "failed"));
