@@ -30,7 +30,8 @@ export function workerThreads(options?: WorkerThreadsOptions): ComputeProvider<W
 
 class Host implements ThreadHost {
   readonly options: ResolvedOptions;
-  readonly #fnIds = new Map<string, number>();
+  readonly #fnIds = new Map<string, Map<string, number>>();
+  #fnCount = 0;
   readonly #nodes = new Set<ThreadNode>();
   #calls = 0;
   #started = 0;
@@ -40,9 +41,11 @@ class Host implements ThreadHost {
   }
 
   fnId(spec: WorkerTaskSpec): number {
-    const key = `${spec.export}\n${spec.module}`;
-    let id = this.#fnIds.get(key);
-    if (id === undefined) this.#fnIds.set(key, (id = this.#fnIds.size));
+    // By module, then export: no key string built per attempt.
+    let byExport = this.#fnIds.get(spec.module);
+    if (byExport === undefined) this.#fnIds.set(spec.module, (byExport = new Map()));
+    let id = byExport.get(spec.export);
+    if (id === undefined) byExport.set(spec.export, (id = this.#fnCount++));
     return id;
   }
 

@@ -25,6 +25,8 @@ export function threadMain(
 
   let out: unknown[] = [];
   let flushQueued = false;
+  /** Flushes at the end of the microtask burst; cheaper than queueMicrotask (no AsyncResource per call). */
+  const resolved = Promise.resolve();
 
   function flush(): void {
     flushQueued = false;
@@ -60,7 +62,7 @@ export function threadMain(
     out.push(id, status, value);
     if (!flushQueued) {
       flushQueued = true;
-      queueMicrotask(flush);
+      resolved.then(flush);
     }
   }
 
