@@ -1,10 +1,17 @@
 // Worker-thread throughput and latency: flotilla's workerThreads() (from dist/) beside piscina@5,
 // tinypool@2 and a bare postMessage round trip, in one process, on the same tiny task. Runners take
-// turns round by round, so a slow spell of the machine hits all of them alike; figures are medians.
-//   npm run build && node bench/worker-threads.mjs [--tasks 100000] [--rounds 5] [--latency 5000]
-//     [--chain 20000] [--threads 2] [--per-thread N]
+// turns (latency: in short segments, in rotating order), so a slow spell of the machine hits all of
+// them alike; figures are medians.
+//   npm run build && node bench/worker-threads.mjs [--tasks 100000] [--rounds 5] [--segment 1000]
+//     [--cycles 20] [--chain 20000] [--threads 2] [--per-thread N] [--pin same|cross]
+// --pin takes the scheduler's placement out of the latency figures (Linux, needs taskset): `same` runs
+// the whole process on CPU 0, so every round trip is a same-CPU hand-off (throughput is then one
+// CPU's); `cross` pins the main thread to CPU 0 and every warm worker thread to CPU 1 for the latency
+// segments, so every round trip wakes the other CPU (the fresh-thread row is then left out).
 // Method and figures: bench/worker-threads.md. This file is also the task module: in a worker
 // thread it only exports `tiny` (or echoes messages, for the bare round trip).
+import { execFileSync } from "node:child_process";
+import { readlinkSync } from "node:fs";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 
 /** The tiny task: returns its input. */
@@ -14,13 +21,27 @@ export function tiny(x) {
 /** piscina and tinypool call the default export. */
 export default tiny;
 
-if (!isMainThread && workerData === "echo") parentPort.on("message", (m) => parentPort.postMessage(m));
+/** Pins the calling thread to `cpus` (a taskset list such as "1"); returns its thread id. For --pin cross. */
+export function pin(cpus) {
+  const tid = readlinkSync("/proc/thread-self").split("/").pop();
+  execFileSync("taskset", ["-pc", String(cpus), tid], { stdio: "ignore" });
+  return tid;
+}
+
+if (!isMainThread && workerData === "echo") parentPort.on("message", (m) => parentPort.postMessage(typeof m === "object" ? pin(m.pin) : m));
 
 if (isMainThread) await main();
 
 async function main() {
   const os = await import("node:os");
-  const { execSync } = await import("node:child_process");
+  const { execSync, spawnSync } = await import("node:child_process");
+  const pinMode = process.argv.includes("--pin") ? process.argv[process.argv.indexOf("--pin") + 1] : undefined;
+  if (pinMode !== undefined && pinMode !== "same" && pinMode !== "cross") throw new Error(`--pin takes "same" or "cross", received ${pinMode}`);
+  if (pinMode === "same" && process.env.FLOTILLA_BENCH_PINNED === undefined) {
+    const child = spawnSync("taskset", ["-c", "0", process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", env: { ...process.env, FLOTILLA_BENCH_PINNED: "same" } });
+    if (child.error) throw new Error(`--pin same needs taskset (util-linux): ${child.error.message}`);
+    process.exit(child.status ?? 1);
+  }
   const { Job, run } = await import("../dist/index.js");
   const { workerThreads, workerTask } = await import("../dist/worker-threads.js");
   const { Piscina } = await import("piscina");
@@ -33,7 +54,8 @@ async function main() {
   };
   const N = Number(flag("tasks", "100000"));
   const ROUNDS = Number(flag("rounds", "5"));
-  const LAT = Number(flag("latency", "5000"));
+  const SEGMENT = Number(flag("segment", "1000"));
+  const CYCLES = Number(flag("cycles", "20"));
   const CHAIN = Number(flag("chain", "20000"));
   const THREADS = Number(flag("threads", "2"));
   const perThreadFlag = flag("per-thread", undefined);
@@ -111,20 +133,53 @@ async function main() {
   }
 
   // ---- latency: one task at a time, warm threads ------------------------------------------------
-  const sequential = async (lib, one) => {
-    const t0 = performance.now();
-    for (let i = 0; i < LAT; i++) await one(i);
-    record(lib, "latency", ((performance.now() - t0) / LAT) * 1000);
+  // Segments of SEGMENT sequential tasks; every cycle each runner runs one segment, in an order that
+  // rotates from cycle to cycle. A round trip on a 2-vCPU VM is either a same-CPU hand-off or a
+  // cross-CPU wake-up (about 3x slower), as the scheduler places the threads; short interleaved
+  // segments give every runner the same mix, and p10/p90 show the two modes.
+  const sequentialSegment = (one) => async () => {
+    for (let i = 0; i < SEGMENT; i++) await one(i);
   };
-  const chainWarm = chainJob(LAT);
+  const chainWarm = chainJob(SEGMENT);
+  const latencyRunners = {
+    "flotilla-warm": async () => {
+      if ((await run(chainWarm, { provider: warm })).status !== "succeeded") throw new Error("flotilla warm chain failed");
+    },
+    "flotilla-direct": sequentialSegment(directRun),
+    ...Object.fromEntries(Object.entries(pools).map(([lib, pool]) => [lib, sequentialSegment((i) => pool.run(i))])),
+    bare: sequentialSegment(roundTrip),
+  };
+  const latencyNames = Object.keys(latencyRunners);
+  if (pinMode === "cross") {
+    pin("0");
+    await roundTrip({ pin: "1" });
+    await direct.run(directNode, workerTask(self, "pin", "1"), directCtx(0));
+    for (const [lib, pool] of Object.entries(pools)) {
+      const tids = new Set();
+      for (let k = 0; k < 20 && tids.size < THREADS; k++) {
+        for (const tid of await Promise.all(Array.from({ length: 4 * PER_THREAD }, () => pool.run("1", { name: "pin" })))) tids.add(tid);
+      }
+      if (tids.size < THREADS) throw new Error(`--pin cross: pinned ${tids.size} of ${lib}'s ${THREADS} threads`);
+    }
+  }
+  // The one-at-a-time paths (a chain's dependency handling in the executor, a lone message per trip)
+  // are not the throughput rounds' paths: warm each runner up on its own path first (>= 20,000 tasks).
+  for (let k = 0; k < Math.ceil(20_000 / SEGMENT); k++) for (const lib of latencyNames) await latencyRunners[lib]();
+  for (let c = 0; c < CYCLES; c++) {
+    for (let k = 0; k < latencyNames.length; k++) {
+      const lib = latencyNames[(k + c) % latencyNames.length];
+      const t0 = performance.now();
+      await latencyRunners[lib]();
+      record(lib, "latency", ((performance.now() - t0) / SEGMENT) * 1000);
+    }
+  }
+  // Through run() with the run's own, fresh threads (what a run gets: a provider's threads stop when
+  // the run ends): a chain, each task waiting for the one before. The difference of a long and a short
+  // chain leaves out starting the thread and its first CHAIN/5 tasks of JIT warm-up, not all of it.
   const chainShort = chainJob(CHAIN / 5);
   const chainLong = chainJob(CHAIN);
-  for (let r = 0; r < ROUNDS; r++) {
-    await sequential("flotilla-direct", directRun);
-    for (const [lib, pool] of Object.entries(pools)) await sequential(lib, (i) => pool.run(i));
-    await sequential("bare", roundTrip);
-    // Through run(): a chain, each task waiting for the one before. The difference of a long and a
-    // short chain leaves out starting and warming up the run's thread.
+  if (pinMode === "cross") pin(`0-${os.cpus().length - 1}`); // new threads would inherit CPU 0
+  for (let r = 0; r < (pinMode === "cross" ? 0 : ROUNDS); r++) {
     let t0 = performance.now();
     await run(chainShort, { provider: workerThreads(options) });
     const short = performance.now() - t0;
@@ -132,10 +187,10 @@ async function main() {
     const result = await run(chainLong, { provider: workerThreads(options) });
     const long = performance.now() - t0;
     if (result.status !== "succeeded") throw new Error(`flotilla chain ${result.status}`);
-    record("flotilla", "latency", ((long - short) / (CHAIN - CHAIN / 5)) * 1000);
-    t0 = performance.now();
-    if ((await run(chainWarm, { provider: warm })).status !== "succeeded") throw new Error("flotilla warm chain failed");
-    record("flotilla-warm", "latency", ((performance.now() - t0) / LAT) * 1000);
+    record("flotilla-fresh", "latency", ((long - short) / (CHAIN - CHAIN / 5)) * 1000);
+    t0 = performance.now(); // a same-moment reference for the fresh-thread figure
+    await latencyRunners.bare();
+    record("bare-beside-fresh", "latency", ((performance.now() - t0) / SEGMENT) * 1000);
   }
 
   // ---- cold: a one-task run starts and stops its thread; a new pool + one task + destroy -----------
@@ -163,16 +218,21 @@ async function main() {
   await direct.stopNode(directNode);
 
   // ---- report -------------------------------------------------------------------------------------
-  const label = {
-    flotilla: `flotilla \`run()\` + workerThreads (${THREADS} threads, tasksPerThread ${PER_THREAD})`,
-    "flotilla-direct": "flotilla workerThreads node, `provider.run` without the executor (1 thread)",
-    "flotilla-warm": "flotilla `run()` of a chain on that same warm node (1 thread)",
-    piscina: `piscina@5 (${THREADS} threads, concurrentTasksPerWorker 1)`,
-    "piscina-matched": `piscina@5 (${THREADS} threads, concurrentTasksPerWorker ${PER_THREAD})`,
-    tinypool: `tinypool@2 (${THREADS} threads)`,
-    bare: "bare postMessage round trip (1 thread)",
+  // [label, samples of throughput, of latency, of cold]
+  const rowsOf = [
+    [`flotilla \`run()\` + workerThreads (${THREADS} threads, tasksPerThread ${PER_THREAD}); latency: \`run()\` of a chain on a warm thread`, "flotilla", "flotilla-warm", "flotilla"],
+    ["flotilla workerThreads node, `provider.run` without the executor (1 warm thread)", undefined, "flotilla-direct", undefined],
+    [`flotilla \`run()\` with the run's own fresh threads (chain of ${CHAIN.toLocaleString("en-US")} − ${(CHAIN / 5).toLocaleString("en-US")})`, undefined, "flotilla-fresh", undefined],
+    [`piscina@5 (${THREADS} threads, concurrentTasksPerWorker 1)`, "piscina", "piscina", "piscina"],
+    [`piscina@5 (${THREADS} threads, concurrentTasksPerWorker ${PER_THREAD})`, "piscina-matched", "piscina-matched", "piscina-matched"],
+    [`tinypool@2 (${THREADS} threads)`, "tinypool", "tinypool", "tinypool"],
+    ["bare postMessage round trip (1 thread)", undefined, "bare", undefined],
+  ];
+  const get = (lib, what) => (lib !== undefined && samples[lib]?.[what] ? median(samples[lib][what]) : undefined);
+  const quantile = (lib, f) => {
+    const xs = [...samples[lib].latency].sort((a, b) => a - b);
+    return xs[Math.min(xs.length - 1, Math.floor(xs.length * f))];
   };
-  const get = (lib, what) => (samples[lib]?.[what] ? median(samples[lib][what]) : undefined);
   const fmt = (x, digits = 0) => (x === undefined ? "—" : x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
   const base = get("piscina", "throughput");
   const baseLatency = get("piscina", "latency");
@@ -180,21 +240,26 @@ async function main() {
     "| runner | tiny tasks/s | vs piscina | latency, one task at a time (µs) | vs piscina | cold one-task (ms) |",
     "| --- | ---: | ---: | ---: | ---: | ---: |",
   ];
-  for (const lib of ["flotilla", "flotilla-direct", "flotilla-warm", "piscina", "piscina-matched", "tinypool", "bare"]) {
-    const tp = get(lib, "throughput");
-    const lat = get(lib, "latency");
+  for (const [label, tpKey, latKey, coldKey] of rowsOf) {
+    const tp = get(tpKey, "throughput");
+    const lat = get(latKey, "latency");
     rows.push(
-      `| ${label[lib]} | ${fmt(tp)} | ${tp && base ? `${(tp / base).toFixed(2)}x` : "—"} | ${fmt(lat, 1)} | ${lat && baseLatency ? `${(lat / baseLatency).toFixed(2)}x` : "—"} | ${fmt(get(lib, "cold"), 1)} |`,
+      `| ${label} | ${fmt(tp)} | ${tp && base ? `${(tp / base).toFixed(2)}x` : "—"} | ${fmt(lat, 1)} | ${lat && baseLatency ? `${(lat / baseLatency).toFixed(2)}x` : "—"} | ${fmt(get(coldKey, "cold"), 1)} |`,
     );
   }
   let head = "";
   try {
     head = execSync("git rev-parse --short HEAD", { encoding: "utf8" }).trim();
   } catch {}
-  console.log(`${N.toLocaleString("en-US")} tiny tasks per throughput round; ${LAT.toLocaleString("en-US")} sequential tasks per latency round (flotilla run(): chains of ${CHAIN.toLocaleString("en-US")} minus ${(CHAIN / 5).toLocaleString("en-US")}); medians of ${ROUNDS} rounds`);
-  console.log(`${os.cpus().length} cpus ${os.cpus()[0]?.model ?? ""}, Node ${process.version}, git ${head}, ${new Date().toISOString().slice(0, 10)}`);
+  const pinned = pinMode === "same" ? ", --pin same (all threads on CPU 0)" : pinMode === "cross" ? ", --pin cross (latency: main thread on CPU 0, warm workers on CPU 1)" : "";
+  console.log(`${N.toLocaleString("en-US")} tiny tasks per throughput round, medians of ${ROUNDS} rounds; latency: medians of ${CYCLES} segments of ${SEGMENT.toLocaleString("en-US")} sequential tasks per runner (fresh threads: ${ROUNDS} rounds)`);
+  console.log(`${os.cpus().length} cpus ${os.cpus()[0]?.model ?? ""}, Node ${process.version}, git ${head}, ${new Date().toISOString().slice(0, 10)}${pinned}`);
   console.log(rows.join("\n"));
+  console.log("\nlatency spread over the segments (µs): median, p10, p90 (p10 near the same-CPU figure, p90 near the cross-CPU one when both occur)");
+  for (const lib of ["flotilla-warm", "flotilla-direct", "piscina", "piscina-matched", "tinypool", "bare"]) {
+    console.log(`  ${lib.padEnd(16)} ${fmt(get(lib, "latency"), 1).padStart(6)} ${fmt(quantile(lib, 0.1), 1).padStart(6)} ${fmt(quantile(lib, 0.9), 1).padStart(6)}`);
+  }
   const spread = (lib, what) => (samples[lib]?.[what] ?? []).map((x) => fmt(x, what === "throughput" ? 0 : 1)).join(", ");
   console.log("\nevery round:");
-  for (const lib of Object.keys(label)) for (const what of ["throughput", "latency", "cold"]) if (samples[lib]?.[what]) console.log(`  ${lib} ${what}: ${spread(lib, what)}`);
+  for (const lib of Object.keys(samples)) for (const what of ["throughput", "latency", "cold"]) if (samples[lib]?.[what]) console.log(`  ${lib} ${what}: ${spread(lib, what)}`);
 }
