@@ -56,11 +56,19 @@ export type FailureWire =
  * clone has failed, so it may be slow.
  */
 export function findUncloneable(value: unknown, path: string): [string, string] | undefined {
+  const probe = (v: unknown): boolean => {
+    try {
+      structuredClone(v);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const seen = new Set<unknown>();
   const walk = (v: unknown, at: string, depth: number): [string, string] | undefined => {
     if (typeof v === "function") return [at, `a function${v.name ? ` (${v.name})` : ""}`];
     if (typeof v === "symbol") return [at, "a symbol"];
-    if (typeof v !== "object" || v === null || clones(v)) return undefined;
+    if (typeof v !== "object" || v === null || probe(v)) return undefined;
     if (seen.has(v) || depth > 32) return undefined;
     seen.add(v);
     if (v instanceof Map) {
@@ -96,17 +104,25 @@ export function findUncloneable(value: unknown, path: string): [string, string] 
 
 /** A thrown value in a form that structured clone takes, keeping what `describe`s an error. */
 export function toErrorWire(thrown: unknown, depth = 0): ErrorWire {
+  const probe = (v: unknown): boolean => {
+    try {
+      structuredClone(v);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const e = thrown as { name?: unknown; message?: unknown; stack?: unknown; cause?: unknown } | null;
   const isError = thrown instanceof Error || (typeof e === "object" && e !== null && typeof e.message === "string" && typeof e.name === "string");
   if (!isError) {
     if (typeof thrown !== "object" && typeof thrown !== "function" && typeof thrown !== "symbol") return { value: thrown };
-    return { value: clones(thrown) ? thrown : String(thrown) };
+    return { value: probe(thrown) ? thrown : String(thrown) };
   }
   let props: Record<string, unknown> | undefined;
   for (const key of Object.keys(e!)) {
     if (key === "name" || key === "message" || key === "stack" || key === "cause") continue;
     const v = (e as Record<string, unknown>)[key];
-    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === undefined || v === null || clones(v)) (props ??= {})[key] = v;
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === undefined || v === null || probe(v)) (props ??= {})[key] = v;
   }
   return {
     error: {
@@ -118,14 +134,4 @@ export function toErrorWire(thrown: unknown, depth = 0): ErrorWire {
       cause: "cause" in e! && e!.cause !== undefined && depth < 4 ? toErrorWire(e!.cause, depth + 1) : undefined,
     },
   };
-}
-
-/** Whether structured clone takes `value` (only asked once a clone has failed, or of an error's parts). */
-function clones(value: unknown): boolean {
-  try {
-    structuredClone(value);
-    return true;
-  } catch {
-    return false;
-  }
 }
