@@ -53,7 +53,8 @@ export type FailureWire =
 /**
  * Where in `value` the first part that structured clone refuses is, as `[path, what]`
  * (`["output.items[2].save", "a function"]`), or undefined when `value` clones. Only used once a
- * clone has failed, so it may be slow.
+ * clone has failed, so it may be slow. (Self-contained, like `toErrorWire`: the thread gets both as
+ * source text, so neither may call a helper of this module; hence each has its own clone probe.)
  */
 export function findUncloneable(value: unknown, path: string): [string, string] | undefined {
   const probe = (v: unknown): boolean => {
