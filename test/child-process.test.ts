@@ -488,7 +488,8 @@ describe("child-process: option checks", () => {
     invalid(() => command(["x"], { outptu: "json" } as never), /command\(\["x"\]\): unknown option "outptu" \(did you mean "output"\?\)/);
     invalid(() => command(["x"], { output: "xml" } as never), /option "output" must be one of "text", "json", "none", received string "xml"/);
     invalid(() => command(["x"], { maxOutputBytes: -1 }), /option "maxOutputBytes" must be an integer >= 0 or Infinity, received number -1/);
-    invalid(() => command(["x"], { killGraceMs: Number.NaN }), /option "killGraceMs" must be a finite number of milliseconds >= 0, received number NaN/);
+    invalid(() => command(["x"], { killGraceMs: 2 ** 31 }), /option "killGraceMs" must be a number of milliseconds from 0 to 2147483647, received number 2147483648/);
+    invalid(() => command(["x"], { killGraceMs: Number.NaN }), /option "killGraceMs" must be a number of milliseconds from 0 to 2147483647, received number NaN/);
     invalid(() => command(["x"], { env: { A: 1 } } as never), /option "env\.A" must be a string without NUL characters \(or undefined to remove it\), received number 1/);
     invalid(() => command(["x"], { env: "A=1" } as never), /option "env" must be an object/);
     invalid(() => command(["x"], { cwd: "" }), /option "cwd" must be a non-empty directory path or a file: URL/);
@@ -500,7 +501,7 @@ describe("child-process: option checks", () => {
   it("refuses unknown and bad provider options", () => {
     invalid(() => childProcess({ slot: 2 } as never), /childProcess\(\): unknown option "slot" \(did you mean "slots"\?\)/);
     invalid(() => childProcess({ slots: 0 }), /option "slots" must be an integer >= 1 or Infinity, received number 0/);
-    invalid(() => childProcess({ killGraceMs: -5 }), /option "killGraceMs" must be a finite number/);
+    invalid(() => childProcess({ killGraceMs: -5 }), /option "killGraceMs" must be a number of milliseconds from 0 to 2147483647, received number -5/);
     invalid(() => childProcess({ maxOutputBytes: 1.5 }), /option "maxOutputBytes" must be an integer >= 0 or Infinity/);
   });
 

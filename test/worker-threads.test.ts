@@ -19,6 +19,8 @@ import { providerContract } from "../dist/testing.js";
 import { workerTask, workerThreads, type WorkerTaskSpec } from "../dist/worker-threads.js";
 
 const tasks = new URL("./fixtures/worker/tasks.mjs", import.meta.url);
+/** One macrotask: every microtask queued before it (a provider's batched post among them) has run. */
+const flushed = () => new Promise<void>((resolve) => setImmediate(resolve));
 const isDeno = "Deno" in globalThis;
 
 /**
@@ -261,6 +263,25 @@ describe("worker threads", () => {
   });
 
   describe("cancellation", () => {
+    it("an attempt cancelled while its module still loads ends at once, without costing its thread or the other attempts on it", async () => {
+      const slow = new URL("./fixtures/worker/slow-to-load.mjs", import.meta.url);
+      const job = new Job("j").task("a", workerTask(slow, "echo", "a")).task("b", workerTask(slow, "echo", "b")).task("c", workerTask(slow, "echo", "c"));
+      // One thread, a grace far shorter than the module's load, and no node loss allowed: before the
+      // fix the grace expired, the thread was terminated and b and c failed with E_NODE_LOST.
+      const handle = start(job, { provider: workerThreads({ threads: 1, terminateGraceMs: 50 }), maxNodeLosses: 0 });
+      const lost: string[] = [];
+      handle.on("node:lost", (e) => lost.push(e.nodeId));
+      handle.once("task:start", () => {
+        // After the batch went to the thread (it is posted at the end of the current microtask burst).
+        void flushed().then(() => handle.cancelTask("a", "user"));
+      });
+      const result = await handle.result;
+      assert.equal(result.tasks.get("a").status, "cancelled");
+      assert.equal(result.output("b"), "b");
+      assert.equal(result.output("c"), "c");
+      assert.deepEqual(lost, []);
+    });
+
     it("aborts the body's signal in its thread; a body that honours it stops and the task is cancelled", async () => {
       const handle = start(new Job("cancel").task("wait", workerTask(tasks, "honoursSignal")).task("fine", workerTask(tasks, "add", { a: 1, b: 1 })), {
         provider: workerThreads({ threads: 1 }),
@@ -333,7 +354,7 @@ describe("worker threads", () => {
       invalid({ threads: 0 }, /option "threads" must be an integer >= 1, received number 0/);
       invalid({ tasksPerThread: 1.5 }, /option "tasksPerThread" must be an integer >= 1, received number 1\.5/);
       invalid({ idleTimeoutMs: 0 }, /option "idleTimeoutMs" must be a number of milliseconds > 0, or Infinity, received number 0/);
-      invalid({ terminateGraceMs: Infinity }, /option "terminateGraceMs" must be a finite number of milliseconds >= 0, received number Infinity/);
+      invalid({ terminateGraceMs: Infinity }, /option "terminateGraceMs" must be a number of milliseconds from 0 to 2147483647, received number Infinity/);
       invalid({ resourceLimits: { maxOldGenerationSize: 10 } }, /unknown limit "maxOldGenerationSize" \(did you mean "maxOldGenerationSizeMb"\?\)/);
       invalid({ resourceLimits: { stackSizeMb: -1 } }, /option "resourceLimits\.stackSizeMb" must be a number of MB > 0, received number -1/);
       invalid({ env: { A: 1 } }, /option "env\.A" must be a string, received number 1/);

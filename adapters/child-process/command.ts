@@ -74,6 +74,9 @@ export interface ResolvedCommand {
   readonly killGraceMs: number | undefined;
 }
 
+/** Longest timer Node keeps (a longer one fires after 1 ms), so the longest grace an option may ask. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const COMMAND_OPTION_NAMES = ["env", "inheritEnv", "cwd", "stdin", "shell", "output", "maxOutputBytes", "killGraceMs"];
 const OUTPUTS = ["text", "json", "none"];
 const resolved = new WeakMap<object, ResolvedCommand>();
@@ -163,8 +166,8 @@ function resolveCommand(argv: readonly string[], options: CommandOptions): Resol
   if (maxOutputBytes !== undefined && !(maxOutputBytes === Infinity || (Number.isInteger(maxOutputBytes) && maxOutputBytes >= 0))) {
     throw invalidOption(where, "maxOutputBytes", "an integer >= 0 or Infinity", maxOutputBytes);
   }
-  if (killGraceMs !== undefined && !(typeof killGraceMs === "number" && Number.isFinite(killGraceMs) && killGraceMs >= 0)) {
-    throw invalidOption(where, "killGraceMs", "a finite number of milliseconds >= 0", killGraceMs);
+  if (killGraceMs !== undefined && !(typeof killGraceMs === "number" && killGraceMs >= 0 && killGraceMs <= MAX_TIMER_MS)) {
+    throw invalidOption(where, "killGraceMs", `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, killGraceMs);
   }
 
   const frozen = Object.freeze([...argv]);

@@ -4,7 +4,7 @@ import { FlotillaError, NodeLostError, describe } from "../../src/errors.ts";
 import type { ComputeProvider, ProviderNode } from "../../src/provider.ts";
 import type { TaskContext } from "../../src/task-context.ts";
 import { checkKnownKeys, invalidOption } from "../../src/task-options.ts";
-import { resolveSpec, type CommandSpec } from "./command.ts";
+import { MAX_TIMER_MS, resolveSpec, type CommandSpec } from "./command.ts";
 import { ProcessNode } from "./process-node.ts";
 import { runCommand, type CommandDefaults } from "./run-command.ts";
 
@@ -57,8 +57,9 @@ export function childProcess(options: ChildProcessOptions = {}): ComputeProvider
   checkKnownKeys(where, options, OPTION_NAMES);
   const { slots = availableParallelism(), killGraceMs = 500, maxOutputBytes = 1024 * 1024 } = options;
   if (!(slots === Infinity || (Number.isInteger(slots) && slots >= 1))) throw invalidOption(where, "slots", "an integer >= 1 or Infinity", slots);
-  if (!(typeof killGraceMs === "number" && Number.isFinite(killGraceMs) && killGraceMs >= 0)) {
-    throw invalidOption(where, "killGraceMs", "a finite number of milliseconds >= 0", killGraceMs);
+  // (A timer longer than 2^31 - 1 ms fires after 1 ms in Node, so longer graces are refused.)
+  if (!(typeof killGraceMs === "number" && killGraceMs >= 0 && killGraceMs <= MAX_TIMER_MS)) {
+    throw invalidOption(where, "killGraceMs", `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, killGraceMs);
   }
   if (!(maxOutputBytes === Infinity || (Number.isInteger(maxOutputBytes) && maxOutputBytes >= 0))) {
     throw invalidOption(where, "maxOutputBytes", "an integer >= 0 or Infinity", maxOutputBytes);

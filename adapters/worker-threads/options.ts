@@ -69,6 +69,7 @@ export interface ResolvedOptions {
 }
 
 const WHERE = "workerThreads()";
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const OPTION_NAMES = ["threads", "tasksPerThread", "resourceLimits", "env", "argv", "execArgv", "idleTimeoutMs", "terminateGraceMs"];
 const LIMIT_NAMES = ["maxYoungGenerationSizeMb", "maxOldGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"];
 
@@ -87,8 +88,9 @@ export function resolveOptions(options: WorkerThreadsOptions | undefined): Resol
   const idleTimeoutMs = o.idleTimeoutMs ?? 30_000;
   if (!(typeof idleTimeoutMs === "number" && idleTimeoutMs > 0)) throw invalidOption(WHERE, "idleTimeoutMs", "a number of milliseconds > 0, or Infinity", idleTimeoutMs);
   const terminateGraceMs = o.terminateGraceMs ?? 500;
-  if (!(typeof terminateGraceMs === "number" && Number.isFinite(terminateGraceMs) && terminateGraceMs >= 0)) {
-    throw invalidOption(WHERE, "terminateGraceMs", "a finite number of milliseconds >= 0", terminateGraceMs);
+  // (A timer longer than 2^31 - 1 ms fires after 1 ms in Node, so longer graces are refused.)
+  if (!(typeof terminateGraceMs === "number" && terminateGraceMs >= 0 && terminateGraceMs <= MAX_TIMER_MS)) {
+    throw invalidOption(WHERE, "terminateGraceMs", `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, terminateGraceMs);
   }
   const limits = o.resourceLimits;
   if (limits !== undefined) {

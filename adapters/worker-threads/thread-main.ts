@@ -73,6 +73,8 @@ export function threadMain(
     readonly attempt: number;
     readonly deps: unknown;
     reason: unknown = NOT_ABORTED;
+    /** The export was called (until then an abort settles the call at once). */
+    invoked = false;
     #controller: AbortController | undefined = undefined;
     #failures: Record<string, ErrorWire> | Record<string, unknown> | undefined;
     #revived = false;
@@ -123,6 +125,7 @@ export function threadMain(
   }
 
   function invoke(fn: Fn, ctx: Ctx, input: unknown): void {
+    ctx.invoked = true;
     let value: unknown;
     try {
       value = fn(input, ctx);
@@ -206,7 +209,13 @@ export function threadMain(
         define(batch[i + 1] as number, batch[i + 2] as string, batch[i + 3] as string);
         i += 4;
       } else if (op === 3) {
-        live.get(batch[i + 1] as number)?.abort(revive(batch[i + 2] as ErrorWire));
+        const ctx = live.get(batch[i + 1] as number);
+        if (ctx !== undefined) {
+          ctx.abort(revive(batch[i + 2] as ErrorWire));
+          // Still waiting for its module: answer now, not when the import ends (which may be after
+          // the grace period, and would cost the thread and every other attempt on it).
+          if (!ctx.invoked) settle(ctx, 1, toErrorWire(ctx.reason));
+        }
         i += 3;
       } else {
         i += 8; // SKIP

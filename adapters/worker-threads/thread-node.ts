@@ -35,6 +35,9 @@ export interface ThreadHost {
   nextCallId(): number;
 }
 
+/** Longest wait for a terminated thread to exit when a node stops (see `stop`). */
+const STOP_WAIT_MS = 1_000;
+
 /** One attempt on its way to, or in, the worker. */
 class Call {
   readonly id: number;
@@ -178,7 +181,15 @@ export class ThreadNode implements ProviderNode {
     const worker = this.#worker;
     this.#worker = undefined;
     if (worker !== undefined) terminate(worker);
-    await Promise.all(this.#exits);
+    // terminate() cannot interrupt a thread blocked in a system call (a sync read of a FIFO, execSync):
+    // such a thread is waited for at most STOP_WAIT_MS, so the run still ends; it exits on its own later.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(STOP_WAIT_MS, this.host.options.terminateGraceMs));
+      (timer as { unref?: () => void }).unref?.();
+    });
+    await Promise.race([Promise.all(this.#exits), bound]);
+    clearTimeout(timer);
   }
 
   #spawn(): Worker {
