@@ -347,7 +347,9 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
   });
 
   it("a timeout kills the group and fails the attempt with the TimeoutError", async () => {
-    const handle = start(new Job("j").task("slow", { timeoutMs: 50 }, command(["sh", GROUP])), { provider: provider() });
+    // Long enough that the script prints its pids first even on a loaded machine (the test waits for
+    // that line; were the group killed before it, the line would never come).
+    const handle = start(new Job("j").task("slow", { timeoutMs: 1_000 }, command(["sh", GROUP])), { provider: provider() });
     const [shell, grandchild] = pidsOf(await firstLine(handle, "slow")) as [number, number];
     const result = await handle.result;
     assert.equal(result.tasks.get("slow").status, "failed");
