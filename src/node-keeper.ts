@@ -4,7 +4,7 @@
  * the run does not settle before the last stop has finished. The executor decides what a lost node
  * means for its attempts; this class only keeps the node.
  */
-import { FlotillaError, describe } from "./errors.ts";
+import { FlotillaError, describe, isFlotillaError } from "./errors.ts";
 import type { ComputeProvider, NodeReport, ProviderNode } from "./provider.ts";
 import type { FaultAction, FaultPoint, Runtime, TimerHandle } from "./runtime.ts";
 
@@ -138,7 +138,9 @@ export class NodeKeeper {
 
   #startFailed(error: unknown): void {
     if (this.#closed) return;
-    if (this.#failures++ < MAX_START_RETRIES && this.#host.wanted()) {
+    // A start refused for a bad option (or a malformed node) fails the same way every time: no retries.
+    const permanent = isFlotillaError(error, "E_INVALID_OPTION");
+    if (!permanent && this.#failures++ < MAX_START_RETRIES && this.#host.wanted()) {
       this.#retry = this.#host.runtime.setTimer(
         100 * 2 ** (this.#failures - 1),
         () => {

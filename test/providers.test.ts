@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Job, NodeLostError, inProcess, run, start, type ComputeProvider, type ProviderNode } from "../src/index.ts";
+import { FlotillaError, Job, NodeLostError, inProcess, run, start, type ComputeProvider, type ProviderNode } from "../src/index.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
 import { deferred, flush } from "./helpers.ts";
 
@@ -118,5 +118,22 @@ describe("providers and lost nodes", () => {
     assert.equal(a.status, "failed");
     assert.match((a.error as Error).message, /provider "broken" of pool "default" could not start a node: quota exceeded/);
     assert.equal(result.tasks.get("b").status, "skipped");
+  });
+
+  it("does not retry a start refused with E_INVALID_OPTION: it would be refused every time", async () => {
+    let attempts = 0;
+    const provider: ComputeProvider = {
+      name: "misconfigured",
+      startNode: () => {
+        attempts++;
+        throw new FlotillaError("E_INVALID_OPTION", "misconfigured(): option \"region\" is unknown to the cloud");
+      },
+      stopNode: () => {},
+      run: () => undefined,
+    };
+    const result = await run(new Job("j").task("a", () => 1), { provider, runtime: virtualRuntime() });
+    assert.equal(attempts, 1);
+    assert.equal(result.finishedAt, 0, "no backoff waited");
+    assert.match((result.tasks.get("a").error as Error).message, /could not start a node: misconfigured\(\): option "region"/);
   });
 });

@@ -385,7 +385,9 @@ describe("worker threads", () => {
       const result = await run(new Job("flags").task("a", workerTask(tasks, "add", { a: 1, b: 1 })), { provider: workerThreads({ threads: 1, execArgv: ["--no-such-flag"] }) });
       const error = result.tasks.get("a").error;
       assert.ok(isFlotillaError(error, "E_NODE_LOST"), String(error));
-      assert.match((error as Error).message, /provider "worker-threads" .*could not start a node: .*--no-such-flag/);
+      assert.match((error as Error).message, /provider "worker-threads" .*could not start a node: workerThreads\(\): option "execArgv" is refused by worker threads: .*--no-such-flag/);
+      // Refused as a bad option, so the start was not retried.
+      assert.ok(isFlotillaError((error as Error).cause, "E_INVALID_OPTION"));
     });
 
     it("terminates a thread idle for idleTimeoutMs; the node starts a fresh one when next used", async () => {

@@ -54,7 +54,14 @@ class Host implements ThreadHost {
   }
 
   start(report: NodeReport | undefined): ThreadNode {
-    const node = new ThreadNode(this, `worker-thread-${++this.#started}`, report);
+    let node: ThreadNode;
+    try {
+      node = new ThreadNode(this, `worker-thread-${++this.#started}`, report);
+    } catch (error) {
+      // Node checks execArgv only when a thread starts; a refused flag will be refused every time.
+      if ((error as { code?: unknown })?.code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw error;
+      throw new FlotillaError("E_INVALID_OPTION", `workerThreads(): option "execArgv" is refused by worker threads: ${(error as Error).message}`, { cause: error });
+    }
     this.#nodes.add(node);
     return node;
   }
