@@ -1,5 +1,6 @@
 // Builds every public entry into dist/ as ESM (.js) and CJS (.cjs), with bundled declarations
 // (.d.ts / .d.cts). Dependencies stay external; p-queue is ESM-only, hence interop "auto".
+import { rmSync } from "node:fs";
 import esbuild from "rollup-plugin-esbuild";
 import { dts } from "rollup-plugin-dts";
 
@@ -9,6 +10,10 @@ const entries = {
   "child-process": "adapters/child-process/index.ts",
   "worker-threads": "adapters/worker-threads/index.ts",
 };
+// Chunk names carry content hashes: without a clean start, dist/ (and the published package) would keep
+// every earlier build's chunks.
+rmSync("dist", { recursive: true, force: true });
+
 const external = (id) => !id.startsWith(".") && !id.startsWith("/") && !id.startsWith("\0");
 
 export default [

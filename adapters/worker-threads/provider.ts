@@ -68,6 +68,9 @@ class Host implements ThreadHost {
 
   stop(node: ProviderNode): Promise<void> | undefined {
     if (!(node instanceof ThreadNode) || !this.#nodes.delete(node)) return undefined;
+    // With no thread left, no thread knows any function id: forget them, so a provider that lives
+    // long (and sees many modules) does not grow.
+    if (this.#nodes.size === 0) this.#fnIds.clear();
     return node.stop();
   }
 
