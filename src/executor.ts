@@ -20,16 +20,16 @@ import {
 } from "./errors.ts";
 import type { RunEvents, RunEventName } from "./events.ts";
 import type { JobGraph } from "./job.ts";
-import { bodyKind, type ProviderNode } from "./provider.ts";
+import type { ProviderNode } from "./provider.ts";
 import type { NodeKeeperHost } from "./node-keeper.ts";
-import { Pool } from "./pool.ts";
+import { Pool, poolForTask } from "./pool.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import { buildResult } from "./result-view.ts";
 import type { JobStatus, RunResult } from "./result.ts";
 import type { ResolvedRunOptions } from "./run-options.ts";
 import type { FaultAction, FaultPoint, Runtime, TimerHandle } from "./runtime.ts";
 import { TaskTable } from "./task-table.ts";
-import { DEFAULT_POLICY, backoffDelay, closest, type TaskPolicy } from "./task-options.ts";
+import { DEFAULT_POLICY, backoffDelay, type TaskPolicy } from "./task-options.ts";
 import type { OutputStream } from "./task-context.ts";
 import { CANCELLED, FAILED, PENDING, READY, RETRYING, RUNNING, SKIPPED, STATE_NAMES, SUCCEEDED } from "./task-state.ts";
 
@@ -98,26 +98,7 @@ export class Executor implements AttemptHost {
     const name = g.policies[i]?.pool ?? "default";
     // The common case, checked first: a function in a run whose only pool runs functions.
     if (this.#poolOf === undefined && name === "default" && typeof g.bodies[i] === "function" && this.#pools[0]!.kinds.includes("function")) return;
-    const p = this.#poolIndex.get(name);
-    const pools = this.#pools;
-    if (p === undefined) {
-      const names = pools.map((pool) => pool.name);
-      const hint = closest(name, names);
-      throw new FlotillaError(
-        "E_INVALID_OPTION",
-        `task "${g.ids[i]}": option "pool" names pool "${name}", which this run does not have${hint ? ` (did you mean "${hint}"?)` : ""}; its pools: ${names.join(", ")}`,
-      );
-    }
-    const kind = bodyKind(g.bodies[i]!);
-    const pool = pools[p]!;
-    if (!pool.kinds.includes(kind)) {
-      const able = pools.filter((other) => other.kinds.includes(kind)).map((other) => `"${other.name}"`);
-      throw new FlotillaError(
-        "E_INVALID_OPTION",
-        `task "${g.ids[i]}": its body is of kind "${kind}", which pool "${name}" (provider "${pool.provider.name}") cannot run (it runs ${pool.kinds.map((k) => `"${k}"`).join(", ")}); ` +
-          (able.length > 0 ? `give the task { pool: ${able.join(" or ")} }` : `add a pool whose provider runs "${kind}" bodies to the run's "pools" and name it in the task's "pool" option`),
-      );
-    }
+    const p = poolForTask(this.#pools, this.#poolIndex, g.ids[i]!, name, g.bodies[i]!);
     if (this.#poolOf !== undefined) this.#poolOf[i] = p;
   }
 

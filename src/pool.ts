@@ -4,9 +4,12 @@
  * each kept by its own NodeKeeper (replaced when lost, a failed start retried), and all are stopped
  * when the run ends.
  */
-import type { ComputeProvider } from "./provider.ts";
+import { FlotillaError } from "./errors.ts";
+import { bodyKind, type ComputeProvider } from "./provider.ts";
 import { NodeKeeper, type NodeKeeperHost } from "./node-keeper.ts";
 import { ReadyQueue } from "./ready-queue.ts";
+import type { TaskBody, TaskSpec } from "./task-context.ts";
+import { closest } from "./task-options.ts";
 
 export class Pool {
   readonly name: string;
@@ -91,4 +94,32 @@ export class Pool {
   async close(): Promise<void> {
     await Promise.all(this.keepers.map((keeper) => keeper.close()));
   }
+}
+
+/**
+ * The index of the pool task `taskId` names (`pool`), after checking that the run has it and that its
+ * provider runs this body's kind; throws E_INVALID_OPTION naming the task, the kind and the pool, and
+ * which pool could run it.
+ */
+export function poolForTask(pools: readonly Pool[], index: ReadonlyMap<string, number>, taskId: string, name: string, body: TaskBody<any, unknown> | TaskSpec): number {
+  const p = index.get(name);
+  if (p === undefined) {
+    const names = pools.map((pool) => pool.name);
+    const hint = closest(name, names);
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `task "${taskId}": option "pool" names pool "${name}", which this run does not have${hint ? ` (did you mean "${hint}"?)` : ""}; its pools: ${names.join(", ")}`,
+    );
+  }
+  const kind = bodyKind(body);
+  const pool = pools[p]!;
+  if (!pool.kinds.includes(kind)) {
+    const able = pools.filter((other) => other.kinds.includes(kind)).map((other) => `"${other.name}"`);
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `task "${taskId}": its body is of kind "${kind}", which pool "${name}" (provider "${pool.provider.name}") cannot run (it runs ${pool.kinds.map((k) => `"${k}"`).join(", ")}); ` +
+        (able.length > 0 ? `give the task { pool: ${able.join(" or ")} }` : `add a pool whose provider runs "${kind}" bodies to the run's "pools" and name it in the task's "pool" option`),
+    );
+  }
+  return p;
 }
