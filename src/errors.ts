@@ -128,6 +128,11 @@ export function isFlotillaError(value: unknown, code?: ErrorCode): value is Flot
 }
 
 /** Describes a received value for error messages: `string "abc"`, `number -1`, `array`, `null`. */
+/** The message of an Error, or the thrown value as a string (for messages that quote a cause). */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";

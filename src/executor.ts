@@ -16,6 +16,7 @@ import {
   NodeLostError,
   TimeoutError,
   describe,
+  messageOf,
   type CancelSource,
 } from "./errors.ts";
 import type { RunEvents, RunEventName } from "./events.ts";
@@ -122,7 +123,7 @@ export class Executor implements AttemptHost {
       failed: (error) => this.#nodeFailed(pool, error),
       lost: (node, reason) => {
         if (this.#phase !== "running") return;
-        const why = reason instanceof Error ? reason.message : reason === undefined ? "reported lost by its provider" : String(reason);
+        const why = reason === undefined ? "reported lost by its provider" : messageOf(reason);
         this.#loseNode(pool, node, new NodeLostError(node.id, `node "${node.id}" of pool "${pool.name}" was lost: ${why}`, { cause: reason }));
         this.#pump();
       },
@@ -177,7 +178,7 @@ export class Executor implements AttemptHost {
     let cancelled = false;
     const cancel = () => {
       if (this.#phase !== "running" || this.#t.state[i]! >= SUCCEEDED) return;
-      const why = reason === undefined ? "" : `: ${reason instanceof Error ? reason.message : String(reason)}`;
+      const why = because(reason);
       this.#cancelOne(i, new CancelledError(`task "${id}" was cancelled${why}`, "cancelTask", reason));
       this.#skipDependents(i);
       cancelled = true;
@@ -591,7 +592,7 @@ export class Executor implements AttemptHost {
 
   #cancelRun(source: CancelSource, reason: unknown): void {
     if (this.#cancel !== undefined || this.#phase !== "running") return;
-    const why = reason === undefined ? "" : `: ${reason instanceof Error ? reason.message : String(reason)}`;
+    const why = because(reason);
     const by = { signal: "by its signal", cancel: "by cancel()", cancelTask: "", failFast: "by failFast after a task failed", fault: "by an injected fault" }[source];
     this.#cancel = new CancelledError(`the run of job "${this.#t.graph.name}" was cancelled ${by}${why}`, source, reason);
     for (let i = 0; i < this.#t.count; i++) if (this.#t.state[i]! < SUCCEEDED) this.#cancelOne(i, this.#cancel);
@@ -661,7 +662,7 @@ export class Executor implements AttemptHost {
     if (this.#phase !== "running") return;
     pool.startError = new NodeLostError(
       "(none)",
-      `provider "${pool.provider.name}" of pool "${pool.name}" could not start a node: ${error instanceof Error ? error.message : String(error)}`,
+      `provider "${pool.provider.name}" of pool "${pool.name}" could not start a node: ${messageOf(error)}`,
       { cause: error },
     );
     if (pool.alive) return;
@@ -761,4 +762,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 function injected(fault: FaultAction & { kind: "fail" }, point: FaultPoint, a: Attempt): unknown {
   return fault.error ?? new Error(`injected fault at ${point} (task "${a.taskId}", attempt ${a.attempt})`);
+}
+
+/** ": <reason>" for a message, or nothing when no reason was given. */
+function because(reason: unknown): string {
+  return reason === undefined ? "" : `: ${messageOf(reason)}`;
 }

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, unlinkSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { NodeLostError } from "../../src/errors.ts";
+import { NodeLostError, messageOf } from "../../src/errors.ts";
 import type { OutputStream, TaskContext } from "../../src/task-context.ts";
 import { preview, type ResolvedCommand } from "./command.ts";
 import { CommandFailedError, type CommandFailure } from "./errors.ts";
@@ -61,7 +61,7 @@ function depsJson(cmd: ResolvedCommand, ctx: TaskContext<any>): string {
     }
     throw new CommandFailedError(
       { failure: "deps", argv: cmd.argv, taskId: ctx.taskId, attempt: ctx.attempt },
-      `task "${ctx.taskId}" attempt ${ctx.attempt}: its dependencies' outputs cannot be written as JSON for FLOTILLA_DEPS_FILE${culprit}: ${error instanceof Error ? error.message : String(error)}`,
+      `task "${ctx.taskId}" attempt ${ctx.attempt}: its dependencies' outputs cannot be written as JSON for FLOTILLA_DEPS_FILE${culprit}: ${messageOf(error)}`,
       { cause: error },
     );
   }
@@ -149,7 +149,7 @@ class CommandAttempt implements LiveGroup {
       });
     } catch (error) {
       // Synchronous spawn errors are argument errors the checks in command() did not foresee.
-      this.#fail("spawn", `could not be started: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      this.#fail("spawn", `could not be started: ${messageOf(error)}`, { cause: error });
       this.#doneResolve();
       return;
     }

@@ -1,5 +1,5 @@
 /** Turns what a worker thread sent back about a failure into the error the attempt rejects with. */
-import { FlotillaError, type ErrorCode } from "../../src/errors.ts";
+import { FlotillaError, messageOf, type ErrorCode } from "../../src/errors.ts";
 import { closest } from "../../src/task-options.ts";
 import type { ErrorWire, FailureWire } from "./wire.ts";
 import type { WorkerTaskSpec } from "./worker-task.ts";
@@ -44,7 +44,7 @@ export function failureError(taskId: string, spec: WorkerTaskSpec, failure: Fail
   switch (failure.kind) {
     case "module": {
       const cause = reviveError(failure.error);
-      const why = cause instanceof Error ? cause.message : String(cause);
+      const why = messageOf(cause);
       return new FlotillaError("E_WORKER_FAILED", `${where}: cannot load module ${spec.module} in a worker thread: ${why}`, { cause });
     }
     case "export": {

@@ -12,7 +12,7 @@
  * more than the whole rest of a tiny task's way through the provider.
  */
 import { Worker } from "node:worker_threads";
-import { FlotillaError, NodeLostError } from "../../src/errors.ts";
+import { FlotillaError, NodeLostError, messageOf } from "../../src/errors.ts";
 import type { NodeReport, ProviderNode } from "../../src/provider.ts";
 import type { TaskContext } from "../../src/task-context.ts";
 import type { ResolvedOptions } from "./options.ts";
@@ -371,9 +371,6 @@ function terminate(worker: Worker): void {
   void Promise.resolve(worker.terminate()).catch(() => {});
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** The error of an attempt whose input or dependency outputs could not be cloned to the thread. */
 function inputError(call: Call, input: unknown, deps: unknown, cloneError: unknown): FlotillaError {

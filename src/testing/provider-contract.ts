@@ -7,7 +7,7 @@
  * so the caller says how to make the few bodies the checks need.
  */
 import { Job } from "../job.ts";
-import { NodeLostError, isFlotillaError } from "../errors.ts";
+import { NodeLostError, isFlotillaError, messageOf } from "../errors.ts";
 import { bodyKind, checkProvider, type ComputeProvider, type ProviderNode } from "../provider.ts";
 import { start, run } from "../run.ts";
 import type { RunResult } from "../result.ts";
@@ -221,6 +221,3 @@ function same(actual: unknown, expected: unknown, what: string): void {
   if (a !== e) throw new Error(`provider contract: ${what} should be ${e}, got ${a}`);
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

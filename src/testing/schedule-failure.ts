@@ -3,7 +3,7 @@
  * every decision that replays it exactly (`replay(test, failure)`, or the trace's JSON in
  * FLOTILLA_REPLAY). The readable form is one line per step, built only when a failure is shown.
  */
-import { FlotillaError } from "../errors.ts";
+import { FlotillaError, messageOf } from "../errors.ts";
 import type { FaultPoint } from "../runtime.ts";
 
 export const TRACE_VERSION = 1;
@@ -44,7 +44,7 @@ export class ScheduleFailure extends FlotillaError {
   readonly trace: ScheduleTrace;
 
   constructor(trace: ScheduleTrace, cause: unknown, what = "schedule failed") {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = messageOf(cause);
     super(
       "E_SCHEDULE_FAILED",
       `${what} at step ${trace.choices.length} of iteration ${trace.iteration} (seed ${trace.seed}, strategy ${trace.strategy}): ${reason}\n` +
