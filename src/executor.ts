@@ -56,6 +56,8 @@ export class Executor implements AttemptHost {
   readonly #poolIndex = new Map<string, number>();
   /** Each task's pool index, when the run has more than one pool (otherwise every task is in pool 0). */
   readonly #poolOf: number[] | undefined;
+  /** The run's only pool runs functions: a function task without a pool option needs no check. */
+  readonly #functionsOnly: boolean;
   readonly #retryTimers = new Map<number, TimerHandle>();
   /** Aborted attempts still holding their slot until their body settles or their grace ends. */
   readonly #windingDown = new Set<Attempt>();
@@ -90,6 +92,7 @@ export class Executor implements AttemptHost {
       return new Pool(name, provider, new ReadyQueue(this.#t.priority, this.#t.rank), hostFor);
     });
     if (this.#pools.length > 1) this.#poolOf = [];
+    this.#functionsOnly = this.#pools.length === 1 && this.#pools[0]!.kinds.includes("function");
     for (let i = 0; i < this.#t.count; i++) this.#placeTask(i);
   }
 
@@ -97,8 +100,7 @@ export class Executor implements AttemptHost {
   #placeTask(i: number): void {
     const g = this.#t.graph;
     const name = g.policies[i]?.pool ?? "default";
-    // The common case, checked first: a function in a run whose only pool runs functions.
-    if (this.#poolOf === undefined && name === "default" && typeof g.bodies[i] === "function" && this.#pools[0]!.kinds.includes("function")) return;
+    if (this.#functionsOnly && name === "default" && typeof g.bodies[i] === "function") return;
     const p = poolForTask(this.#pools, this.#poolIndex, g.ids[i]!, name, g.bodies[i]!);
     if (this.#poolOf !== undefined) this.#poolOf[i] = p;
   }
