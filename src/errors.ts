@@ -127,12 +127,12 @@ export function isFlotillaError(value: unknown, code?: ErrorCode): value is Flot
   return value instanceof FlotillaError && (code === undefined || value.code === code);
 }
 
-/** Describes a received value for error messages: `string "abc"`, `number -1`, `array`, `null`. */
 /** The message of an Error, or the thrown value as a string (for messages that quote a cause). */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Describes a received value for error messages: `string "abc"`, `number -1`, `array`, `null`. */
 export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";

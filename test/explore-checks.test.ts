@@ -218,6 +218,10 @@ describe("fault plans", () => {
     await bad({ faults: { "task.atempt": { action: { kind: "fail" } } } }, /unknown fault point "task.atempt" \(did you mean "task.attempt"\?\)/);
     await bad({ faults: { "task.complete": { action: { kind: "delay", ms: -1 } } } }, /action.ms must be a finite number of milliseconds >= 0/);
     await assert.rejects(explore(42 as never), /explore\(test, …\): the test must be a function/);
+    const badTrace = (trace: unknown, pattern: RegExp) =>
+      assert.rejects(replay(() => {}, trace as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
+    await badTrace("{bad", /replay: expected a ScheduleFailure, its trace, or the trace's JSON \(version 1\); the text is not JSON: /);
+    await badTrace({ version: 1, seed: 1, iteration: 0, strategy: "random", maxSteps: 10, choices: [], counts: [], times: [], labels: [] }, /replay: expected a ScheduleFailure/);
   });
 
   it("refuses bad arguments to the context's helpers with clear messages", async () => {

@@ -11,10 +11,8 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   return { promise, resolve, reject };
 }
 
-/** Lets every queued promise callback run (one real macrotask). */
-export function flush(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
+/** Lets every queued promise callback run (one real macrotask; the testing kit's own yield). */
+export { macrotask as flush } from "../src/testing/macrotask.ts";
 
 /** A body that never settles until its signal aborts, then rejects with the signal's reason. */
 export function untilAborted({ signal }: { signal: AbortSignal }): Promise<never> {

@@ -65,6 +65,6 @@ describe("provider contract: catches broken providers", () => {
 
   it("a provider that hands out a node with no slots is caught", async () => {
     const noSlots = () => crashableProvider({ startNode: async () => ({ id: "n", slots: 0 }) });
-    await assert.rejects(checkNamed(noSlots, functionBodies, "returns its output"), /startNode returned \{ id: string, slots >= 1 \}|expected the run to succeed/);
+    await assert.rejects(checkNamed(noSlots, functionBodies, "returns its output"), /startNode returned \{ id: string, slots >= 1 \}/);
   });
 });

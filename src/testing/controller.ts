@@ -47,7 +47,6 @@ export class Controller {
 
   #now = 0;
   #seq = 0;
-  #liveTimers = 0; // timers neither run nor cleared
   readonly #ready: Event[] = [];
   readonly #timers: Event[] = []; // a binary heap by (due, seq)
   readonly #strategy: Strategy;
@@ -89,20 +88,11 @@ export class Controller {
     this.runtime = runtime;
   }
 
-  get now(): number {
-    return this.#now;
-  }
-
   /**
-   * Timers set and neither fired nor cleared. (Completions not yet delivered do not count: one that
-   * matters keeps its run from settling, which is reported as such; the rest belong to attempts the
-   * run abandoned.)
+   * Labels of the timers set and neither fired nor cleared. (Completions not yet delivered do not
+   * count: one that matters keeps its run from settling, which is reported as such; the rest belong
+   * to attempts the run abandoned.)
    */
-  get pendingTimers(): number {
-    return this.#liveTimers;
-  }
-
-  /** Labels of the pending timers (for leak messages). */
   pendingTimerLabels(): string[] {
     return [...this.#ready, ...this.#timers].filter((e) => e.timer && e.state !== GONE).map((e) => e.label);
   }
@@ -127,7 +117,6 @@ export class Controller {
       const event = this.#ready[k]!;
       this.#ready.splice(k, 1);
       event.state = GONE;
-      if (event.timer) this.#liveTimers--;
       this.choices.push(k);
       this.counts.push(count);
       this.times.push(this.#now);
@@ -162,7 +151,6 @@ export class Controller {
 
   #addTimer(ms: number, callback: () => void, label: string): TimerHandle {
     const event: Event = { seq: this.#seq++, due: this.#now + Math.max(0, ms), label, run: callback, timer: true, state: WAITING };
-    this.#liveTimers++;
     heapPush(this.#timers, event);
     return event;
   }
@@ -172,7 +160,6 @@ export class Controller {
     if (event === null || typeof event !== "object" || event.state === GONE) return;
     if (event.state === READY) this.#ready.splice(this.#ready.indexOf(event), 1);
     event.state = GONE; // a timer left in the heap is skipped when it comes up
-    this.#liveTimers--;
   }
 
   /** Moves every timer due at the earliest time to the ready list; false when none is pending. */

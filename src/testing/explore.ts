@@ -125,8 +125,7 @@ export async function explore(body: ExploreBody, options: ExploreOptions = {}): 
     for (let s = 0; s < outcome.trace.choices.length; s++) hash = Math.imul(hash ^ (outcome.trace.choices[s]! * 31 + outcome.trace.counts[s]!), 0x01000193);
     if (outcome.bounded) bounded++;
     if (outcome.failure !== undefined) throw outcome.failure;
-    if (exhaustive !== undefined && !strategy.end(outcome.trace.choices.length)) break;
-    if (exhaustive === undefined) strategy.end(outcome.trace.choices.length);
+    if (!strategy.end(outcome.trace.choices.length)) break; // only exhaustive ever runs out
   }
   return report(o, seeds, stepCounts, faultsFired, bounded, realRuntime.now() - started, hash, exhaustive);
 }
@@ -299,9 +298,8 @@ async function runSchedule(
   try {
     for (const run of runs) run.finish();
     for (const e of eventually) if (!e.held && !e.check()) throw new InvariantViolation(`liveness: "${e.name}" never held`);
-    if (controller.pendingTimers > 0) {
-      throw new InvariantViolation(`left behind when the test ended: ${controller.pendingTimerLabels().join(", ")}`);
-    }
+    const left = controller.pendingTimerLabels();
+    if (left.length > 0) throw new InvariantViolation(`left behind when the test ended: ${left.join(", ")}`);
   } catch (error) {
     return fail(error);
   }

@@ -81,15 +81,22 @@ export function formatTrace(trace: ScheduleTrace, lastSteps = Infinity): string 
 
 /** Reads a trace given as a failure, a trace object or its JSON text. */
 export function toTrace(from: ScheduleFailure | ScheduleTrace | string): ScheduleTrace {
-  const trace = typeof from === "string" ? (JSON.parse(from) as ScheduleTrace) : from instanceof ScheduleFailure ? from.trace : from;
+  const expected = `replay: expected a ScheduleFailure, its trace, or the trace's JSON (version ${TRACE_VERSION})`;
+  let trace: ScheduleTrace;
+  try {
+    trace = typeof from === "string" ? (JSON.parse(from) as ScheduleTrace) : from instanceof ScheduleFailure ? from.trace : from;
+  } catch (error) {
+    throw new FlotillaError("E_INVALID_OPTION", `${expected}; the text is not JSON: ${messageOf(error)}`, { cause: error });
+  }
   const arrays = ["choices", "counts", "times", "labels"] as const;
   if (
     trace?.version !== TRACE_VERSION ||
+    !Array.isArray(trace.faults) ||
     arrays.some((k) => !Array.isArray(trace[k]) || trace[k].length !== trace.choices.length) ||
     !Number.isInteger(trace.seed) ||
     !Number.isInteger(trace.maxSteps)
   ) {
-    throw new FlotillaError("E_INVALID_OPTION", `replay: expected a ScheduleFailure, its trace, or the trace's JSON (version ${TRACE_VERSION})`);
+    throw new FlotillaError("E_INVALID_OPTION", expected);
   }
   return trace;
 }
