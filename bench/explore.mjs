@@ -38,7 +38,7 @@ const SNAPSHOT = `${HERE}.snapshot-explore/`;
  * A seeded random DAG of n tasks: task i > 0 depends on one random earlier task and, half the
  * time, on a second distinct one; sleeps[i] in 0..3 is its body's sleep. Task 0 is the only root.
  */
-export function makeGraph(n, seed = 42) {
+function makeGraph(n, seed = 42) {
   const rand = mulberry32(seed);
   const deps = [[]];
   const sleeps = [Math.floor(rand() * 4)];

@@ -55,10 +55,3 @@ export function makeGraph(shape, n, seed = 42) {
   }
   return { ids, deps };
 }
-
-/** Number of dependency edges in a spec. */
-export function edgeCount(spec) {
-  let e = 0;
-  for (const d of spec.deps) e += d.length;
-  return e;
-}

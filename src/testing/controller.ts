@@ -25,7 +25,7 @@ interface Event {
 }
 
 /** One recorded fault. */
-export interface FiredFault {
+interface FiredFault {
   readonly step: number;
   readonly point: FaultPoint;
   readonly context: FaultContext;

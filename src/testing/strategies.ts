@@ -20,7 +20,7 @@ export interface Strategy {
   end(steps: number): boolean;
 }
 
-export function randomStrategy(): Strategy {
+function randomStrategy(): Strategy {
   let random: () => number = () => 0; // replaced by the iteration's seeded source in begin()
   return {
     name: "random",
@@ -35,7 +35,7 @@ export function randomStrategy(): Strategy {
  * the highest-priority actor runs; at `depth - 1` random steps the running actor drops below all
  * others. It finds ordering bugs that need a few specific preemptions with good probability.
  */
-export function pctStrategy(depth = 3): Strategy {
+function pctStrategy(depth = 3): Strategy {
   let random: () => number = () => 0;
   const priority = new Map<string, number>();
   let changeAt: number[] = [];
