@@ -1,8 +1,8 @@
 /** Options of a run, with defaults and bounds, and their single check. */
-import { FlotillaError, describe } from "./errors.ts";
+import { FlotillaError } from "./errors.ts";
 import { checkProvider, inProcess, type ComputeProvider } from "./provider.ts";
 import { missingRuntimeMembers, realRuntime, type Runtime } from "./runtime.ts";
-import { checkKnownKeys, invalidOption } from "./task-options.ts";
+import { checkOptionsObject, invalidOption } from "./task-options.ts";
 
 /**
  * @example await run(job, { concurrency: 8, signal: AbortSignal.timeout(60_000), failFast: true })
@@ -51,10 +51,7 @@ const RUN_OPTION_NAMES = ["concurrency", "signal", "failFast", "runtime", "provi
 export function resolveRunOptions(jobName: string, options: unknown): ResolvedRunOptions {
   const where = `run of job "${jobName}"`;
   if (options === undefined) options = {};
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new FlotillaError("E_INVALID_OPTION", `${where}: options must be an object, received ${describe(options)}`);
-  }
-  checkKnownKeys(where, options, RUN_OPTION_NAMES, "run option");
+  checkOptionsObject(where, options, RUN_OPTION_NAMES, "run option");
   const o = options as RunOptions;
   const concurrency = o.concurrency ?? Infinity;
   if (!(concurrency === Infinity || (Number.isInteger(concurrency) && concurrency >= 1))) {

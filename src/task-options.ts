@@ -96,6 +96,24 @@ export function checkKnownKeys(where: string, value: object, known: readonly str
   }
 }
 
+/** The longest timer Node keeps: a longer one fires after 1 ms, so no option may ask for more. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Checks a grace period or similar delay: milliseconds from 0 to MAX_TIMER_MS. */
+export function checkDelayMs(where: string, option: string, value: unknown): void {
+  if (!(typeof value === "number" && value >= 0 && value <= MAX_TIMER_MS)) {
+    throw invalidOption(where, option, `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, value);
+  }
+}
+
+/** Checks that `options` is a plain object whose names are all `known` (E_INVALID_OPTION otherwise). */
+export function checkOptionsObject(where: string, options: unknown, known: readonly string[], kind = "option"): asserts options is object {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new FlotillaError("E_INVALID_OPTION", `${where}: options must be an object, received ${describe(options)}`);
+  }
+  checkKnownKeys(where, options, known, kind);
+}
+
 /** The closest candidate to `word` (a typo away: edit distance up to 2, or 3 for longer words), if any. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
@@ -207,10 +225,7 @@ function checkBackoff(where: string, backoff: unknown): Pick<TaskPolicy, "initia
 
 /** Validates a whole options object (unknown names included). */
 export function checkTaskOptions(where: string, options: unknown): { deps: readonly string[] | undefined; policy: TaskPolicy | undefined } {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new FlotillaError("E_INVALID_OPTION", `${where}: options must be an object, received ${describe(options)}`);
-  }
-  checkKnownKeys(where, options, TASK_OPTION_NAMES);
+  checkOptionsObject(where, options, TASK_OPTION_NAMES);
   return { deps: checkDependsOn(where, (options as TaskOptions).dependsOn), policy: checkPolicy(where, options as TaskOptions) };
 }
 

@@ -1,7 +1,7 @@
 /** `command()`: a task body that is a command line, its options, and their one check. */
 import { fileURLToPath } from "node:url";
 import { FlotillaError, describe } from "../../src/errors.ts";
-import { checkKnownKeys, invalidOption } from "../../src/task-options.ts";
+import { checkDelayMs, checkOptionsObject, invalidOption } from "../../src/task-options.ts";
 import type { TaskSpec } from "../../src/task-context.ts";
 
 /**
@@ -74,9 +74,6 @@ export interface ResolvedCommand {
   readonly killGraceMs: number | undefined;
 }
 
-/** Longest timer Node keeps (a longer one fires after 1 ms), so the longest grace an option may ask. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
 const COMMAND_OPTION_NAMES = ["env", "inheritEnv", "cwd", "stdin", "shell", "output", "maxOutputBytes", "killGraceMs"];
 const OUTPUTS = ["text", "json", "none"];
 const resolved = new WeakMap<object, ResolvedCommand>();
@@ -133,10 +130,7 @@ function resolveCommand(argv: readonly string[], options: CommandOptions): Resol
     if (arg.includes("\0")) throw invalidArg(where, i, "a string without NUL characters", arg);
   }
   if (argv[0] === "") throw invalidArg(where, 0, "a non-empty program name or path", argv[0]);
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new FlotillaError("E_INVALID_OPTION", `${where}: options must be an object, received ${describe(options)}`);
-  }
-  checkKnownKeys(where, options, COMMAND_OPTION_NAMES);
+  checkOptionsObject(where, options, COMMAND_OPTION_NAMES);
   const { env, inheritEnv = true, stdin, shell = false, output = "text", maxOutputBytes, killGraceMs } = options;
 
   if (env !== undefined) {
@@ -163,16 +157,17 @@ function resolveCommand(argv: readonly string[], options: CommandOptions): Resol
     throw invalidOption(where, "shell", "a boolean or the path of a shell", shell);
   }
   if (!OUTPUTS.includes(output)) throw invalidOption(where, "output", `one of "text", "json", "none"`, output);
-  if (maxOutputBytes !== undefined && !(maxOutputBytes === Infinity || (Number.isInteger(maxOutputBytes) && maxOutputBytes >= 0))) {
-    throw invalidOption(where, "maxOutputBytes", "an integer >= 0 or Infinity", maxOutputBytes);
-  }
-  if (killGraceMs !== undefined && !(typeof killGraceMs === "number" && killGraceMs >= 0 && killGraceMs <= MAX_TIMER_MS)) {
-    throw invalidOption(where, "killGraceMs", `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, killGraceMs);
-  }
+  if (maxOutputBytes !== undefined) checkMaxOutputBytes(where, maxOutputBytes);
+  if (killGraceMs !== undefined) checkDelayMs(where, "killGraceMs", killGraceMs);
 
   const frozen = Object.freeze([...argv]);
   const [file, args] = shell === false ? [frozen[0]!, frozen.slice(1)] : [shell === true ? "/bin/sh" : shell, ["-c", frozen[0]!, "sh", ...frozen.slice(1)]];
   return { argv: frozen, file, args, env: env === undefined ? undefined : { ...env }, inheritEnv, cwd, stdin, output, maxOutputBytes, killGraceMs };
+}
+
+/** Shared with the provider's default. */
+export function checkMaxOutputBytes(where: string, value: unknown): void {
+  if (!(value === Infinity || (Number.isInteger(value) && (value as number) >= 0))) throw invalidOption(where, "maxOutputBytes", "an integer >= 0 or Infinity", value);
 }
 
 function invalidArg(where: string, i: number, expected: string, received: unknown): FlotillaError {

@@ -3,8 +3,8 @@ import { availableParallelism } from "node:os";
 import { FlotillaError, NodeLostError, describe } from "../../src/errors.ts";
 import type { ComputeProvider, ProviderNode } from "../../src/provider.ts";
 import type { TaskContext } from "../../src/task-context.ts";
-import { checkKnownKeys, invalidOption } from "../../src/task-options.ts";
-import { MAX_TIMER_MS, resolveSpec, type CommandSpec } from "./command.ts";
+import { checkDelayMs, checkOptionsObject, invalidOption } from "../../src/task-options.ts";
+import { checkMaxOutputBytes, resolveSpec, type CommandSpec } from "./command.ts";
 import { ProcessNode } from "./process-node.ts";
 import { runCommand, type CommandDefaults } from "./run-command.ts";
 
@@ -51,19 +51,11 @@ let nodes = 0;
  */
 export function childProcess(options: ChildProcessOptions = {}): ComputeProvider<CommandSpec<unknown>> {
   const where = "childProcess()";
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new FlotillaError("E_INVALID_OPTION", `${where}: options must be an object, received ${describe(options)}`);
-  }
-  checkKnownKeys(where, options, OPTION_NAMES);
+  checkOptionsObject(where, options, OPTION_NAMES);
   const { slots = availableParallelism(), killGraceMs = 500, maxOutputBytes = 1024 * 1024 } = options;
   if (!(slots === Infinity || (Number.isInteger(slots) && slots >= 1))) throw invalidOption(where, "slots", "an integer >= 1 or Infinity", slots);
-  // (A timer longer than 2^31 - 1 ms fires after 1 ms in Node, so longer graces are refused.)
-  if (!(typeof killGraceMs === "number" && killGraceMs >= 0 && killGraceMs <= MAX_TIMER_MS)) {
-    throw invalidOption(where, "killGraceMs", `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, killGraceMs);
-  }
-  if (!(maxOutputBytes === Infinity || (Number.isInteger(maxOutputBytes) && maxOutputBytes >= 0))) {
-    throw invalidOption(where, "maxOutputBytes", "an integer >= 0 or Infinity", maxOutputBytes);
-  }
+  checkDelayMs(where, "killGraceMs", killGraceMs);
+  checkMaxOutputBytes(where, maxOutputBytes);
   if (process.platform === "win32") {
     throw new FlotillaError("E_INVALID_OPTION", `${where}: child processes need POSIX process groups (Linux, macOS); this platform is win32`);
   }

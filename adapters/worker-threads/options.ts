@@ -1,8 +1,7 @@
 /** Options of `workerThreads()`, with defaults and bounds, and their single check. */
 import { availableParallelism } from "node:os";
 import { SHARE_ENV } from "node:worker_threads";
-import { FlotillaError, describe } from "../../src/errors.ts";
-import { checkKnownKeys, invalidOption } from "../../src/task-options.ts";
+import { checkDelayMs, checkKnownKeys, checkOptionsObject, invalidOption } from "../../src/task-options.ts";
 
 /** Heap and stack limits of each thread, in MB (Node's `ResourceLimits`, declared here so the types need no @types/node). */
 export interface WorkerResourceLimits {
@@ -69,17 +68,13 @@ export interface ResolvedOptions {
 }
 
 const WHERE = "workerThreads()";
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const OPTION_NAMES = ["threads", "tasksPerThread", "resourceLimits", "env", "argv", "execArgv", "idleTimeoutMs", "terminateGraceMs"];
 const LIMIT_NAMES = ["maxYoungGenerationSizeMb", "maxOldGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"];
 
 /** Checks every option once, up front; throws E_INVALID_OPTION naming the option, what was expected and what came. */
 export function resolveOptions(options: WorkerThreadsOptions | undefined): ResolvedOptions {
   if (options === undefined) options = {};
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new FlotillaError("E_INVALID_OPTION", `${WHERE}: options must be an object, received ${describe(options)}`);
-  }
-  checkKnownKeys(WHERE, options, OPTION_NAMES);
+  checkOptionsObject(WHERE, options, OPTION_NAMES);
   const o = options;
   const threads = o.threads ?? defaultThreads();
   if (!(Number.isInteger(threads) && threads >= 1)) throw invalidOption(WHERE, "threads", "an integer >= 1", threads);
@@ -88,10 +83,7 @@ export function resolveOptions(options: WorkerThreadsOptions | undefined): Resol
   const idleTimeoutMs = o.idleTimeoutMs ?? 30_000;
   if (!(typeof idleTimeoutMs === "number" && idleTimeoutMs > 0)) throw invalidOption(WHERE, "idleTimeoutMs", "a number of milliseconds > 0, or Infinity", idleTimeoutMs);
   const terminateGraceMs = o.terminateGraceMs ?? 500;
-  // (A timer longer than 2^31 - 1 ms fires after 1 ms in Node, so longer graces are refused.)
-  if (!(typeof terminateGraceMs === "number" && terminateGraceMs >= 0 && terminateGraceMs <= MAX_TIMER_MS)) {
-    throw invalidOption(WHERE, "terminateGraceMs", `a number of milliseconds from 0 to ${MAX_TIMER_MS}`, terminateGraceMs);
-  }
+  checkDelayMs(WHERE, "terminateGraceMs", terminateGraceMs);
   const limits = o.resourceLimits;
   if (limits !== undefined) {
     if (typeof limits !== "object" || limits === null || Array.isArray(limits)) throw invalidOption(WHERE, "resourceLimits", "an object of sizes in MB", limits);

@@ -15,6 +15,7 @@ import { Worker } from "node:worker_threads";
 import { FlotillaError, NodeLostError, messageOf } from "../../src/errors.ts";
 import type { NodeReport, ProviderNode } from "../../src/provider.ts";
 import type { TaskContext } from "../../src/task-context.ts";
+import { MAX_TIMER_MS } from "../../src/task-options.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { failureError, reviveError } from "./revive.ts";
 import { THREAD_SCRIPT } from "./thread-script.ts";
@@ -344,7 +345,7 @@ export class ThreadNode implements ProviderNode {
   }
 
   #armIdle(ms: number): void {
-    this.#idleTimer = setTimeout(() => this.#idleCheck(), Math.min(ms, 2 ** 31 - 1));
+    this.#idleTimer = setTimeout(() => this.#idleCheck(), Math.min(ms, MAX_TIMER_MS));
     (this.#idleTimer as { unref?: () => void }).unref?.();
   }
 
