@@ -120,8 +120,9 @@ async function main() {
   for (let r = 0; r < ROUNDS; r++) {
     let t0 = performance.now();
     const result = await run(job, { provider: workerThreads(options) }); // threads start (and stop) inside the timed run
-    record("flotilla", "throughput", N / ((performance.now() - t0) / 1000));
+    const seconds = (performance.now() - t0) / 1000;
     if (result.status !== "succeeded" || result.counts.succeeded !== N) throw new Error(`flotilla run ${result.status}: ${result.error}`);
+    record("flotilla", "throughput", N / seconds);
     for (const [lib, pool] of Object.entries(pools)) {
       t0 = performance.now();
       const promises = new Array(N);
@@ -181,8 +182,9 @@ async function main() {
   if (pinMode === "cross") pin(`0-${os.cpus().length - 1}`); // new threads would inherit CPU 0
   for (let r = 0; r < (pinMode === "cross" ? 0 : ROUNDS); r++) {
     let t0 = performance.now();
-    await run(chainShort, { provider: workerThreads(options) });
+    const shortResult = await run(chainShort, { provider: workerThreads(options) });
     const short = performance.now() - t0;
+    if (shortResult.status !== "succeeded") throw new Error(`flotilla short chain ${shortResult.status}`);
     t0 = performance.now();
     const result = await run(chainLong, { provider: workerThreads(options) });
     const long = performance.now() - t0;

@@ -347,13 +347,16 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
   });
 
   it("a timeout kills the group and fails the attempt with the TimeoutError", async () => {
-    // Long enough that the script prints its pids first even on a loaded machine (the test waits for
-    // that line; were the group killed before it, the line would never come).
+    // Long enough that the script prints its pids before the group is killed, even on a loaded machine;
+    // the lines are read after the run, so a slower script fails the test instead of hanging it.
     const handle = start(new Job("j").task("slow", { timeoutMs: 1_000 }, command(["sh", GROUP])), { provider: provider() });
-    const [shell, grandchild] = pidsOf(await firstLine(handle, "slow")) as [number, number];
+    const lines: string[] = [];
+    handle.on("task:output", (e) => e.stream === "stdout" && lines.push(e.line));
     const result = await handle.result;
     assert.equal(result.tasks.get("slow").status, "failed");
     assert.ok(result.tasks.get("slow").error instanceof TimeoutError);
+    assert.ok(lines[0] !== undefined, "the script printed its pids before the timeout");
+    const [shell, grandchild] = pidsOf(lines[0]) as [number, number];
     await gone(shell);
     await gone(grandchild);
   });
@@ -490,6 +493,7 @@ describe("child-process: option checks", () => {
     invalid(() => command(["x"], { outptu: "json" } as never), /command\(\["x"\]\): unknown option "outptu" \(did you mean "output"\?\)/);
     invalid(() => command(["x"], { output: "xml" } as never), /option "output" must be one of "text", "json", "none", received string "xml"/);
     invalid(() => command(["x"], { maxOutputBytes: -1 }), /option "maxOutputBytes" must be an integer >= 0 or Infinity, received number -1/);
+    invalid(() => command(["x"], { env: { "A=B": "1" } }), /command\(\["x"\]\)?.*option "env" has the name "A=B"; a variable's name must be non-empty, without '=' or NUL/);
     invalid(() => command(["x"], { killGraceMs: 2 ** 31 }), /option "killGraceMs" must be a number of milliseconds from 0 to 2147483647, received number 2147483648/);
     invalid(() => command(["x"], { killGraceMs: Number.NaN }), /option "killGraceMs" must be a number of milliseconds from 0 to 2147483647, received number NaN/);
     invalid(() => command(["x"], { env: { A: 1 } } as never), /option "env\.A" must be a string without NUL characters \(or undefined to remove it\), received number 1/);
@@ -515,8 +519,8 @@ describe("child-process: option checks", () => {
     const node = await p.startNode({ lost: () => {} });
     assert.equal(node.slots, 3);
     await p.stopNode(node);
-    await assert.rejects(run(new Job("j").task("fn", () => 1), { provider: p }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /fn/.test((e as Error).message));
-    await assert.rejects(run(new Job("j").task("cmd", command(["true"]))), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /cmd/.test((e as Error).message));
+    await assert.rejects(run(new Job("j").task("fn", () => 1), { provider: p }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /task "fn": its body is of kind "function", which pool "default" \(provider "child-process"\)/.test((e as Error).message));
+    await assert.rejects(run(new Job("j").task("cmd", command(["true"]))), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /task "cmd": its body is of kind "command", which pool "default" \(provider "in-process"\)/.test((e as Error).message));
   });
 });
 

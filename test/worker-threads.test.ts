@@ -193,7 +193,7 @@ describe("worker threads", () => {
 
     it("refuses a body that is not a workerTask before the run starts", async () => {
       const job = new Job("fn").task("inline", () => 1);
-      await assert.rejects(run(job, { provider: workerThreads({ threads: 1 }) }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /inline/.test((e as Error).message));
+      await assert.rejects(run(job, { provider: workerThreads({ threads: 1 }) }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /task "inline": its body is of kind "function", which pool "default" \(provider "worker-threads"\)/.test((e as Error).message));
     });
   });
 
@@ -246,19 +246,22 @@ describe("worker threads", () => {
       // An idle thread does not keep the process alive (by design); this test waits on one, so it
       // holds the event loop open itself meanwhile.
       const keepAlive = setInterval(() => {}, 1 << 30);
-      let report!: (reason: unknown) => void;
-      const lost = new Promise<unknown>((resolve) => (report = resolve));
-      const node = await provider.startNode({ lost: report } satisfies NodeReport);
-      const go = cells();
-      const ctx = { taskId: "later", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node, sleep: async () => {}, log: () => {}, onAbort: () => () => {} };
-      assert.equal(await provider.run(node, workerTask(tasks, "crashLater", { go }), ctx), "returned");
-      Atomics.store(go, 0, 1);
-      Atomics.notify(go, 0);
-      const reason = await lost;
-      assert.ok(reason instanceof NodeLostError);
-      assert.match((reason as Error).message, /^node "worker-thread-1" was lost while idle: its worker thread crashed: crashed while idle$/);
-      await provider.stopNode(node);
-      clearInterval(keepAlive);
+      try {
+        let report!: (reason: unknown) => void;
+        const lost = new Promise<unknown>((resolve) => (report = resolve));
+        const node = await provider.startNode({ lost: report } satisfies NodeReport);
+        const go = cells();
+        const ctx = { taskId: "later", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node, sleep: async () => {}, log: () => {}, onAbort: () => () => {} };
+        assert.equal(await provider.run(node, workerTask(tasks, "crashLater", { go }), ctx), "returned");
+        Atomics.store(go, 0, 1);
+        Atomics.notify(go, 0);
+        const reason = await lost;
+        assert.ok(reason instanceof NodeLostError);
+        assert.match((reason as Error).message, /^node "worker-thread-1" was lost while idle: its worker thread crashed: crashed while idle$/);
+        await provider.stopNode(node);
+      } finally {
+        clearInterval(keepAlive);
+      }
     });
   });
 

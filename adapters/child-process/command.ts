@@ -136,7 +136,9 @@ function resolveCommand(argv: readonly string[], options: CommandOptions): Resol
   if (env !== undefined) {
     if (typeof env !== "object" || env === null || Array.isArray(env)) throw invalidOption(where, "env", "an object of string values", env);
     for (const [name, value] of Object.entries(env)) {
-      if (name === "" || name.includes("=") || name.includes("\0")) throw invalidOption(where, `env name ${JSON.stringify(name)}`, "a name without '=' or NUL", name);
+      if (name === "" || name.includes("=") || name.includes("\0")) {
+        throw new FlotillaError("E_INVALID_OPTION", `${where}: option "env" has the name ${JSON.stringify(name)}; a variable's name must be non-empty, without '=' or NUL`);
+      }
       if (value !== undefined && (typeof value !== "string" || value.includes("\0"))) {
         throw invalidOption(where, `env.${name}`, "a string without NUL characters (or undefined to remove it)", value);
       }

@@ -124,11 +124,5 @@ function checkStrings(option: string, value: unknown): void {
 }
 
 function defaultThreads(): number {
-  let cpus = 1;
-  try {
-    cpus = availableParallelism();
-  } catch {
-    // Not every runtime has it; one thread is always possible.
-  }
-  return Math.max(1, Math.min(4, cpus));
+  return Math.min(4, availableParallelism()); // availableParallelism() is at least 1
 }

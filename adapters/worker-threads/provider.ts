@@ -81,9 +81,9 @@ class Host implements ThreadHost {
         new FlotillaError("E_INVALID_OPTION", `task "${ctx.taskId}": provider "worker-threads" runs workerTask(module, export, input) bodies (kind "${WORKER_THREAD_KIND}"), received ${received}`),
       );
     }
-    if (!(node instanceof ThreadNode) || !this.#nodes.has(node)) {
-      return Promise.reject(new FlotillaError("E_INVALID_OPTION", `task "${ctx.taskId}": provider "worker-threads" was asked to run on node ${describe(node?.id)}, which it did not start or already stopped`));
+    if (!(node instanceof ThreadNode)) {
+      return Promise.reject(new FlotillaError("E_INVALID_OPTION", `task "${ctx.taskId}": provider "worker-threads" was asked to run on node ${describe(node?.id)}, which it did not start`));
     }
-    return node.run(body, ctx);
+    return node.run(body, ctx); // a stopped node rejects with NodeLostError, like a lost one
   }
 }

@@ -49,7 +49,6 @@ class Call {
   unlisten: (() => void) | undefined = undefined;
   /** Why it was aborted, once `aborted`. */
   reason: unknown = undefined;
-  settled = false;
   resolve!: (value: unknown) => void;
   reject!: (error: unknown) => void;
   /** The outbox generation it was queued in, and where its RUN record is there. */
@@ -143,10 +142,7 @@ export class ThreadNode implements ProviderNode {
     let failed: Record<string, ErrorWire> | undefined;
     for (const id in failures) (failed ??= {})[id] = toErrorWire(failures[id]);
     out.push(RUN, call.id, fnId, spec.input, sent, failed, ctx.attempt, ctx.taskId);
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      RESOLVED.then(this.#flush);
-    }
+    this.#queueFlush();
     // Last: an attempt aborted already is dropped from the outbox at once.
     call.unlisten = ctx.onAbort(call.aborts);
     return promise;
@@ -167,10 +163,7 @@ export class ThreadNode implements ProviderNode {
       return;
     }
     this.#out.push(ABORT, call.id, toErrorWire(call.reason));
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      RESOLVED.then(this.#flush);
-    }
+    this.#queueFlush();
     call.grace = setTimeout(() => this.#graceExpired(call), this.host.options.terminateGraceMs);
   }
 
@@ -270,13 +263,17 @@ export class ThreadNode implements ProviderNode {
     }
   }
 
+  /** Posts the outbox at the end of the current microtask burst (once, however many records join it). */
+  #queueFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    RESOLVED.then(this.#flush);
+  }
+
   /** The call has its outcome: it leaves the node. */
   #settled(call: Call): void {
     this.#calls.delete(call.id);
-    call.settled = true;
-    call.unlisten?.();
-    if (call.grace !== undefined) clearTimeout(call.grace);
-    call.grace = undefined;
+    release(call);
     if (this.#calls.size === 0 && this.#worker !== undefined) this.#becameIdle(this.#worker);
   }
 
@@ -318,10 +315,7 @@ export class ThreadNode implements ProviderNode {
     this.#calls.clear();
     let told = false;
     for (const call of calls) {
-      call.settled = true;
-      call.unlisten?.();
-      if (call.grace !== undefined) clearTimeout(call.grace);
-      call.grace = undefined;
+      release(call);
       if (call.aborted) {
         call.reject(call.reason);
       } else {
@@ -366,6 +360,13 @@ export class ThreadNode implements ProviderNode {
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
   }
+}
+
+/** A call that has its outcome stops listening for aborts and drops its grace timer. */
+function release(call: Call): void {
+  call.unlisten?.();
+  if (call.grace !== undefined) clearTimeout(call.grace);
+  call.grace = undefined;
 }
 
 function terminate(worker: Worker): void {
