@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
-import { Job, NodeLostError, isFlotillaError, run, start, type NodeReport } from "../dist/index.js";
+import { Job, NodeLostError, inProcess, isFlotillaError, run, start, type NodeReport } from "../dist/index.js";
 // @ts-types="../dist/testing.d.ts"
 import { providerContract } from "../dist/testing.js";
 // @ts-types="../dist/worker-threads.d.ts"
@@ -178,7 +178,7 @@ describe("worker threads", () => {
       assert.equal(result.counts.succeeded, 20);
     });
 
-    it("an input or a dependency output that cannot be cloned fails that task before it reaches a thread", async () => {
+    it("an input that cannot be cloned fails that task before it reaches a thread", async () => {
       const job = new Job("input")
         .task("fnInput", workerTask(tasks, "returns", { callback: () => 1 }))
         .task("local", workerTask(tasks, "returns", 1))
@@ -189,6 +189,16 @@ describe("worker threads", () => {
       assert.match(error.message, /^task "fnInput": the input of its workerTask \(export "returns" of file:\/\/.*tasks\.mjs\) cannot be sent to a worker thread: input\.callback is a function \(callback\)$/);
       assert.equal(result.output("fine"), 3);
       assert.equal(result.output("local"), 1);
+    });
+
+    it("a dependency output that cannot be cloned fails the dependent worker task, naming the dependency", async () => {
+      const job = new Job<Record<string, unknown>>("deps")
+        .task("handle", () => ({ id: 7, close() {} }))
+        .task("use", { pool: "cpu", dependsOn: ["handle"] }, workerTask(tasks, "returns", 1));
+      const result = await run(job, { pools: { default: inProcess(), cpu: workerThreads({ threads: 1 }) } });
+      const error = result.tasks.get("use").error;
+      assert.ok(isFlotillaError(error, "E_WORKER_FAILED"), String(error));
+      assert.match(error.message, /^task "use": the output of its dependency "handle" cannot be sent to a worker thread: deps\.handle\.close is a function/);
     });
 
     it("refuses a body that is not a workerTask before the run starts", async () => {
