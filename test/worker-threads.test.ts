@@ -316,7 +316,9 @@ describe("worker threads", () => {
 
     it("terminates the thread of a body that ignores its signal after terminateGraceMs; later tasks run on a fresh thread", async () => {
       const provider = workerThreads({ threads: 1, tasksPerThread: 1, terminateGraceMs: 20 });
+      // One thread: "before" runs on it first, then "stuck", which ignores its signal; "later" comes after.
       const job = new Job("stuck")
+        .task("before", { priority: 2 }, workerTask<{ threadId: number }>(tasks, "whoAmI"))
         .task("stuck", { priority: 1 }, workerTask(tasks, "ignoresSignal"))
         .task("later", workerTask<{ threadId: number }>(tasks, "whoAmI"));
       const handle = start(job, { provider });
@@ -328,6 +330,7 @@ describe("worker threads", () => {
       assert.equal(result.tasks.get("stuck").status, "cancelled");
       assert.equal(abandoned, false, "the attempt ended when its thread was terminated, before the run's cancelGraceMs");
       assert.equal(result.tasks.get("later").status, "succeeded", String(result.tasks.get("later").error));
+      assert.notEqual(result.output("later")!.threadId, result.output("before")!.threadId, "a fresh thread");
     });
 
     it("a timed-out body that ignores its signal fails with E_TIMEOUT once its thread is terminated", async () => {
