@@ -405,11 +405,17 @@ const flag = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i === -1 ? fallback : args[i + 1];
 };
+/** A numeric flag: a positive number (Infinity allowed), or the run stops with a message naming it. */
+const count = (name, fallback) => {
+  const value = Number(flag(name, fallback));
+  if (!(value > 0)) throw new Error(`--${name} must be a positive number, received ${JSON.stringify(flag(name, fallback))}`);
+  return value;
+};
 const quick = args.includes("--quick");
-const reps = Number(flag("reps", quick ? "1" : "3"));
-const targetMs = Number(flag("target-ms", quick ? "400" : "1300"));
-const seeds = Number(flag("seeds", quick ? "20" : "50"));
-const maxSchedules = Number(flag("max-schedules", "1000"));
+const reps = count("reps", quick ? "1" : "3");
+const targetMs = count("target-ms", quick ? "400" : "1300");
+const seeds = count("seeds", quick ? "20" : "50");
+const maxSchedules = count("max-schedules", "1000");
 
 const here = fileURLToPath(import.meta.url);
 const distDir = (flag("dist", `${HERE}../dist`) + "/").replace(/\/+$/, "/"); // --dist DIR: another build (index.js, testing.js, chunks/)

@@ -19,15 +19,21 @@ const flag = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i === -1 ? fallback : args[i + 1];
 };
+/** A numeric flag: a positive number (Infinity allowed), or the run stops with a message naming it. */
+const count = (name, fallback) => {
+  const value = Number(flag(name, fallback));
+  if (!(value > 0)) throw new Error(`--${name} must be a positive number, received ${JSON.stringify(flag(name, fallback))}`);
+  return value;
+};
 const list = (name, fallback) => flag(name, fallback.join(",")).split(",").filter(Boolean);
 const quick = args.includes("--quick");
 const sizes = list("sizes", quick ? ["10000"] : ["10000", "100000", "1000000"]).map(Number);
 const libs = list("libs", LIBS);
 const shapes = list("shapes", SHAPES);
 const bodies = list("bodies", ["async", "sync"]);
-const concurrency = Number(flag("concurrency", "64"));
-const timeoutS = Number(flag("timeout", "60"));
-const repsFor = (n) => Number(flag("reps", n <= 100_000 ? "3" : "1"));
+const concurrency = count("concurrency", "64");
+const timeoutS = count("timeout", "60");
+const repsFor = (n) => count("reps", n <= 100_000 ? "3" : "1");
 for (const l of libs) if (!LIBS.includes(l)) throw new Error(`unknown lib ${l}; known: ${LIBS.join(", ")}`);
 for (const s of shapes) if (!SHAPES.includes(s)) throw new Error(`unknown shape ${s}; known: ${SHAPES.join(", ")}`);
 
