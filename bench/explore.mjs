@@ -25,6 +25,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import os from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { mulberry32 } from "./graphs.mjs";
+import { count, flag, has } from "./args.mjs";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const SNAPSHOT = `${HERE}.snapshot-explore/`;
@@ -400,18 +401,7 @@ if (process.argv[2] === "--case") {
 // Driver
 // ---------------------------------------------------------------------------------------------
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : args[i + 1];
-};
-/** A numeric flag: a positive number (Infinity allowed), or the run stops with a message naming it. */
-const count = (name, fallback) => {
-  const value = Number(flag(name, fallback));
-  if (!(value > 0)) throw new Error(`--${name} must be a positive number, received ${JSON.stringify(flag(name, fallback))}`);
-  return value;
-};
-const quick = args.includes("--quick");
+const quick = has("quick");
 const reps = count("reps", quick ? "1" : "3");
 const targetMs = count("target-ms", quick ? "400" : "1300");
 const seeds = count("seeds", quick ? "20" : "50");

@@ -9,24 +9,14 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { SHAPES } from "./graphs.mjs";
+import { count, flag, has } from "./args.mjs";
 
 const LIBS = ["flotilla", "minimal", "pgraph", "pqueue"];
 const LABEL = { flotilla: "flotilla", minimal: "minimal", pgraph: "p-graph@2", pqueue: "p-queue@9 Kahn" };
 const SYNC_LIBS = ["flotilla", "minimal"]; // p-graph and p-queue always await, a sync body changes nothing for them
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : args[i + 1];
-};
-/** A numeric flag: a positive number (Infinity allowed), or the run stops with a message naming it. */
-const count = (name, fallback) => {
-  const value = Number(flag(name, fallback));
-  if (!(value > 0)) throw new Error(`--${name} must be a positive number, received ${JSON.stringify(flag(name, fallback))}`);
-  return value;
-};
 const list = (name, fallback) => flag(name, fallback.join(",")).split(",").filter(Boolean);
-const quick = args.includes("--quick");
+const quick = has("quick");
 const sizes = list("sizes", quick ? ["10000"] : ["10000", "100000", "1000000"]).map(Number);
 const libs = list("libs", LIBS);
 const shapes = list("shapes", SHAPES);
