@@ -1,8 +1,9 @@
 /**
- * One attempt of a task. The same object is the `TaskContext` its body receives: `signal`, `deps`
- * and `failures` are built on first use, so a body that never reads them costs no AbortController and
- * no object. The executor keeps its bookkeeping for the attempt (timers, whether the outcome is
- * decided, whether the slot is released) on the object too; none of it is part of the public type.
+ * One attempt of a task: the executor's bookkeeping for it (`Attempt`) and the context its body sees
+ * (`AttemptContext`). They are two objects so the context holds only the documented members: a body
+ * that lists or writes its context's keys cannot see or break the run's state. `signal`, `deps` and
+ * `failures` are built on first use, so a body that never reads them costs no AbortController and no
+ * object.
  */
 import { execute } from "abort-controller-x";
 import { FlotillaError, describe } from "./errors.ts";
@@ -20,42 +21,53 @@ export interface AttemptHost {
   failuresOf(task: number): Record<string, unknown>;
   /** A line of output from attempt `a` (emitted as `task:output`). */
   output(a: Attempt, line: string, stream: OutputStream): void;
+  /** User code called with the abort (an `onAbort` listener) threw: reported, never thrown into the run. */
+  callbackFailed(error: unknown): void;
 }
 
 const NOT_ABORTED = Symbol("not aborted");
 const NOTHING_TO_REMOVE = () => {};
 
-export class Attempt implements TaskContext<Record<string, unknown>> {
+/** The executor's record of one attempt. Never handed to user code (that gets `ctx`). */
+export class Attempt {
   readonly taskId: string;
   readonly attempt: number;
-  /** @internal The task's index in the run. */
+  /** The task's index in the run. */
   readonly task: number;
-  /** @internal The node it runs on. */
+  /** The node it runs on. */
   readonly node: ProviderNode;
-  /** @internal The pool it runs in, and its node's position there (set by the executor at dispatch). */
+  /** What the body (and the provider) sees. */
+  readonly ctx: AttemptContext;
+  /** The pool it runs in, and its node's position there (set by the executor at dispatch). */
   pool!: Pool;
   keeper = 0;
-  /** @internal The armed timer: the timeout while it runs, the grace period once aborted. */
+  /** The armed timer: the timeout while it runs, the grace period once aborted. */
   timer: TimerHandle | undefined = undefined;
-  /** @internal The task's outcome for this attempt is recorded (settled, timed out or cancelled). */
+  /** The task's outcome for this attempt is recorded (settled, timed out or cancelled). */
   decided = false;
-  /** @internal The slot is free again (the body settled, or was abandoned). */
+  /** The slot is free again (the body settled, or was abandoned). */
   released = false;
-  /** @internal Aborted while holding its slot (the executor tracks these apart). */
+  /** Aborted while holding its slot (the executor tracks these apart). */
   windingDown = false;
+  /** Runs once the slot is free (a retry of the same task waiting for this attempt to end). */
+  onReleased: (() => void) | undefined = undefined;
+  /** How many `sleep` calls the body made (each gets its own trace label). */
+  sleeps = 0;
 
-  readonly #host: AttemptHost;
+  readonly host: AttemptHost;
   #controller: AbortController | undefined = undefined;
   #abortReason: unknown = NOT_ABORTED;
+  #hookSignal: AbortHook | undefined = undefined;
   #deps: Record<string, unknown> | undefined = undefined;
   #failures: Record<string, unknown> | undefined = undefined;
 
   constructor(host: AttemptHost, task: number, taskId: string, attempt: number, node: ProviderNode) {
-    this.#host = host;
+    this.host = host;
     this.task = task;
     this.taskId = taskId;
     this.attempt = attempt;
     this.node = node;
+    this.ctx = new AttemptContext(this);
   }
 
   get signal(): AbortSignal {
@@ -67,39 +79,31 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
   }
 
   get deps(): Record<string, unknown> {
-    return (this.#deps ??= this.#host.depsOf(this.task));
+    return (this.#deps ??= this.host.depsOf(this.task));
   }
 
   get failures(): Record<string, unknown> {
-    return (this.#failures ??= this.#host.failuresOf(this.task));
+    return (this.#failures ??= this.host.failuresOf(this.task));
   }
 
-  // A getter, so `({ sleep }) => sleep(10)` works; the closure is only made for bodies that ask.
-  get sleep(): (ms: number) => Promise<void> {
-    return (ms) => this.#sleep(ms);
-  }
-
-  #sleep(ms: number): Promise<void> {
+  sleep(ms: number): Promise<void> {
     if (!(typeof ms === "number" && ms >= 0 && ms <= Number.MAX_SAFE_INTEGER)) {
       return Promise.reject(
         new FlotillaError("E_INVALID_OPTION", `task "${this.taskId}": sleep(ms) needs a number of milliseconds >= 0, received ${describe(ms)}`),
       );
     }
-    const runtime = this.#host.runtime;
+    const runtime = this.host.runtime;
+    // Each call its own label, so a trace tells which `await` of the body raced.
+    const label = this.host.controlled ? `sleep ${this.taskId}#${this.attempt}.${++this.sleeps}` : undefined;
     // A real AbortSignal costs an AbortController; until the body asks for `signal`, sleep listens
     // on the attempt's own lightweight abort hook instead.
     return execute<void>(this.#controller?.signal ?? this.#hook(), (resolve) => {
-      const timer = runtime.setTimer(ms, () => resolve(), this.#host.controlled ? `sleep ${this.taskId}#${this.attempt}` : undefined);
+      const timer = runtime.setTimer(ms, () => resolve(), label);
       return () => runtime.clearTimer(timer);
     });
   }
 
-  // Getters like `sleep`, so `({ onAbort, log }) => ...` works.
-  get onAbort(): (listener: (reason: unknown) => void) => () => void {
-    return (listener) => this.#onAbort(listener);
-  }
-
-  #onAbort(listener: (reason: unknown) => void): () => void {
+  onAbort(listener: (reason: unknown) => void): () => void {
     if (this.#abortReason !== NOT_ABORTED) {
       listener(this.#abortReason);
       return NOTHING_TO_REMOVE;
@@ -110,27 +114,78 @@ export class Attempt implements TaskContext<Record<string, unknown>> {
     return () => hook.removeEventListener("abort", call);
   }
 
-  get log(): (line: string, stream?: OutputStream) => void {
-    return (line, stream = "log") => this.#host.output(this, line, stream);
-  }
-
-  /** @internal Aborts the signal with `reason` (now, or when the body first reads `signal`). */
+  /**
+   * Aborts the signal with `reason` (now, or when the body first reads `signal`). A listener that
+   * throws is reported through the host; the others still hear the abort.
+   */
   abort(reason: unknown): void {
     if (this.#abortReason !== NOT_ABORTED) return;
     this.#abortReason = reason;
+    // AbortSignal reports its listeners' errors itself (as uncaught), without stopping the others.
     this.#controller?.abort(reason);
-    this.#hookSignal?.fire(reason);
+    this.#hookSignal?.fire(reason, this.host);
   }
-
-  #hookSignal: AbortHook | undefined = undefined;
 
   /** The part of AbortSignal that abort-controller-x's `execute` uses, without an AbortController. */
   #hook(): AbortSignal {
     if (this.#hookSignal === undefined) {
       this.#hookSignal = new AbortHook();
-      if (this.#abortReason !== NOT_ABORTED) this.#hookSignal.fire(this.#abortReason);
+      if (this.#abortReason !== NOT_ABORTED) this.#hookSignal.fire(this.#abortReason, this.host);
     }
     return this.#hookSignal as unknown as AbortSignal;
+  }
+}
+
+/**
+ * The `TaskContext` a body receives: the documented members only, as accessors on the prototype, so
+ * `Object.keys(ctx)` is empty and an assignment to a member changes nothing the run reads.
+ */
+export class AttemptContext implements TaskContext<Record<string, unknown>> {
+  readonly #a: Attempt;
+
+  constructor(attempt: Attempt) {
+    this.#a = attempt;
+  }
+
+  get taskId(): string {
+    return this.#a.taskId;
+  }
+
+  get attempt(): number {
+    return this.#a.attempt;
+  }
+
+  get node(): ProviderNode {
+    return this.#a.node;
+  }
+
+  get signal(): AbortSignal {
+    return this.#a.signal;
+  }
+
+  get deps(): Record<string, unknown> {
+    return this.#a.deps;
+  }
+
+  get failures(): Record<string, unknown> {
+    return this.#a.failures;
+  }
+
+  // Getters that return functions, so `({ sleep, onAbort, log }) => ...` works; a closure is only
+  // made for bodies that ask.
+  get sleep(): (ms: number) => Promise<void> {
+    const a = this.#a;
+    return (ms) => a.sleep(ms);
+  }
+
+  get onAbort(): (listener: (reason: unknown) => void) => () => void {
+    const a = this.#a;
+    return (listener) => a.onAbort(listener);
+  }
+
+  get log(): (line: string, stream?: OutputStream) => void {
+    const a = this.#a;
+    return (line, stream = "log") => a.host.output(a, line, stream);
   }
 }
 
@@ -149,11 +204,18 @@ class AbortHook {
     if (i >= 0) this.#listeners.splice(i, 1);
   }
 
-  fire(reason: unknown): void {
+  /** Calls every listener, each in its own try: one that throws is reported and the rest still run. */
+  fire(reason: unknown, host: AttemptHost): void {
     this.aborted = true;
     this.reason = reason;
     const listeners = this.#listeners;
     this.#listeners = [];
-    for (const listener of listeners) listener();
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (error) {
+        host.callbackFailed(error);
+      }
+    }
   }
 }

@@ -127,15 +127,26 @@ export function isFlotillaError(value: unknown, code?: ErrorCode): value is Flot
   return value instanceof FlotillaError && (code === undefined || value.code === code);
 }
 
-/** The message of an Error, or the thrown value as a string (for messages that quote a cause). */
+/**
+ * The message of an Error, or the thrown value as a string (for messages that quote a cause). Never
+ * throws: a value whose `message` getter or `toString` throws, or that has no string form at all
+ * (`Object.create(null)`, a revoked proxy), is described by its type instead.
+ */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  try {
+    if (error instanceof Error) {
+      const message: unknown = error.message;
+      if (typeof message === "string") return message;
+    }
+    return String(error);
+  } catch {
+    return `(${describe(error)} that cannot be converted to a string)`;
+  }
 }
 
-/** Describes a received value for error messages: `string "abc"`, `number -1`, `array`, `null`. */
+/** Describes a received value for error messages: `string "abc"`, `number -1`, `array`, `null`. Never throws. */
 export function describe(value: unknown): string {
   if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
   switch (typeof value) {
     case "string":
       return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)}`;
@@ -147,7 +158,13 @@ export function describe(value: unknown): string {
       return "function";
     case "undefined":
       return "undefined";
+    case "symbol":
+      return "symbol";
     default:
-      return typeof value;
+      try {
+        return Array.isArray(value) ? "array" : "object";
+      } catch {
+        return "object"; // a revoked proxy
+      }
   }
 }

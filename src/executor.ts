@@ -73,6 +73,11 @@ export class Executor implements AttemptHost {
   #startTime = 0;
   #resolve!: (result: RunResult<any>) => void;
   #onCallerAbort: (() => void) | undefined = undefined;
+  /** Depth of event emission (listeners may call back into the run). */
+  #emitting = 0;
+  #pumpQueued = false;
+  /** The guarded wrapper of each user listener, so `off` finds it. */
+  readonly #guarded = new WeakMap<Function, (event: never) => void>();
 
   /**
    * Checks the job (unknown dependencies, cycles, tasks their pool cannot run) and prepares the run;
@@ -126,7 +131,7 @@ export class Executor implements AttemptHost {
       lost: (node, reason) => {
         if (this.#phase !== "running") return;
         const why = reason === undefined ? "reported lost by its provider" : messageOf(reason);
-        this.#loseNode(pool, node, new NodeLostError(node.id, `node "${node.id}" of pool "${pool.name}" was lost: ${why}`, { cause: reason }));
+        this.#nodeLost(pool, node, new NodeLostError(node.id, `node "${node.id}" of pool "${pool.name}" was lost: ${why}`, { cause: reason }));
         this.#pump();
       },
       retryLabel: this.controlled ? `retry node start ${pool.name}#${k}` : undefined,
@@ -188,7 +193,7 @@ export class Executor implements AttemptHost {
     if (this.#phase === "created") this.begin(cancel);
     else {
       cancel();
-      this.#pump();
+      this.#pumpSoon();
     }
     return cancelled;
   }
@@ -219,7 +224,7 @@ export class Executor implements AttemptHost {
     if (this.#phase === "created") return; // begin() readies it with the others
     if (blocker >= 0) this.#skip(i, blocker);
     else if (remaining === 0) this.#makeReady(i);
-    this.#pump();
+    this.#pumpSoon();
   }
 
   // ---- AttemptHost ----
@@ -265,13 +270,16 @@ export class Executor implements AttemptHost {
     let k = -1;
     let node: ProviderNode | undefined;
     let nodeLost = false;
+    if (pool.alone.length > 0) this.#placeAlone(pool);
     while (this.#busy < concurrency && this.#cancel === undefined) {
-      if (!single || k < 0 || pool.load[k]! >= node!.slots || pool.keepers[k]!.node !== node) {
+      if (!single || pool.restricted || k < 0 || pool.load[k]! >= node!.slots || pool.keepers[k]!.node !== node) {
         k = pool.free();
         if (k < 0) {
-          if (queue.size === 0) return;
-          pool.grow(queue.size);
-          k = pool.free(); // a provider that starts nodes synchronously has one up already
+          if (queue.size === 0 && pool.alone.length === 0) return;
+          pool.grow(queue.size + pool.alone.length);
+          // A provider that starts nodes synchronously has one up already.
+          if (pool.alone.length > 0) this.#placeAlone(pool);
+          k = pool.free();
           if (k < 0) {
             if (!pool.alive && pool.startError !== undefined) this.#failQueued(pool);
             return;
@@ -283,6 +291,13 @@ export class Executor implements AttemptHost {
       if (i < 0) return;
       // (Read afresh: a listener or body may have added tasks, and the table may have grown.)
       if (this.#t.state[i] !== READY) continue; // cancelled while queued
+      if (this.#t.alone[i] === 1) {
+        // Must run alone: on an empty node, or it waits for one (see #nodeLost).
+        pool.alone.push(i);
+        this.#placeAlone(pool);
+        k = -1;
+        continue;
+      }
       if (this.#faults) {
         if (this.#injectCancel(i, node!)) return;
         // At most one injected loss per pass, so a rule that always fires cannot spin here.
@@ -295,6 +310,23 @@ export class Executor implements AttemptHost {
       }
       this.#startAttempt(i, pool, k, node!);
     }
+  }
+
+  /** Starts the tasks waiting to run alone that find an empty node (see #nodeLost). */
+  #placeAlone(pool: Pool): void {
+    const waiting = pool.alone;
+    while (waiting.length > 0 && this.#busy < this.#options.concurrency && this.#cancel === undefined) {
+      if (this.#t.state[waiting[0]!] !== READY) {
+        waiting.shift(); // cancelled meanwhile
+        continue;
+      }
+      const k = pool.empty();
+      if (k < 0) return;
+      const i = waiting.shift()!;
+      pool.hold(k, true);
+      this.#startAttempt(i, pool, k, pool.keepers[k]!.node!);
+    }
+    if (waiting.length === 0) pool.reserved = -1;
   }
 
   #startAttempt(i: number, pool: Pool, k: number, node: ProviderNode): void {
@@ -320,6 +352,7 @@ export class Executor implements AttemptHost {
       a.timer = this.runtime.setTimer(policy.timeoutMs, () => this.#timedOut(a, policy.timeoutMs), this.#label("timeout", a));
     }
     let result: unknown;
+    let then: unknown;
     try {
       if (this.#faults) {
         if (this.#fault("task.dispatch", a)?.kind === "fail") {
@@ -338,29 +371,34 @@ export class Executor implements AttemptHost {
         }
         if (fault?.kind === "fail") throw injected(fault, "task.attempt", a);
       }
-      result = pool.provider.run(a.node, this.#t.graph.bodies[i]!, a);
+      result = pool.provider.run(a.node, this.#t.graph.bodies[i]!, a.ctx);
+      // A body's thenable is user code: its `then` getter, or `then` itself, may throw. Either fails
+      // this attempt (below), never the dispatch loop. `then` is read once.
+      then = thenOf(result);
+      if (then !== undefined) {
+        if (this.controlled) {
+          // The runtime decides when the completion arrives, so the order of completions is explored.
+          // (An abandoned attempt's completion changes nothing, so it is not scheduled.)
+          const label = this.#label("complete", a)!;
+          (then as PromiseLike<unknown>["then"]).call(
+            result,
+            (value) => (a.released ? undefined : this.runtime.defer!(label, () => this.#settle(a, true, value))),
+            (error) => (a.released ? undefined : this.runtime.defer!(label, () => this.#settle(a, false, error))),
+          );
+        } else {
+          (then as PromiseLike<unknown>["then"]).call(
+            result,
+            (value) => this.#settle(a, true, value),
+            (error) => this.#settle(a, false, error),
+          );
+        }
+      }
     } catch (error) {
+      // (Harmless if a misbehaving thenable already settled it: a settled attempt ignores the rest.)
       this.#settle(a, false, error);
       return;
     }
-    if (isThenable(result)) {
-      if (this.controlled) {
-        // The runtime decides when the completion arrives, so the order of completions is explored.
-        // (An abandoned attempt's completion changes nothing, so it is not scheduled.)
-        const label = this.#label("complete", a)!;
-        result.then(
-          (value) => (a.released ? undefined : this.runtime.defer!(label, () => this.#settle(a, true, value))),
-          (error) => (a.released ? undefined : this.runtime.defer!(label, () => this.#settle(a, false, error))),
-        );
-      } else {
-        result.then(
-          (value) => this.#settle(a, true, value),
-          (error) => this.#settle(a, false, error),
-        );
-      }
-    } else {
-      this.#settle(a, true, result);
-    }
+    if (then === undefined) this.#settle(a, true, result);
   }
 
   /** The body of attempt `a` returned or threw. */
@@ -396,6 +434,7 @@ export class Executor implements AttemptHost {
     a.released = true;
     this.#busy--;
     a.pool.load[a.keeper]!--;
+    if (a.pool.restricted && a.pool.exclusive[a.keeper] === true && this.#t.alone[a.task] === 1) a.pool.hold(a.keeper, false);
     if (a.windingDown) this.#windingDown.delete(a);
     if (this.#delays !== undefined && this.#delays.size > 0) {
       const delay = this.#delays.get(a);
@@ -404,6 +443,11 @@ export class Executor implements AttemptHost {
     }
     if (a.timer !== undefined) this.runtime.clearTimer(a.timer);
     a.timer = undefined;
+    const then = a.onReleased;
+    if (then !== undefined) {
+      a.onReleased = undefined;
+      then();
+    }
   }
 
   #timedOut(a: Attempt, timeoutMs: number): void {
@@ -455,15 +499,10 @@ export class Executor implements AttemptHost {
   /** `nodeGone`: a NodeLostError means the node is gone (false when only one dispatch was lost). */
   #attemptFailed(a: Attempt, error: unknown, nodeGone = true): void {
     const i = a.task;
-    if (error instanceof NodeLostError && this.#cancel === undefined && this.#t.nodeLosses[i]! < this.#options.maxNodeLosses) {
-      this.#t.nodeLosses[i]!++;
-      if (this.#heard && this.emitter.listenerCount("task:requeued") > 0) {
-        this.#emit("task:requeued", { type: "task:requeued", taskId: a.taskId, attempt: a.attempt, error, at: this.runtime.now() });
-      }
-      this.#makeReady(i);
-      // Only once this task's own move is complete: losing the node may start a replacement and
-      // dispatch at once.
-      if (nodeGone) this.#loseNode(a.pool, a.node, error);
+    if (error instanceof NodeLostError && this.#cancel === undefined) {
+      // A lost dispatch is this attempt's alone; a lost node takes every attempt on it.
+      if (nodeGone) this.#nodeLost(a.pool, a.node, error, a);
+      else this.#lostAttempt(a, error, true);
       return;
     }
     const failed = ++this.#t.failedAttempts[i]!;
@@ -484,7 +523,7 @@ export class Executor implements AttemptHost {
         () => {
           this.#retryTimers.delete(i);
           if (this.#t.state[i] !== RETRYING) return;
-          this.#makeReady(i);
+          this.#retryWhenFree(i, a);
           this.#pump();
         },
         this.#label("retry", a),
@@ -495,7 +534,21 @@ export class Executor implements AttemptHost {
     if (this.#heard && this.emitter.listenerCount("task:retry") > 0) {
       this.#emit("task:retry", { type: "task:retry", taskId: a.taskId, attempt: a.attempt, error, delayMs, at: this.runtime.now() });
     }
-    if (delayMs <= 0 && this.#t.state[i] === RETRYING) this.#makeReady(i);
+    if (delayMs <= 0 && this.#t.state[i] === RETRYING) this.#retryWhenFree(i, a);
+  }
+
+  /**
+   * At most one attempt of a task runs at a time: a retry becomes ready only once the previous attempt
+   * has settled or was abandoned (a timed-out body that ignores its signal holds its retry back until
+   * its grace period ends), so a side effect is never performed by two attempts at once.
+   */
+  #retryWhenFree(i: number, previous: Attempt): void {
+    if (previous.released) this.#makeReady(i);
+    else {
+      previous.onReleased = () => {
+        if (this.#t.state[i] === RETRYING) this.#makeReady(i);
+      };
+    }
   }
 
   #fail(i: number, error: unknown): void {
@@ -611,7 +664,7 @@ export class Executor implements AttemptHost {
   /** At `node.lost`: the node task i was about to go to dies now, with every attempt on it (each is requeued). */
   #injectNodeLoss(i: number, pool: Pool, node: ProviderNode): boolean {
     if (this.#fault("node.lost", undefined, i, node)?.kind !== "fail") return false;
-    this.#loseNode(pool, node, new NodeLostError(node.id, `node "${node.id}" was lost (injected fault at node.lost)`));
+    this.#nodeLost(pool, node, new NodeLostError(node.id, `node "${node.id}" was lost (injected fault at node.lost)`));
     return true;
   }
 
@@ -633,27 +686,64 @@ export class Executor implements AttemptHost {
    * once (what it reports later is ignored) and it is requeued like any attempt on a lost node; a
    * replacement node is started when work remains.
    */
-  #loseNode(pool: Pool, lost: ProviderNode, error: NodeLostError): void {
+  #nodeLost(pool: Pool, lost: ProviderNode, error: NodeLostError, under?: Attempt): void {
     // Forgotten first, so the attempts failed below do not each lose it again.
     const position = pool.keeperOf(lost);
-    if (position < 0) return;
+    if (position < 0) {
+      // A node no longer in use (already lost and replaced): only the reporting attempt is affected.
+      if (under !== undefined) this.#lostAttempt(under, error, true);
+      return;
+    }
     pool.keepers[position]!.forget(lost);
     if (this.#heard && this.emitter.listenerCount("node:lost") > 0) {
       this.#emit("node:lost", { type: "node:lost", pool: pool.name, nodeId: lost.id, error, at: this.runtime.now() });
     }
     const t = this.#t;
+    const victims: Attempt[] = under === undefined ? [] : [under];
     for (let k = 0; k < t.count; k++) {
       const a = t.current[k];
-      if (t.state[k] !== RUNNING || a === undefined || a.node !== lost) continue;
+      if (t.state[k] !== RUNNING || a === undefined || a.node !== lost || a === under) continue;
       t.current[k] = undefined;
       a.decided = true;
       this.#release(a);
-      this.#attemptFailed(a, error);
-      a.abort(error); // after the task's move: abort listeners run user code
+      victims.push(a);
     }
-    // Attempts aborted earlier (or just now, by a failFast above) were winding down on the lost node.
-    for (const a of this.#windingDown) if (a.node === lost) this.#release(a);
+    // Attempts aborted earlier were winding down on the lost node: they shared it too.
+    let shared = victims.length > 1;
+    for (const a of this.#windingDown) {
+      if (a.node !== lost) continue;
+      shared = true;
+      this.#release(a);
+    }
+    for (const a of victims) this.#lostAttempt(a, error, !shared);
+    // After the tasks' moves: abort listeners run user code.
+    for (const a of victims) a.abort(error);
     // The caller pumps: the requeued attempts find another node, or a replacement is started.
+  }
+
+  /**
+   * An attempt lost with its node (or its dispatch) goes back to the queue without spending a retry.
+   * Who pays for a loss: when the attempt ran alone on the node, the loss counts against its task
+   * (`maxNodeLosses` of them, then the task fails with E_NODE_LOST); when it shared the node, any of
+   * the attempts there may have killed it, so none is charged — each is requeued free and from then
+   * on runs alone, so the next loss it is part of is charged to it. Innocent neighbours of a task
+   * that crashes its nodes thus succeed, and the crashing task ends with E_NODE_LOST.
+   */
+  #lostAttempt(a: Attempt, error: NodeLostError, charged: boolean): void {
+    const i = a.task;
+    const t = this.#t;
+    if (t.state[i] !== RUNNING) return; // cancelled meanwhile (by a failFast of another victim)
+    if (!charged) t.alone[i] = 1;
+    else if (t.nodeLosses[i]! < this.#options.maxNodeLosses) t.nodeLosses[i]!++;
+    else {
+      t.failedAttempts[i]!++;
+      this.#fail(i, error);
+      return;
+    }
+    if (this.#heard && this.emitter.listenerCount("task:requeued") > 0) {
+      this.#emit("task:requeued", { type: "task:requeued", taskId: a.taskId, attempt: a.attempt, error, at: this.runtime.now() });
+    }
+    this.#makeReady(i);
   }
 
   /**
@@ -745,21 +835,83 @@ export class Executor implements AttemptHost {
     }
   }
 
-  /** Emits to listeners; a listener that throws must not break the run, so its error is rethrown on its own. */
+  /**
+   * Emits to listeners. User listeners are guarded (see `listen`), so each one hears every event
+   * whatever the others do; `#emitting` lets operations started from a listener wait for the step
+   * that emitted to finish.
+   */
   #emit<K extends RunEventName>(name: K, event: RunEvents[K]): void {
+    this.#emitting++;
     try {
       (this.emitter.emit as (name: K, event: RunEvents[K]) => boolean)(name, event);
     } catch (error) {
+      this.callbackFailed(error);
+    } finally {
+      this.#emitting--;
+    }
+  }
+
+  /**
+   * Adds a user's listener. It is wrapped so that a throw cannot stop the other listeners of the
+   * event, the run, or a `for await` over the handle; the error is reported by `callbackFailed`.
+   */
+  listen(event: RunEventName, listener: (event: never) => void, once: boolean): void {
+    this.#heard = true;
+    let guarded = this.#guarded.get(listener);
+    if (guarded === undefined) {
+      guarded = (e: never) => {
+        try {
+          listener(e);
+        } catch (error) {
+          this.callbackFailed(error);
+        }
+      };
+      this.#guarded.set(listener, guarded);
+    }
+    if (once) this.emitter.once(event, guarded as never);
+    else this.emitter.on(event, guarded as never);
+  }
+
+  /** Removes a listener added with `listen`. */
+  unlisten(event: RunEventName, listener: (event: never) => void): void {
+    const guarded = this.#guarded.get(listener);
+    if (guarded !== undefined) this.emitter.off(event, guarded as never);
+  }
+
+  /**
+   * User code the run called (an event listener, an `onAbort` listener) threw. The run goes on; the
+   * error is rethrown on its own microtask, so it surfaces once as an uncaught exception (as a throw
+   * in a timer callback would) instead of being lost.
+   */
+  callbackFailed(error: unknown): void {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+
+  /**
+   * Pumps now, or, when called from inside an event listener, once the step that emitted has finished
+   * (a task added from `task:succeeded` must not start before the finished task's own dependents are
+   * released): dispatch order does not depend on where an operation was called from.
+   */
+  #pumpSoon(): void {
+    if (this.#emitting === 0) this.#pump();
+    else if (!this.#pumpQueued) {
+      this.#pumpQueued = true;
       queueMicrotask(() => {
-        throw error;
+        this.#pumpQueued = false;
+        this.#pump();
       });
     }
   }
 
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function";
+/** The `then` method of a thenable, or undefined for any other value (reads `then` once; may throw). */
+function thenOf(value: unknown): unknown {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return undefined;
+  const then = (value as PromiseLike<unknown>).then;
+  return typeof then === "function" ? then : undefined;
 }
 
 function injected(fault: FaultAction & { kind: "fail" }, point: FaultPoint, a: Attempt): unknown {

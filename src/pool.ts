@@ -24,6 +24,17 @@ export class Pool {
   readonly load: number[] = [];
   /** The last error of a start that failed for good, if no node could be started. */
   startError: unknown = undefined;
+  /**
+   * Ready tasks that must run alone on a node (requeued from a node lost while they shared it, so
+   * one of them may have killed it), waiting for an empty node. See the executor's `#nodeLost`.
+   */
+  readonly alone: number[] = [];
+  /** Per node position: held by an attempt that runs alone (no other attempt goes there). */
+  readonly exclusive: boolean[] = [];
+  /** A node position kept free of new work until a task waiting in `alone` gets it, or -1. */
+  reserved = -1;
+  /** How many positions are exclusive now (0: the fast paths need not look). */
+  #exclusiveCount = 0;
 
   readonly #hostFor: (pool: Pool, keeper: number) => NodeKeeperHost;
 
@@ -36,20 +47,53 @@ export class Pool {
     this.#hostFor = hostFor;
   }
 
-  /** The keeper whose node is up and has a free slot (the least loaded), or -1. */
+  /** True while some node takes no shared work (held alone, or reserved for a task that must run alone). */
+  get restricted(): boolean {
+    return this.#exclusiveCount > 0 || this.reserved >= 0;
+  }
+
+  /** The keeper whose node is up and has a free slot (the least loaded) and takes shared work, or -1. */
   free(): number {
     const keepers = this.keepers;
+    const restricted = this.restricted;
     let best = -1;
     let bestLoad = Infinity;
     for (let k = 0; k < keepers.length; k++) {
       const node = keepers[k]!.node;
       const load = this.load[k]!;
       if (node === undefined || load >= node.slots || load >= bestLoad) continue;
+      if (restricted && (this.exclusive[k] === true || k === this.reserved)) continue;
       best = k;
       bestLoad = load;
       if (load === 0) break;
     }
     return best;
+  }
+
+  /**
+   * A node position for a task that must run alone: an up node with nothing on it (the reserved one
+   * first), or -1. When there is none, the least loaded node is reserved: it takes no new work, so it
+   * empties and the task cannot wait forever behind a stream of other tasks.
+   */
+  empty(): number {
+    if (this.reserved >= 0 && this.keepers[this.reserved]!.node !== undefined && this.load[this.reserved] === 0) return this.reserved;
+    let best = -1;
+    let bestLoad = Infinity;
+    for (let k = 0; k < this.keepers.length; k++) {
+      if (this.keepers[k]!.node === undefined || this.exclusive[k] === true) continue;
+      if (this.load[k] === 0) return k;
+      if (this.reserved < 0 && this.load[k]! < bestLoad) [best, bestLoad] = [k, this.load[k]!];
+    }
+    if (this.reserved < 0 && best >= 0) this.reserved = best;
+    return -1;
+  }
+
+  /** Position `k` is held by an attempt running alone (`on`), or free for shared work again. */
+  hold(k: number, on: boolean): void {
+    if (this.exclusive[k] === on) return;
+    this.exclusive[k] = on;
+    this.#exclusiveCount += on ? 1 : -1;
+    if (on && this.reserved === k) this.reserved = -1;
   }
 
   /**
@@ -63,6 +107,7 @@ export class Pool {
       if (k === this.keepers.length) {
         this.keepers.push(new NodeKeeper(this.#hostFor(this, k)));
         this.load.push(0);
+        this.exclusive.push(false);
       }
       const keeper = this.keepers[k]!;
       if (keeper.node !== undefined || keeper.starting || keeper.gaveUp) continue;

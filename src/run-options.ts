@@ -28,7 +28,7 @@ export interface RunOptions {
   /**
    * How long an aborted attempt (cancelled or timed out) may keep its slot while it winds down. A body
    * that ignores its signal longer is abandoned: its slot is freed and its outcome ignored.
-   * @default 1_000. Bounds: finite, >= 0.
+   * @default 1_000. Bounds: finite, >= 0 (any size: long delays are re-armed, never fired early).
    */
   readonly cancelGraceMs?: number;
   /** How many times one task's attempt may be requeued because its node was lost before the task fails with E_NODE_LOST. @default 3. Bounds: integer >= 0. */
@@ -61,7 +61,8 @@ export function resolveRunOptions(jobName: string, options: unknown): ResolvedRu
   if (signal !== undefined && !isAbortSignal(signal)) throw invalidOption(where, "signal", "an AbortSignal", signal);
   const failFast = o.failFast ?? false;
   if (typeof failFast !== "boolean") throw invalidOption(where, "failFast", "a boolean", failFast);
-  const runtime = o.runtime ?? realRuntime;
+  // null is not "the default": a caller passing null has a bug to hear about.
+  const runtime = o.runtime === undefined ? realRuntime : o.runtime;
   if (typeof runtime !== "object" || runtime === null) throw invalidOption(where, "runtime", "a Runtime object", runtime);
   const missing = missingRuntimeMembers(runtime);
   if (missing.length > 0) {
@@ -81,7 +82,7 @@ export function resolveRunOptions(jobName: string, options: unknown): ResolvedRu
 
 function resolvePools(where: string, o: RunOptions): ResolvedRunOptions["pools"] {
   if (o.pools === undefined) {
-    const provider = o.provider ?? inProcess();
+    const provider = o.provider === undefined ? inProcess() : o.provider;
     checkProvider(`${where}: option "provider"`, provider);
     return [{ name: "default", provider }];
   }

@@ -41,25 +41,28 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
     return this.#exec?.status ?? "failed";
   }
 
-  /** Listens to an event. Listeners observe; they never change scheduling. */
+  /**
+   * Listens to an event. Listeners observe; they never change scheduling. A listener that throws
+   * does not stop the run or the other listeners (each hears every event); its error is rethrown on
+   * a microtask of its own, so it surfaces once as an uncaught exception.
+   */
   on<K extends RunEventName>(event: K, listener: Listener<K>): this {
     checkListener("on", event, listener);
-    this.#exec?.listened();
-    this.#exec?.emitter.on(event, listener as never);
+    this.#exec?.listen(event, listener as never, false);
     return this;
   }
 
-  /** Listens to the next occurrence of an event only. */
+  /** Listens to the next occurrence of an event only (a throwing listener is handled as with `on`). */
   once<K extends RunEventName>(event: K, listener: Listener<K>): this {
     checkListener("once", event, listener);
-    this.#exec?.listened();
-    this.#exec?.emitter.once(event, listener as never);
+    this.#exec?.listen(event, listener as never, true);
     return this;
   }
 
   /** Removes a listener added with `on` or `once`. */
   off<K extends RunEventName>(event: K, listener: Listener<K>): this {
-    this.#exec?.emitter.off(event, listener as never);
+    checkListener("off", event, listener);
+    this.#exec?.unlisten(event, listener as never);
     return this;
   }
 

@@ -109,11 +109,30 @@ export interface RunObservation {
   settled(): boolean;
 }
 
+/**
+ * Node and Deno keep a timer of at most 2^31-1 ms; a longer one fires after about 1 ms. The real
+ * runtime splits a longer delay into legs of at most this length, so no delay ever fires early.
+ */
+const LONGEST_LEG_MS = 2 ** 31 - 1;
+
+/** A delay longer than one timer can hold: re-armed leg by leg; `current` is the leg now armed. */
+class LongTimer {
+  current: ReturnType<typeof setTimeout>;
+  constructor(due: number, callback: () => void) {
+    const leg = (): void => {
+      const left = due - Date.now();
+      if (left <= 0) callback();
+      else this.current = setTimeout(leg, Math.min(left, LONGEST_LEG_MS));
+    };
+    this.current = setTimeout(leg, LONGEST_LEG_MS);
+  }
+}
+
 /** The default runtime: the real clock, real timers and `Math.random`; it injects no faults. */
 export const realRuntime: Runtime = Object.freeze({
   now: Date.now, // ignores its receiver, so no wrapper call per read
-  setTimer: (ms: number, callback: () => void): TimerHandle => setTimeout(callback, ms),
-  clearTimer: (handle: TimerHandle): void => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setTimer: (ms: number, callback: () => void): TimerHandle => (ms > LONGEST_LEG_MS ? new LongTimer(Date.now() + ms, callback) : setTimeout(callback, ms)),
+  clearTimer: (handle: TimerHandle): void => clearTimeout(handle instanceof LongTimer ? handle.current : (handle as ReturnType<typeof setTimeout>)),
   random: () => Math.random(),
 });
 

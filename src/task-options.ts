@@ -96,7 +96,10 @@ export function checkKnownKeys(where: string, value: object, known: readonly str
   }
 }
 
-/** The longest timer Node keeps: a longer one fires after 1 ms, so no option may ask for more. */
+/**
+ * The longest timer Node keeps: a longer one fires after 1 ms. The core's runtime re-arms longer
+ * delays; adapters that arm real timers themselves refuse graces above it.
+ */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Checks a grace period or similar delay: milliseconds from 0 to MAX_TIMER_MS. */
@@ -229,8 +232,17 @@ export function checkTaskOptions(where: string, options: unknown): { deps: reado
   return { deps: checkDependsOn(where, (options as TaskOptions).dependsOn), policy: checkPolicy(where, options as TaskOptions) };
 }
 
-/** The delay before attempt `nextAttempt` (2 = first retry). */
+/**
+ * The delay before attempt `nextAttempt` (2 = first retry): always a finite number >= 0, however many
+ * attempts (`0 * factor ** n` would be NaN once `factor ** n` overflows, and a huge factor Infinity).
+ * A delay past every bound is capped at MAX_DELAY_MS.
+ */
 export function backoffDelay(policy: TaskPolicy, nextAttempt: number, random: () => number): number {
-  const raw = Math.min(policy.maxMs, policy.initialMs * policy.factor ** (nextAttempt - 2));
+  if (policy.initialMs === 0) return 0;
+  const grown = policy.initialMs * policy.factor ** (nextAttempt - 2);
+  const raw = Math.min(policy.maxMs, Number.isFinite(grown) ? grown : Infinity, MAX_DELAY_MS);
   return policy.jitter === 0 ? raw : raw * (1 - policy.jitter * random());
 }
+
+/** The longest delay the core ever asks a runtime for (about 285,000 years): finite, exact in a double. */
+export const MAX_DELAY_MS = Number.MAX_SAFE_INTEGER;

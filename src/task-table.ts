@@ -24,6 +24,8 @@ export class TaskTable {
   attempts: Int32Array;
   failedAttempts: Int32Array;
   nodeLosses: Int32Array;
+  /** 1: the task must run alone on a node (it was on a node lost while sharing it). */
+  alone: Uint8Array;
   priority: Float64Array;
   rank: Int32Array;
   /** NaN until the first attempt starts / the task reaches its final state. */
@@ -48,6 +50,7 @@ export class TaskTable {
     this.attempts = new Int32Array(n);
     this.failedAttempts = new Int32Array(n);
     this.nodeLosses = new Int32Array(n);
+    this.alone = new Uint8Array(n);
     // Copies: tasks added to this run may raise them, and the plan is shared with other runs.
     this.priority = this.plan.priority.slice();
     this.rank = this.plan.rank.slice();
@@ -185,6 +188,7 @@ export class TaskTable {
     this.attempts = grown(this.attempts, new Int32Array(size));
     this.failedAttempts = grown(this.failedAttempts, new Int32Array(size));
     this.nodeLosses = grown(this.nodeLosses, new Int32Array(size));
+    this.alone = grown(this.alone, new Uint8Array(size));
     this.priority = grown(this.priority, new Float64Array(size));
     this.rank = grown(this.rank, new Int32Array(size));
     this.startedAt = grown(this.startedAt, new Float64Array(size));

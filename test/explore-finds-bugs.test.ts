@@ -42,7 +42,7 @@ describe("explore finds what ordinary tests miss", () => {
     assert.ok(failure.iteration < 10, `found after ${failure.iteration + 1} schedules`);
     assert.match(failure.message, /schedule failed at step \d+ of iteration \d+ \(seed \d+, strategy (random|pct)\)/);
     assert.match(failure.message, /replay it: await replay\(test, failure\)/);
-    assert.match(failure.message, /sleep b#1 \[\d of 2 ready\]/);
+    assert.match(failure.message, /sleep b#1\.1 \[\d of 2 ready\]/);
     // Replaying gives the same failure at the same step, from the object or from its JSON.
     for (const from of [failure, JSON.stringify(failure.trace)]) {
       const again = await replay(body, from).then(() => undefined, (e: unknown) => e);

@@ -156,7 +156,12 @@ export function providerContract<Body>(options: ProviderContractOptions<Body>): 
         const result = await handle.result;
         const poison = result.tasks.get("poison");
         expect(poison.status === "failed" && poison.error instanceof NodeLostError, `task "poison" failed with E_NODE_LOST (got ${poison.status}: ${messageOf(poison.error)})`);
-        expect(requeued === 2 && poison.attempts === 3, `it was requeued twice, three attempts in all (got ${requeued} requeues, ${poison.attempts} attempts)`);
+        // Two losses charged to it (maxNodeLosses), then E_NODE_LOST; one more, free, when its first
+        // node also ran "fine" (a loss on a shared node is charged to nobody; the task then runs alone).
+        expect(
+          requeued === poison.attempts - 1 && (poison.attempts === 3 || poison.attempts === 4),
+          `it was requeued twice (three times if it first shared its node), and failed on the next loss (got ${requeued} requeues, ${poison.attempts} attempts)`,
+        );
         same(result.output("fine"), "ok", "the other task's output");
         p.allStopped();
       }),
