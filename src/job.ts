@@ -50,6 +50,9 @@ export function addToGraph(graph: JobGraph, id: unknown, optionsOrBody: unknown,
       throw new FlotillaError("E_INVALID_OPTION", `task "${id}": give (id, body) or (id, options, body), received a body then ${describe(maybeBody)}`);
     }
     body = optionsOrBody;
+  } else if (maybeBody === undefined && (typeof optionsOrBody !== "object" || optionsOrBody === null || Array.isArray(optionsOrBody))) {
+    // (id, x) with no third argument: x was meant as the body, so the body is what is wrong.
+    body = optionsOrBody;
   } else if (optionsOrBody !== undefined) {
     ({ deps, policy } = checkTaskOptions(`task "${id}"`, optionsOrBody));
   }
@@ -129,8 +132,9 @@ function grown(from: Int32Array, min: number): Int32Array {
 type DepsOf<Outputs, D extends keyof Outputs> = { readonly [K in D]: Outputs[K] };
 
 /**
- * A graph of tasks with dependencies. `task()` adds a task and returns the same job with its
- * output type recorded, so a dependent's `ctx.deps` is typed.
+ * A graph of tasks with dependencies. `task()` adds a task to this job and returns this same job
+ * (not a copy), typed with the new task's output recorded so a dependent's `ctx.deps` is typed:
+ * `j.task(...) === j`. Keep the returned value (the wider type); to branch a job, build two jobs.
  *
  * In TypeScript a task can only name dependencies declared before it (the type of `dependsOn` is the
  * ids declared so far). For graphs built in a loop, type the job as `new Job<Record<string, T>>(name)`.

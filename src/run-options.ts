@@ -53,15 +53,15 @@ export function resolveRunOptions(jobName: string, options: unknown): ResolvedRu
   if (options === undefined) options = {};
   checkOptionsObject(where, options, RUN_OPTION_NAMES, "run option");
   const o = options as RunOptions;
-  const concurrency = o.concurrency ?? Infinity;
+  const concurrency = o.concurrency === undefined ? Infinity : o.concurrency;
   if (!(concurrency === Infinity || (Number.isInteger(concurrency) && concurrency >= 1))) {
     throw invalidOption(where, "concurrency", "an integer >= 1 or Infinity", concurrency);
   }
   const signal = o.signal;
   if (signal !== undefined && !isAbortSignal(signal)) throw invalidOption(where, "signal", "an AbortSignal", signal);
-  const failFast = o.failFast ?? false;
+  const failFast = o.failFast === undefined ? false : o.failFast;
   if (typeof failFast !== "boolean") throw invalidOption(where, "failFast", "a boolean", failFast);
-  // null is not "the default": a caller passing null has a bug to hear about.
+  // Here and above: null is not "the default"; a caller passing null has a bug to hear about.
   const runtime = o.runtime === undefined ? realRuntime : o.runtime;
   if (typeof runtime !== "object" || runtime === null) throw invalidOption(where, "runtime", "a Runtime object", runtime);
   const missing = missingRuntimeMembers(runtime);
@@ -69,11 +69,11 @@ export function resolveRunOptions(jobName: string, options: unknown): ResolvedRu
     throw new FlotillaError("E_INVALID_OPTION", `${where}: option "runtime" is not a Runtime: missing ${missing.join(", ")}`);
   }
   const pools = resolvePools(where, o);
-  const cancelGraceMs = o.cancelGraceMs ?? 1_000;
+  const cancelGraceMs = o.cancelGraceMs === undefined ? 1_000 : o.cancelGraceMs;
   if (!(typeof cancelGraceMs === "number" && Number.isFinite(cancelGraceMs) && cancelGraceMs >= 0)) {
     throw invalidOption(where, "cancelGraceMs", "a finite number of milliseconds >= 0", cancelGraceMs);
   }
-  const maxNodeLosses = o.maxNodeLosses ?? 3;
+  const maxNodeLosses = o.maxNodeLosses === undefined ? 3 : o.maxNodeLosses;
   if (!(Number.isInteger(maxNodeLosses) && maxNodeLosses >= 0)) {
     throw invalidOption(where, "maxNodeLosses", "an integer >= 0", maxNodeLosses);
   }

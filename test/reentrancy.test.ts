@@ -6,10 +6,50 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FlotillaError, Job, NodeLostError, start, type ComputeProvider, type RunEvent } from "../src/index.ts";
-import { virtualRuntime } from "../src/testing/index.ts";
+import { explore, virtualRuntime } from "../src/testing/index.ts";
 import { flush } from "./helpers.ts";
 
 describe("re-entrant user code", () => {
+  it("a task added from a task:succeeded listener starts after the finished task's own dependents (dispatch order does not depend on where addTask is called)", async () => {
+    const order: string[] = [];
+    const job = new Job<Record<string, unknown>>("j").task("a", async () => 1).task("b", { dependsOn: ["a"] }, () => void order.push("b"));
+    const handle = start(job, { concurrency: 1 });
+    handle.on("task:succeeded", (e) => {
+      if (e.taskId === "a") handle.addTask("extra", { dependsOn: ["a"] }, () => void order.push("extra"));
+    });
+    const started: string[] = [];
+    handle.on("task:start", (e) => started.push(e.taskId));
+    await handle.result;
+    // "b" and "extra" are equal in priority and path; "b" is earlier in insertion order.
+    assert.deepEqual(started, ["a", "b", "extra"]);
+    assert.deepEqual(order, ["b", "extra"]);
+  });
+
+  it("explore(): a task added from a task:succeeded listener never starts before its dependency is seen finished", async () => {
+    await explore(
+      async (t) => {
+        const job = new Job<Record<string, unknown>>("j")
+          .task("a", async ({ sleep }) => (await sleep(1), 1))
+          .task("b", { dependsOn: ["a"] }, async ({ sleep }) => (await sleep(1), 2));
+        const handle = start(job, { runtime: t.runtime });
+        handle.on("task:succeeded", (e) => {
+          if (e.taskId === "a") handle.addTask("extra", { dependsOn: ["a"] }, () => 3);
+        });
+        const result = await handle.result;
+        assert.equal(result.output("extra"), 3);
+      },
+      { iterations: 50, seed: 12 },
+    );
+  });
+
+  it("a task added from a task:output listener of an async body still runs (its dispatch is not lost)", async () => {
+    const runtime = virtualRuntime();
+    const handle = start(new Job<Record<string, unknown>>("j").task("a", async ({ log, sleep }) => (await sleep(1), log("add"), await sleep(1), 1)), { runtime });
+    handle.once("task:output", () => handle.addTask("extra", () => "added"));
+    const result = await handle.result;
+    assert.equal(result.output("extra"), "added");
+  });
+
   it("a synchronous body that adds 100 tasks to its running job: they all run and the run settles", async () => {
     const runtime = virtualRuntime();
     const handle = start(
