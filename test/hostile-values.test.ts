@@ -123,10 +123,10 @@ describe("hostile values from user code", () => {
       assert.equal((result.error as CancelledError).source, "signal");
       // failFast with a thrown value that cannot be printed
       const thrown = make();
-      result = await run(new Job("j").task("bad", () => Promise.reject(thrown)).task("slow", untilAborted), { runtime, failFast: true });
-      assert.equal(result.status, "failed");
-      assert.equal(result.tasks.get("bad").error, thrown);
-      assert.equal(result.tasks.get("slow").status, "cancelled");
+      const failed = await run(new Job("j").task("bad", () => Promise.reject(thrown)).task("slow", untilAborted), { runtime, failFast: true });
+      assert.equal(failed.status, "failed");
+      assert.equal(failed.tasks.get("bad").error, thrown);
+      assert.equal(failed.tasks.get("slow").status, "cancelled");
     });
   }
 
