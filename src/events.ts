@@ -32,6 +32,19 @@ export interface RunEvents {
   "node:start": { readonly type: "node:start"; readonly pool: string; readonly nodeId: string; readonly slots: number; readonly at: number };
   /** A node died (crashed, was killed, was reported lost); its attempts are requeued. */
   "node:lost": { readonly type: "node:lost"; readonly pool: string; readonly nodeId: string; readonly error: unknown; readonly at: number };
+  /**
+   * A provider call failed or did not answer within `stopTimeoutMs` where no task reports it: a
+   * `stopNode` (the node may still be running), or a node start the ending run stopped waiting for.
+   * The run's outcome stands.
+   */
+  "provider:error": {
+    readonly type: "provider:error";
+    readonly pool: string;
+    readonly operation: "startNode" | "stopNode";
+    readonly nodeId: string | undefined;
+    readonly error: unknown;
+    readonly at: number;
+  };
 }
 
 export type RunEventName = keyof RunEvents;
@@ -53,4 +66,5 @@ export const RUN_EVENT_NAMES: readonly RunEventName[] = [
   "task:output",
   "node:start",
   "node:lost",
+  "provider:error",
 ];

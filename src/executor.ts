@@ -135,6 +135,13 @@ export class Executor implements AttemptHost {
         this.#pump();
       },
       retryLabel: this.controlled ? `retry node start ${pool.name}#${k}` : undefined,
+      boundLabel: this.controlled ? `provider wait ${pool.name}#${k}` : undefined,
+      stopTimeoutMs: this.#options.stopTimeoutMs,
+      providerError: (operation, nodeId, error) => {
+        if (this.#heard && this.emitter.listenerCount("provider:error") > 0) {
+          this.#emit("provider:error", { type: "provider:error", pool: pool.name, operation, nodeId, error, at: this.runtime.now() });
+        }
+      },
     };
   }
 

@@ -1,10 +1,12 @@
 /**
  * One node position of a pool: its node started on demand, replaced when lost, a failed start retried with
- * backoff (100, 200, 400 ms) before the run gives up, and every node started eventually stopped —
- * the run does not settle before the last stop has finished. The executor decides what a lost node
- * means for its attempts; this class only keeps the node.
+ * backoff (100, 200, 400 ms) before the run gives up, and every node started eventually stopped.
+ * The run waits for its provider only so long: a start still in flight when the run ends is aborted
+ * (through `report.signal`) and waited for at most `stopTimeoutMs`, as is each stop; past that the
+ * run settles and the provider's silence is reported (a node that arrives later is still stopped).
+ * The executor decides what a lost node means for its attempts; this class only keeps the node.
  */
-import { FlotillaError, describe, isFlotillaError } from "./errors.ts";
+import { CancelledError, FlotillaError, describe, isFlotillaError } from "./errors.ts";
 import type { ComputeProvider, NodeReport, ProviderNode } from "./provider.ts";
 import type { FaultAction, FaultPoint, Runtime, TimerHandle } from "./runtime.ts";
 
@@ -25,6 +27,12 @@ export interface NodeKeeperHost {
   lost(node: ProviderNode, reason: unknown): void;
   /** A trace label for the retry timer, under a controlled runtime. */
   readonly retryLabel: string | undefined;
+  /** A trace label for the timer bounding a wait on the provider, under a controlled runtime. */
+  readonly boundLabel: string | undefined;
+  /** The longest the end of the run waits for a start in flight or for a stop. */
+  readonly stopTimeoutMs: number;
+  /** A provider call failed or did not answer in time, where nothing else reports it (stops, late starts). */
+  providerError(operation: "startNode" | "stopNode", nodeId: string | undefined, error: unknown): void;
 }
 
 export class NodeKeeper {
@@ -34,6 +42,8 @@ export class NodeKeeper {
   readonly #host: NodeKeeperHost;
   readonly #stopping = new Set<Promise<void>>();
   #starting: Promise<void> | undefined = undefined;
+  /** Aborts the start in flight (the run no longer wants its node). */
+  #startAbort: AbortController | undefined = undefined;
   #retry: TimerHandle | undefined = undefined;
   #failures = 0;
   #closed = false;
@@ -55,10 +65,12 @@ export class NodeKeeper {
     let started: ProviderNode | PromiseLike<ProviderNode>;
     // Bound to the node this start brings up; a report about a node no longer in use is ignored.
     let mine: ProviderNode | undefined;
+    const abort = new AbortController();
     const report: NodeReport = {
       lost: (reason) => {
         if (mine !== undefined && this.node === mine) this.#host.lost(mine, reason);
       },
+      signal: abort.signal,
     };
     const use = (node: ProviderNode) => {
       mine = node;
@@ -75,17 +87,19 @@ export class NodeKeeper {
       use(started);
       return;
     }
-    this.#starting = Promise.resolve(started).then(
+    this.#startAbort = abort;
+    const starting: Promise<void> = Promise.resolve(started).then(
       (node) => {
-        this.#starting = undefined;
-        if (this.#closed) this.stop(node);
+        this.#settledStart(starting);
+        if (this.#closed) this.stop(node); // arrived after the run stopped waiting for it
         else use(node);
       },
       (error) => {
-        this.#starting = undefined;
+        this.#settledStart(starting);
         this.#startFailed(error);
       },
     );
+    this.#starting = starting;
   }
 
   /** The node is gone: it is no longer used, and it is stopped. (`start()` brings a replacement.) */
@@ -95,14 +109,18 @@ export class NodeKeeper {
     this.stop(node);
   }
 
-  /** Stops a node; `close()` waits for every stop. A node that fails to stop cannot be helped. */
+  /**
+   * Stops a node; `close()` waits for every stop, each for at most `stopTimeoutMs`. A stop that fails
+   * or does not answer is reported; the run's outcome stands whatever the provider says here.
+   */
   stop(node: ProviderNode): void {
     const stopping = (async () => {
       try {
         this.#injectFault("provider.call", `stopping node "${node.id}"`);
-        await this.#host.provider.stopNode(node);
-      } catch {
-        // The run's outcome stands whatever the provider says here.
+        const stopped = this.#host.provider.stopNode(node);
+        if (isPromiseLike(stopped)) await this.#bounded(stopped, `stopping node "${node.id}"`);
+      } catch (error) {
+        this.#host.providerError("stopNode", (node as { id?: unknown })?.id as string | undefined, error);
       }
     })();
     this.#stopping.add(stopping);
@@ -114,10 +132,37 @@ export class NodeKeeper {
     this.#closed = true;
     if (this.#retry !== undefined) this.#host.runtime.clearTimer(this.#retry);
     this.#retry = undefined;
-    if (this.#starting !== undefined) await this.#starting;
+    if (this.#starting !== undefined) {
+      this.#startAbort?.abort(new CancelledError(`the run no longer needs the node being started by provider "${this.#host.provider.name}"`, "cancel", undefined));
+      try {
+        await this.#bounded(this.#starting, "starting a node");
+      } catch (error) {
+        this.#host.providerError("startNode", undefined, error);
+      }
+    }
     if (this.node !== undefined) this.stop(this.node);
     this.node = undefined;
     await Promise.all(this.#stopping);
+  }
+
+  #settledStart(starting: Promise<void>): void {
+    if (this.#starting !== starting) return;
+    this.#starting = undefined;
+    this.#startAbort = undefined;
+  }
+
+  /** Waits for `call` at most `stopTimeoutMs` (on the run's clock); rejects with E_TIMEOUT past it. */
+  #bounded(call: PromiseLike<unknown>, what: string): Promise<unknown> {
+    const { runtime, stopTimeoutMs, provider } = this.#host;
+    let timer: unknown;
+    const late = new Promise<never>((_, reject) => {
+      timer = runtime.setTimer(
+        stopTimeoutMs,
+        () => reject(new FlotillaError("E_TIMEOUT", `provider "${provider.name}" did not finish ${what} within ${stopTimeoutMs} ms (run option stopTimeoutMs); the run went on without it`)),
+        this.#host.boundLabel,
+      );
+    });
+    return Promise.race([call, late]).finally(() => runtime.clearTimer(timer));
   }
 
   #use(node: ProviderNode): void {

@@ -24,6 +24,13 @@ export interface NodeReport {
    * started when work remains. Calls after the first, or after the node was stopped, are ignored.
    */
   lost(reason?: unknown): void;
+  /**
+   * Aborted when the run no longer wants the node this start brings (the run ended or was cancelled
+   * while the start was in flight). A provider whose start waits on something slow (a cloud API)
+   * should pass it on and give up; a node it still returns is stopped at once. (Always given by a
+   * run; optional so a test may call `startNode` by hand.)
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**

@@ -31,8 +31,20 @@ export interface RunOptions {
    * @default 1_000. Bounds: finite, >= 0 (any size: long delays are re-armed, never fired early).
    */
   readonly cancelGraceMs?: number;
-  /** How many times one task's attempt may be requeued because its node was lost before the task fails with E_NODE_LOST. @default 3. Bounds: integer >= 0. */
+  /**
+   * How many times a task's attempt may be requeued because its node was lost while the task ran
+   * alone there, before the task fails with E_NODE_LOST. A loss on a node shared with other attempts
+   * is charged to none of them (each is requeued free and then runs alone), so a task that keeps
+   * killing its nodes fails and the innocent tasks beside it succeed. @default 3. Bounds: integer >= 0.
+   */
   readonly maxNodeLosses?: number;
+  /**
+   * How long the end of a run waits for its providers: for a node start still in flight (which is
+   * aborted through `report.signal` first) and for each `stopNode`. Past it the run settles anyway
+   * and emits `provider:error`; a node that arrives later is still stopped.
+   * @default 10_000. Bounds: finite, >= 0.
+   */
+  readonly stopTimeoutMs?: number;
 }
 
 export interface ResolvedRunOptions {
@@ -44,9 +56,10 @@ export interface ResolvedRunOptions {
   readonly pools: readonly { readonly name: string; readonly provider: ComputeProvider<any> }[];
   readonly cancelGraceMs: number;
   readonly maxNodeLosses: number;
+  readonly stopTimeoutMs: number;
 }
 
-const RUN_OPTION_NAMES = ["concurrency", "signal", "failFast", "runtime", "provider", "pools", "cancelGraceMs", "maxNodeLosses"];
+const RUN_OPTION_NAMES = ["concurrency", "signal", "failFast", "runtime", "provider", "pools", "cancelGraceMs", "maxNodeLosses", "stopTimeoutMs"];
 
 export function resolveRunOptions(jobName: string, options: unknown): ResolvedRunOptions {
   const where = `run of job "${jobName}"`;
@@ -77,7 +90,11 @@ export function resolveRunOptions(jobName: string, options: unknown): ResolvedRu
   if (!(Number.isInteger(maxNodeLosses) && maxNodeLosses >= 0)) {
     throw invalidOption(where, "maxNodeLosses", "an integer >= 0", maxNodeLosses);
   }
-  return { concurrency, signal, failFast, runtime, pools, cancelGraceMs, maxNodeLosses };
+  const stopTimeoutMs = o.stopTimeoutMs === undefined ? 10_000 : o.stopTimeoutMs;
+  if (!(typeof stopTimeoutMs === "number" && Number.isFinite(stopTimeoutMs) && stopTimeoutMs >= 0)) {
+    throw invalidOption(where, "stopTimeoutMs", "a finite number of milliseconds >= 0", stopTimeoutMs);
+  }
+  return { concurrency, signal, failFast, runtime, pools, cancelGraceMs, maxNodeLosses, stopTimeoutMs };
 }
 
 function resolvePools(where: string, o: RunOptions): ResolvedRunOptions["pools"] {
