@@ -57,6 +57,30 @@ class TaskResultsView implements TaskResults<any> {
   get [Symbol.toStringTag](): string {
     return "TaskResults";
   }
+  /** `JSON.stringify(result)` gives every task: `{ "<id>": { status, attempts, output, error, ... } }`. */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [id, task] of this.entries()) {
+      Object.defineProperty(out, id, { value: { ...task, error: errorJson(task.error) }, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  // `console.log(result)` shows the entries, as for a Map (Node's and Deno's inspect hooks; both are
+  // Symbol.for keys, so nothing here depends on the runtime).
+  [Symbol.for("nodejs.util.inspect.custom")](_depth: number, options: unknown, inspect: (value: unknown, options: unknown) => string): string {
+    return inspect(new Map(this.entries()), options);
+  }
+  [Symbol.for("Deno.customInspect")](inspect: (value: unknown, options: unknown) => string, options: unknown): string {
+    return inspect(new Map(this.entries()), options);
+  }
+}
+
+/** An error as JSON shows it: its name, message and code (an Error's own fields are not enumerable). */
+function errorJson(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const { name, message } = error;
+  const code = (error as { code?: unknown }).code;
+  return code === undefined ? { name, message } : { name, code, message };
 }
 
 export function buildResult(
@@ -74,6 +98,9 @@ export function buildResult(
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     durationMs: run.finishedAt - run.startedAt,
+    toJSON() {
+      return { ...this, error: errorJson(this.error) };
+    },
     output: (id: string) => {
       const i = table.indexOf(id);
       return i !== undefined && table.state[i] === SUCCEEDED ? table.outputs[i] : undefined;

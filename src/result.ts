@@ -40,4 +40,9 @@ export interface RunResult<Outputs = Record<string, unknown>> {
   readonly durationMs: number;
   /** The output of a task, or undefined when it did not succeed. */
   output<K extends keyof Outputs & string>(id: K): Outputs[K] | undefined;
+  /**
+   * What `JSON.stringify(result)` writes: every field, `tasks` as an object by id, errors as
+   * `{ name, code, message }`. (`console.log(result)` shows the tasks as a Map.)
+   */
+  toJSON(): Record<string, unknown>;
 }

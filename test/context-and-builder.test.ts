@@ -58,3 +58,23 @@ describe("the builder and run options name what is wrong", () => {
     });
   }
 });
+
+describe("a run's result, logged or stored", () => {
+  it("JSON.stringify(result) includes every task (also one named __proto__) and readable errors", async () => {
+    const result = await run(new Job("j").task("a", () => 1).task("__proto__", () => Promise.reject(new Error("no"))));
+    const json = JSON.parse(JSON.stringify(result));
+    assert.equal(json.status, "failed");
+    assert.deepEqual(Object.keys(json.tasks), ["a", "__proto__"]);
+    assert.equal(json.tasks.a.output, 1);
+    assert.equal(json.tasks.a.status, "succeeded");
+    assert.deepEqual(Object.getOwnPropertyDescriptor(json.tasks, "__proto__")!.value.error, { name: "Error", message: "no" });
+    assert.deepEqual(json.error, { name: "Error", message: "no" });
+  });
+
+  it("console.log(result) shows the tasks as a Map", async () => {
+    const { inspect } = await import("node:util");
+    const result = await run(new Job("j").task("a", () => 1));
+    assert.match(inspect(result.tasks), /Map\(1\) \{\s*'a' => \{/);
+    assert.match(inspect(result), /tasks: Map\(1\)/);
+  });
+});
