@@ -1,4 +1,5 @@
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
+import { EventEmitter } from "eventemitter3";
 import assert from "node:assert/strict";
 import { Job, start, type RunEvent } from "../src/index.ts";
 
@@ -41,11 +42,24 @@ describe("events", () => {
     assert.ok(types.includes("task:failed") && types.includes("task:skipped"));
   });
 
-  it("stops listening when the loop breaks early", async () => {
-    const handle = start(new Job("it").task("a", () => 1).task("b", { dependsOn: ["a"] }, () => 2));
-    for await (const event of handle) if (event.type === "task:start") break;
-    const result = await handle.result;
-    assert.equal(result.status, "succeeded");
+  it("stops listening when the loop breaks early: its listeners are removed at once", async () => {
+    // The run's emitter is caught as the iterator adds its listeners to it.
+    let emitter: EventEmitter | undefined;
+    const on = EventEmitter.prototype.on;
+    mock.method(EventEmitter.prototype, "on", function (this: EventEmitter, ...args: Parameters<EventEmitter["on"]>) {
+      emitter = this;
+      return on.apply(this, args);
+    });
+    try {
+      const handle = start(new Job("it").task("a", async () => 1).task("b", { dependsOn: ["a"] }, () => 2));
+      for await (const event of handle) if (event.type === "task:start") break;
+      assert.ok(emitter !== undefined);
+      assert.deepEqual(emitter.eventNames(), [], "no listener left while the run goes on");
+      const result = await handle.result;
+      assert.equal(result.status, "succeeded");
+    } finally {
+      mock.restoreAll();
+    }
   });
 
   it("iterating a finished run yields nothing", async () => {

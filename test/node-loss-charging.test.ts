@@ -83,4 +83,24 @@ describe("charging node losses", () => {
     assert.equal(crasher.attempts, 3, "the first attempt and two requeues; retries are not spent on lost nodes");
     assert.equal(result.output("fine"), 2);
   });
+
+  it("a lost node never spends a retry: lost once, failed once, it still has its retry", async () => {
+    let started = 0;
+    const provider: ComputeProvider = {
+      name: "loses-first",
+      startNode: () => ({ id: `node-${++started}`, slots: 1 }),
+      stopNode: () => {},
+      run: async (node, body, ctx) => {
+        if (ctx.attempt === 1) throw new NodeLostError(node.id, "lost under attempt 1");
+        return body(ctx);
+      },
+    };
+    const job = new Job("j").task("t", { retries: 1, backoff: { initialMs: 0 } }, ({ attempt }) => {
+      if (attempt === 2) throw new Error("a real failure");
+      return "third time";
+    });
+    const result = await start(job, { provider }).result;
+    assert.equal(result.output("t"), "third time");
+    assert.equal(result.tasks.get("t").attempts, 3);
+  });
 });

@@ -48,6 +48,22 @@ describe("building a job", () => {
     ["dependsOn item", { dependsOn: [""] }, /option "dependsOn\[0\]" must be a non-empty task id string/],
     ["dependsOn twice", { dependsOn: ["b", "b"] }, /option "dependsOn" lists "b" twice/],
     ["unknown option", { retry: 2 }, /unknown option "retry" \(did you mean "retries"\?\)/],
+    ["retries Infinity", { retries: Infinity }, /option "retries" must be a non-negative integer, received number Infinity/],
+    ["timeoutMs NaN", { timeoutMs: NaN }, /option "timeoutMs" .*received number NaN/],
+    ["timeoutMs null", { timeoutMs: null }, /option "timeoutMs" .*received null/],
+    ["priority NaN", { priority: NaN }, /option "priority" must be a finite number, received number NaN/],
+    ["priority Infinity", { priority: Infinity }, /option "priority" must be a finite number, received number Infinity/],
+    ["priority -Infinity", { priority: -Infinity }, /received number -Infinity/],
+    ["backoff.initialMs -1", { backoff: { initialMs: -1 } }, /option "backoff.initialMs" must be a finite number >= 0, received number -1/],
+    ["backoff.initialMs NaN", { backoff: { initialMs: NaN } }, /option "backoff.initialMs" .*received number NaN/],
+    ["backoff.initialMs Infinity", { backoff: { initialMs: Infinity } }, /option "backoff.initialMs" .*received number Infinity/],
+    ["backoff.factor NaN", { backoff: { factor: NaN } }, /option "backoff.factor" .*received number NaN/],
+    ["backoff.maxMs NaN", { backoff: { maxMs: NaN } }, /option "backoff.maxMs" .*received number NaN/],
+    ["backoff.jitter -0.1", { backoff: { jitter: -0.1 } }, /option "backoff.jitter" .*received number -0.1/],
+    ["backoff null", { backoff: null }, /option "backoff" must be an object .*received null/],
+    ["onFailure null", { onFailure: null }, /option "onFailure" .*received null/],
+    ["pool empty", { pool: "" }, /option "pool" must be the name of a pool \(a non-empty string\), received string ""/],
+    ["pool number", { pool: 5 }, /option "pool" .*received number 5/],
   ];
   for (const [name, options, message] of badOptions) {
     it(`refuses an invalid ${name} with E_INVALID_OPTION and a message naming task, option and value`, () => {
@@ -98,6 +114,20 @@ describe("starting a run", () => {
     ["provider", { provider: { name: "x", run() {} } }, /option "provider" is not a ComputeProvider: missing startNode, stopNode/],
     ["cancelGraceMs", { cancelGraceMs: -1 }, /option "cancelGraceMs" must be a finite number of milliseconds >= 0/],
     ["unknown", { concurency: 2 }, /unknown run option "concurency" \(did you mean "concurrency"\?\)/],
+    ["concurrency NaN", { concurrency: NaN }, /option "concurrency" .*received number NaN/],
+    ["concurrency -Infinity", { concurrency: -Infinity }, /option "concurrency" .*received number -Infinity/],
+    ["cancelGraceMs NaN", { cancelGraceMs: NaN }, /option "cancelGraceMs" .*received number NaN/],
+    ["cancelGraceMs Infinity", { cancelGraceMs: Infinity }, /option "cancelGraceMs" .*received number Infinity/],
+    ["maxNodeLosses -1", { maxNodeLosses: -1 }, /option "maxNodeLosses" must be an integer >= 0, received number -1/],
+    ["maxNodeLosses 1.5", { maxNodeLosses: 1.5 }, /option "maxNodeLosses" .*received number 1.5/],
+    ["maxNodeLosses string", { maxNodeLosses: "3" }, /option "maxNodeLosses" .*received string "3"/],
+    ["maxNodeLosses Infinity", { maxNodeLosses: Infinity }, /option "maxNodeLosses" .*received number Infinity/],
+    ["stopTimeoutMs -1", { stopTimeoutMs: -1 }, /option "stopTimeoutMs" must be a finite number of milliseconds >= 0, received number -1/],
+    ["stopTimeoutMs NaN", { stopTimeoutMs: NaN }, /option "stopTimeoutMs" .*received number NaN/],
+    ["pools array", { pools: [] }, /option "pools" must be an object of named providers/],
+    ["pools entry", { pools: { cpu: 5 } }, /pool "cpu" must be a ComputeProvider object, received number 5/],
+    ["provider and pools", { provider: { name: "p", startNode() {}, stopNode() {}, run() {} }, pools: {} }, /give "provider" \(one default pool\) or "pools"/],
+    ["options not an object", 5 as never, /options must be an object, received number 5/],
   ];
   for (const [name, options, message] of badRunOptions) {
     it(`rejects the run option ${name} with E_INVALID_OPTION`, async () => {
