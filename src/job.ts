@@ -166,6 +166,21 @@ export class Job<Outputs extends Record<string, unknown> = {}> {
   task<Id extends string, R>(id: Id, body: TaskBody<{}, R>): Job<Outputs & { [K in Id]: Awaited<R> }>;
   /** Adds a task whose body is a spec (`workerTask(...)`, `command(...)`) run by its pool's provider. */
   task<Id extends string, R>(id: Id, body: TaskSpec<R>): Job<Outputs & { [K in Id]: R }>;
+  /**
+   * Adds a task whose failure satisfies its dependents (`onFailure: "satisfy"`): they run anyway, so
+   * its output reaches their `ctx.deps` typed `Output | undefined` (undefined when it failed).
+   */
+  task<Id extends string, R, D extends keyof Outputs & string = never>(
+    id: Id,
+    options: TaskOptions<D> & { readonly onFailure: "satisfy" },
+    body: TaskBody<DepsOf<Outputs, D>, R>,
+  ): Job<Outputs & { [K in Id]: Awaited<R> | undefined }>;
+  /** A spec task whose failure satisfies its dependents: its output is typed `Output | undefined` in theirs. */
+  task<Id extends string, R, D extends keyof Outputs & string = never>(
+    id: Id,
+    options: TaskOptions<D> & { readonly onFailure: "satisfy" },
+    body: TaskSpec<R>,
+  ): Job<Outputs & { [K in Id]: R | undefined }>;
   /** Adds a task with options. Throws E_DUPLICATE_TASK or E_INVALID_OPTION. */
   task<Id extends string, R, D extends keyof Outputs & string = never>(
     id: Id,

@@ -90,6 +90,16 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
    * must already be in the run. Throws E_DUPLICATE_TASK, E_INVALID_OPTION, E_UNKNOWN_DEPENDENCY,
    * E_CYCLE, or E_RUN_ENDED once the run is over or cancelled.
    */
+  addTask<Id extends string, R, D extends keyof Outputs & string = never>(
+    id: Id,
+    options: TaskOptions<D> & { readonly onFailure: "satisfy" },
+    body: TaskBody<DepsOf<Outputs, D>, R>,
+  ): RunHandle<Outputs & { [K in Id]: Awaited<R> | undefined }>;
+  addTask<Id extends string, R, D extends keyof Outputs & string = never>(
+    id: Id,
+    options: TaskOptions<D> & { readonly onFailure: "satisfy" },
+    body: TaskSpec<R>,
+  ): RunHandle<Outputs & { [K in Id]: R | undefined }>;
   addTask<Id extends string, R>(id: Id, body: TaskBody<{}, R>): RunHandle<Outputs & { [K in Id]: Awaited<R> }>;
   addTask<Id extends string, R>(id: Id, body: TaskSpec<R>): RunHandle<Outputs & { [K in Id]: R }>;
   addTask<Id extends string, R, D extends keyof Outputs & string = never>(

@@ -26,7 +26,7 @@ export interface TaskContext<Deps = Record<string, unknown>> {
    * Errors of dependencies that failed with `onFailure: "satisfy"`, by id; their entry in `deps`
    * is undefined. Empty when every dependency succeeded.
    */
-  readonly failures: Readonly<Record<string, unknown>>;
+  readonly failures: { readonly [K in keyof Deps]?: unknown };
   /** The node this attempt runs on (`{ id, slots }`), as the run's provider started it. */
   readonly node: ProviderNode;
   /** Waits `ms` milliseconds on the run's clock; rejects with the signal's reason when aborted. */

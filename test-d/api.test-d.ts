@@ -136,3 +136,20 @@ void run(adapters, { pools: { cpu: workerThreads({ threads: 2, tasksPerThread: 4
 expectError(workerThreads({ threads: "2" }));
 expectError(command("ls -1"));
 expectAssignable<FlotillaError>(new CommandFailedError({} as never, "failed"));
+
+// A dependency with onFailure "satisfy" may have failed: its output is typed `Output | undefined` in
+// its dependents' deps, and `failures` is typed by the dependency ids.
+new Job("satisfy")
+  .task("optional", { onFailure: "satisfy" }, async () => 42)
+  .task("required", () => "x")
+  .task("use", { dependsOn: ["optional", "required"] }, ({ deps, failures }) => {
+    expectType<number | undefined>(deps.optional);
+    expectType<string>(deps.required);
+    expectType<unknown>(failures.optional);
+    // @ts-expect-error "other" is not a dependency
+    failures.other;
+    return 1;
+  });
+start(new Job("j").task("a", () => 1)).addTask("b", { onFailure: "satisfy" }, () => "b").addTask("c", { dependsOn: ["b"] }, ({ deps }) => {
+  expectType<string | undefined>(deps.b);
+});
