@@ -887,13 +887,12 @@ export class Executor implements AttemptHost {
 
   /**
    * User code the run called (an event listener, an `onAbort` listener) threw. The run goes on; the
-   * error is rethrown on its own microtask, so it surfaces once as an uncaught exception (as a throw
-   * in a timer callback would) instead of being lost.
+   * error surfaces once, as an unhandled promise rejection: Node (by default) and Deno end the
+   * process with it, a test runner fails the test that caused it (Deno's swallows an error thrown
+   * on a bare microtask), and explore() fails the schedule.
    */
   callbackFailed(error: unknown): void {
-    queueMicrotask(() => {
-      throw error;
-    });
+    void Promise.reject(error);
   }
 
   /**

@@ -43,8 +43,8 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
 
   /**
    * Listens to an event. Listeners observe; they never change scheduling. A listener that throws
-   * does not stop the run or the other listeners (each hears every event); its error is rethrown on
-   * a microtask of its own, so it surfaces once as an uncaught exception.
+   * does not stop the run or the other listeners (each hears every event); its error surfaces once,
+   * as an unhandled promise rejection.
    */
   on<K extends RunEventName>(event: K, listener: Listener<K>): this {
     checkListener("on", event, listener);

@@ -1,7 +1,7 @@
 /**
  * Everything user code hands the run — thenables, listeners, cancel reasons, thrown values — may
  * throw or be odd. None of it may escape the dispatch loop, block a cancel or hang a run; an error
- * thrown by a callback the run calls is reported once (rethrown on a microtask of its own), not lost.
+ * thrown by a callback the run calls is reported once (as an unhandled rejection), not lost.
  */
 import { afterEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
@@ -10,19 +10,19 @@ import { messageOf } from "../src/errors.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
 import { flush, untilAborted } from "./helpers.ts";
 
-/** Errors the run reported by rethrowing them on a microtask, caught here instead of crashing the test. */
+/**
+ * Errors the run reported (as unhandled rejections), caught here instead of failing the test: the
+ * rejected promises the run makes while the mock is on are handled and recorded.
+ */
 function catchReported(): unknown[] {
   const reported: unknown[] = [];
-  const real = globalThis.queueMicrotask;
-  mock.method(globalThis, "queueMicrotask", (callback: () => void) =>
-    real(() => {
-      try {
-        callback();
-      } catch (error) {
-        reported.push(error);
-      }
-    }),
-  );
+  const real = Promise.reject;
+  mock.method(Promise, "reject", (error: unknown) => {
+    reported.push(error);
+    const rejected = real.call(Promise, error);
+    rejected.catch(() => {});
+    return rejected;
+  });
   return reported;
 }
 
