@@ -101,9 +101,14 @@ export async function explore(body: ExploreBody, options: ExploreOptions = {}): 
   const o = resolve(options);
   const replayJson = readEnv("FLOTILLA_REPLAY");
   if (replayJson !== undefined) {
-    await replay(body, replayJson, options);
+    const trace = toTrace(replayJson);
+    await exclusively("explore", () => replayTrace(body, trace, o));
     return report(o, [], [], {}, 0, 0, 0);
   }
+  return exclusively("explore", () => exploreAll(body, o));
+}
+
+async function exploreAll(body: ExploreBody, o: Resolved): Promise<ExploreReport> {
   const started = realRuntime.now();
   const stepCounts: number[] = [];
   const seeds: number[] = [];
@@ -138,9 +143,42 @@ export async function explore(body: ExploreBody, options: ExploreOptions = {}): 
 export async function replay(body: ExploreBody, failure: ScheduleFailure | ScheduleTrace | string, options: ExploreOptions = {}): Promise<void> {
   checkBody("replay", body);
   const trace = toTrace(failure);
-  const o = { ...resolve(options), maxSteps: trace.maxSteps };
-  const outcome = await runSchedule(body, o, { seed: trace.seed, iteration: trace.iteration, strategy: REPLAY, replaying: trace });
+  const o = resolve(options);
+  await exclusively("replay", () => replayTrace(body, trace, o));
+}
+
+async function replayTrace(body: ExploreBody, trace: ScheduleTrace, o: Resolved): Promise<void> {
+  const outcome = await runSchedule(body, { ...o, maxSteps: trace.maxSteps }, { seed: trace.seed, iteration: trace.iteration, strategy: REPLAY, replaying: trace });
   if (outcome.failure !== undefined) throw outcome.failure;
+}
+
+// Which exploration (or replay) is running, kept on globalThis so that two copies of the library in
+// one process (a test importing both the source and the build) see each other too.
+const RUNNING = Symbol.for("flotilla.testing.running");
+
+/**
+ * Runs `work` unless an exploration or a replay is already running. Each schedule patches
+ * process-wide globals (the real timer functions, the unhandled-rejection listeners) and the
+ * kit cannot tell which exploration a real timer or a rejection belongs to, so two explorations
+ * cannot overlap: the second is refused before it touches anything, and the first goes on unharmed.
+ */
+async function exclusively<T>(name: "explore" | "replay", work: () => Promise<T>): Promise<T> {
+  const g = globalThis as { [RUNNING]?: string };
+  const running = g[RUNNING];
+  if (running !== undefined) {
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `${name}(): ${running}() is already running: await it before starting another explore() or replay(). ` +
+        `Each schedule patches process-wide globals (the real timer functions, the unhandled-rejection listeners), so explorations cannot overlap: ` +
+        `do not run tests that call explore() concurrently (describe({ concurrency: true }), test.concurrent, Promise.all), nor call it from inside an explored test`,
+    );
+  }
+  g[RUNNING] = name;
+  try {
+    return await work();
+  } finally {
+    delete g[RUNNING];
+  }
 }
 
 /** Where a fault fired, as text: the same text identifies the same place in a replay. */
