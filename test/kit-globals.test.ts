@@ -95,4 +95,29 @@ describe("explore() puts the globals it patches back", () => {
     assert.ok(isAlreadyRunning(inner), String(inner));
     assertRestored(before, "nested");
   });
+
+  it("a real setInterval a schedule started is flagged and cleared when the schedule ends", async () => {
+    const realClearInterval = globalThis.clearInterval;
+    const cleared: unknown[] = [];
+    let handle: unknown;
+    globalThis.clearInterval = ((h: Parameters<typeof clearInterval>[0]) => {
+      cleared.push(h);
+      realClearInterval(h);
+    }) as typeof clearInterval;
+    try {
+      const f = await failureOf(
+        explore(
+          async (t) => {
+            handle = setInterval(() => {}, 1);
+            await new Promise<void>((resolve) => t.runtime.setTimer(1, resolve, "timer tick"));
+          },
+          { iterations: 1, seed: 1 },
+        ),
+      );
+      assert.match((f.cause as Error).message, /started a real timer \(setInterval, 1 ms\)/);
+      assert.ok(handle !== undefined && cleared.includes(handle), "the interval was cleared when the schedule ended");
+    } finally {
+      globalThis.clearInterval = realClearInterval;
+    }
+  });
 });
