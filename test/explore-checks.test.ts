@@ -221,7 +221,7 @@ describe("fault plans", () => {
     const badTrace = (trace: unknown, pattern: RegExp) =>
       assert.rejects(replay(() => {}, trace as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
     await badTrace("{bad", /replay: expected a ScheduleFailure, its trace, or the trace's JSON \(version 1\); the text is not JSON: /);
-    await badTrace({ version: 1, seed: 1, iteration: 0, strategy: "random", maxSteps: 10, choices: [], counts: [], times: [], labels: [] }, /replay: expected a ScheduleFailure/);
+    await badTrace({ version: 1, seed: 1, iteration: 0, strategy: "random", maxSteps: 10, choices: [], counts: [], times: [], labels: [] }, /replay: the trace's "faults" must be an array, received undefined/);
   });
 
   it("refuses bad arguments to the context's helpers with clear messages", async () => {
