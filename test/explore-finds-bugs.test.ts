@@ -40,7 +40,7 @@ describe("explore finds what ordinary tests miss", () => {
     assert.deepEqual(plain, ["a", "b"]);
     const failure = await failureOf(body, { iterations: 50, seed: 11 });
     assert.ok(failure.iteration < 10, `found after ${failure.iteration + 1} schedules`);
-    assert.match(failure.message, /schedule failed at step \d+ of iteration \d+ \(seed \d+, strategy (random|pct)\)/);
+    assert.match(failure.message, /schedule failed at step \d+ of iteration \d+ \(seed \d+, strategy (random|pct), explore seed 11\)/);
     assert.match(failure.message, /replay it: await replay\(test, failure\)/);
     assert.match(failure.message, /sleep b#1 \[\d of 2 ready\]/);
     // Replaying gives the same failure at the same step, from the object or from its JSON.

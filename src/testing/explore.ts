@@ -19,7 +19,12 @@ import { watchUncontrolled } from "./uncontrolled.ts";
 export interface ExploreOptions {
   /** Schedules to try (exhaustive: the most to try). @default 100; env FLOTILLA_ITERATIONS overrides. */
   readonly iterations?: number;
-  /** Seed of the whole exploration; iteration i's seed derives from (seed, i). @default 1; env FLOTILLA_SEED overrides. */
+  /**
+   * Seed of the whole exploration; iteration i's seed derives from (seed, i). Env FLOTILLA_SEED
+   * overrides it. @default a fresh random seed per explore() call, so every run of the suite tries
+   * new schedules; it is in `report.seed` and in the message of every failure, to run them again.
+   * @example { seed: 7 } // the same schedules on every run
+   */
   readonly seed?: number;
   /** @default "default" (random and pct in turn) */
   readonly strategy?: StrategyName;
@@ -56,6 +61,7 @@ export interface ExploreContext {
 
 export interface ExploreReport {
   readonly iterations: number;
+  /** The exploration's seed: the `seed` option, FLOTILLA_SEED, or the one drawn for this call. */
   readonly seed: number;
   /** The seed of each schedule run, in order (pass one to FLOTILLA_REPLAY's trace, or compare runs). */
   readonly seeds: readonly number[];
@@ -124,7 +130,7 @@ async function exploreAll(body: ExploreBody, o: Resolved): Promise<ExploreReport
     const seed = iterationSeed(o.seed, exhaustive !== undefined ? 0 : i);
     const strategy = strategies[i % strategies.length]!;
     seeds.push(seed);
-    const outcome = await runSchedule(body, o, { seed, iteration: i, strategy });
+    const outcome = await runSchedule(body, o, { seed, exploreSeed: o.seed, iteration: i, strategy });
     stepCounts.push(outcome.trace.choices.length);
     for (const f of outcome.trace.faults) faultsFired[f.point] = (faultsFired[f.point] ?? 0) + 1;
     for (let s = 0; s < outcome.trace.choices.length; s++) hash = Math.imul(hash ^ (outcome.trace.choices[s]! * 31 + outcome.trace.counts[s]!), 0x01000193);
@@ -148,7 +154,11 @@ export async function replay(body: ExploreBody, failure: ScheduleFailure | Sched
 }
 
 async function replayTrace(body: ExploreBody, trace: ScheduleTrace, o: Resolved): Promise<void> {
-  const outcome = await runSchedule(body, { ...o, maxSteps: trace.maxSteps }, { seed: trace.seed, iteration: trace.iteration, strategy: REPLAY, replaying: trace });
+  const outcome = await runSchedule(
+    body,
+    { ...o, maxSteps: trace.maxSteps },
+    { seed: trace.seed, exploreSeed: trace.exploreSeed, iteration: trace.iteration, strategy: REPLAY, replaying: trace },
+  );
   if (outcome.failure !== undefined) throw outcome.failure;
 }
 
@@ -224,7 +234,7 @@ interface Outcome {
 async function runSchedule(
   body: ExploreBody,
   o: Resolved,
-  s: { seed: number; iteration: number; strategy: Strategy; replaying?: ScheduleTrace },
+  s: { seed: number; exploreSeed: number | undefined; iteration: number; strategy: Strategy; replaying?: ScheduleTrace },
 ): Promise<Outcome> {
   // Three streams: the strategy's, the fault decisions' and the program's (runtime.random), so a
   // replay, which asks no strategy, still draws the same faults and hands the program the same numbers.
@@ -298,6 +308,7 @@ async function runSchedule(
   const trace: ScheduleTrace = {
     version: TRACE_VERSION,
     seed: s.seed,
+    ...(s.exploreSeed !== undefined ? { exploreSeed: s.exploreSeed } : {}),
     iteration: s.iteration,
     strategy: s.replaying?.strategy ?? s.strategy.name,
     maxSteps: o.maxSteps,
@@ -361,7 +372,7 @@ function resolve(options: ExploreOptions): Resolved {
   const envSeed = readEnv("FLOTILLA_SEED");
   const envIterations = readEnv("FLOTILLA_ITERATIONS");
   const iterations = envIterations !== undefined ? Number(envIterations) : (options.iterations ?? 100);
-  const seed = envSeed !== undefined ? Number(envSeed) : (options.seed ?? 1);
+  const seed = envSeed !== undefined ? Number(envSeed) : (options.seed ?? freshSeed());
   const strategy = options.strategy ?? "default";
   const maxSteps = options.maxSteps ?? 10_000;
   const pctDepth = options.pctDepth ?? 3;
@@ -378,6 +389,15 @@ function resolve(options: ExploreOptions): Resolved {
   check(onMaxSteps === "fail" || onMaxSteps === "pass", "onMaxSteps", `"fail" or "pass"`, onMaxSteps);
   check(faultsStopAfter === Infinity || (Number.isInteger(faultsStopAfter) && faultsStopAfter >= 0), "faultsStopAfter", "an integer >= 0", faultsStopAfter);
   return { iterations, seed, strategy, maxSteps, onMaxSteps, pctDepth, faults: checkFaultPlan(options.faults), faultsStopAfter };
+}
+
+/**
+ * A seed nobody chose, so that each run of a suite explores schedules the previous runs did not. The
+ * real runtime's randomness is the kit's one way to it (src/ never calls Math.random itself); the
+ * seed is reported, so the schedules it led to can be run again.
+ */
+function freshSeed(): number {
+  return Math.floor(realRuntime.random() * 2 ** 32);
 }
 
 /** Iteration i's seed: a mix of the exploration seed and i (splitmix32), so neighbouring seeds differ fully. */

@@ -13,6 +13,8 @@ export interface ScheduleTrace {
   readonly version: number;
   /** Seed of the schedule itself (derived from the explore seed and the iteration). */
   readonly seed: number;
+  /** Seed of the exploration the schedule was part of (FLOTILLA_SEED runs its schedules again). */
+  readonly exploreSeed?: number;
   readonly iteration: number;
   readonly strategy: string;
   readonly maxSteps: number;
@@ -45,9 +47,12 @@ export class ScheduleFailure extends FlotillaError {
 
   constructor(trace: ScheduleTrace, cause: unknown, what = "schedule failed") {
     const reason = messageOf(cause);
+    const explored = trace.exploreSeed !== undefined ? `, explore seed ${trace.exploreSeed}` : "";
+    const rerun = trace.exploreSeed !== undefined ? `  run its schedules again: explore(test, { seed: ${trace.exploreSeed} }) or FLOTILLA_SEED=${trace.exploreSeed}\n` : "";
     super(
       "E_SCHEDULE_FAILED",
-      `${what} at step ${trace.choices.length} of iteration ${trace.iteration} (seed ${trace.seed}, strategy ${trace.strategy}): ${reason}\n` +
+      `${what} at step ${trace.choices.length} of iteration ${trace.iteration} (seed ${trace.seed}, strategy ${trace.strategy}${explored}): ${reason}\n` +
+        rerun +
         `  replay it: await replay(test, failure), or rerun the test with FLOTILLA_REPLAY='${JSON.stringify(trace)}'\n` +
         formatTrace(trace, 30),
       { cause },
@@ -110,6 +115,7 @@ function checkTrace(t: Record<string, unknown>): void {
   check(isInt(t.iteration, 0), "iteration", "an integer >= 0", t.iteration);
   check(typeof t.strategy === "string" && STRATEGIES.includes(t.strategy), "strategy", `"random", "pct" or "exhaustive"`, t.strategy);
   check(isInt(t.maxSteps, 1), "maxSteps", "an integer >= 1", t.maxSteps);
+  check(t.exploreSeed === undefined || Number.isInteger(t.exploreSeed), "exploreSeed", "an integer when given", t.exploreSeed);
   for (const field of ["choices", "counts", "times", "labels", "faults"]) check(Array.isArray(t[field]), field, "an array", t[field]);
   const [choices, counts, times, labels, faults] = [t.choices, t.counts, t.times, t.labels, t.faults] as unknown[][];
   const steps = choices!.length;
