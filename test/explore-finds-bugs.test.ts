@@ -134,5 +134,6 @@ describe("explore finds what ordinary tests miss", () => {
     );
     assert.match(failure.message, /deadlock/);
     assert.match((failure.cause as Error).message, /nothing the runtime controls is pending/);
+    assert.match((failure.cause as Error).message, /Still unfinished: job "stuck": task "consumer" \(attempt 1\) is running; 1 more has not started/);
   });
 });

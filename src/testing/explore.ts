@@ -329,15 +329,7 @@ async function runSchedule(
     if (o.onMaxSteps === "pass") return { trace, failure: undefined, bounded: true };
     return fail(new InvariantViolation(`the test had not finished after maxSteps (${o.maxSteps}) steps: a livelock, or raise maxSteps`), "liveness");
   }
-  if (stop?.kind === "stuck") {
-    return fail(
-      new InvariantViolation(
-        `deadlock: the test is waiting, but nothing the runtime controls is pending (no timer, no completion). ` +
-          `Something waits for an event that never comes, or for work the runtime does not control (real I/O, a promise from outside the job)`,
-      ),
-      "deadlock",
-    );
-  }
+  if (stop?.kind === "stuck") return fail(new InvariantViolation(stuckMessage(runs)), "stuck");
   if (bodyFailed) return fail(bodyError);
   if (s.replaying !== undefined && controller.step < s.replaying.choices.length) {
     return fail(
@@ -353,6 +345,22 @@ async function runSchedule(
     return fail(error);
   }
   return { trace, failure: undefined, bounded: false };
+}
+
+/**
+ * Why a schedule cannot go on, for a test that waits while nothing the runtime controls is pending:
+ * what each unsettled run still waits for, the likely causes, and what to do instead.
+ */
+function stuckMessage(runs: readonly RunInvariants[]): string {
+  const waiting = runs.map((run) => run.waitingFor()).filter((w) => w !== undefined);
+  return (
+    `the test has not finished, but nothing the runtime controls is pending (no timer, no task completion, no service call), so the schedule cannot go on. ` +
+    (waiting.length > 0 ? `Still unfinished: ${waiting.join("; ")}. ` : `No run is in progress: the test body itself is waiting. `) +
+    `It waits on work the runtime does not control — real I/O (fs, fetch, a database client), a real timer, a promise from outside the run — ` +
+    `or on something that never happens (a deadlock, e.g. a task waiting for its own dependent). ` +
+    `Under explore(), what a body waits on must go through t.runtime: ctx.sleep for delays, t.service(name).call(op, effect) for I/O, with simulated latency; ` +
+    `test code that needs real I/O with the real runtime (no runtime option) instead`
+  );
 }
 
 function checkCheck(where: string, name: unknown, check: unknown): void {

@@ -6,6 +6,11 @@
  *
  * This is the clock the controlled scheduler of `flotilla/testing` builds on; on its own it is what a
  * test needs to check timeouts, backoff and grace periods without sleeping.
+ *
+ * Because time jumps as soon as the program is idle, a body should wait only on this runtime's
+ * timers (`ctx.sleep`, `setTimer`) and on promises that settle without real time passing. While a
+ * body awaits real I/O (a file, the network, a real timer) the program looks idle, virtual time races
+ * ahead, and the attempt's `timeoutMs` fires at once: test such bodies with the real runtime.
  */
 import { macrotask } from "./macrotask.ts";
 import { seededRandom } from "./seeded-random.ts";
