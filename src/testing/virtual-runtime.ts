@@ -30,7 +30,11 @@ export interface VirtualRuntime extends Runtime {
   readonly pendingTimers: number;
   /** How many timers have fired so far. */
   readonly firedTimers: number;
-  /** Resolves once no timer is pending and the program is idle. */
+  /**
+   * Resolves once no timer is pending and the program is idle: it runs every pending timer, so
+   * `pendingTimers` is 0 after it by construction. To check that a run left no timer behind, read
+   * `pendingTimers` right after its result, before awaiting anything else (this, above all).
+   */
   idle(): Promise<void>;
 }
 
