@@ -12,7 +12,7 @@ import { checkFaultPlan, faultDecider, type FaultPlan } from "./faults.ts";
 import { InvariantViolation, RunInvariants } from "./invariants.ts";
 import { ScheduleFailure, TRACE_VERSION, toTrace, type RecordedFault, type ScheduleTrace } from "./schedule-failure.ts";
 import { serviceModel, type ServiceModel, type ServiceOptions } from "./service-model.ts";
-import { exhaustiveStrategy, strategyFor, type Strategy, type StrategyName } from "./strategies.ts";
+import { STRATEGY_NAMES, exhaustiveStrategy, strategyFor, type Strategy, type StrategyName } from "./strategies.ts";
 import { seededRandom } from "./seeded-random.ts";
 import { watchUncontrolled } from "./uncontrolled.ts";
 
@@ -391,7 +391,7 @@ function resolve(options: ExploreOptions): Resolved {
   };
   check(Number.isInteger(iterations) && iterations >= 1, "iterations", "an integer >= 1 (FLOTILLA_ITERATIONS too)", iterations);
   check(Number.isInteger(seed), "seed", "an integer (FLOTILLA_SEED too)", seed);
-  check(["random", "pct", "exhaustive", "default"].includes(strategy), "strategy", `"random", "pct", "exhaustive" or "default"`, strategy);
+  check(STRATEGY_NAMES.includes(strategy), "strategy", `"random", "pct", "exhaustive" or "default"`, strategy);
   check(Number.isInteger(maxSteps) && maxSteps >= 1, "maxSteps", "an integer >= 1", maxSteps);
   check(Number.isInteger(pctDepth) && pctDepth >= 1, "pctDepth", "an integer >= 1", pctDepth);
   check(onMaxSteps === "fail" || onMaxSteps === "pass", "onMaxSteps", `"fail" or "pass"`, onMaxSteps);

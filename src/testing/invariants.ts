@@ -94,7 +94,7 @@ export class RunInvariants {
   }
 }
 
-/** `"a", "b" and "c"`; past five names, `"a", "b", "c", "d", "e" and 3 more`. */
+/** `"a", "b" and "c"`; past six names, the first five and how many more: `"a", "b", "c", "d", "e" and 3 more`. */
 function list(names: string[]): string {
   const shown = names.length > 6 ? [...names.slice(0, 5), `${names.length - 5} more`] : names;
   return shown.length === 1 ? shown[0]! : `${shown.slice(0, -1).join(", ")} and ${shown[shown.length - 1]}`;

@@ -5,6 +5,8 @@
  */
 import { FlotillaError, describe, messageOf } from "../errors.ts";
 import type { FaultPoint } from "../runtime.ts";
+import { ACTION_KINDS } from "./faults.ts";
+import { STRATEGY_NAMES } from "./strategies.ts";
 
 export const TRACE_VERSION = 1;
 
@@ -98,8 +100,6 @@ export function toTrace(from: ScheduleFailure | ScheduleTrace | string): Schedul
   return trace as ScheduleTrace;
 }
 
-const STRATEGIES = ["random", "pct", "exhaustive"];
-const ACTIONS = ["fail", "timeout", "cancel", "delay"];
 
 /**
  * A trace that could not have been recorded (edited by hand, cut short, from another tool) is refused
@@ -113,7 +113,7 @@ function checkTrace(t: Record<string, unknown>): void {
   check(t.version === TRACE_VERSION, "version", `${TRACE_VERSION} (the trace format this version of flotilla reads)`, t.version);
   check(Number.isInteger(t.seed), "seed", "an integer", t.seed);
   check(isInt(t.iteration, 0), "iteration", "an integer >= 0", t.iteration);
-  check(typeof t.strategy === "string" && STRATEGIES.includes(t.strategy), "strategy", `"random", "pct" or "exhaustive"`, t.strategy);
+  check(typeof t.strategy === "string" && t.strategy !== "default" && STRATEGY_NAMES.includes(t.strategy as never), "strategy", `"random", "pct" or "exhaustive"`, t.strategy);
   check(isInt(t.maxSteps, 1), "maxSteps", "an integer >= 1", t.maxSteps);
   check(t.exploreSeed === undefined || Number.isInteger(t.exploreSeed), "exploreSeed", "an integer when given", t.exploreSeed);
   for (const field of ["choices", "counts", "times", "labels", "faults"]) check(Array.isArray(t[field]), field, "an array", t[field]);
@@ -135,7 +135,7 @@ function checkTrace(t: Record<string, unknown>): void {
     check(isInt(r.step, 0) && (r.step as number) <= steps, `faults[${i}].step`, `an integer from 0 to ${steps}`, r.step);
     check(typeof r.point === "string" && r.point.length > 0, `faults[${i}].point`, "a fault point's name", r.point);
     check(typeof r.where === "string", `faults[${i}].where`, "a string", r.where);
-    check(typeof r.action === "string" && ACTIONS.includes(r.action), `faults[${i}].action`, `"fail", "timeout", "cancel" or "delay"`, r.action);
+    check(typeof r.action === "string" && ACTION_KINDS.includes(r.action), `faults[${i}].action`, `"fail", "timeout", "cancel" or "delay"`, r.action);
     check(r.detail === undefined || typeof r.detail === "string" || typeof r.detail === "number", `faults[${i}].detail`, "a string or a number when given", r.detail);
   });
 }
