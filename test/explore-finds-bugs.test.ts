@@ -40,7 +40,7 @@ describe("explore finds what ordinary tests miss", () => {
     assert.deepEqual(plain, ["a", "b"]);
     const failure = await failureOf(body, { iterations: 50, seed: 11 });
     assert.ok(failure.iteration < 10, `found after ${failure.iteration + 1} schedules`);
-    assert.match(failure.message, /schedule failed at step \d+ of iteration \d+ \(seed \d+, strategy (random|pct)\)/);
+    assert.match(failure.message, /schedule failed at step \d+ of iteration \d+ \(seed \d+, strategy (random|pct), explore seed 11\)/);
     assert.match(failure.message, /replay it: await replay\(test, failure\)/);
     assert.match(failure.message, /sleep b#1\.1 \[\d of 2 ready\]/);
     // Replaying gives the same failure at the same step, from the object or from its JSON.
@@ -134,5 +134,6 @@ describe("explore finds what ordinary tests miss", () => {
     );
     assert.match(failure.message, /deadlock/);
     assert.match((failure.cause as Error).message, /nothing the runtime controls is pending/);
+    assert.match((failure.cause as Error).message, /Still unfinished: job "stuck": task "consumer" \(attempt 1\) is running; 1 more has not started/);
   });
 });

@@ -12,14 +12,19 @@ import { checkFaultPlan, faultDecider, type FaultPlan } from "./faults.ts";
 import { InvariantViolation, RunInvariants } from "./invariants.ts";
 import { ScheduleFailure, TRACE_VERSION, toTrace, type RecordedFault, type ScheduleTrace } from "./schedule-failure.ts";
 import { serviceModel, type ServiceModel, type ServiceOptions } from "./service-model.ts";
-import { exhaustiveStrategy, strategyFor, type Strategy, type StrategyName } from "./strategies.ts";
+import { STRATEGY_NAMES, exhaustiveStrategy, strategyFor, type Strategy, type StrategyName } from "./strategies.ts";
 import { seededRandom } from "./seeded-random.ts";
 import { watchUncontrolled } from "./uncontrolled.ts";
 
 export interface ExploreOptions {
   /** Schedules to try (exhaustive: the most to try). @default 100; env FLOTILLA_ITERATIONS overrides. */
   readonly iterations?: number;
-  /** Seed of the whole exploration; iteration i's seed derives from (seed, i). @default 1; env FLOTILLA_SEED overrides. */
+  /**
+   * Seed of the whole exploration; iteration i's seed derives from (seed, i). Env FLOTILLA_SEED
+   * overrides it. @default a fresh random seed per explore() call, so every run of the suite tries
+   * new schedules; it is in `report.seed` and in the message of every failure, to run them again.
+   * @example { seed: 7 } // the same schedules on every run
+   */
   readonly seed?: number;
   /** @default "default" (random and pct in turn) */
   readonly strategy?: StrategyName;
@@ -56,6 +61,7 @@ export interface ExploreContext {
 
 export interface ExploreReport {
   readonly iterations: number;
+  /** The exploration's seed: the `seed` option, FLOTILLA_SEED, or the one drawn for this call. */
   readonly seed: number;
   /** The seed of each schedule run, in order (pass one to FLOTILLA_REPLAY's trace, or compare runs). */
   readonly seeds: readonly number[];
@@ -101,9 +107,14 @@ export async function explore(body: ExploreBody, options: ExploreOptions = {}): 
   const o = resolve(options);
   const replayJson = readEnv("FLOTILLA_REPLAY");
   if (replayJson !== undefined) {
-    await replay(body, replayJson, options);
+    const trace = toTrace(replayJson);
+    await exclusively("explore", () => replayTrace(body, trace, o));
     return report(o, [], [], {}, 0, 0, 0);
   }
+  return exclusively("explore", () => exploreAll(body, o));
+}
+
+async function exploreAll(body: ExploreBody, o: Resolved): Promise<ExploreReport> {
   const started = realRuntime.now();
   const stepCounts: number[] = [];
   const seeds: number[] = [];
@@ -119,7 +130,7 @@ export async function explore(body: ExploreBody, options: ExploreOptions = {}): 
     const seed = iterationSeed(o.seed, exhaustive !== undefined ? 0 : i);
     const strategy = strategies[i % strategies.length]!;
     seeds.push(seed);
-    const outcome = await runSchedule(body, o, { seed, iteration: i, strategy });
+    const outcome = await runSchedule(body, o, { seed, exploreSeed: o.seed, iteration: i, strategy });
     stepCounts.push(outcome.trace.choices.length);
     for (const f of outcome.trace.faults) faultsFired[f.point] = (faultsFired[f.point] ?? 0) + 1;
     for (let s = 0; s < outcome.trace.choices.length; s++) hash = Math.imul(hash ^ (outcome.trace.choices[s]! * 31 + outcome.trace.counts[s]!), 0x01000193);
@@ -138,9 +149,46 @@ export async function explore(body: ExploreBody, options: ExploreOptions = {}): 
 export async function replay(body: ExploreBody, failure: ScheduleFailure | ScheduleTrace | string, options: ExploreOptions = {}): Promise<void> {
   checkBody("replay", body);
   const trace = toTrace(failure);
-  const o = { ...resolve(options), maxSteps: trace.maxSteps };
-  const outcome = await runSchedule(body, o, { seed: trace.seed, iteration: trace.iteration, strategy: REPLAY, replaying: trace });
+  const o = resolve(options);
+  await exclusively("replay", () => replayTrace(body, trace, o));
+}
+
+async function replayTrace(body: ExploreBody, trace: ScheduleTrace, o: Resolved): Promise<void> {
+  const outcome = await runSchedule(
+    body,
+    { ...o, maxSteps: trace.maxSteps },
+    { seed: trace.seed, exploreSeed: trace.exploreSeed, iteration: trace.iteration, strategy: REPLAY, replaying: trace },
+  );
   if (outcome.failure !== undefined) throw outcome.failure;
+}
+
+// Which exploration (or replay) is running, kept on globalThis so that two copies of the library in
+// one process (a test importing both the source and the build) see each other too.
+const RUNNING = Symbol.for("flotilla.testing.running");
+
+/**
+ * Runs `work` unless an exploration or a replay is already running. Each schedule patches
+ * process-wide globals (the real timer functions, the unhandled-rejection listeners) and the
+ * kit cannot tell which exploration a real timer or a rejection belongs to, so two explorations
+ * cannot overlap: the second is refused before it touches anything, and the first goes on unharmed.
+ */
+async function exclusively<T>(name: "explore" | "replay", work: () => Promise<T>): Promise<T> {
+  const g = globalThis as { [RUNNING]?: string };
+  const running = g[RUNNING];
+  if (running !== undefined) {
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `${name}(): ${running}() is already running: await it before starting another explore() or replay(). ` +
+        `Each schedule patches process-wide globals (the real timer functions, the unhandled-rejection listeners), so explorations cannot overlap: ` +
+        `do not run tests that call explore() concurrently (describe({ concurrency: true }), test.concurrent, Promise.all), nor call it from inside an explored test`,
+    );
+  }
+  g[RUNNING] = name;
+  try {
+    return await work();
+  } finally {
+    delete g[RUNNING];
+  }
 }
 
 /** Where a fault fired, as text: the same text identifies the same place in a replay. */
@@ -186,7 +234,7 @@ interface Outcome {
 async function runSchedule(
   body: ExploreBody,
   o: Resolved,
-  s: { seed: number; iteration: number; strategy: Strategy; replaying?: ScheduleTrace },
+  s: { seed: number; exploreSeed: number | undefined; iteration: number; strategy: Strategy; replaying?: ScheduleTrace },
 ): Promise<Outcome> {
   // Three streams: the strategy's, the fault decisions' and the program's (runtime.random), so a
   // replay, which asks no strategy, still draws the same faults and hands the program the same numbers.
@@ -260,6 +308,7 @@ async function runSchedule(
   const trace: ScheduleTrace = {
     version: TRACE_VERSION,
     seed: s.seed,
+    ...(s.exploreSeed !== undefined ? { exploreSeed: s.exploreSeed } : {}),
     iteration: s.iteration,
     strategy: s.replaying?.strategy ?? s.strategy.name,
     maxSteps: o.maxSteps,
@@ -280,15 +329,7 @@ async function runSchedule(
     if (o.onMaxSteps === "pass") return { trace, failure: undefined, bounded: true };
     return fail(new InvariantViolation(`the test had not finished after maxSteps (${o.maxSteps}) steps: a livelock, or raise maxSteps`), "liveness");
   }
-  if (stop?.kind === "stuck") {
-    return fail(
-      new InvariantViolation(
-        `deadlock: the test is waiting, but nothing the runtime controls is pending (no timer, no completion). ` +
-          `Something waits for an event that never comes, or for work the runtime does not control (real I/O, a promise from outside the job)`,
-      ),
-      "deadlock",
-    );
-  }
+  if (stop?.kind === "stuck") return fail(new InvariantViolation(stuckMessage(runs)), "stuck");
   if (bodyFailed) return fail(bodyError);
   if (s.replaying !== undefined && controller.step < s.replaying.choices.length) {
     return fail(
@@ -304,6 +345,22 @@ async function runSchedule(
     return fail(error);
   }
   return { trace, failure: undefined, bounded: false };
+}
+
+/**
+ * Why a schedule cannot go on, for a test that waits while nothing the runtime controls is pending:
+ * what each unsettled run still waits for, the likely causes, and what to do instead.
+ */
+function stuckMessage(runs: readonly RunInvariants[]): string {
+  const waiting = runs.map((run) => run.waitingFor()).filter((w) => w !== undefined);
+  return (
+    `the test has not finished, but nothing the runtime controls is pending (no timer, no task completion, no service call), so the schedule cannot go on. ` +
+    (waiting.length > 0 ? `Still unfinished: ${waiting.join("; ")}. ` : `No run is in progress: the test body itself is waiting. `) +
+    `It waits on work the runtime does not control — real I/O (fs, fetch, a database client), a real timer, a promise from outside the run — ` +
+    `or on something that never happens (a deadlock, e.g. a task waiting for its own dependent). ` +
+    `Under explore(), what a body waits on must go through t.runtime: ctx.sleep for delays, t.service(name).call(op, effect) for I/O, with simulated latency; ` +
+    `test code that needs real I/O with the real runtime (no runtime option) instead`
+  );
 }
 
 function checkCheck(where: string, name: unknown, check: unknown): void {
@@ -323,7 +380,7 @@ function resolve(options: ExploreOptions): Resolved {
   const envSeed = readEnv("FLOTILLA_SEED");
   const envIterations = readEnv("FLOTILLA_ITERATIONS");
   const iterations = envIterations !== undefined ? Number(envIterations) : (options.iterations ?? 100);
-  const seed = envSeed !== undefined ? Number(envSeed) : (options.seed ?? 1);
+  const seed = envSeed !== undefined ? Number(envSeed) : (options.seed ?? freshSeed());
   const strategy = options.strategy ?? "default";
   const maxSteps = options.maxSteps ?? 10_000;
   const pctDepth = options.pctDepth ?? 3;
@@ -334,12 +391,21 @@ function resolve(options: ExploreOptions): Resolved {
   };
   check(Number.isInteger(iterations) && iterations >= 1, "iterations", "an integer >= 1 (FLOTILLA_ITERATIONS too)", iterations);
   check(Number.isInteger(seed), "seed", "an integer (FLOTILLA_SEED too)", seed);
-  check(["random", "pct", "exhaustive", "default"].includes(strategy), "strategy", `"random", "pct", "exhaustive" or "default"`, strategy);
+  check(STRATEGY_NAMES.includes(strategy), "strategy", `"random", "pct", "exhaustive" or "default"`, strategy);
   check(Number.isInteger(maxSteps) && maxSteps >= 1, "maxSteps", "an integer >= 1", maxSteps);
   check(Number.isInteger(pctDepth) && pctDepth >= 1, "pctDepth", "an integer >= 1", pctDepth);
   check(onMaxSteps === "fail" || onMaxSteps === "pass", "onMaxSteps", `"fail" or "pass"`, onMaxSteps);
   check(faultsStopAfter === Infinity || (Number.isInteger(faultsStopAfter) && faultsStopAfter >= 0), "faultsStopAfter", "an integer >= 0", faultsStopAfter);
   return { iterations, seed, strategy, maxSteps, onMaxSteps, pctDepth, faults: checkFaultPlan(options.faults), faultsStopAfter };
+}
+
+/**
+ * A seed nobody chose, so that each run of a suite explores schedules the previous runs did not. The
+ * real runtime's randomness is the kit's one way to it (src/ never calls Math.random itself); the
+ * seed is reported, so the schedules it led to can be run again.
+ */
+function freshSeed(): number {
+  return Math.floor(realRuntime.random() * 2 ** 32);
 }
 
 /** Iteration i's seed: a mix of the exploration seed and i (splitmix32), so neighbouring seeds differ fully. */

@@ -30,7 +30,7 @@ export interface FaultRule {
  */
 export type FaultPlan = { readonly [point in FaultPoint]?: FaultRule | readonly FaultRule[] };
 
-const ACTION_KINDS = ["fail", "timeout", "cancel", "delay"];
+export const ACTION_KINDS = ["fail", "timeout", "cancel", "delay"];
 const KNOWN_POINTS = ["task.dispatch", "task.attempt", "task.complete", "job.cancel", "node.start", "node.run", "node.lost", "provider.call", "service.call"];
 
 /** Checks a plan once, up front, with messages naming the point and the field. */

@@ -16,6 +16,13 @@ export class InvariantViolation extends Error {
 export class RunInvariants {
   readonly #run: RunObservation;
   readonly #terminal = new Map<string, string>();
+  /**
+   * Attempts started and not yet ended, by task: to say what a stuck schedule waits for. (Tracked
+   * from events the checks hear anyway, plus rare ones: listening to task:ready would make the
+   * executor build an event per task for every schedule.)
+   */
+  readonly #running = new Map<string, number>();
+  #tasks = 0;
   #violation: InvariantViolation | undefined;
   #size = -1;
 
@@ -25,13 +32,19 @@ export class RunInvariants {
       const before = this.#terminal.get(e.taskId);
       if (before !== undefined) this.#fail(`task "${e.taskId}" reached a second terminal state: ${before}, then ${status}`);
       this.#terminal.set(e.taskId, status);
+      this.#running.delete(e.taskId);
     };
     run.on("task:succeeded", terminal("succeeded"));
     run.on("task:failed", terminal("failed"));
     run.on("task:cancelled", terminal("cancelled"));
     run.on("task:skipped", terminal("skipped"));
     const depsOf = new Map<string, readonly string[]>();
+    run.on("job:start", (e) => void (this.#tasks = e.tasks));
+    const ended = (e: { taskId: string }) => void this.#running.delete(e.taskId);
+    run.on("task:retry", ended);
+    run.on("task:requeued", ended);
     run.on("task:start", (e) => {
+      this.#running.set(e.taskId, e.attempt);
       let deps = depsOf.get(e.taskId);
       if (deps === undefined) depsOf.set(e.taskId, (deps = run.dependencies(e.taskId)));
       for (const dep of deps) {
@@ -57,6 +70,20 @@ export class RunInvariants {
     }
   }
 
+  /**
+   * What this run is waiting for, in words (for a schedule that is stuck), or undefined once it
+   * settled: `job "etl": task "load" (attempt 1) is running; 2 more have not started (…)`.
+   */
+  waitingFor(): string | undefined {
+    if (this.#run.settled()) return undefined;
+    const parts: string[] = [];
+    const running = [...this.#running].map(([id, attempt]) => `"${id}" (attempt ${attempt})`);
+    if (running.length > 0) parts.push(`${running.length === 1 ? "task" : "tasks"} ${list(running)} ${running.length === 1 ? "is" : "are"} running`);
+    const rest = this.#tasks - this.#terminal.size - running.length;
+    if (rest > 0) parts.push(`${rest} more ${rest === 1 ? "has" : "have"} not started (waiting for dependencies, a slot, or a node the provider is starting)`);
+    return `job "${this.#run.job}": ${parts.length > 0 ? parts.join("; ") : "no task is running"}`;
+  }
+
   /** At the end of the test: the run settled, and every task reached exactly one terminal state. */
   finish(): void {
     this.check();
@@ -65,4 +92,10 @@ export class RunInvariants {
       throw new InvariantViolation(`invariant violated in job "${this.#run.job}": ${this.#size} tasks, but ${this.#terminal.size} reached a terminal state`);
     }
   }
+}
+
+/** `"a", "b" and "c"`; past six names, the first five and how many more: `"a", "b", "c", "d", "e" and 3 more`. */
+function list(names: string[]): string {
+  const shown = names.length > 6 ? [...names.slice(0, 5), `${names.length - 5} more`] : names;
+  return shown.length === 1 ? shown[0]! : `${shown.slice(0, -1).join(", ")} and ${shown[shown.length - 1]}`;
 }

@@ -7,7 +7,8 @@
  * so the caller says how to make the few bodies the checks need.
  */
 import { Job } from "../job.ts";
-import { NodeLostError, isFlotillaError, messageOf } from "../errors.ts";
+import { FlotillaError, NodeLostError, describe, isFlotillaError, messageOf } from "../errors.ts";
+import { checkKnownKeys } from "../task-options.ts";
 import { bodyKind, checkProvider, type ComputeProvider, type ProviderNode } from "../provider.ts";
 import { start, run } from "../run.ts";
 import type { RunResult } from "../result.ts";
@@ -48,8 +49,13 @@ export interface ContractCheck {
  * });
  */
 export function providerContract<Body>(options: ProviderContractOptions<Body>): ContractCheck[] {
+  checkOptions(options);
   const { bodies } = options;
-  const fresh = () => watched(options.provider());
+  const fresh = () => {
+    const provider = options.provider();
+    checkProvider("providerContract: the provider made by options.provider()", provider);
+    return watched(provider);
+  };
   const checks: ContractCheck[] = [
     check("is a well-formed provider that runs its own bodies", async () => {
       const provider = options.provider();
@@ -168,6 +174,41 @@ export function providerContract<Body>(options: ProviderContractOptions<Body>): 
     );
   }
   return checks;
+}
+
+const BODY_MAKERS = ["returns", "fails", "echoesDeps", "waitsForAbort", "crashesNode"];
+const SHAPE = "{ provider: () => ComputeProvider, bodies: { returns, fails, echoesDeps, waitsForAbort, crashesNode? } }";
+
+/** Checks the options once, up front, so a wrong argument is named instead of failing as a TypeError inside a check. */
+function checkOptions(options: unknown): asserts options is ProviderContractOptions<unknown> {
+  const looksLikeProvider = (value: unknown) =>
+    typeof value === "object" && value !== null && typeof (value as { startNode?: unknown }).startNode === "function";
+  if (typeof options !== "object" || options === null || looksLikeProvider(options)) {
+    const hint = looksLikeProvider(options)
+      ? "a provider object; pass { provider: () => yourProvider(), bodies }"
+      : typeof options === "function"
+        ? "a function; if it makes providers, pass it as { provider: thatFunction, bodies }"
+        : describe(options);
+    throw new FlotillaError("E_INVALID_OPTION", `providerContract(options): options must be an object ${SHAPE}, received ${hint}`);
+  }
+  checkKnownKeys("providerContract", options, ["provider", "bodies"]);
+  const { provider, bodies } = options as { provider?: unknown; bodies?: unknown };
+  if (typeof provider !== "function") {
+    const received = looksLikeProvider(provider) ? "a provider object (each check needs a fresh one: provider: () => yourProvider())" : describe(provider);
+    throw new FlotillaError("E_INVALID_OPTION", `providerContract: option "provider" must be a function that makes a fresh provider, () => ComputeProvider, received ${received}`);
+  }
+  if (typeof bodies !== "object" || bodies === null) {
+    throw new FlotillaError("E_INVALID_OPTION", `providerContract: option "bodies" must be an object of functions that make bodies of the provider's kind { returns, fails, echoesDeps, waitsForAbort, crashesNode? }, received ${describe(bodies)}`);
+  }
+  checkKnownKeys('providerContract: option "bodies"', bodies, BODY_MAKERS, "body maker");
+  const b = bodies as Record<string, unknown>;
+  const missing = BODY_MAKERS.filter((m) => m !== "crashesNode" && typeof b[m] !== "function");
+  if (missing.length > 0) {
+    throw new FlotillaError("E_INVALID_OPTION", `providerContract: option "bodies" lacks ${missing.join(", ")} (functions that make bodies of the provider's kind)`);
+  }
+  if (b.crashesNode !== undefined && typeof b.crashesNode !== "function") {
+    throw new FlotillaError("E_INVALID_OPTION", `providerContract: option "bodies.crashesNode" must be a function when given (omit it for providers whose nodes cannot crash), received ${describe(b.crashesNode)}`);
+  }
 }
 
 function check(name: string, body: () => Promise<void>): ContractCheck {

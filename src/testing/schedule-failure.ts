@@ -3,8 +3,10 @@
  * every decision that replays it exactly (`replay(test, failure)`, or the trace's JSON in
  * FLOTILLA_REPLAY). The readable form is one line per step, built only when a failure is shown.
  */
-import { FlotillaError, messageOf } from "../errors.ts";
+import { FlotillaError, describe, messageOf } from "../errors.ts";
 import type { FaultPoint } from "../runtime.ts";
+import { ACTION_KINDS } from "./faults.ts";
+import { STRATEGY_NAMES } from "./strategies.ts";
 
 export const TRACE_VERSION = 1;
 
@@ -13,6 +15,8 @@ export interface ScheduleTrace {
   readonly version: number;
   /** Seed of the schedule itself (derived from the explore seed and the iteration). */
   readonly seed: number;
+  /** Seed of the exploration the schedule was part of (FLOTILLA_SEED runs its schedules again). */
+  readonly exploreSeed?: number;
   readonly iteration: number;
   readonly strategy: string;
   readonly maxSteps: number;
@@ -45,9 +49,12 @@ export class ScheduleFailure extends FlotillaError {
 
   constructor(trace: ScheduleTrace, cause: unknown, what = "schedule failed") {
     const reason = messageOf(cause);
+    const explored = trace.exploreSeed !== undefined ? `, explore seed ${trace.exploreSeed}` : "";
+    const rerun = trace.exploreSeed !== undefined ? `  run its schedules again: explore(test, { seed: ${trace.exploreSeed} }) or FLOTILLA_SEED=${trace.exploreSeed}\n` : "";
     super(
       "E_SCHEDULE_FAILED",
-      `${what} at step ${trace.choices.length} of iteration ${trace.iteration} (seed ${trace.seed}, strategy ${trace.strategy}): ${reason}\n` +
+      `${what} at step ${trace.choices.length} of iteration ${trace.iteration} (seed ${trace.seed}, strategy ${trace.strategy}${explored}): ${reason}\n` +
+        rerun +
         `  replay it: await replay(test, failure), or rerun the test with FLOTILLA_REPLAY='${JSON.stringify(trace)}'\n` +
         formatTrace(trace, 30),
       { cause },
@@ -79,24 +86,56 @@ export function formatTrace(trace: ScheduleTrace, lastSteps = Infinity): string 
   return lines.join("\n");
 }
 
-/** Reads a trace given as a failure, a trace object or its JSON text. */
+/** Reads a trace given as a failure, a trace object or its JSON text, and checks every field of it. */
 export function toTrace(from: ScheduleFailure | ScheduleTrace | string): ScheduleTrace {
   const expected = `replay: expected a ScheduleFailure, its trace, or the trace's JSON (version ${TRACE_VERSION})`;
-  let trace: ScheduleTrace;
+  let trace: unknown;
   try {
-    trace = typeof from === "string" ? (JSON.parse(from) as ScheduleTrace) : from instanceof ScheduleFailure ? from.trace : from;
+    trace = typeof from === "string" ? JSON.parse(from) : from instanceof ScheduleFailure ? from.trace : from;
   } catch (error) {
     throw new FlotillaError("E_INVALID_OPTION", `${expected}; the text is not JSON: ${messageOf(error)}`, { cause: error });
   }
-  const arrays = ["choices", "counts", "times", "labels"] as const;
-  if (
-    trace?.version !== TRACE_VERSION ||
-    !Array.isArray(trace.faults) ||
-    arrays.some((k) => !Array.isArray(trace[k]) || trace[k].length !== trace.choices.length) ||
-    !Number.isInteger(trace.seed) ||
-    !Number.isInteger(trace.maxSteps)
-  ) {
-    throw new FlotillaError("E_INVALID_OPTION", expected);
+  if (typeof trace !== "object" || trace === null || Array.isArray(trace)) throw new FlotillaError("E_INVALID_OPTION", `${expected}, received ${describe(trace)}`);
+  checkTrace(trace as Record<string, unknown>);
+  return trace as ScheduleTrace;
+}
+
+
+/**
+ * A trace that could not have been recorded (edited by hand, cut short, from another tool) is refused
+ * up front, naming the field, rather than replayed into a confusing divergence or a TypeError.
+ */
+function checkTrace(t: Record<string, unknown>): void {
+  const check = (ok: boolean, field: string, expected: string, value: unknown, received = describe(value)): void => {
+    if (!ok) throw new FlotillaError("E_INVALID_OPTION", `replay: the trace's "${field}" must be ${expected}, received ${received}`);
+  };
+  const isInt = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;
+  check(t.version === TRACE_VERSION, "version", `${TRACE_VERSION} (the trace format this version of flotilla reads)`, t.version);
+  check(Number.isInteger(t.seed), "seed", "an integer", t.seed);
+  check(isInt(t.iteration, 0), "iteration", "an integer >= 0", t.iteration);
+  check(typeof t.strategy === "string" && t.strategy !== "default" && STRATEGY_NAMES.includes(t.strategy as never), "strategy", `"random", "pct" or "exhaustive"`, t.strategy);
+  check(isInt(t.maxSteps, 1), "maxSteps", "an integer >= 1", t.maxSteps);
+  check(t.exploreSeed === undefined || Number.isInteger(t.exploreSeed), "exploreSeed", "an integer when given", t.exploreSeed);
+  for (const field of ["choices", "counts", "times", "labels", "faults"]) check(Array.isArray(t[field]), field, "an array", t[field]);
+  const [choices, counts, times, labels, faults] = [t.choices, t.counts, t.times, t.labels, t.faults] as unknown[][];
+  const steps = choices!.length;
+  check(steps <= (t.maxSteps as number), "choices", `at most maxSteps (${String(t.maxSteps)}) entries`, choices, `${steps}`);
+  for (const [field, list] of [["counts", counts], ["times", times], ["labels", labels]] as const) {
+    check(list!.length === steps, field, `as long as "choices" (${steps} entries)`, list, `${list!.length}`);
   }
-  return trace;
+  for (let s = 0; s < steps; s++) {
+    check(isInt(counts![s], 1), `counts[${s}]`, "an integer >= 1 (events ready at that step)", counts![s]);
+    check(isInt(choices![s], 0) && (choices![s] as number) < (counts![s] as number), `choices[${s}]`, `an integer from 0 to counts[${s}] - 1 (${(counts![s] as number) - 1})`, choices![s]);
+    check(typeof times![s] === "number" && (times![s] as number) >= (s === 0 ? 0 : (times![s - 1] as number)), `times[${s}]`, s === 0 ? "a number >= 0" : `a number >= times[${s - 1}] (virtual time never goes back)`, times![s]);
+    check(typeof labels![s] === "string", `labels[${s}]`, "a string", labels![s]);
+  }
+  faults!.forEach((f, i) => {
+    check(typeof f === "object" && f !== null && !Array.isArray(f), `faults[${i}]`, "an object { step, point, where, action, detail? }", f);
+    const r = f as Record<string, unknown>;
+    check(isInt(r.step, 0) && (r.step as number) <= steps, `faults[${i}].step`, `an integer from 0 to ${steps}`, r.step);
+    check(typeof r.point === "string" && r.point.length > 0, `faults[${i}].point`, "a fault point's name", r.point);
+    check(typeof r.where === "string", `faults[${i}].where`, "a string", r.where);
+    check(typeof r.action === "string" && ACTION_KINDS.includes(r.action), `faults[${i}].action`, `"fail", "timeout", "cancel" or "delay"`, r.action);
+    check(r.detail === undefined || typeof r.detail === "string" || typeof r.detail === "number", `faults[${i}].detail`, "a string or a number when given", r.detail);
+  });
 }

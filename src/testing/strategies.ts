@@ -10,6 +10,9 @@ import { FlotillaError } from "../errors.ts";
  * points; "exhaustive": every distinct schedule, depth first; "default": random and pct in turn. */
 export type StrategyName = "random" | "pct" | "exhaustive" | "default";
 
+/** Every strategy name; a recorded trace names one of them other than "default". */
+export const STRATEGY_NAMES: readonly StrategyName[] = ["random", "pct", "exhaustive", "default"];
+
 export interface Strategy {
   readonly name: Exclude<StrategyName, "default"> | "replay";
   /** Called at the start of each iteration with that iteration's random source. */

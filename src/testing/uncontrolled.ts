@@ -1,7 +1,9 @@
 /**
  * Catches what a schedule cannot control, so it fails with a message instead of flaking: real timers
  * (setTimeout, setInterval) started while a schedule runs, and promise rejections nobody handled.
- * The globals are patched for the duration of one schedule and restored after it.
+ * The globals are patched for the duration of one schedule and restored after it; the real timers
+ * it caught are cleared then, so a flagged setInterval does not keep running (and the process alive).
+ * The patches are process-wide: explore.ts lets only one exploration run at a time.
  */
 type TimerFunction = (...args: any[]) => unknown;
 
@@ -10,6 +12,7 @@ export interface UncontrolledWatch {
   escaped(): Error | undefined;
   /** The first unhandled rejection seen during the schedule. */
   rejection(): unknown;
+  /** Puts the globals and listeners back and clears the real timers caught; harmless when repeated. */
   restore(): void;
 }
 
@@ -19,16 +22,23 @@ export function watchUncontrolled(): UncontrolledWatch {
   let rejection: unknown;
   let rejected = false;
   const originals: [string, TimerFunction][] = [];
-  for (const name of ["setTimeout", "setInterval"]) {
+  const started: [clear: TimerFunction, handle: unknown][] = [];
+  for (const [name, clearName] of [
+    ["setTimeout", "clearTimeout"],
+    ["setInterval", "clearInterval"],
+  ] as const) {
     const original = g[name];
     if (typeof original !== "function") continue;
+    const clear = g[clearName];
     originals.push([name, original]);
     g[name] = function (this: unknown, ...args: unknown[]) {
       escaped ??= new Error(
         `the test started a real timer (${name}, ${String(args[1] ?? 0)} ms) that the controlled runtime does not control; ` +
           `use ctx.sleep in task bodies, t.runtime.setTimer, or a service model (t.service) for simulated latency`,
       );
-      return original.apply(this, args);
+      const handle = original.apply(this, args);
+      if (typeof clear === "function") started.push([clear, handle]);
+      return handle;
     };
   }
   const onRejection = (reason: unknown): void => {
@@ -59,11 +69,15 @@ export function watchUncontrolled(): UncontrolledWatch {
     for (const other of others) proc.off?.("unhandledRejection", other);
     proc.on!("unhandledRejection", onRejection);
   } else host.addEventListener?.("unhandledrejection", onEvent);
+  let restored = false;
   return {
     escaped: () => escaped,
     rejection: () => (rejected ? rejection : undefined),
     restore() {
+      if (restored) return;
+      restored = true;
       for (const [name, original] of originals) g[name] = original;
+      for (const [clear, handle] of started.splice(0)) clear.call(globalThis, handle);
       if (proc !== undefined) {
         proc.off?.("unhandledRejection", onRejection);
         for (const other of others) proc.on!("unhandledRejection", other);

@@ -6,6 +6,11 @@
  *
  * This is the clock the controlled scheduler of `flotilla/testing` builds on; on its own it is what a
  * test needs to check timeouts, backoff and grace periods without sleeping.
+ *
+ * Because time jumps as soon as the program is idle, a body should wait only on this runtime's
+ * timers (`ctx.sleep`, `setTimer`) and on promises that settle without real time passing. While a
+ * body awaits real I/O (a file, the network, a real timer) the program looks idle, virtual time races
+ * ahead, and the attempt's `timeoutMs` fires at once: test such bodies with the real runtime.
  */
 import { macrotask } from "./macrotask.ts";
 import { seededRandom } from "./seeded-random.ts";
@@ -25,7 +30,11 @@ export interface VirtualRuntime extends Runtime {
   readonly pendingTimers: number;
   /** How many timers have fired so far. */
   readonly firedTimers: number;
-  /** Resolves once no timer is pending and the program is idle. */
+  /**
+   * Resolves once no timer is pending and the program is idle: it runs every pending timer, so
+   * `pendingTimers` is 0 after it by construction. To check that a run left no timer behind, read
+   * `pendingTimers` right after its result, before awaiting anything else (this, above all).
+   */
   idle(): Promise<void>;
 }
 
