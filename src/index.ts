@@ -17,5 +17,5 @@ export {
   type ErrorCode,
   type CancelSource,
 } from "./errors.ts";
-export { realRuntime, type Runtime, type TimerHandle, type FaultPoint, type FaultContext, type FaultAction } from "./runtime.ts";
+export { realRuntime, type Runtime, type TimerHandle, type FaultPoint, type FaultContext, type FaultAction, type RunObservation } from "./runtime.ts";
 export { inProcess, type ComputeProvider, type ProviderNode, type NodeReport } from "./provider.ts";

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { RunEventName, RunEvents } from "../src/index.ts";
 // Runtime.observe's argument type is not exported from the package (yet); the seam's own file has it.
-import type { RunObservation } from "../src/runtime.ts";
+import type { RunObservation } from "../src/index.ts";
 import { ScheduleFailure, explore, type ExploreContext } from "../src/testing/index.ts";
 
 /** A run that does only what the test makes it do. */
