@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
-import { CancelledError, FlotillaError, Job, NodeLostError, TimeoutError, inProcess, isFlotillaError, run, start, type RunEvents } from "../dist/index.js";
+import { CancelledError, FlotillaError, Job, NodeLostError, TimeoutError, inProcess, isFlotillaError, run, start, type RunEvents, type TaskContext } from "../dist/index.js";
 // @ts-types="../dist/child-process.d.ts"
 import { CommandFailedError, childProcess, command, type CommandSpec } from "../dist/child-process.js";
 // @ts-types="../dist/testing.d.ts"
@@ -279,6 +279,42 @@ describe("child-process: dependencies and attempts", () => {
     assert.ok(file.startsWith(realpathSync(tmpdir())) || file.startsWith(tmpdir()), file);
     assert.ok(!existsSync(file), "the dependency file is removed after the attempt");
     assert.ok(!existsSync(dirname(file)), "the node's private directory is removed when the run ends");
+  });
+
+  /**
+   * Runs `upstream` as task "__proto__" (a command), then reads what a dependent command finds in
+   * FLOTILLA_DEPS_FILE and what a dependent in-process body finds in ctx.deps and ctx.failures.
+   * (Deno has no Object.prototype.__proto__ accessor, so only Node shows a key assigned as a prototype.)
+   */
+  type DepsFile = { deps: Record<string, unknown>; failures: Record<string, { name?: string; code?: string; message: string }> };
+  async function protoViews(upstream: CommandSpec<unknown>, options: { onFailure?: "satisfy" } = {}) {
+    const job = new Job("j")
+      .task("__proto__", { pool: "sh", ...options }, upstream)
+      .task("cmd", { dependsOn: ["__proto__"], pool: "sh" }, command(["sh", "-c", 'cat "$FLOTILLA_DEPS_FILE"']))
+      .task("fn", { dependsOn: ["__proto__"] }, (ctx: TaskContext) => ({ deps: Object.keys(ctx.deps), failures: Object.keys(ctx.failures), output: Object.getOwnPropertyDescriptor(ctx.deps, "__proto__")?.value }));
+    const result = await run(job, { pools: { default: inProcess(), sh: provider() } });
+    assert.equal(result.tasks.get("cmd").status, "succeeded");
+    // JSON.parse makes "__proto__" an own property, as it does every key.
+    return { command: JSON.parse(String(result.output("cmd"))) as DepsFile, inProcess: result.output("fn") as { deps: string[]; failures: string[]; output: unknown } };
+  }
+
+  it('hands a dependency with the id "__proto__" that succeeded over in deps, as in-process bodies see it', async () => {
+    const views = await protoViews(command(["echo", "proto output"]));
+    assert.deepEqual(views.inProcess, { deps: ["__proto__"], failures: [], output: "proto output" });
+    assert.deepEqual(Object.keys(views.command.deps), ["__proto__"]);
+    assert.equal(Object.getOwnPropertyDescriptor(views.command.deps, "__proto__")?.value, "proto output");
+    assert.deepEqual(Object.keys(views.command.failures), []);
+  });
+
+  it('hands a dependency with the id "__proto__" that failed (onFailure: "satisfy") over in failures, as in-process bodies see it', async () => {
+    const views = await protoViews(command(["sh", "-c", "echo proto broke >&2; exit 2"]), { onFailure: "satisfy" });
+    assert.deepEqual(views.inProcess, { deps: [], failures: ["__proto__"], output: undefined });
+    assert.deepEqual(Object.keys(views.command.deps), []);
+    assert.deepEqual(Object.keys(views.command.failures), ["__proto__"]);
+    const failure = Object.getOwnPropertyDescriptor(views.command.failures, "__proto__")?.value as DepsFile["failures"][string];
+    assert.equal(failure.name, "CommandFailedError");
+    assert.equal(failure.code, "E_COMMAND_FAILED");
+    assert.match(failure.message, /^task "__proto__" attempt 1: command \["sh","-c","echo proto broke >&2; exit 2"\] exited with code 2\nstderr/);
   });
 
   it("sets FLOTILLA_ATTEMPT for each attempt", async () => {
