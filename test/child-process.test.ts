@@ -233,6 +233,17 @@ describe("child-process: env, cwd, stdin", () => {
     assert.ok(!String(result.output("removed")).split("\n").some((l) => l.startsWith("PATH=")));
   });
 
+  it('passes a variable named "__proto__" like any other', async () => {
+    // A computed key makes an own property; `{ __proto__: … }` would set the object's prototype.
+    const env = { ["__proto__"]: "proto value" };
+    const job = new Job("j")
+      .task("inherited", command(["sh", "-c", "env | grep '^__proto__='"], { env }))
+      .task("bare", command(["sh", "-c", "env | grep '^__proto__='"], { env, inheritEnv: false }));
+    const result = await run(job, { provider: provider() });
+    assert.equal(result.output("inherited"), "__proto__=proto value");
+    assert.equal(result.output("bare"), "__proto__=proto value");
+  });
+
   it("replaces the environment with inheritEnv: false (flotilla's variables stay)", async () => {
     const result = await run(new Job("j").task("bare", command(["/usr/bin/env"], { inheritEnv: false, env: { ONLY: "this" } })), { provider: provider() });
     const names = String(result.output("bare")).split("\n").map((l) => l.slice(0, l.indexOf("="))).sort();

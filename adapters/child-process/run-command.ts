@@ -75,7 +75,8 @@ function errorJson(error: unknown): unknown {
 }
 
 function buildEnv(node: ProcessNode, cmd: ResolvedCommand, ctx: TaskContext<any>, depsFile: string): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = cmd.inheritEnv ? { ...node.env } : {};
+  // No prototype, so a variable named "__proto__" is set like any other (not taken for a prototype).
+  const env: Record<string, string | undefined> = Object.assign(Object.create(null), cmd.inheritEnv ? node.env : undefined);
   if (cmd.env !== undefined) {
     for (const name in cmd.env) {
       const value = cmd.env[name];
