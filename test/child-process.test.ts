@@ -45,11 +45,17 @@ function isRunning(pid: number): boolean {
   }
   // kill(pid, 0) also succeeds for a zombie. Orphans are collected by PID 1, which some containers do
   // slowly, so ask ps for the state (ps, not /proc: Deno lets a test read /proc only with --allow-all).
+  let stat: string;
   try {
-    return !execFileSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8" }).trim().startsWith("Z");
-  } catch {
-    return false; // ps exits 1 when the process is gone
+    stat = execFileSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8" });
+  } catch (error) {
+    // ps exits 1 and prints nothing when no process has this pid: it ended since kill(pid, 0).
+    const { status, stdout, code } = error as { status?: number | null; stdout?: string | null; code?: string };
+    if (status === 1 && (stdout ?? "") === "") return false;
+    // Anything else (no ps at all, a ps without -o/-p) must not pass for "not running".
+    throw new Error(`isRunning(${pid}): cannot tell whether the process runs: \`ps -o stat= -p ${pid}\` failed (${code ?? `exit status ${status}`}); these tests need procps' ps`, { cause: error });
   }
+  return !stat.trim().startsWith("Z");
 }
 
 /**
@@ -584,6 +590,19 @@ describe("child-process: the provider contract", () => {
   })) {
     it(check.name, check.run);
   }
+});
+
+describe("child-process: the test's own instruments", () => {
+  it("isRunning() throws when it cannot ask ps, instead of calling a process gone", () => {
+    const path = process.env.PATH;
+    process.env.PATH = join(scratch, "no-such-dir");
+    try {
+      assert.throws(() => isRunning(process.pid), /isRunning\(\d+\): cannot tell whether the process runs: `ps -o stat= -p \d+` failed \(ENOENT\); these tests need procps' ps/);
+    } finally {
+      process.env.PATH = path;
+    }
+    assert.equal(isRunning(process.pid), true);
+  });
 });
 
 describe("child-process: nothing left behind", () => {
