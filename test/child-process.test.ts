@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
-import { CancelledError, FlotillaError, Job, NodeLostError, TimeoutError, inProcess, isFlotillaError, run, start, type RunEvents, type TaskContext } from "../dist/index.js";
+import { CancelledError, FlotillaError, Job, NodeLostError, TimeoutError, inProcess, isFlotillaError, realRuntime, run, start, type RunEvents, type Runtime, type TaskContext } from "../dist/index.js";
 // @ts-types="../dist/child-process.d.ts"
 import { CommandFailedError, childProcess, command, type CommandSpec } from "../dist/child-process.js";
 // @ts-types="../dist/testing.d.ts"
@@ -25,6 +25,46 @@ const fixtures = fileURLToPath(new URL("./fixtures/process/", import.meta.url));
 const GROUP = join(fixtures, "group.sh");
 const IGNORE_TERM = join(fixtures, "ignore-term.sh");
 const BLOCK = join(fixtures, "block.sh");
+const TERM_GROUP = join(fixtures, "term-group.sh");
+const SURVIVE_TERM = join(fixtures, "survive-term.sh");
+
+/**
+ * Graces no passing test waits out, even with every core busy. SLOW_MS is for a grace that elapses
+ * only when the code under test is broken: the test then fails after it instead of hanging. NEVER_MS
+ * is for one that must not elapse during a test at all.
+ */
+const SLOW_MS = 10_000;
+const NEVER_MS = 600_000;
+
+/** What a fixture wrote into its report file ("" when it wrote nothing). */
+function report(file: string): string {
+  return existsSync(file) ? readFileSync(file, "utf8") : "";
+}
+/** The delay of a timer that `heldTimer()` keeps: it fires when the test says, not when time passes. */
+const HELD_MS = 1_234_567;
+
+/**
+ * The real runtime, except that the run's timer of `ms` milliseconds (a timeoutMs or cancelGraceMs
+ * set to that value) fires only when the test calls `fire()`.
+ */
+function heldTimer(ms: number): { runtime: Runtime; fire(): void } {
+  const handle = Symbol("held timer");
+  let held: (() => void) | undefined;
+  const runtime: Runtime = {
+    ...realRuntime,
+    setTimer: (delay: number, callback: () => void) => (delay === ms ? ((held = callback), handle) : realRuntime.setTimer(delay, callback)),
+    clearTimer: (timer: unknown) => (timer === handle ? (held = undefined) : realRuntime.clearTimer(timer)),
+  };
+  return {
+    runtime,
+    fire() {
+      const callback = held;
+      held = undefined;
+      assert.ok(callback !== undefined, `no timer of ${ms} ms is set`);
+      callback();
+    },
+  };
+}
 
 /** Every pid a test saw; the last test checks that none is still running. */
 const seenPids: number[] = [];
@@ -385,46 +425,77 @@ describe("child-process: slots", () => {
 });
 
 describe("child-process: cancel, timeout, and nothing left running", () => {
-  it("cancel kills the whole process group, the command's own children included", async () => {
-    const handle = start(new Job("j").task("group", command(["sh", GROUP])), { provider: provider() });
-    const [shell, grandchild] = pidsOf(await firstLine(handle, "group")) as [number, number];
-    assert.ok(isRunning(grandchild));
+  it("cancel sends SIGTERM to the whole process group: the command's own child gets it too", async () => {
+    const file = join(scratch, "cancel-term");
+    const handle = start(new Job("j").task("group", command(["sh", TERM_GROUP, file], { killGraceMs: SLOW_MS })), { provider: provider(), cancelGraceMs: NEVER_MS });
+    const [shell, child] = pidsOf(await firstLine(handle, "group")) as [number, number];
     handle.cancel("stop now");
     const result = await handle.result;
     assert.equal(result.status, "cancelled");
     const error = result.tasks.get("group").error;
     assert.ok(error instanceof CancelledError);
     assert.equal(error.reason, "stop now");
+    // The shell waits for its child, and only SIGTERM makes the child write this: had the group's
+    // leader alone got it, the command would wait until SIGKILL, killGraceMs later, which writes nothing.
+    assert.equal(report(file), "TERM\n", "the command's child got SIGTERM");
     await gone(shell);
-    await gone(grandchild);
+    await gone(child);
   });
 
-  it("a timeout kills the group and fails the attempt with the TimeoutError", async () => {
-    // Long enough that the script prints its pids before the group is killed, even on a loaded machine;
-    // the lines are read after the run, so a slower script fails the test instead of hanging it.
-    const handle = start(new Job("j").task("slow", { timeoutMs: 1_000 }, command(["sh", GROUP])), { provider: provider() });
-    const lines: string[] = [];
-    handle.on("task:output", (e) => e.stream === "stdout" && lines.push(e.line));
+  it("a timeout sends SIGTERM to the whole process group and fails the attempt with the TimeoutError", async () => {
+    const file = join(scratch, "timeout-term");
+    const timeout = heldTimer(HELD_MS);
+    const handle = start(new Job("j").task("slow", { timeoutMs: HELD_MS }, command(["sh", TERM_GROUP, file], { killGraceMs: SLOW_MS })), {
+      provider: provider(),
+      runtime: timeout.runtime,
+      cancelGraceMs: NEVER_MS,
+    });
+    const [shell, child] = pidsOf(await firstLine(handle, "slow")) as [number, number];
+    timeout.fire(); // the attempt's timeoutMs elapses now, once the command is up
     const result = await handle.result;
     assert.equal(result.tasks.get("slow").status, "failed");
     assert.ok(result.tasks.get("slow").error instanceof TimeoutError);
-    assert.ok(lines[0] !== undefined, "the script printed its pids before the timeout");
-    const [shell, grandchild] = pidsOf(lines[0]) as [number, number];
+    assert.equal(report(file), "TERM\n", "the command's child got SIGTERM");
     await gone(shell);
-    await gone(grandchild);
+    await gone(child);
   });
 
-  it("a command that ignores SIGTERM is killed with SIGKILL after killGraceMs, and the run ends", async () => {
-    const handle = start(new Job("j").task("stubborn", command(["sh", IGNORE_TERM], { killGraceMs: 20 })), { provider: provider() });
+  it("a command that ignores SIGTERM is killed with SIGKILL after killGraceMs, and the run ends without abandoning it", async () => {
+    // Without the SIGKILL the run would abandon the attempt after cancelGraceMs: that is the failure
+    // this looks for, and SLOW_MS makes sure no slow machine brings it about.
+    const handle = start(new Job("j").task("stubborn", command(["sh", IGNORE_TERM], { killGraceMs: 20 })), { provider: provider(), cancelGraceMs: SLOW_MS });
     const abandoned: string[] = [];
     handle.on("task:abandoned", (e) => abandoned.push(e.taskId));
-    const [shell, grandchild] = pidsOf(await firstLine(handle, "stubborn")) as [number, number];
+    const [shell, child] = pidsOf(await firstLine(handle, "stubborn")) as [number, number];
     handle.cancel();
     const result = await handle.result;
     assert.equal(result.status, "cancelled");
     assert.deepEqual(abandoned, [], "killed within the run's cancelGraceMs, not abandoned");
+    // Both ignore SIGTERM: only SIGKILL ends them.
     await gone(shell);
-    await gone(grandchild);
+    await gone(child);
+  });
+
+  it("SIGKILL waits for killGraceMs: a command that survives SIGTERM runs on until the run stops waiting, and the run's end kills it", async () => {
+    const grace = heldTimer(HELD_MS);
+    const handle = start(new Job("j").task("stubborn", command(["sh", SURVIVE_TERM], { killGraceMs: NEVER_MS })), { provider: provider(), runtime: grace.runtime, cancelGraceMs: HELD_MS });
+    const abandoned: string[] = [];
+    handle.on("task:abandoned", (e) => abandoned.push(e.taskId));
+    const [shell, child] = pidsOf(await firstLine(handle, "stubborn")) as [number, number];
+    const term = new Promise<boolean>((resolve) => {
+      handle.on("task:output", (e) => e.line === "TERM" && resolve(true));
+      void handle.result.then(() => resolve(false));
+    });
+    handle.cancel();
+    assert.equal(await term, true, "the command got SIGTERM (and said so) before its attempt ended");
+    assert.equal(isRunning(shell), true, "SIGTERM did not end it, and no SIGKILL came before killGraceMs");
+    assert.equal(isRunning(child), true);
+    grace.fire(); // the run's cancelGraceMs elapses now: it stops waiting for the attempt
+    const result = await handle.result;
+    assert.equal(result.status, "cancelled");
+    assert.deepEqual(abandoned, ["stubborn"]);
+    await gone(shell);
+    await gone(child);
   });
 
   it("kills what a command left running in its group when the command exits", async () => {
