@@ -66,7 +66,7 @@ function heldTimer(ms: number): { runtime: Runtime; fire(): void } {
   };
 }
 
-/** Every pid a test saw; the last test checks that none is still running. */
+/** Every pid a test saw. Each test checks its own are gone; the after hook kills any a failed test left. */
 const seenPids: number[] = [];
 const scratch = mkdtempSync(join(tmpdir(), "flotilla-cp-test-"));
 after(() => {
@@ -677,8 +677,32 @@ describe("child-process: the test's own instruments", () => {
 });
 
 describe("child-process: nothing left behind", () => {
-  it("no process any test started is still running", async () => {
-    assert.ok(seenPids.length >= 10);
-    for (const pid of seenPids) await gone(pid);
+  it("when a run ends, no process its commands started is still running, however each command ended", async () => {
+    // Each command starts a background child and prints "<shell pid> <child pid>" on stderr (stdout
+    // may be capped); "cancelled" is cancelled once it has printed them.
+    const withChild = (then: string) => `sleep 1000 & echo "$$ $!" >&2; ${then}`;
+    const job = new Job("j")
+      .task("exited", command([withChild("exit 0")], { shell: true }))
+      .task("failed", command([withChild("exit 3")], { shell: true }))
+      .task("capped", command([withChild("exec yes")], { shell: true, maxOutputBytes: 100 }))
+      .task("cancelled", command([withChild("wait")], { shell: true }));
+    const handle = start(job, { provider: provider() });
+    const lines = new Map<string, string>();
+    handle.on("task:output", (e) => {
+      if (e.stream !== "stderr") return;
+      lines.set(e.taskId, e.line);
+      if (e.taskId === "cancelled") handle.cancelTask("cancelled");
+    });
+    const result = await handle.result;
+    assert.equal(result.tasks.get("exited").status, "succeeded");
+    assert.equal(failedWith(result, "failed").failure, "exit");
+    assert.equal(failedWith(result, "capped").failure, "output-limit");
+    assert.equal(result.tasks.get("cancelled").status, "cancelled");
+    const pids = ["exited", "failed", "capped", "cancelled"].flatMap((id) => {
+      const line = lines.get(id);
+      assert.ok(line !== undefined, `task "${id}" printed its pids`);
+      return pidsOf(line);
+    });
+    for (const pid of pids) await gone(pid);
   });
 });
