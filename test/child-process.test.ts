@@ -590,14 +590,22 @@ describe("child-process: live output", () => {
     assert.ok(events.every((e) => e.taskId === "talk" && e.attempt === 1));
   });
 
-  it("keeps multi-byte characters whole across chunks", async () => {
-    const text = "é€😀".repeat(30_000);
-    const handle = start(new Job("j").task("utf8", command(["cat"], { stdin: text, maxOutputBytes: Infinity })), { provider: provider() });
-    const lines: string[] = [];
-    handle.on("task:output", (e) => lines.push(e.line));
-    const result = await handle.result;
-    assert.equal(result.output("utf8"), text);
-    assert.equal(lines.join(""), text, "a long line arrives in pieces, none of them splitting a character");
+  it("keeps multi-byte characters whole across chunks, and across the pieces of a long line", async () => {
+    // 2-, 3- and 4-byte characters (the emoji is two UTF-16 units), 270 kB: many pipe chunks, and a
+    // line long enough to be reported in 64 Ki-unit pieces. Each offset puts the pieces' cuts
+    // somewhere else in the pattern, the middle of the emoji among them.
+    for (const prefix of ["", "x", "xy", "xyz"]) {
+      const text = prefix + "é€😀".repeat(30_000);
+      const handle = start(new Job("j").task("utf8", command(["cat"], { stdin: text, maxOutputBytes: Infinity })), { provider: provider() });
+      const lines: string[] = [];
+      handle.on("task:output", (e) => lines.push(e.line));
+      const result = await handle.result;
+      assert.equal(result.output("utf8"), text);
+      assert.ok(lines.length > 1, "a long line arrives in pieces");
+      assert.equal(lines.join(""), text);
+      const split = lines.findIndex((line) => /^[\uDC00-\uDFFF]|[\uD800-\uDBFF]$/.test(line));
+      assert.equal(split, -1, `with ${prefix.length} leading characters, piece ${split} begins or ends inside a character`);
+    }
   });
 });
 
