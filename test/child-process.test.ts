@@ -138,9 +138,17 @@ const provider = () => childProcess({ slots: 4 });
 
 describe("child-process: output", () => {
   it("succeeds with stdout as text, one final newline removed", async () => {
-    const result = await run(new Job("j").task("echo", command(["echo", "hello world"])), { provider: provider() });
+    const job = new Job("j")
+      .task("echo", command(["echo", "hello world"]))
+      .task("two", command(["printf", "a\\n\\n"]))
+      .task("crlf", command(["printf", "b\\r\\n"]))
+      .task("none", command(["printf", "c "]));
+    const result = await run(job, { provider: provider() });
     assert.equal(result.status, "succeeded");
     assert.equal(result.output("echo"), "hello world");
+    assert.equal(result.output("two"), "a\n", "only the last newline goes");
+    assert.equal(result.output("crlf"), "b", "a final \\r\\n is one newline");
+    assert.equal(result.output("none"), "c ", "nothing else is trimmed");
   });
 
   it("parses stdout as JSON with output: \"json\", typed by the caller", async () => {
@@ -173,12 +181,15 @@ describe("child-process: output", () => {
     const error = failedWith(result, "flood");
     assert.equal(error.failure, "output-limit");
     assert.match(error.message, /command \["yes"\] wrote more than 1000 bytes to stdout \(maxOutputBytes\) and was stopped/);
+    assert.equal(error.signal, "SIGTERM", "flotilla stopped it");
     assert.equal(result.output("small"), "ok", "3 bytes fit a cap of 3");
   });
 
   it("applies the provider's maxOutputBytes to commands without their own", async () => {
-    const result = await run(new Job("j").task("big", command(["printf", "12345"])), { provider: childProcess({ maxOutputBytes: 4 }) });
+    const job = new Job("j").task("big", command(["printf", "12345"])).task("own", command(["printf", "12345"], { maxOutputBytes: 5 }));
+    const result = await run(job, { provider: childProcess({ maxOutputBytes: 4 }) });
     assert.match(failedWith(result, "big").message, /more than 4 bytes/);
+    assert.equal(result.output("own"), "12345", "a command's own cap wins");
   });
 });
 
@@ -375,8 +386,12 @@ describe("child-process: dependencies and attempts", () => {
   });
 
   it("sets FLOTILLA_ATTEMPT for each attempt", async () => {
-    const job = new Job("j").task("flaky", { retries: 2, backoff: { initialMs: 0 } }, command(["sh", "-c", '[ "$FLOTILLA_ATTEMPT" = 3 ] && echo "$FLOTILLA_TASK_ID#$FLOTILLA_ATTEMPT"']));
-    const result = await run(job, { provider: provider() });
+    const job = new Job("j").task("flaky", { retries: 2, backoff: { initialMs: 0 } }, command(["sh", "-c", 'echo "$FLOTILLA_TASK_ID#$FLOTILLA_ATTEMPT"; [ "$FLOTILLA_ATTEMPT" = 3 ]']));
+    const handle = start(job, { provider: provider() });
+    const seen: string[] = [];
+    handle.on("task:output", (e) => seen.push(`attempt ${e.attempt}: ${e.line}`));
+    const result = await handle.result;
+    assert.deepEqual(seen, ["attempt 1: flaky#1", "attempt 2: flaky#2", "attempt 3: flaky#3"]);
     assert.equal(result.output("flaky"), "flaky#3");
     assert.equal(result.tasks.get("flaky").attempts, 3);
   });
@@ -545,6 +560,8 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     await line;
     const [shell, grandchild] = pidsOf(lines[0]!) as [number, number];
     await p.stopNode(node);
+    // The shell is flotilla's own child: once stopNode has waited for it, it has been reaped.
+    assert.equal(isRunning(shell), false, "stopNode waited for the command to end");
     const error = await settled;
     assert.ok(error instanceof NodeLostError, String(error));
     assert.match((error as Error).message, /was stopped while command \["sh",".*group\.sh"\] ran; it was killed/);
@@ -553,13 +570,17 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     await assert.rejects(p.run(node, command(["true"]), ctx) as Promise<unknown>, NodeLostError);
   });
 
-  it("an already aborted signal rejects at once without starting anything", async () => {
+  it("an already aborted signal rejects with its reason, and the command never starts", async () => {
     const p = childProcess({ slots: 1 });
     const node = await p.startNode({ lost: () => {} });
     const reason = new Error("too late");
-    const ctx = { taskId: "t", attempt: 1, signal: AbortSignal.abort(reason), deps: {}, failures: {}, node, sleep: () => Promise.resolve(), log: () => assert.fail("nothing runs"), onAbort: () => () => {} };
-    await assert.rejects(p.run(node, command(["echo", "x"]), ctx) as Promise<unknown>, (e) => e === reason);
-    await p.stopNode(node);
+    const ran = join(scratch, "aborted-ran");
+    const lines: string[] = [];
+    const ctx = { taskId: "t", attempt: 1, signal: AbortSignal.abort(reason), deps: {}, failures: {}, node, sleep: () => Promise.resolve(), log: (l: string) => void lines.push(l), onAbort: () => () => {} };
+    await assert.rejects(p.run(node, command(["sh", "-c", 'echo ran > "$1"; echo ran', "sh", ran]), ctx) as Promise<unknown>, (e) => e === reason);
+    await p.stopNode(node); // waits for whatever it started
+    assert.deepEqual(lines, []);
+    assert.equal(existsSync(ran), false, "the command never ran");
   });
 
   it("when the program exits mid-run, its commands' process groups are killed", async () => {
@@ -651,7 +672,9 @@ describe("child-process: option checks", () => {
     const node = await p.startNode({ lost: () => {} });
     assert.equal(node.slots, 3);
     await p.stopNode(node);
-    await assert.rejects(run(new Job("j").task("fn", () => 1), { provider: p }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /task "fn": its body is of kind "function", which pool "default" \(provider "child-process"\)/.test((e as Error).message));
+    let called = false;
+    await assert.rejects(run(new Job("j").task("fn", () => (called = true)), { provider: p }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /task "fn": its body is of kind "function", which pool "default" \(provider "child-process"\)/.test((e as Error).message));
+    assert.equal(called, false, "the function never ran");
     await assert.rejects(run(new Job("j").task("cmd", command(["true"]))), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /task "cmd": its body is of kind "command", which pool "default" \(provider "in-process"\)/.test((e as Error).message));
   });
 });
