@@ -3,7 +3,9 @@
  * no shell unless asked, env/cwd/stdin, the dependency file, slots, cancel and timeout killing whole
  * process groups, live output lines, option checks, and nothing left running. Runs under Node and Deno.
  *
- * Synchronisation is by explicit signals (output lines, FIFOs the test writes to), never by sleeps.
+ * Synchronisation is by explicit signals (output lines, FIFOs the test writes to, files a fixture
+ * writes when a signal reaches it, run timers the test fires itself), never by sleeps; where a grace
+ * must elapse only if the code is broken, it is long enough that no loaded machine makes it elapse.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
