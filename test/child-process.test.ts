@@ -495,7 +495,12 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
 
   it("SIGKILL waits for killGraceMs: a command that survives SIGTERM runs on until the run stops waiting, and the run's end kills it", async () => {
     const grace = heldTimer(HELD_MS);
-    const handle = start(new Job("j").task("stubborn", command(["sh", SURVIVE_TERM], { killGraceMs: NEVER_MS })), { provider: provider(), runtime: grace.runtime, cancelGraceMs: HELD_MS });
+    // The provider's default of 0 would send SIGKILL at once: the command's own killGraceMs must win.
+    const handle = start(new Job("j").task("stubborn", command(["sh", SURVIVE_TERM], { killGraceMs: NEVER_MS })), {
+      provider: childProcess({ slots: 1, killGraceMs: 0 }),
+      runtime: grace.runtime,
+      cancelGraceMs: HELD_MS,
+    });
     const abandoned: string[] = [];
     handle.on("task:abandoned", (e) => abandoned.push(e.taskId));
     const [shell, child] = pidsOf(await firstLine(handle, "stubborn")) as [number, number];
