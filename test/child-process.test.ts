@@ -3,7 +3,9 @@
  * no shell unless asked, env/cwd/stdin, the dependency file, slots, cancel and timeout killing whole
  * process groups, live output lines, option checks, and nothing left running. Runs under Node and Deno.
  *
- * Synchronisation is by explicit signals (output lines, FIFOs the test writes to), never by sleeps.
+ * Synchronisation is by explicit signals (output lines, FIFOs the test writes to, files a fixture
+ * writes when a signal reaches it, run timers the test fires itself), never by sleeps; where a grace
+ * must elapse only if the code is broken, it is long enough that no loaded machine makes it elapse.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -15,7 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
-import { CancelledError, FlotillaError, Job, NodeLostError, TimeoutError, inProcess, isFlotillaError, run, start, type RunEvents } from "../dist/index.js";
+import { CancelledError, FlotillaError, Job, NodeLostError, TimeoutError, inProcess, isFlotillaError, realRuntime, run, start, type RunEvents, type Runtime, type TaskContext } from "../dist/index.js";
 // @ts-types="../dist/child-process.d.ts"
 import { CommandFailedError, childProcess, command, type CommandSpec } from "../dist/child-process.js";
 // @ts-types="../dist/testing.d.ts"
@@ -25,8 +27,48 @@ const fixtures = fileURLToPath(new URL("./fixtures/process/", import.meta.url));
 const GROUP = join(fixtures, "group.sh");
 const IGNORE_TERM = join(fixtures, "ignore-term.sh");
 const BLOCK = join(fixtures, "block.sh");
+const TERM_GROUP = join(fixtures, "term-group.sh");
+const SURVIVE_TERM = join(fixtures, "survive-term.sh");
 
-/** Every pid a test saw; the last test checks that none is still running. */
+/**
+ * Graces no passing test waits out, even with every core busy. SLOW_MS is for a grace that elapses
+ * only when the code under test is broken: the test then fails after it instead of hanging. NEVER_MS
+ * is for one that must not elapse during a test at all.
+ */
+const SLOW_MS = 10_000;
+const NEVER_MS = 600_000;
+
+/** What a fixture wrote into its report file ("" when it wrote nothing). */
+function report(file: string): string {
+  return existsSync(file) ? readFileSync(file, "utf8") : "";
+}
+/** The delay of a timer that `heldTimer()` keeps: it fires when the test says, not when time passes. */
+const HELD_MS = 1_234_567;
+
+/**
+ * The real runtime, except that the run's timer of `ms` milliseconds (a timeoutMs or cancelGraceMs
+ * set to that value) fires only when the test calls `fire()`.
+ */
+function heldTimer(ms: number): { runtime: Runtime; fire(): void } {
+  const handle = Symbol("held timer");
+  let held: (() => void) | undefined;
+  const runtime: Runtime = {
+    ...realRuntime,
+    setTimer: (delay: number, callback: () => void) => (delay === ms ? ((held = callback), handle) : realRuntime.setTimer(delay, callback)),
+    clearTimer: (timer: unknown) => (timer === handle ? (held = undefined) : realRuntime.clearTimer(timer)),
+  };
+  return {
+    runtime,
+    fire() {
+      const callback = held;
+      held = undefined;
+      assert.ok(callback !== undefined, `no timer of ${ms} ms is set`);
+      callback();
+    },
+  };
+}
+
+/** Every pid a test saw. Each test checks its own are gone; the after hook kills any a failed test left. */
 const seenPids: number[] = [];
 const scratch = mkdtempSync(join(tmpdir(), "flotilla-cp-test-"));
 after(() => {
@@ -45,11 +87,17 @@ function isRunning(pid: number): boolean {
   }
   // kill(pid, 0) also succeeds for a zombie. Orphans are collected by PID 1, which some containers do
   // slowly, so ask ps for the state (ps, not /proc: Deno lets a test read /proc only with --allow-all).
+  let stat: string;
   try {
-    return !execFileSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8" }).trim().startsWith("Z");
-  } catch {
-    return false; // ps exits 1 when the process is gone
+    stat = execFileSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8" });
+  } catch (error) {
+    // ps exits 1 and prints nothing when no process has this pid: it ended since kill(pid, 0).
+    const { status, stdout, code } = error as { status?: number | null; stdout?: string | null; code?: string };
+    if (status === 1 && (stdout ?? "") === "") return false;
+    // Anything else (no ps at all, a ps without -o/-p) must not pass for "not running".
+    throw new Error(`isRunning(${pid}): cannot tell whether the process runs: \`ps -o stat= -p ${pid}\` failed (${code ?? `exit status ${status}`}); these tests need procps' ps`, { cause: error });
   }
+  return !stat.trim().startsWith("Z");
 }
 
 /**
@@ -92,9 +140,17 @@ const provider = () => childProcess({ slots: 4 });
 
 describe("child-process: output", () => {
   it("succeeds with stdout as text, one final newline removed", async () => {
-    const result = await run(new Job("j").task("echo", command(["echo", "hello world"])), { provider: provider() });
+    const job = new Job("j")
+      .task("echo", command(["echo", "hello world"]))
+      .task("two", command(["printf", "a\\n\\n"]))
+      .task("crlf", command(["printf", "b\\r\\n"]))
+      .task("none", command(["printf", "c "]));
+    const result = await run(job, { provider: provider() });
     assert.equal(result.status, "succeeded");
     assert.equal(result.output("echo"), "hello world");
+    assert.equal(result.output("two"), "a\n", "only the last newline goes");
+    assert.equal(result.output("crlf"), "b", "a final \\r\\n is one newline");
+    assert.equal(result.output("none"), "c ", "nothing else is trimmed");
   });
 
   it("parses stdout as JSON with output: \"json\", typed by the caller", async () => {
@@ -127,12 +183,15 @@ describe("child-process: output", () => {
     const error = failedWith(result, "flood");
     assert.equal(error.failure, "output-limit");
     assert.match(error.message, /command \["yes"\] wrote more than 1000 bytes to stdout \(maxOutputBytes\) and was stopped/);
+    assert.equal(error.signal, "SIGTERM", "flotilla stopped it");
     assert.equal(result.output("small"), "ok", "3 bytes fit a cap of 3");
   });
 
   it("applies the provider's maxOutputBytes to commands without their own", async () => {
-    const result = await run(new Job("j").task("big", command(["printf", "12345"])), { provider: childProcess({ maxOutputBytes: 4 }) });
+    const job = new Job("j").task("big", command(["printf", "12345"])).task("own", command(["printf", "12345"], { maxOutputBytes: 5 }));
+    const result = await run(job, { provider: childProcess({ maxOutputBytes: 4 }) });
     assert.match(failedWith(result, "big").message, /more than 4 bytes/);
+    assert.equal(result.output("own"), "12345", "a command's own cap wins");
   });
 });
 
@@ -233,6 +292,17 @@ describe("child-process: env, cwd, stdin", () => {
     assert.ok(!String(result.output("removed")).split("\n").some((l) => l.startsWith("PATH=")));
   });
 
+  it('passes a variable named "__proto__" like any other', async () => {
+    // A computed key makes an own property; `{ __proto__: … }` would set the object's prototype.
+    const env = { ["__proto__"]: "proto value" };
+    const job = new Job("j")
+      .task("inherited", command(["sh", "-c", "env | grep '^__proto__='"], { env }))
+      .task("bare", command(["sh", "-c", "env | grep '^__proto__='"], { env, inheritEnv: false }));
+    const result = await run(job, { provider: provider() });
+    assert.equal(result.output("inherited"), "__proto__=proto value");
+    assert.equal(result.output("bare"), "__proto__=proto value");
+  });
+
   it("replaces the environment with inheritEnv: false (flotilla's variables stay)", async () => {
     const result = await run(new Job("j").task("bare", command(["/usr/bin/env"], { inheritEnv: false, env: { ONLY: "this" } })), { provider: provider() });
     const names = String(result.output("bare")).split("\n").map((l) => l.slice(0, l.indexOf("="))).sort();
@@ -281,9 +351,49 @@ describe("child-process: dependencies and attempts", () => {
     assert.ok(!existsSync(dirname(file)), "the node's private directory is removed when the run ends");
   });
 
+  /**
+   * Runs `upstream` as task "__proto__" (a command), then reads what a dependent command finds in
+   * FLOTILLA_DEPS_FILE and what a dependent in-process body finds in ctx.deps and ctx.failures.
+   * (Deno has no Object.prototype.__proto__ accessor, so only Node shows a key assigned as a prototype.)
+   */
+  type DepsFile = { deps: Record<string, unknown>; failures: Record<string, { name?: string; code?: string; message: string }> };
+  async function protoViews(upstream: CommandSpec<unknown>, options: { onFailure?: "satisfy" } = {}) {
+    const job = new Job("j")
+      .task("__proto__", { pool: "sh", ...options }, upstream)
+      .task("cmd", { dependsOn: ["__proto__"], pool: "sh" }, command(["sh", "-c", 'cat "$FLOTILLA_DEPS_FILE"']))
+      .task("fn", { dependsOn: ["__proto__"] }, (ctx: TaskContext) => ({ deps: Object.keys(ctx.deps), failures: Object.keys(ctx.failures), output: Object.getOwnPropertyDescriptor(ctx.deps, "__proto__")?.value }));
+    const result = await run(job, { pools: { default: inProcess(), sh: provider() } });
+    assert.equal(result.tasks.get("cmd").status, "succeeded");
+    // JSON.parse makes "__proto__" an own property, as it does every key.
+    return { command: JSON.parse(String(result.output("cmd"))) as DepsFile, inProcess: result.output("fn") as { deps: string[]; failures: string[]; output: unknown } };
+  }
+
+  it('hands a dependency with the id "__proto__" that succeeded over in deps, as in-process bodies see it', async () => {
+    const views = await protoViews(command(["echo", "proto output"]));
+    assert.deepEqual(views.inProcess, { deps: ["__proto__"], failures: [], output: "proto output" });
+    assert.deepEqual(Object.keys(views.command.deps), ["__proto__"]);
+    assert.equal(Object.getOwnPropertyDescriptor(views.command.deps, "__proto__")?.value, "proto output");
+    assert.deepEqual(Object.keys(views.command.failures), []);
+  });
+
+  it('hands a dependency with the id "__proto__" that failed (onFailure: "satisfy") over in failures, as in-process bodies see it', async () => {
+    const views = await protoViews(command(["sh", "-c", "echo proto broke >&2; exit 2"]), { onFailure: "satisfy" });
+    assert.deepEqual(views.inProcess, { deps: [], failures: ["__proto__"], output: undefined });
+    assert.deepEqual(Object.keys(views.command.deps), []);
+    assert.deepEqual(Object.keys(views.command.failures), ["__proto__"]);
+    const failure = Object.getOwnPropertyDescriptor(views.command.failures, "__proto__")?.value as DepsFile["failures"][string];
+    assert.equal(failure.name, "CommandFailedError");
+    assert.equal(failure.code, "E_COMMAND_FAILED");
+    assert.match(failure.message, /^task "__proto__" attempt 1: command \["sh","-c","echo proto broke >&2; exit 2"\] exited with code 2\nstderr/);
+  });
+
   it("sets FLOTILLA_ATTEMPT for each attempt", async () => {
-    const job = new Job("j").task("flaky", { retries: 2, backoff: { initialMs: 0 } }, command(["sh", "-c", '[ "$FLOTILLA_ATTEMPT" = 3 ] && echo "$FLOTILLA_TASK_ID#$FLOTILLA_ATTEMPT"']));
-    const result = await run(job, { provider: provider() });
+    const job = new Job("j").task("flaky", { retries: 2, backoff: { initialMs: 0 } }, command(["sh", "-c", 'echo "$FLOTILLA_TASK_ID#$FLOTILLA_ATTEMPT"; [ "$FLOTILLA_ATTEMPT" = 3 ]']));
+    const handle = start(job, { provider: provider() });
+    const seen: string[] = [];
+    handle.on("task:output", (e) => seen.push(`attempt ${e.attempt}: ${e.line}`));
+    const result = await handle.result;
+    assert.deepEqual(seen, ["attempt 1: flaky#1", "attempt 2: flaky#2", "attempt 3: flaky#3"]);
     assert.equal(result.output("flaky"), "flaky#3");
     assert.equal(result.tasks.get("flaky").attempts, 3);
   });
@@ -332,46 +442,82 @@ describe("child-process: slots", () => {
 });
 
 describe("child-process: cancel, timeout, and nothing left running", () => {
-  it("cancel kills the whole process group, the command's own children included", async () => {
-    const handle = start(new Job("j").task("group", command(["sh", GROUP])), { provider: provider() });
-    const [shell, grandchild] = pidsOf(await firstLine(handle, "group")) as [number, number];
-    assert.ok(isRunning(grandchild));
+  it("cancel sends SIGTERM to the whole process group: the command's own child gets it too", async () => {
+    const file = join(scratch, "cancel-term");
+    const handle = start(new Job("j").task("group", command(["sh", TERM_GROUP, file], { killGraceMs: SLOW_MS })), { provider: provider(), cancelGraceMs: NEVER_MS });
+    const [shell, child] = pidsOf(await firstLine(handle, "group")) as [number, number];
     handle.cancel("stop now");
     const result = await handle.result;
     assert.equal(result.status, "cancelled");
     const error = result.tasks.get("group").error;
     assert.ok(error instanceof CancelledError);
     assert.equal(error.reason, "stop now");
+    // The shell waits for its child, and only SIGTERM makes the child write this: had the group's
+    // leader alone got it, the command would wait until SIGKILL, killGraceMs later, which writes nothing.
+    assert.equal(report(file), "TERM\n", "the command's child got SIGTERM");
     await gone(shell);
-    await gone(grandchild);
+    await gone(child);
   });
 
-  it("a timeout kills the group and fails the attempt with the TimeoutError", async () => {
-    // Long enough that the script prints its pids before the group is killed, even on a loaded machine;
-    // the lines are read after the run, so a slower script fails the test instead of hanging it.
-    const handle = start(new Job("j").task("slow", { timeoutMs: 1_000 }, command(["sh", GROUP])), { provider: provider() });
-    const lines: string[] = [];
-    handle.on("task:output", (e) => e.stream === "stdout" && lines.push(e.line));
+  it("a timeout sends SIGTERM to the whole process group and fails the attempt with the TimeoutError", async () => {
+    const file = join(scratch, "timeout-term");
+    const timeout = heldTimer(HELD_MS);
+    const handle = start(new Job("j").task("slow", { timeoutMs: HELD_MS }, command(["sh", TERM_GROUP, file], { killGraceMs: SLOW_MS })), {
+      provider: provider(),
+      runtime: timeout.runtime,
+      cancelGraceMs: NEVER_MS,
+    });
+    const [shell, child] = pidsOf(await firstLine(handle, "slow")) as [number, number];
+    timeout.fire(); // the attempt's timeoutMs elapses now, once the command is up
     const result = await handle.result;
     assert.equal(result.tasks.get("slow").status, "failed");
     assert.ok(result.tasks.get("slow").error instanceof TimeoutError);
-    assert.ok(lines[0] !== undefined, "the script printed its pids before the timeout");
-    const [shell, grandchild] = pidsOf(lines[0]) as [number, number];
+    assert.equal(report(file), "TERM\n", "the command's child got SIGTERM");
     await gone(shell);
-    await gone(grandchild);
+    await gone(child);
   });
 
-  it("a command that ignores SIGTERM is killed with SIGKILL after killGraceMs, and the run ends", async () => {
-    const handle = start(new Job("j").task("stubborn", command(["sh", IGNORE_TERM], { killGraceMs: 20 })), { provider: provider() });
+  it("a command that ignores SIGTERM is killed with SIGKILL after killGraceMs, and the run ends without abandoning it", async () => {
+    // Without the SIGKILL the run would abandon the attempt after cancelGraceMs: that is the failure
+    // this looks for, and SLOW_MS makes sure no slow machine brings it about.
+    const handle = start(new Job("j").task("stubborn", command(["sh", IGNORE_TERM], { killGraceMs: 20 })), { provider: provider(), cancelGraceMs: SLOW_MS });
     const abandoned: string[] = [];
     handle.on("task:abandoned", (e) => abandoned.push(e.taskId));
-    const [shell, grandchild] = pidsOf(await firstLine(handle, "stubborn")) as [number, number];
+    const [shell, child] = pidsOf(await firstLine(handle, "stubborn")) as [number, number];
     handle.cancel();
     const result = await handle.result;
     assert.equal(result.status, "cancelled");
     assert.deepEqual(abandoned, [], "killed within the run's cancelGraceMs, not abandoned");
+    // Both ignore SIGTERM: only SIGKILL ends them.
     await gone(shell);
-    await gone(grandchild);
+    await gone(child);
+  });
+
+  it("SIGKILL waits for killGraceMs: a command that survives SIGTERM runs on until the run stops waiting, and the run's end kills it", async () => {
+    const grace = heldTimer(HELD_MS);
+    // The provider's default of 0 would send SIGKILL at once: the command's own killGraceMs must win.
+    const handle = start(new Job("j").task("stubborn", command(["sh", SURVIVE_TERM], { killGraceMs: NEVER_MS })), {
+      provider: childProcess({ slots: 1, killGraceMs: 0 }),
+      runtime: grace.runtime,
+      cancelGraceMs: HELD_MS,
+    });
+    const abandoned: string[] = [];
+    handle.on("task:abandoned", (e) => abandoned.push(e.taskId));
+    const [shell, child] = pidsOf(await firstLine(handle, "stubborn")) as [number, number];
+    const term = new Promise<boolean>((resolve) => {
+      handle.on("task:output", (e) => e.line === "TERM" && resolve(true));
+      void handle.result.then(() => resolve(false));
+    });
+    handle.cancel();
+    assert.equal(await term, true, "the command got SIGTERM (and said so) before its attempt ended");
+    assert.equal(isRunning(shell), true, "SIGTERM did not end it, and no SIGKILL came before killGraceMs");
+    assert.equal(isRunning(child), true);
+    grace.fire(); // the run's cancelGraceMs elapses now: it stops waiting for the attempt
+    const result = await handle.result;
+    assert.equal(result.status, "cancelled");
+    assert.deepEqual(abandoned, ["stubborn"]);
+    await gone(shell);
+    await gone(child);
   });
 
   it("kills what a command left running in its group when the command exits", async () => {
@@ -421,6 +567,8 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     await line;
     const [shell, grandchild] = pidsOf(lines[0]!) as [number, number];
     await p.stopNode(node);
+    // The shell is flotilla's own child: once stopNode has waited for it, it has been reaped.
+    assert.equal(isRunning(shell), false, "stopNode waited for the command to end");
     const error = await settled;
     assert.ok(error instanceof NodeLostError, String(error));
     assert.match((error as Error).message, /was stopped while command \["sh",".*group\.sh"\] ran; it was killed/);
@@ -429,13 +577,17 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     await assert.rejects(p.run(node, command(["true"]), ctx) as Promise<unknown>, NodeLostError);
   });
 
-  it("an already aborted signal rejects at once without starting anything", async () => {
+  it("an already aborted signal rejects with its reason, and the command never starts", async () => {
     const p = childProcess({ slots: 1 });
     const node = await p.startNode({ lost: () => {} });
     const reason = new Error("too late");
-    const ctx = { taskId: "t", attempt: 1, signal: AbortSignal.abort(reason), deps: {}, failures: {}, node, sleep: () => Promise.resolve(), log: () => assert.fail("nothing runs"), onAbort: () => () => {} };
-    await assert.rejects(p.run(node, command(["echo", "x"]), ctx) as Promise<unknown>, (e) => e === reason);
-    await p.stopNode(node);
+    const ran = join(scratch, "aborted-ran");
+    const lines: string[] = [];
+    const ctx = { taskId: "t", attempt: 1, signal: AbortSignal.abort(reason), deps: {}, failures: {}, node, sleep: () => Promise.resolve(), log: (l: string) => void lines.push(l), onAbort: () => () => {} };
+    await assert.rejects(p.run(node, command(["sh", "-c", 'echo ran > "$1"; echo ran', "sh", ran]), ctx) as Promise<unknown>, (e) => e === reason);
+    await p.stopNode(node); // waits for whatever it started
+    assert.deepEqual(lines, []);
+    assert.equal(existsSync(ran), false, "the command never ran");
   });
 
   it("when the program exits mid-run, its commands' process groups are killed", async () => {
@@ -466,14 +618,22 @@ describe("child-process: live output", () => {
     assert.ok(events.every((e) => e.taskId === "talk" && e.attempt === 1));
   });
 
-  it("keeps multi-byte characters whole across chunks", async () => {
-    const text = "é€😀".repeat(30_000);
-    const handle = start(new Job("j").task("utf8", command(["cat"], { stdin: text, maxOutputBytes: Infinity })), { provider: provider() });
-    const lines: string[] = [];
-    handle.on("task:output", (e) => lines.push(e.line));
-    const result = await handle.result;
-    assert.equal(result.output("utf8"), text);
-    assert.equal(lines.join(""), text, "a long line arrives in pieces, none of them splitting a character");
+  it("keeps multi-byte characters whole across chunks, and across the pieces of a long line", async () => {
+    // 2-, 3- and 4-byte characters (the emoji is two UTF-16 units), 270 kB: many pipe chunks, and a
+    // line long enough to be reported in 64 Ki-unit pieces. Each offset puts the pieces' cuts
+    // somewhere else in the pattern, the middle of the emoji among them.
+    for (const prefix of ["", "x", "xy", "xyz"]) {
+      const text = prefix + "é€😀".repeat(30_000);
+      const handle = start(new Job("j").task("utf8", command(["cat"], { stdin: text, maxOutputBytes: Infinity })), { provider: provider() });
+      const lines: string[] = [];
+      handle.on("task:output", (e) => lines.push(e.line));
+      const result = await handle.result;
+      assert.equal(result.output("utf8"), text);
+      assert.ok(lines.length > 1, "a long line arrives in pieces");
+      assert.equal(lines.join(""), text);
+      const split = lines.findIndex((line) => /^[\uDC00-\uDFFF]|[\uD800-\uDBFF]$/.test(line));
+      assert.equal(split, -1, `with ${prefix.length} leading characters, piece ${split} begins or ends inside a character`);
+    }
   });
 });
 
@@ -519,7 +679,9 @@ describe("child-process: option checks", () => {
     const node = await p.startNode({ lost: () => {} });
     assert.equal(node.slots, 3);
     await p.stopNode(node);
-    await assert.rejects(run(new Job("j").task("fn", () => 1), { provider: p }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /task "fn": its body is of kind "function", which pool "default" \(provider "child-process"\)/.test((e as Error).message));
+    let called = false;
+    await assert.rejects(run(new Job("j").task("fn", () => (called = true)), { provider: p }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /task "fn": its body is of kind "function", which pool "default" \(provider "child-process"\)/.test((e as Error).message));
+    assert.equal(called, false, "the function never ran");
     await assert.rejects(run(new Job("j").task("cmd", command(["true"]))), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /task "cmd": its body is of kind "command", which pool "default" \(provider "in-process"\)/.test((e as Error).message));
   });
 });
@@ -539,9 +701,46 @@ describe("child-process: the provider contract", () => {
   }
 });
 
+describe("child-process: the test's own instruments", () => {
+  it("isRunning() throws when it cannot ask ps, instead of calling a process gone", () => {
+    const path = process.env.PATH;
+    process.env.PATH = join(scratch, "no-such-dir");
+    try {
+      assert.throws(() => isRunning(process.pid), /isRunning\(\d+\): cannot tell whether the process runs: `ps -o stat= -p \d+` failed \(ENOENT\); these tests need procps' ps/);
+    } finally {
+      process.env.PATH = path;
+    }
+    assert.equal(isRunning(process.pid), true);
+  });
+});
+
 describe("child-process: nothing left behind", () => {
-  it("no process any test started is still running", async () => {
-    assert.ok(seenPids.length >= 10);
-    for (const pid of seenPids) await gone(pid);
+  it("when a run ends, no process its commands started is still running, however each command ended", async () => {
+    // Each command starts a background child and prints "<shell pid> <child pid>" on stderr (stdout
+    // may be capped); "cancelled" is cancelled once it has printed them.
+    const withChild = (then: string) => `sleep 1000 & echo "$$ $!" >&2; ${then}`;
+    const job = new Job("j")
+      .task("exited", command([withChild("exit 0")], { shell: true }))
+      .task("failed", command([withChild("exit 3")], { shell: true }))
+      .task("capped", command([withChild("exec yes")], { shell: true, maxOutputBytes: 100 }))
+      .task("cancelled", command([withChild("wait")], { shell: true }));
+    const handle = start(job, { provider: provider() });
+    const lines = new Map<string, string>();
+    handle.on("task:output", (e) => {
+      if (e.stream !== "stderr") return;
+      lines.set(e.taskId, e.line);
+      if (e.taskId === "cancelled") handle.cancelTask("cancelled");
+    });
+    const result = await handle.result;
+    assert.equal(result.tasks.get("exited").status, "succeeded");
+    assert.equal(failedWith(result, "failed").failure, "exit");
+    assert.equal(failedWith(result, "capped").failure, "output-limit");
+    assert.equal(result.tasks.get("cancelled").status, "cancelled");
+    const pids = ["exited", "failed", "capped", "cancelled"].flatMap((id) => {
+      const line = lines.get(id);
+      assert.ok(line !== undefined, `task "${id}" printed its pids`);
+      return pidsOf(line);
+    });
+    for (const pid of pids) await gone(pid);
   });
 });

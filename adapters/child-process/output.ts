@@ -40,8 +40,11 @@ export class LineReader {
       this.#pending = text.slice(start);
     }
     while (this.#pending.length > MAX_LINE) {
-      this.#log(this.#pending.slice(0, MAX_LINE), this.#stream);
-      this.#pending = this.#pending.slice(MAX_LINE);
+      // Not between the two halves of a surrogate pair (a character beyond U+FFFF, such as an emoji).
+      const high = this.#pending.charCodeAt(MAX_LINE - 1);
+      const cut = high >= 0xd800 && high <= 0xdbff ? MAX_LINE - 1 : MAX_LINE;
+      this.#log(this.#pending.slice(0, cut), this.#stream);
+      this.#pending = this.#pending.slice(cut);
     }
     return text;
   }

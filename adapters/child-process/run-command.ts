@@ -45,7 +45,8 @@ export async function runCommand(node: ProcessNode, cmd: ResolvedCommand, ctx: T
 /** `{ deps, failures }` as JSON; a dependency output JSON cannot represent fails the attempt, naming it. */
 function depsJson(cmd: ResolvedCommand, ctx: TaskContext<any>): string {
   const deps = ctx.deps as Record<string, unknown>;
-  const failures: Record<string, unknown> = {};
+  // No prototype, so a dependency with the id "__proto__" is a key like any other (not a prototype to set).
+  const failures: Record<string, unknown> = Object.create(null);
   for (const [id, error] of Object.entries(ctx.failures)) failures[id] = errorJson(error);
   try {
     return JSON.stringify({ deps, failures });
@@ -74,7 +75,8 @@ function errorJson(error: unknown): unknown {
 }
 
 function buildEnv(node: ProcessNode, cmd: ResolvedCommand, ctx: TaskContext<any>, depsFile: string): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = cmd.inheritEnv ? { ...node.env } : {};
+  // No prototype, so a variable named "__proto__" is set like any other (not taken for a prototype).
+  const env: Record<string, string | undefined> = Object.assign(Object.create(null), cmd.inheritEnv ? node.env : undefined);
   if (cmd.env !== undefined) {
     for (const name in cmd.env) {
       const value = cmd.env[name];
