@@ -76,6 +76,8 @@ export class Executor implements AttemptHost {
   /** Depth of event emission (listeners may call back into the run). */
   #emitting = 0;
   #pumpQueued = false;
+  /** Counts tasks made ready, so a pump over several pools knows when to go round again. */
+  #readied = 0;
   /** The guarded wrapper of each user listener, so `off` finds it. */
   readonly #guarded = new WeakMap<Function, (event: never) => void>();
 
@@ -261,7 +263,15 @@ export class Executor implements AttemptHost {
     this.#pumping = true;
     try {
       const pools = this.#pools;
-      for (let p = 0; p < pools.length; p++) this.#pumpPool(pools[p]!);
+      if (pools.length === 1) this.#pumpPool(pools[0]!);
+      else {
+        // A synchronous completion in one pool may ready tasks of a pool already served in this pass.
+        let readied: number;
+        do {
+          readied = this.#readied;
+          for (let p = 0; p < pools.length; p++) this.#pumpPool(pools[p]!);
+        } while (readied !== this.#readied && this.#cancel === undefined);
+      }
     } finally {
       this.#pumping = false;
     }
@@ -578,6 +588,7 @@ export class Executor implements AttemptHost {
   }
 
   #makeReady(i: number): void {
+    this.#readied++;
     this.#t.state[i] = READY;
     this.#poolFor(i).queue.push(i);
     if (this.#heard && this.emitter.listenerCount("task:ready") > 0) {

@@ -47,6 +47,13 @@ function echoProvider(maxNodes: number, options: { failStarts?: boolean } = {}) 
 }
 
 describe("pools", () => {
+  it("a task made ready by a synchronous completion in a later pool still runs in an earlier pool (found by a 15,000-schedule campaign)", async () => {
+    const inline: ComputeProvider = { name: "inline", startNode: () => ({ id: "inline-1", slots: 1 }), stopNode: () => {}, run: (_node, body, ctx) => body(ctx) };
+    const job = new Job("j").task("x", { pool: "other" }, () => 1).task("y", { dependsOn: ["x"] }, ({ deps }) => deps.x + 1);
+    const result = await run(job, { pools: { default: inProcess(), other: inline } });
+    assert.equal(result.output("y"), 2);
+  });
+
   it("runs each task in its pool, on several nodes started as work needs them, one attempt per slot", async () => {
     const echoes = echoProvider(3);
     const gate = deferred();
