@@ -733,9 +733,11 @@ export class Executor implements AttemptHost {
       shared = true;
       this.#release(a);
     }
-    for (const a of victims) this.#lostAttempt(a, error, !shared);
+    // Each attempt's error names its own task (the provider's error names the one that reported it).
+    const errors = victims.map((a) => (a === under || victims.length === 1 ? error : sharedLoss(error, a, victims.length)));
+    for (let v = 0; v < victims.length; v++) this.#lostAttempt(victims[v]!, errors[v]!, !shared);
     // After the tasks' moves: abort listeners run user code.
-    for (const a of victims) a.abort(error);
+    for (let v = 0; v < victims.length; v++) victims[v]!.abort(errors[v]);
     // The caller pumps: the requeued attempts find another node, or a replacement is started.
   }
 
@@ -929,6 +931,11 @@ function thenOf(value: unknown): unknown {
   if (value === null || (typeof value !== "object" && typeof value !== "function")) return undefined;
   const then = (value as PromiseLike<unknown>).then;
   return typeof then === "function" ? then : undefined;
+}
+
+/** The error of attempt `a`, one of `count` attempts lost with the same node. */
+function sharedLoss(error: NodeLostError, a: Attempt, count: number): NodeLostError {
+  return new NodeLostError(error.nodeId, `task "${a.taskId}" attempt ${a.attempt} was on node "${error.nodeId}" (with ${count - 1} other attempt${count === 2 ? "" : "s"}) when it was lost: ${error.message}`, { cause: error });
 }
 
 function injected(fault: FaultAction & { kind: "fail" }, point: FaultPoint, a: Attempt): unknown {

@@ -55,8 +55,13 @@ describe("charging node losses", () => {
     const handle = start(job, { provider, maxNodeLosses: 0 });
     const requeued: string[] = [];
     handle.on("node:lost", () => open());
-    handle.on("task:requeued", (e) => requeued.push(`${e.taskId}#${e.attempt}`));
+    const named: boolean[] = [];
+    handle.on("task:requeued", (e) => {
+      requeued.push(`${e.taskId}#${e.attempt}`);
+      named.push((e.error as Error).message.includes(`"${e.taskId}"`));
+    });
     const result = await handle.result;
+    assert.deepEqual(named, [true, true, true], "each requeued attempt's error names its own task");
     assert.equal(result.tasks.get("x").status, "succeeded", String(result.tasks.get("x").error) + "\n" + company.join("\n"));
     assert.equal(result.output("x"), "x");
     assert.equal(result.output("y"), "y");
