@@ -11,15 +11,20 @@
  * A stage that runs past its time limit is stopped: its whole process group gets SIGTERM, then SIGKILL,
  * and the summary names it with its last lines of output (for Deno, the test that was running). The
  * limits are far above a loaded 2-core run; they exist so a hang ends the run long before CI's 90 minutes.
- * Per-test timeouts (60 s) are set in each runner: node's --test-timeout, vitest's testTimeout, and
- * scripts/deno-test-timeout.mjs for Deno.
+ * Per-test timeouts (60 s) are set in each runner: scripts/node-test-timeout.mjs for node --test,
+ * testTimeout in vitest.config.mjs, scripts/deno-test-timeout.mjs for Deno.
+ *
+ * After the build, two stages run at a time (most stages keep one core busy; on a 2-core machine this cut
+ * the run by about a third), and each line of output carries its stage's name. `--jobs 1` runs them one after another
+ * with plain output.
  *
  * Usage: node scripts/test-all.mjs [--jobs N] [stage ...]
- *   --jobs N   stages run at once after the build (default 1; FLOTILLA_TEST_JOBS). With 2, output lines
- *              carry their stage's name.
+ *   --jobs N   stages run at once after the build (default: 2, or 1 on a 1-core machine;
+ *              FLOTILLA_TEST_JOBS).
  *   stage ...  run only these stages (the build still runs first when one of them needs dist/).
  */
 import { spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
 
 /** In the order they run; `minutes` is the stage's time limit. */
 const STAGES = [
@@ -36,7 +41,7 @@ const KILL_GRACE_MS = 5_000;
 const TAIL_LINES = 15;
 
 function parseArgs(argv) {
-  let jobs = process.env.FLOTILLA_TEST_JOBS ?? "1";
+  let jobs = process.env.FLOTILLA_TEST_JOBS ?? String(Math.min(2, availableParallelism()));
   const names = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--jobs") jobs = argv[++i];
