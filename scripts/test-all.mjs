@@ -123,6 +123,7 @@ function runStage(stage, prefix) {
       const ms = Date.now() - started;
       if (timedOut) resolve({ status: "timed out", ms, detail: `stopped after ${stage.minutes} min; its last lines:`, tail });
       else if (code === 0) resolve({ status: "passed", ms });
+      else if (interrupted) resolve({ status: "failed", ms, detail: "stopped: the run was interrupted" });
       else resolve({ status: "failed", ms, detail: signal ? `ended by ${signal}` : `exit code ${code}` });
     });
   });
@@ -165,11 +166,12 @@ const queue = rest.filter((stage) => {
   return true;
 });
 const width = Math.max(...queue.map((s) => s.name.length));
+const lanes = Math.min(jobs, queue.length);
 await Promise.all(
-  Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+  Array.from({ length: lanes }, async () => {
     for (let stage = queue.shift(); stage; stage = queue.shift()) {
       if (interrupted) results.set(stage.name, { status: "not run", ms: 0, detail: "interrupted" });
-      else results.set(stage.name, await runStage(stage, jobs > 1 ? `${stage.name.padEnd(width)} │ ` : ""));
+      else results.set(stage.name, await runStage(stage, lanes > 1 ? `${stage.name.padEnd(width)} │ ` : ""));
     }
   }),
 );
@@ -182,9 +184,14 @@ for (const stage of selected) {
   console.log(`${mark[r.status]} ${stage.name.padEnd(14)} ${r.status.padEnd(9)} ${r.status === "not run" ? "" : seconds(r.ms).padStart(8)}${r.detail ? `  ${r.detail}` : ""}`);
   for (const line of r.tail ?? []) console.log(`      │ ${line}`);
 }
-const bad = selected.filter((s) => results.get(s.name)?.status !== "passed");
-console.log(`total ${seconds(Date.now() - suiteStarted)}${jobs > 1 ? ` (${jobs} stages at a time)` : ""}`);
-if (bad.length > 0) {
-  console.log(`${bad.length} of ${selected.length} stages did not pass; rerun one alone with: ${bad.filter((s) => results.get(s.name)?.status !== "not run").map((s) => `npm run ${s.name}`).join(" / ") || "npm test"}`);
+console.log(`total ${seconds(Date.now() - suiteStarted)}${lanes > 1 ? ` (${lanes} stages at a time)` : ""}`);
+const counts = {};
+for (const stage of selected) {
+  const status = results.get(stage.name)?.status ?? "not run";
+  if (status !== "passed") counts[status] = (counts[status] ?? 0) + 1;
+}
+if (Object.keys(counts).length > 0) {
+  const rerun = selected.filter((s) => ["failed", "timed out"].includes(results.get(s.name)?.status)).map((s) => `npm run ${s.name}`);
+  console.log(`${Object.entries(counts).map(([status, n]) => `${n} ${status}`).join(", ")} of ${selected.length} stages${rerun.length > 0 ? `; to rerun one alone: ${rerun.join(" / ")}` : ""}`);
   process.exitCode = interrupted ? 130 : 1;
 }
