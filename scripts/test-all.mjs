@@ -14,9 +14,9 @@
  * Per-test timeouts (60 s) are set in each runner: scripts/node-test-timeout.mjs for node --test,
  * testTimeout in vitest.config.mjs, scripts/deno-test-timeout.mjs for Deno.
  *
- * After the build, two stages run at a time (most stages keep one core busy; on a 2-core machine this cut
- * the run by about a third), and each line of output carries its stage's name. `--jobs 1` runs them one after another
- * with plain output.
+ * After the build, two stages run at a time (most stages keep about one core busy; on the 2-core machine
+ * this cut the run by a fifth to a third), and each line of output carries its stage's name. `--jobs 1`
+ * runs them one after another with plain output.
  *
  * Usage: node scripts/test-all.mjs [--jobs N] [stage ...]
  *   --jobs N   stages run at once after the build (default: 2, or 1 on a 1-core machine;
