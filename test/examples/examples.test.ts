@@ -1,7 +1,8 @@
 /**
  * Runs every program in examples/ as its own process (against the built package, as a user would)
  * and checks what it prints. A process that exits on its own also proves the run left no timer,
- * listener or handle behind; the kill bound only stops a hung example from hanging the suite.
+ * listener or handle behind; the kill bound (50 s, under the suite's 60 s per-test limit so the
+ * failure shows the example's exit and stderr) only stops a hung example from hanging the suite.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +14,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 
 function runExample(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", `examples/${file}`], { cwd: root, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ["--import", "tsx", `examples/${file}`], { cwd: root, timeout: 50_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr });
     });
   });
