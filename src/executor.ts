@@ -733,8 +733,9 @@ export class Executor implements AttemptHost {
       shared = true;
       this.#release(a);
     }
-    // On a shared node, each attempt's error names its own task (the provider's names at most one).
-    const errors = victims.map((a) => (victims.length === 1 ? error : sharedLoss(error, a, victims.length)));
+    // On a shared node, each attempt's error names its own task (the provider's error is about the
+    // attempt that reported the loss, if one did).
+    const errors = victims.map((a) => (a === under || victims.length === 1 ? error : sharedLoss(error, a, victims.length)));
     for (let v = 0; v < victims.length; v++) this.#lostAttempt(victims[v]!, errors[v]!, !shared);
     // After the tasks' moves: abort listeners run user code.
     for (let v = 0; v < victims.length; v++) victims[v]!.abort(errors[v]);

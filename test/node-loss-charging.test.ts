@@ -14,7 +14,7 @@ import { Job, NodeLostError, isFlotillaError, start, type ComputeProvider, type 
  */
 function crashingNodes(slots: number, maxNodes: number) {
   let started = 0;
-  const kills = new Map<ProviderNode, (error: NodeLostError) => void>();
+  const kills = new Map<ProviderNode, () => void>();
   const running = new Map<ProviderNode, number>();
   const company: string[] = [];
   const provider: ComputeProvider = {
@@ -25,15 +25,16 @@ function crashingNodes(slots: number, maxNodes: number) {
     run: (node, body, ctx) => {
       running.set(node, (running.get(node) ?? 0) + 1);
       company.push(`${ctx.taskId}#${ctx.attempt} on ${node.id} with ${running.get(node)! - 1} others`);
+      // Every attempt on the node rejects when it dies, each with an error naming its own task.
       const died = new Promise<never>((_, reject) => {
         const previous = kills.get(node);
-        kills.set(node, (error) => {
-          previous?.(error);
-          reject(error);
+        kills.set(node, () => {
+          previous?.();
+          reject(new NodeLostError(node.id, `node "${node.id}" crashed under task "${ctx.taskId}"`));
         });
       });
       const crash = ctx.taskId.startsWith("crasher");
-      if (crash) queueMicrotask(() => kills.get(node)?.(new NodeLostError(node.id, `node "${node.id}" crashed`)));
+      if (crash) queueMicrotask(() => kills.get(node)?.());
       return Promise.race(crash ? [died] : [Promise.resolve(body(ctx)), died]).finally(() => running.set(node, running.get(node)! - 1));
     },
   };
