@@ -44,6 +44,25 @@ function logged(handle: ReturnType<typeof start>, taskId: string, line: string):
 
 const cells = (n = 1) => new Int32Array(new SharedArrayBuffer(4 * n));
 
+const loadGate = new URL("./fixtures/worker/load-gate.mjs", import.meta.url);
+const heldLoad = new URL("./fixtures/worker/held-load.mjs", import.meta.url);
+type Echo = { input: string; threadId: number };
+
+/** Resolves once cell `i` of `array` is no longer 0, without blocking (Atomics.waitAsync is ES2024; the lib here is ES2023). */
+async function setByThread(array: Int32Array, i: number): Promise<void> {
+  await (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { value: unknown } }).waitAsync(array, i, 0).value;
+}
+
+/**
+ * "hold" gives the thread `gate` (see held-load.mjs) and returns its thread id; then each of `ids`
+ * (priority 1) calls held-load.mjs's `exportName` on that thread.
+ */
+function heldLoadJob(gate: Int32Array, ids: string[], exportName = "echo") {
+  let job = new Job<Record<string, unknown>>("held").task("hold", workerTask<number>(loadGate, "hold", { cells: gate }));
+  for (const id of ids) job = job.task(id, { dependsOn: ["hold"], priority: 1 }, workerTask<Echo>(heldLoad, exportName, id));
+  return job;
+}
+
 describe("worker threads", () => {
   let baseline: number | undefined;
   before(async () => {
@@ -276,23 +295,84 @@ describe("worker threads", () => {
   });
 
   describe("cancellation", () => {
-    it("an attempt cancelled while its module still loads ends at once, without costing its thread or the other attempts on it", async () => {
-      const slow = new URL("./fixtures/worker/slow-to-load.mjs", import.meta.url);
-      const job = new Job("j").task("a", workerTask(slow, "echo", "a")).task("b", workerTask(slow, "echo", "b")).task("c", workerTask(slow, "echo", "c"));
-      // One thread, a grace far shorter than the module's load, and no node loss allowed: before the
-      // fix the grace expired, the thread was terminated and b and c failed with E_NODE_LOST.
-      const handle = start(job, { provider: workerThreads({ threads: 1, terminateGraceMs: 50 }), maxNodeLosses: 0 });
-      const lost: string[] = [];
-      handle.on("node:lost", (e) => lost.push(e.nodeId));
-      handle.once("task:start", () => {
-        // After the batch went to the thread (it is posted at the end of the current microtask burst).
-        void flushed().then(() => handle.cancelTask("a", "user"));
-      });
+    it("an attempt cancelled while its module loads costs neither its thread nor the other attempts on it: its grace starts once the module has loaded", async () => {
+      const gate = cells(5); // cell 2 left 0: held-load.mjs blocks its thread while it loads
+      const job = heldLoadJob(gate, ["a", "b", "c"], "finishLater");
+      // The provider's timers are mocked, so the terminate grace passes when the test says, not when the clock does.
+      mock.timers.enable({ apis: ["setTimeout"] });
+      try {
+        // One thread and no node loss allowed: a terminated thread fails b and c with E_NODE_LOST.
+        const handle = start(job, { provider: workerThreads({ threads: 1, terminateGraceMs: 50 }), maxNodeLosses: 0 });
+        const lost: string[] = [];
+        handle.on("node:lost", (e) => lost.push(e.nodeId));
+        const started = Promise.all(["a", "b", "c"].map((id) => logged(handle, id, "started")));
+        await setByThread(gate, 0); // a, b and c are on the thread, which is blocked loading their module
+        handle.cancelTask("a", "user");
+        await flushed(); // the abort is posted to the thread, which cannot read it yet
+        // Before the fix the grace ran from the post: the thread was terminated here, blaming a body that never ran.
+        mock.timers.tick(50);
+        mock.timers.tick(30);
+        Atomics.store(gate, 1, 1);
+        Atomics.notify(gate, 1);
+        // The module has loaded and the bodies run (a's too: the thread has not read its abort yet); or,
+        // on a thread terminated too early, the run is over.
+        await Promise.race([started, handle.result]);
+        mock.timers.tick(30); // less than a grace since the module loaded, more since the abort was posted
+        Atomics.store(gate, 4, 1);
+        Atomics.notify(gate, 4);
+        const result = await handle.result;
+        assert.equal(result.tasks.get("a").status, "cancelled");
+        assert.equal(result.tasks.get("b").status, "succeeded", String(result.tasks.get("b").error));
+        assert.equal(result.tasks.get("c").status, "succeeded", String(result.tasks.get("c").error));
+        assert.deepEqual(lost, []);
+        const thread = result.output("hold");
+        assert.deepEqual([result.output("b"), result.output("c")], [{ input: "b", threadId: thread }, { input: "c", threadId: thread }], "b and c ran on the thread that loaded the module: it was not terminated");
+      } finally {
+        mock.timers.reset();
+      }
+    });
+
+    it("an attempt cancelled while its module loads, alone on its thread, ends after terminateGraceMs even when the load blocks the thread", async () => {
+      const gate = cells(4); // held-load.mjs blocks its thread while it loads
+      mock.timers.enable({ apis: ["setTimeout"] });
+      try {
+        const handle = start(heldLoadJob(gate, ["a"]), { provider: workerThreads({ threads: 1, terminateGraceMs: 50 }) });
+        const lost: string[] = [];
+        handle.on("node:lost", (e) => lost.push(e.nodeId));
+        await setByThread(gate, 0);
+        handle.cancelTask("a", "user");
+        await flushed();
+        mock.timers.tick(50); // terminating the thread now costs no other attempt
+        const result = await handle.result;
+        const loaded = Atomics.load(gate, 3);
+        Atomics.store(gate, 1, 1);
+        Atomics.notify(gate, 1);
+        assert.equal(loaded, 0, "the run ended while the module was still loading: its thread was terminated");
+        assert.equal(result.tasks.get("a").status, "cancelled");
+        assert.deepEqual(lost, []);
+      } finally {
+        mock.timers.reset();
+      }
+    });
+
+    it("an attempt cancelled while its module loads ends at once when the thread can hear it, not when the load ends", async () => {
+      const gate = cells(4);
+      Atomics.store(gate, 2, 1); // held-load.mjs loads by top-level await: the thread stays free meanwhile
+      // Three slots for a, b and c; d waits for one, so d starting shows that a's attempt ended (the
+      // run's cancelGraceMs is long enough not to free the slot by abandoning the attempt instead).
+      const job = heldLoadJob(gate, ["a", "b", "c"]).task("d", { dependsOn: ["hold"] }, workerTask(heldLoad, "echo", "d"));
+      const handle = start(job, { provider: workerThreads({ threads: 1, tasksPerThread: 3 }), cancelGraceMs: 60_000 });
+      const loadedWhenDStarted = new Promise<number>((resolve) => handle.on("task:start", (e) => e.taskId === "d" && resolve(Atomics.load(gate, 3))));
+      await setByThread(gate, 0);
+      handle.cancelTask("a", "user");
+      const loaded = await loadedWhenDStarted;
+      Atomics.store(gate, 1, 1);
+      Atomics.notify(gate, 1);
       const result = await handle.result;
+      assert.equal(loaded, 0, "a's attempt ended (d took its slot) while the module was still loading");
       assert.equal(result.tasks.get("a").status, "cancelled");
-      assert.equal(result.output("b"), "b");
-      assert.equal(result.output("c"), "c");
-      assert.deepEqual(lost, []);
+      const thread = result.output("hold");
+      for (const id of ["b", "c", "d"]) assert.deepEqual(result.output(id), { input: id, threadId: thread });
     });
 
     it("aborts the body's signal in its thread; a body that honours it stops and the task is cancelled", async () => {

@@ -155,6 +155,11 @@ export function threadMain(
         const f = ns[name];
         if (typeof f !== "function") throw { kind: "type", type: f === null ? "null" : Array.isArray(f) ? "an array" : `a ${typeof f}` } satisfies FailureWire;
         fns[fnId] = f as Fn;
+        // LOADED, at once rather than at the end of the burst: the bodies waiting for this function run
+        // next, and a synchronous one would hold the message back. Until the main thread has it, an
+        // aborted attempt of this function is not blamed for the thread's silence (thread-node.ts, #armGrace).
+        out.push(fnId, 4, undefined);
+        flush();
         return f as Fn;
       },
       (error) => {
