@@ -158,6 +158,28 @@ describe("worker threads", () => {
     assert.deepEqual(result.output("report"), { bad: { isError: true, name: "RangeError", message: "source is down", code: "E_FIXTURE", dep: undefined } });
   });
 
+  it("a dependency called \"__proto__\" reaches ctx.deps and ctx.failures like any other, and so does an error property of that name", async () => {
+    const ownKeys = new URL("./fixtures/worker/own-keys.mjs", import.meta.url);
+    type Seen = { deps: [string, unknown][]; failures: [string, unknown][] };
+    const failed = await run(
+      new Job("failed")
+        .task("__proto__", { onFailure: "satisfy" }, workerTask(ownKeys, "failsWithOddProperty", "source is down"))
+        .task("report", { dependsOn: ["__proto__"] }, workerTask<Seen>(ownKeys, "ownEntries")),
+      { provider: workerThreads({ threads: 1 }) },
+    );
+    assert.deepEqual(failed.output("report"), { deps: [], failures: [["__proto__", { isError: true, message: "source is down", code: "E_FIXTURE", ownProto: "kept" }]] });
+    const error = failed.tasks.get("__proto__").error;
+    assert.equal(Object.getOwnPropertyDescriptor(error, "__proto__")?.value, "kept", "the error's own property came back from the thread");
+    assert.ok(error instanceof Error);
+    const succeeded = await run(
+      new Job("succeeded")
+        .task("__proto__", workerTask(tasks, "add", { a: 1, b: 2 }))
+        .task("report", { dependsOn: ["__proto__"] }, workerTask<Seen>(ownKeys, "ownEntries")),
+      { provider: workerThreads({ threads: 1 }) },
+    );
+    assert.deepEqual(succeeded.output("report"), { deps: [["__proto__", 3]], failures: [] });
+  });
+
   describe("bad input", () => {
     it("a missing module fails its task with a clear error; the rest of the job runs", async () => {
       const missing = new URL("./fixtures/worker/no-such-module.mjs", import.meta.url);

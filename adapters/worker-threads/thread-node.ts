@@ -142,10 +142,11 @@ export class ThreadNode implements ProviderNode {
       sent = deps;
       break;
     }
-    // Errors of dependencies that failed with onFailure "satisfy", as cloneable descriptions.
+    // Errors of dependencies that failed with onFailure "satisfy", as cloneable descriptions; in an
+    // object without a prototype, where a dependency called "__proto__" is a key like any other.
     const failures = ctx.failures;
     let failed: Record<string, ErrorWire> | undefined;
-    for (const id in failures) (failed ??= {})[id] = toErrorWire(failures[id]);
+    for (const id in failures) (failed ??= Object.create(null) as Record<string, ErrorWire>)[id] = toErrorWire(failures[id]);
     out.push(RUN, call.id, fnId, spec.input, sent, failed, ctx.attempt, ctx.taskId);
     this.#queueFlush();
     // Last: an attempt aborted already is dropped from the outbox at once.
