@@ -7,9 +7,8 @@
 import { after, before, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readdirSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
 import { Job, NodeLostError, inProcess, isFlotillaError, run, start, type NodeReport } from "../dist/index.js";
@@ -24,17 +23,35 @@ const flushed = () => new Promise<void>((resolve) => setImmediate(resolve));
 const isDeno = "Deno" in globalThis;
 
 /**
- * OS threads of this process (Linux), to prove that a run leaves no worker thread behind. Node
- * emits a worker's "exit" after joining its thread, so the count is exact there; Deno emits it a
- * moment before the thread ends, so the count is only checked on Node.
+ * Worker threads of this process that started and have not exited, to prove that runs leave none
+ * behind, on Node and on Deno alike: starts are counted from the "worker" event both emit on
+ * `process` for every new Worker, exits from every Worker's "exit" event. Both emit "worker" on the
+ * next tick, which can come after a run that ended within one microtask burst: hence the flush before
+ * each count. Deno emits "exit" within `terminate()`, which can come before "worker", too early for a
+ * listener added then: hence exits are seen through `Worker.prototype.emit` (see `watchWorkers`).
  */
-function osThreads(): number | undefined {
-  if (isDeno) return undefined;
-  try {
-    return readdirSync("/proc/self/task").length;
-  } catch {
-    return undefined;
-  }
+const workers = { started: 0, exited: 0 };
+async function liveWorkers(): Promise<number> {
+  await flushed();
+  return workers.started - workers.exited;
+}
+
+/** Starts counting workers; returns the function that stops. */
+function watchWorkers(): () => void {
+  const started = (): void => void workers.started++;
+  process.on("worker", started);
+  const proto = Worker.prototype as { emit(name: string | symbol, ...args: unknown[]): boolean };
+  const own = Object.getOwnPropertyDescriptor(proto, "emit");
+  const emit = proto.emit;
+  proto.emit = function (this: unknown, name, ...args) {
+    if (name === "exit") workers.exited++;
+    return emit.call(this, name, ...args);
+  };
+  return () => {
+    process.off("worker", started);
+    if (own === undefined) delete (proto as { emit?: unknown }).emit;
+    else Object.defineProperty(proto, "emit", own);
+  };
 }
 
 /** Resolves when task `taskId` logs `line` (a task:output event): the body is running. */
@@ -64,16 +81,12 @@ function heldLoadJob(gate: Int32Array, ids: string[], exportName = "echo") {
 }
 
 describe("worker threads", () => {
-  let baseline: number | undefined;
-  before(async () => {
-    // Warm up whatever the runtime starts lazily (libuv's thread pool, on the first asynchronous file
-    // read) before taking the baseline.
-    await readFile(tasks);
-    await run(new Job("warm-up").task("a", workerTask(tasks, "add", { a: 1, b: 1 })), { provider: workerThreads({ threads: 2 }) });
-    baseline = osThreads();
-  });
-  after(() => {
-    if (baseline !== undefined) assert.equal(osThreads(), baseline, "every worker thread the suite started has ended");
+  let unwatch = (): void => {};
+  before(() => void (unwatch = watchWorkers()));
+  after(async () => {
+    const live = await liveWorkers();
+    unwatch();
+    assert.equal(live, 0, "every worker thread the suite started has exited");
   });
 
   it("runs exports in threads; outputs and dependency outputs cross by structured clone", async () => {
@@ -83,7 +96,8 @@ describe("worker threads", () => {
       .task("c", { dependsOn: ["a", "b"] }, workerTask<number>(tasks, "sum", 100))
       .task("d", { dependsOn: ["c"] }, workerTask<Record<string, unknown>>(tasks, "echoDeps"))
       .task("who", workerTask<{ taskId: string; attempt: number; input: unknown }>(tasks, "whoAmI", new Map([["k", [1n]]])));
-    const before = osThreads();
+    const live = await liveWorkers();
+    const { started } = workers;
     const result = await run(job, { provider: workerThreads({ threads: 2 }) });
     assert.equal(result.status, "succeeded", String(result.error));
     const c: number | undefined = result.output("c");
@@ -93,7 +107,8 @@ describe("worker threads", () => {
     assert.equal(who.taskId, "who");
     assert.equal(who.attempt, 1);
     assert.deepEqual(who.input, new Map([["k", [1n]]]));
-    if (before !== undefined) assert.equal(osThreads(), before, "the run's threads ended with it");
+    assert.ok(workers.started > started, "the run started threads");
+    assert.equal(await liveWorkers(), live, "the run's threads ended with it");
   });
 
   it("runs tasks on several threads at once", async () => {
@@ -443,7 +458,7 @@ describe("worker threads", () => {
     });
 
     it("cancels cleanly while threads are still starting", async () => {
-      const before = osThreads();
+      const live = await liveWorkers();
       let job = new Job<Record<string, unknown>>("early");
       for (let i = 0; i < 8; i++) job = job.task(`t${i}`, workerTask(tasks, "honoursSignal"));
       // Cancelled as the first attempt is dispatched: the threads have not even loaded their script.
@@ -456,7 +471,7 @@ describe("worker threads", () => {
         assert.equal(result.status, "cancelled");
         assert.equal(result.counts.cancelled, 8);
       }
-      if (before !== undefined) assert.equal(osThreads(), before, "the starting threads were terminated");
+      assert.equal(await liveWorkers(), live, "the starting threads were terminated");
     });
   });
 
@@ -549,7 +564,11 @@ describe("worker threads", () => {
         crashesNode: () => workerTask(tasks, "poison"),
       },
     })) {
-      it(check.name, check.run);
+      it(check.name, async () => {
+        const live = await liveWorkers();
+        await check.run();
+        assert.equal(await liveWorkers(), live, "every thread the check's runs started has exited");
+      });
     }
   });
 });
