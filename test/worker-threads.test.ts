@@ -413,8 +413,10 @@ describe("worker threads", () => {
     });
 
     it("aborts the body's signal in its thread; a body that honours it stops and the task is cancelled", async () => {
+      // Graces far beyond any delay of a loaded machine: the body answers its abort, however slowly.
       const handle = start(new Job("cancel").task("wait", workerTask(tasks, "honoursSignal")).task("fine", workerTask(tasks, "add", { a: 1, b: 1 })), {
-        provider: workerThreads({ threads: 1 }),
+        provider: workerThreads({ threads: 1, terminateGraceMs: 60_000 }),
+        cancelGraceMs: 120_000,
       });
       const lines: string[] = [];
       handle.on("task:output", (e) => lines.push(e.line));
@@ -438,7 +440,8 @@ describe("worker threads", () => {
         .task("before", { priority: 2 }, workerTask<{ threadId: number }>(tasks, "whoAmI"))
         .task("stuck", { priority: 1 }, workerTask(tasks, "ignoresSignal"))
         .task("later", workerTask<{ threadId: number }>(tasks, "whoAmI"));
-      const handle = start(job, { provider });
+      // A run's cancelGraceMs far beyond terminateGraceMs plus any delay of a loaded machine.
+      const handle = start(job, { provider, cancelGraceMs: 60_000 });
       let abandoned = false;
       handle.on("task:abandoned", () => (abandoned = true));
       await logged(handle, "stuck", "started");
@@ -452,8 +455,12 @@ describe("worker threads", () => {
 
     it("a timed-out body that ignores its signal fails with E_TIMEOUT once its thread is terminated", async () => {
       const job = new Job("timeout").task("spin", { timeoutMs: 30 }, workerTask(tasks, "ignoresSignal")).task("fine", workerTask(tasks, "add", { a: 1, b: 1 }));
-      const result = await run(job, { provider: workerThreads({ threads: 1, tasksPerThread: 1, terminateGraceMs: 10 }) });
+      const handle = start(job, { provider: workerThreads({ threads: 1, tasksPerThread: 1, terminateGraceMs: 10 }), cancelGraceMs: 60_000 });
+      let abandoned = false;
+      handle.on("task:abandoned", () => (abandoned = true));
+      const result = await handle.result;
       assert.ok(isFlotillaError(result.tasks.get("spin").error, "E_TIMEOUT"));
+      assert.equal(abandoned, false, "the attempt ended when its thread was terminated, before the run's cancelGraceMs");
       assert.equal(result.output("fine"), 2);
     });
 
