@@ -346,7 +346,8 @@ describe("worker threads", () => {
         await setByThread(gate, 0); // a, b and c are on the thread, which is blocked loading their module
         handle.cancelTask("a", "user");
         await flushed(); // the abort is posted to the thread, which cannot read it yet
-        // Before the fix the grace ran from the post: the thread was terminated here, blaming a body that never ran.
+        // A grace passes while the thread cannot listen: before the fix the grace ran from the post, and
+        // the thread was terminated here, blaming a body that never ran. Now it is renewed (due at 100).
         mock.timers.tick(50);
         mock.timers.tick(30);
         Atomics.store(gate, 1, 1);
@@ -354,7 +355,8 @@ describe("worker threads", () => {
         // The module has loaded and the bodies run (a's too: the thread has not read its abort yet); or,
         // on a thread terminated too early, the run is over.
         await Promise.race([started, handle.result]);
-        mock.timers.tick(30); // less than a grace since the module loaded, more since the abort was posted
+        // Past the renewed grace (110 > 100), within a grace restarted when the module loaded (at 80).
+        mock.timers.tick(30);
         Atomics.store(gate, 4, 1);
         Atomics.notify(gate, 4);
         const result = await handle.result;
