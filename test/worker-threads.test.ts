@@ -7,9 +7,8 @@
 import { after, before, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readdirSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
 import { Job, NodeLostError, inProcess, isFlotillaError, run, start, type NodeReport } from "../dist/index.js";
@@ -24,17 +23,35 @@ const flushed = () => new Promise<void>((resolve) => setImmediate(resolve));
 const isDeno = "Deno" in globalThis;
 
 /**
- * OS threads of this process (Linux), to prove that a run leaves no worker thread behind. Node
- * emits a worker's "exit" after joining its thread, so the count is exact there; Deno emits it a
- * moment before the thread ends, so the count is only checked on Node.
+ * Worker threads of this process that started and have not exited, to prove that runs leave none
+ * behind, on Node and on Deno alike: starts are counted from the "worker" event both emit on
+ * `process` for every new Worker, exits from every Worker's "exit" event. Both emit "worker" on the
+ * next tick, which can come after a run that ended within one microtask burst: hence the flush before
+ * each count. Deno emits "exit" within `terminate()`, which can come before "worker", too early for a
+ * listener added then: hence exits are seen through `Worker.prototype.emit` (see `watchWorkers`).
  */
-function osThreads(): number | undefined {
-  if (isDeno) return undefined;
-  try {
-    return readdirSync("/proc/self/task").length;
-  } catch {
-    return undefined;
-  }
+const workers = { started: 0, exited: 0 };
+async function liveWorkers(): Promise<number> {
+  await flushed();
+  return workers.started - workers.exited;
+}
+
+/** Starts counting workers; returns the function that stops. */
+function watchWorkers(): () => void {
+  const started = (): void => void workers.started++;
+  process.on("worker", started);
+  const proto = Worker.prototype as { emit(name: string | symbol, ...args: unknown[]): boolean };
+  const own = Object.getOwnPropertyDescriptor(proto, "emit");
+  const emit = proto.emit;
+  proto.emit = function (this: unknown, name, ...args) {
+    if (name === "exit") workers.exited++;
+    return emit.call(this, name, ...args);
+  };
+  return () => {
+    process.off("worker", started);
+    if (own === undefined) delete (proto as { emit?: unknown }).emit;
+    else Object.defineProperty(proto, "emit", own);
+  };
 }
 
 /** Resolves when task `taskId` logs `line` (a task:output event): the body is running. */
@@ -44,17 +61,32 @@ function logged(handle: ReturnType<typeof start>, taskId: string, line: string):
 
 const cells = (n = 1) => new Int32Array(new SharedArrayBuffer(4 * n));
 
+const loadGate = new URL("./fixtures/worker/load-gate.mjs", import.meta.url);
+const heldLoad = new URL("./fixtures/worker/held-load.mjs", import.meta.url);
+type Echo = { input: string; threadId: number };
+
+/** Resolves once cell `i` of `array` is no longer 0, without blocking (Atomics.waitAsync is ES2024; the lib here is ES2023). */
+async function setByThread(array: Int32Array, i: number): Promise<void> {
+  await (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { value: unknown } }).waitAsync(array, i, 0).value;
+}
+
+/**
+ * "hold" gives the thread `gate` (see held-load.mjs) and returns its thread id; then each of `ids`
+ * (priority 1) calls held-load.mjs's `exportName` on that thread.
+ */
+function heldLoadJob(gate: Int32Array, ids: string[], exportName = "echo") {
+  let job = new Job<Record<string, unknown>>("held").task("hold", workerTask<number>(loadGate, "hold", { cells: gate }));
+  for (const id of ids) job = job.task(id, { dependsOn: ["hold"], priority: 1 }, workerTask<Echo>(heldLoad, exportName, id));
+  return job;
+}
+
 describe("worker threads", () => {
-  let baseline: number | undefined;
-  before(async () => {
-    // Warm up whatever the runtime starts lazily (libuv's thread pool, on the first asynchronous file
-    // read) before taking the baseline.
-    await readFile(tasks);
-    await run(new Job("warm-up").task("a", workerTask(tasks, "add", { a: 1, b: 1 })), { provider: workerThreads({ threads: 2 }) });
-    baseline = osThreads();
-  });
-  after(() => {
-    if (baseline !== undefined) assert.equal(osThreads(), baseline, "every worker thread the suite started has ended");
+  let unwatch = (): void => {};
+  before(() => void (unwatch = watchWorkers()));
+  after(async () => {
+    const live = await liveWorkers();
+    unwatch();
+    assert.equal(live, 0, "every worker thread the suite started has exited");
   });
 
   it("runs exports in threads; outputs and dependency outputs cross by structured clone", async () => {
@@ -64,7 +96,8 @@ describe("worker threads", () => {
       .task("c", { dependsOn: ["a", "b"] }, workerTask<number>(tasks, "sum", 100))
       .task("d", { dependsOn: ["c"] }, workerTask<Record<string, unknown>>(tasks, "echoDeps"))
       .task("who", workerTask<{ taskId: string; attempt: number; input: unknown }>(tasks, "whoAmI", new Map([["k", [1n]]])));
-    const before = osThreads();
+    const live = await liveWorkers();
+    const { started } = workers;
     const result = await run(job, { provider: workerThreads({ threads: 2 }) });
     assert.equal(result.status, "succeeded", String(result.error));
     const c: number | undefined = result.output("c");
@@ -74,7 +107,8 @@ describe("worker threads", () => {
     assert.equal(who.taskId, "who");
     assert.equal(who.attempt, 1);
     assert.deepEqual(who.input, new Map([["k", [1n]]]));
-    if (before !== undefined) assert.equal(osThreads(), before, "the run's threads ended with it");
+    assert.ok(workers.started > started, "the run started threads");
+    assert.equal(await liveWorkers(), live, "the run's threads ended with it");
   });
 
   it("runs tasks on several threads at once", async () => {
@@ -137,6 +171,28 @@ describe("worker threads", () => {
       .task("report", { dependsOn: ["bad"] }, workerTask(tasks, "seesFailures"));
     const result = await run(job, { provider: workerThreads({ threads: 1 }) });
     assert.deepEqual(result.output("report"), { bad: { isError: true, name: "RangeError", message: "source is down", code: "E_FIXTURE", dep: undefined } });
+  });
+
+  it("a dependency called \"__proto__\" reaches ctx.deps and ctx.failures like any other, and so does an error property of that name", async () => {
+    const ownKeys = new URL("./fixtures/worker/own-keys.mjs", import.meta.url);
+    type Seen = { deps: [string, unknown][]; failures: [string, unknown][] };
+    const failed = await run(
+      new Job("failed")
+        .task("__proto__", { onFailure: "satisfy" }, workerTask(ownKeys, "failsWithOddProperty", "source is down"))
+        .task("report", { dependsOn: ["__proto__"] }, workerTask<Seen>(ownKeys, "ownEntries")),
+      { provider: workerThreads({ threads: 1 }) },
+    );
+    assert.deepEqual(failed.output("report"), { deps: [], failures: [["__proto__", { isError: true, message: "source is down", code: "E_FIXTURE", ownProto: "kept" }]] });
+    const error = failed.tasks.get("__proto__").error;
+    assert.equal(Object.getOwnPropertyDescriptor(error, "__proto__")?.value, "kept", "the error's own property came back from the thread");
+    assert.ok(error instanceof Error);
+    const succeeded = await run(
+      new Job("succeeded")
+        .task("__proto__", workerTask(tasks, "add", { a: 1, b: 2 }))
+        .task("report", { dependsOn: ["__proto__"] }, workerTask<Seen>(ownKeys, "ownEntries")),
+      { provider: workerThreads({ threads: 1 }) },
+    );
+    assert.deepEqual(succeeded.output("report"), { deps: [["__proto__", 3]], failures: [] });
   });
 
   describe("bad input", () => {
@@ -276,28 +332,93 @@ describe("worker threads", () => {
   });
 
   describe("cancellation", () => {
-    it("an attempt cancelled while its module still loads ends at once, without costing its thread or the other attempts on it", async () => {
-      const slow = new URL("./fixtures/worker/slow-to-load.mjs", import.meta.url);
-      const job = new Job("j").task("a", workerTask(slow, "echo", "a")).task("b", workerTask(slow, "echo", "b")).task("c", workerTask(slow, "echo", "c"));
-      // One thread, a grace far shorter than the module's load, and no node loss allowed: before the
-      // fix the grace expired, the thread was terminated and b and c failed with E_NODE_LOST.
-      const handle = start(job, { provider: workerThreads({ threads: 1, terminateGraceMs: 50 }), maxNodeLosses: 0 });
-      const lost: string[] = [];
-      handle.on("node:lost", (e) => lost.push(e.nodeId));
-      handle.once("task:start", () => {
-        // After the batch went to the thread (it is posted at the end of the current microtask burst).
-        void flushed().then(() => handle.cancelTask("a", "user"));
-      });
+    it("an attempt cancelled while its module loads costs neither its thread nor the other attempts on it: its grace starts once the module has loaded", async () => {
+      const gate = cells(5); // cell 2 left 0: held-load.mjs blocks its thread while it loads
+      const job = heldLoadJob(gate, ["a", "b", "c"], "finishLater");
+      // The provider's timers are mocked, so the terminate grace passes when the test says, not when the clock does.
+      mock.timers.enable({ apis: ["setTimeout"] });
+      try {
+        // One thread and no node loss allowed: a terminated thread fails b and c with E_NODE_LOST.
+        const handle = start(job, { provider: workerThreads({ threads: 1, terminateGraceMs: 50 }), maxNodeLosses: 0 });
+        const lost: string[] = [];
+        handle.on("node:lost", (e) => lost.push(e.nodeId));
+        const started = Promise.all(["a", "b", "c"].map((id) => logged(handle, id, "started")));
+        await setByThread(gate, 0); // a, b and c are on the thread, which is blocked loading their module
+        handle.cancelTask("a", "user");
+        await flushed(); // the abort is posted to the thread, which cannot read it yet
+        // A grace passes while the thread cannot listen: before the fix the grace ran from the post, and
+        // the thread was terminated here, blaming a body that never ran. Now it is renewed (due at 100).
+        mock.timers.tick(50);
+        mock.timers.tick(30);
+        Atomics.store(gate, 1, 1);
+        Atomics.notify(gate, 1);
+        // The module has loaded and the bodies run (a's too: the thread has not read its abort yet); or,
+        // on a thread terminated too early, the run is over.
+        await Promise.race([started, handle.result]);
+        // Past the renewed grace (110 > 100), within a grace restarted when the module loaded (at 80).
+        mock.timers.tick(30);
+        Atomics.store(gate, 4, 1);
+        Atomics.notify(gate, 4);
+        const result = await handle.result;
+        assert.equal(result.tasks.get("a").status, "cancelled");
+        assert.equal(result.tasks.get("b").status, "succeeded", String(result.tasks.get("b").error));
+        assert.equal(result.tasks.get("c").status, "succeeded", String(result.tasks.get("c").error));
+        assert.deepEqual(lost, []);
+        const thread = result.output("hold");
+        assert.deepEqual([result.output("b"), result.output("c")], [{ input: "b", threadId: thread }, { input: "c", threadId: thread }], "b and c ran on the thread that loaded the module: it was not terminated");
+      } finally {
+        mock.timers.reset();
+      }
+    });
+
+    it("an attempt cancelled while its module loads, alone on its thread, ends after terminateGraceMs even when the load blocks the thread", async () => {
+      const gate = cells(4); // held-load.mjs blocks its thread while it loads
+      mock.timers.enable({ apis: ["setTimeout"] });
+      try {
+        const handle = start(heldLoadJob(gate, ["a"]), { provider: workerThreads({ threads: 1, terminateGraceMs: 50 }) });
+        const lost: string[] = [];
+        handle.on("node:lost", (e) => lost.push(e.nodeId));
+        await setByThread(gate, 0);
+        handle.cancelTask("a", "user");
+        await flushed();
+        mock.timers.tick(50); // terminating the thread now costs no other attempt
+        const result = await handle.result;
+        const loaded = Atomics.load(gate, 3);
+        Atomics.store(gate, 1, 1);
+        Atomics.notify(gate, 1);
+        assert.equal(loaded, 0, "the run ended while the module was still loading: its thread was terminated");
+        assert.equal(result.tasks.get("a").status, "cancelled");
+        assert.deepEqual(lost, []);
+      } finally {
+        mock.timers.reset();
+      }
+    });
+
+    it("an attempt cancelled while its module loads ends at once when the thread can hear it, not when the load ends", async () => {
+      const gate = cells(4);
+      Atomics.store(gate, 2, 1); // held-load.mjs loads by top-level await: the thread stays free meanwhile
+      // Three slots for a, b and c; d waits for one, so d starting shows that a's attempt ended (the
+      // run's cancelGraceMs is long enough not to free the slot by abandoning the attempt instead).
+      const job = heldLoadJob(gate, ["a", "b", "c"]).task("d", { dependsOn: ["hold"] }, workerTask(heldLoad, "echo", "d"));
+      const handle = start(job, { provider: workerThreads({ threads: 1, tasksPerThread: 3 }), cancelGraceMs: 60_000 });
+      const loadedWhenDStarted = new Promise<number>((resolve) => handle.on("task:start", (e) => e.taskId === "d" && resolve(Atomics.load(gate, 3))));
+      await setByThread(gate, 0);
+      handle.cancelTask("a", "user");
+      const loaded = await loadedWhenDStarted;
+      Atomics.store(gate, 1, 1);
+      Atomics.notify(gate, 1);
       const result = await handle.result;
+      assert.equal(loaded, 0, "a's attempt ended (d took its slot) while the module was still loading");
       assert.equal(result.tasks.get("a").status, "cancelled");
-      assert.equal(result.output("b"), "b");
-      assert.equal(result.output("c"), "c");
-      assert.deepEqual(lost, []);
+      const thread = result.output("hold");
+      for (const id of ["b", "c", "d"]) assert.deepEqual(result.output(id), { input: id, threadId: thread });
     });
 
     it("aborts the body's signal in its thread; a body that honours it stops and the task is cancelled", async () => {
+      // Graces far beyond any delay of a loaded machine: the body answers its abort, however slowly.
       const handle = start(new Job("cancel").task("wait", workerTask(tasks, "honoursSignal")).task("fine", workerTask(tasks, "add", { a: 1, b: 1 })), {
-        provider: workerThreads({ threads: 1 }),
+        provider: workerThreads({ threads: 1, terminateGraceMs: 60_000 }),
+        cancelGraceMs: 120_000,
       });
       const lines: string[] = [];
       handle.on("task:output", (e) => lines.push(e.line));
@@ -321,7 +442,8 @@ describe("worker threads", () => {
         .task("before", { priority: 2 }, workerTask<{ threadId: number }>(tasks, "whoAmI"))
         .task("stuck", { priority: 1 }, workerTask(tasks, "ignoresSignal"))
         .task("later", workerTask<{ threadId: number }>(tasks, "whoAmI"));
-      const handle = start(job, { provider });
+      // A run's cancelGraceMs far beyond terminateGraceMs plus any delay of a loaded machine.
+      const handle = start(job, { provider, cancelGraceMs: 60_000 });
       let abandoned = false;
       handle.on("task:abandoned", () => (abandoned = true));
       await logged(handle, "stuck", "started");
@@ -335,13 +457,17 @@ describe("worker threads", () => {
 
     it("a timed-out body that ignores its signal fails with E_TIMEOUT once its thread is terminated", async () => {
       const job = new Job("timeout").task("spin", { timeoutMs: 30 }, workerTask(tasks, "ignoresSignal")).task("fine", workerTask(tasks, "add", { a: 1, b: 1 }));
-      const result = await run(job, { provider: workerThreads({ threads: 1, tasksPerThread: 1, terminateGraceMs: 10 }) });
+      const handle = start(job, { provider: workerThreads({ threads: 1, tasksPerThread: 1, terminateGraceMs: 10 }), cancelGraceMs: 60_000 });
+      let abandoned = false;
+      handle.on("task:abandoned", () => (abandoned = true));
+      const result = await handle.result;
       assert.ok(isFlotillaError(result.tasks.get("spin").error, "E_TIMEOUT"));
+      assert.equal(abandoned, false, "the attempt ended when its thread was terminated, before the run's cancelGraceMs");
       assert.equal(result.output("fine"), 2);
     });
 
     it("cancels cleanly while threads are still starting", async () => {
-      const before = osThreads();
+      const live = await liveWorkers();
       let job = new Job<Record<string, unknown>>("early");
       for (let i = 0; i < 8; i++) job = job.task(`t${i}`, workerTask(tasks, "honoursSignal"));
       // Cancelled as the first attempt is dispatched: the threads have not even loaded their script.
@@ -354,7 +480,7 @@ describe("worker threads", () => {
         assert.equal(result.status, "cancelled");
         assert.equal(result.counts.cancelled, 8);
       }
-      if (before !== undefined) assert.equal(osThreads(), before, "the starting threads were terminated");
+      assert.equal(await liveWorkers(), live, "the starting threads were terminated");
     });
   });
 
@@ -447,7 +573,11 @@ describe("worker threads", () => {
         crashesNode: () => workerTask(tasks, "poison"),
       },
     })) {
-      it(check.name, check.run);
+      it(check.name, async () => {
+        const live = await liveWorkers();
+        await check.run();
+        assert.equal(await liveWorkers(), live, "every thread the check's runs started has exited");
+      });
     }
   });
 });

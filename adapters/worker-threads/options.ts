@@ -51,6 +51,9 @@ export interface WorkerThreadsOptions {
   /**
    * How long a cancelled or timed-out attempt's body may keep running after its signal aborted before
    * its thread is terminated (other attempts on that thread are then requeued as on a lost node).
+   * While the thread is still starting or loading the attempt's module, the body has not run: it is
+   * not terminated on that attempt's account if other attempts on it would be lost (the thread ends
+   * the attempt itself once it can read the abort), and the grace starts again when the module has loaded.
    * Keep it below the run's `cancelGraceMs`. @default 500. Bounds: finite, >= 0.
    */
   readonly terminateGraceMs?: number;

@@ -89,8 +89,11 @@ export function threadMain(
     get failures(): Record<string, unknown> {
       if (this.#failures === undefined) return EMPTY;
       if (!this.#revived) {
+        // Defined, not assigned: a dependency may be called "__proto__". (A plain object, as in-process.)
         const revived: Record<string, unknown> = {};
-        for (const [id, wire] of Object.entries(this.#failures as Record<string, ErrorWire>)) revived[id] = revive(wire);
+        for (const [id, wire] of Object.entries(this.#failures as Record<string, ErrorWire>)) {
+          Object.defineProperty(revived, id, { value: revive(wire), configurable: true, writable: true, enumerable: true });
+        }
         this.#failures = revived;
         this.#revived = true;
       }
@@ -155,6 +158,11 @@ export function threadMain(
         const f = ns[name];
         if (typeof f !== "function") throw { kind: "type", type: f === null ? "null" : Array.isArray(f) ? "an array" : `a ${typeof f}` } satisfies FailureWire;
         fns[fnId] = f as Fn;
+        // LOADED, at once rather than at the end of the burst: the bodies waiting for this function run
+        // next, and a synchronous one would hold the message back. Until the main thread has it, an
+        // aborted attempt of this function is not blamed for the thread's silence (thread-node.ts, #armGrace).
+        out.push(fnId, 4, undefined);
+        flush();
         return f as Fn;
       },
       (error) => {
@@ -190,7 +198,9 @@ export function threadMain(
     const error = new Error(e.message);
     Object.defineProperty(error, "name", { value: e.name, configurable: true, writable: true });
     if (e.stack !== undefined) Object.defineProperty(error, "stack", { value: e.stack, configurable: true, writable: true });
-    if (e.props !== undefined) Object.assign(error, e.props);
+    if (e.props !== undefined) {
+      for (const [key, value] of Object.entries(e.props)) Object.defineProperty(error, key, { value, configurable: true, writable: true, enumerable: true });
+    }
     if (e.cause !== undefined) Object.defineProperty(error, "cause", { value: revive(e.cause), configurable: true, writable: true });
     // The brand makes `instanceof CancelledError` / `TimeoutError` hold in a body that imports flotilla.
     if (e.brand) Object.defineProperty(error, Symbol.for("flotilla.error"), { value: true });

@@ -19,7 +19,7 @@ import { MAX_TIMER_MS } from "../../src/task-options.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { failureError, reviveError } from "./revive.ts";
 import { THREAD_SCRIPT } from "./thread-script.ts";
-import { ABORT, DEFINE, FAILED, LOG, OK, RECORD_LENGTH, RUN, SKIP, THREW, findUncloneable, toErrorWire, type ErrorWire, type FailureWire } from "./wire.ts";
+import { ABORT, DEFINE, FAILED, LOADED, LOG, OK, RECORD_LENGTH, RUN, SKIP, THREW, findUncloneable, toErrorWire, type ErrorWire, type FailureWire } from "./wire.ts";
 import type { WorkerTaskSpec } from "./worker-task.ts";
 
 /**
@@ -45,6 +45,8 @@ class Call {
   readonly node: ThreadNode;
   readonly spec: WorkerTaskSpec;
   readonly ctx: TaskContext<any>;
+  /** The id of its function (`ThreadHost.fnId`). */
+  readonly fnId: number;
   /** Stops listening for the attempt's abort. */
   unlisten: (() => void) | undefined = undefined;
   /** Why it was aborted, once `aborted`. */
@@ -57,11 +59,12 @@ class Call {
   aborted = false;
   grace: ReturnType<typeof setTimeout> | undefined = undefined;
 
-  constructor(id: number, node: ThreadNode, spec: WorkerTaskSpec, ctx: TaskContext<any>) {
+  constructor(id: number, node: ThreadNode, spec: WorkerTaskSpec, ctx: TaskContext<any>, fnId: number) {
     this.id = id;
     this.node = node;
     this.spec = spec;
     this.ctx = ctx;
+    this.fnId = fnId;
   }
 
   /** The attempt's abort listener. */
@@ -82,6 +85,8 @@ export class ThreadNode implements ProviderNode {
   #worker: Worker | undefined = undefined;
   /** Function ids the current worker has been told about. */
   readonly #defined = new Set<number>();
+  /** Function ids the current worker has reported loaded (LOADED): bodies of them may be running. */
+  readonly #loaded = new Set<number>();
   /** Every attempt on this node that has not settled, queued or posted. */
   readonly #calls = new Map<number, Call>();
   #out: unknown[] = [];
@@ -115,14 +120,14 @@ export class ThreadNode implements ProviderNode {
         return Promise.reject(new NodeLostError(this.id, `node "${this.id}" could not start a worker thread for task "${ctx.taskId}": ${messageOf(error)}`, { cause: error }));
       }
     }
-    const call = new Call(this.host.nextCallId(), this, spec, ctx);
+    const fnId = this.host.fnId(spec);
+    const call = new Call(this.host.nextCallId(), this, spec, ctx, fnId);
     const promise = new Promise<unknown>((resolve, reject) => {
       call.resolve = resolve;
       call.reject = reject;
     });
     if (this.#calls.size === 0) worker.ref();
     this.#calls.set(call.id, call);
-    const fnId = this.host.fnId(spec);
     const out = this.#out;
     if (!this.#defined.has(fnId)) {
       this.#defined.add(fnId);
@@ -137,10 +142,11 @@ export class ThreadNode implements ProviderNode {
       sent = deps;
       break;
     }
-    // Errors of dependencies that failed with onFailure "satisfy", as cloneable descriptions.
+    // Errors of dependencies that failed with onFailure "satisfy", as cloneable descriptions; in an
+    // object without a prototype, where a dependency called "__proto__" is a key like any other.
     const failures = ctx.failures;
     let failed: Record<string, ErrorWire> | undefined;
-    for (const id in failures) (failed ??= {})[id] = toErrorWire(failures[id]);
+    for (const id in failures) (failed ??= Object.create(null) as Record<string, ErrorWire>)[id] = toErrorWire(failures[id]);
     out.push(RUN, call.id, fnId, spec.input, sent, failed, ctx.attempt, ctx.taskId);
     this.#queueFlush();
     // Last: an attempt aborted already is dropped from the outbox at once.
@@ -164,7 +170,32 @@ export class ThreadNode implements ProviderNode {
     }
     this.#out.push(ABORT, call.id, toErrorWire(call.reason));
     this.#queueFlush();
+    this.#armGrace(call);
+  }
+
+  /**
+   * The grace is meant for a body that could hear its abort and did not stop. Until the thread
+   * reports the attempt's function loaded (LOADED, which it posts before any body of the function
+   * runs), the body has not started: the thread is still booting or loading the module, perhaps
+   * blocked in the module's top-level code, and when it reads the ABORT it settles the attempt itself
+   * (thread-main.ts). So the grace of such an attempt starts again in full when LOADED comes; if it
+   * expires before, the thread is terminated only when that costs no other attempt (every attempt on
+   * it is aborted), and otherwise the grace is renewed. Attempts b and c sharing the thread are never
+   * lost because a thread that was still loading could not answer for a. (A thread that never finishes
+   * loading is then not terminated on a's account while b or c runs; the run's cancelGraceMs bounds
+   * a's wait.)
+   */
+  #armGrace(call: Call): void {
+    if (call.grace !== undefined) clearTimeout(call.grace);
     call.grace = setTimeout(() => this.#graceExpired(call), this.host.options.terminateGraceMs);
+  }
+
+  /** The current worker loaded function `fnId`: its aborted attempts' bodies may start now, and their graces with them. */
+  #functionLoaded(fnId: number): void {
+    this.#loaded.add(fnId);
+    for (const call of this.#calls.values()) {
+      if (call.aborted && call.fnId === fnId) this.#armGrace(call);
+    }
   }
 
   /** Terminates the thread and waits until every thread this node started has exited. */
@@ -196,10 +227,11 @@ export class ThreadNode implements ProviderNode {
     const worker = new Worker(THREAD_SCRIPT, init);
     this.#worker = worker;
     this.#defined.clear();
+    this.#loaded.clear();
     const exit = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
     this.#exits.add(exit);
     void exit.then(() => this.#exits.delete(exit));
-    worker.on("message", (batch: unknown[]) => this.#received(batch));
+    worker.on("message", (batch: unknown[]) => this.#received(worker, batch));
     worker.on("error", (error: unknown) => this.#died(worker, `crashed: ${messageOf(error)}`, error));
     worker.on("exit", (code: number) => this.#died(worker, `exited with code ${code}`, undefined));
     return worker;
@@ -243,13 +275,19 @@ export class ThreadNode implements ProviderNode {
     }
   }
 
-  /** A batch of replies: `[callId, status, value]` triples. */
-  #received(batch: unknown[]): void {
+  /** A batch of replies: `[callId, status, value]` triples (and `[fnId, LOADED, undefined]`). */
+  #received(worker: Worker, batch: unknown[]): void {
+    // A replaced thread's late messages: its calls were settled when it went, and its LOADEDs are not the new thread's.
+    if (worker !== this.#worker) return;
     const calls = this.#calls;
     for (let i = 0; i < batch.length; i += 3) {
-      const call = calls.get(batch[i] as number);
-      if (call === undefined) continue; // settled already (cancelled before, or its thread replaced)
       const status = batch[i + 1];
+      if (status === LOADED) {
+        this.#functionLoaded(batch[i] as number);
+        continue;
+      }
+      const call = calls.get(batch[i] as number);
+      if (call === undefined) continue; // settled already (e.g. cancelled before it was posted)
       const value = batch[i + 2];
       if (status === LOG) {
         call.ctx.log(value as string);
@@ -293,6 +331,10 @@ export class ThreadNode implements ProviderNode {
     call.grace = undefined;
     const worker = this.#worker;
     if (this.#calls.get(call.id) !== call || worker === undefined) return;
+    if (!this.#loaded.has(call.fnId) && this.#someRunning()) {
+      this.#armGrace(call); // its body has not started, and others would be lost: look again later (see #armGrace)
+      return;
+    }
     this.#worker = undefined;
     this.#clearIdleTimer();
     terminate(worker);
@@ -304,6 +346,12 @@ export class ThreadNode implements ProviderNode {
           `node "${this.id}" was lost running task "${other.ctx.taskId}" attempt ${other.ctx.attempt}: its worker thread was terminated because task "${call.ctx.taskId}" ignored its abort signal for ${grace} ms`,
         ),
     );
+  }
+
+  /** Whether some attempt on the thread is not aborted. */
+  #someRunning(): boolean {
+    for (const call of this.#calls.values()) if (!call.aborted) return true;
+    return false;
   }
 
   /** Rejects every call (aborted ones with their signal's reason). Returns whether any got `lost`'s error. */

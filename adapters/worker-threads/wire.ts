@@ -9,7 +9,8 @@
  *   `[SKIP, ...7 ignored]` (a RUN cancelled before it was posted), `[ABORT, callId, reason]`;
  * - worker -> main: triples `[callId, status, value]` with status OK (value: the output), THREW (an
  *   `ErrorWire`), FAILED (a `FailureWire`: the module, the export or the output was the problem), LOG
- *   (a line for `ctx.log`).
+ *   (a line for `ctx.log`); and `[fnId, LOADED, undefined]`, once per function and thread, posted as
+ *   soon as the function is loaded and before any body of it runs.
  *
  * `findUncloneable` and `toErrorWire` run on both sides: the worker gets their source text (see
  * thread-script.ts), so they must not reference anything outside their own bodies.
@@ -26,6 +27,7 @@ export const OK = 0;
 export const THREW = 1;
 export const FAILED = 2;
 export const LOG = 3;
+export const LOADED = 4;
 
 /** A thrown value made cloneable: an error's parts, or the value itself (or its string form). */
 export type ErrorWire =
@@ -123,7 +125,8 @@ export function toErrorWire(thrown: unknown, depth = 0): ErrorWire {
   for (const key of Object.keys(e!)) {
     if (key === "name" || key === "message" || key === "stack" || key === "cause") continue;
     const v = (e as Record<string, unknown>)[key];
-    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === undefined || v === null || probe(v)) (props ??= {})[key] = v;
+    // No prototype: a property called "__proto__" is kept like any other.
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === undefined || v === null || probe(v)) (props ??= Object.create(null) as Record<string, unknown>)[key] = v;
   }
   return {
     error: {
