@@ -293,7 +293,10 @@ describe("worker threads", () => {
       assert.equal(poison.status, "failed");
       assert.ok(isFlotillaError(poison.error, "E_NODE_LOST"), String(poison.error));
       assert.match((poison.error as Error).message, /its worker thread crashed: poisoned thread/);
-      assert.equal(requeues, 2);
+      // Two losses charged to it (maxNodeLosses: 2), the third fails it; one more, free, if the first
+      // thread it crashed was also running another task at that moment (a shared loss is charged to
+      // nobody, and the task then runs alone).
+      assert.ok(requeues === 2 || requeues === 3, `requeued ${requeues} times`);
       assert.equal(retries, 0, "a lost node spends no retry");
       assert.equal(result.counts.succeeded, 10);
     });
