@@ -1,6 +1,6 @@
 /** The Job builder: tasks, their options and bodies, checked as they are added. */
 import { FlotillaError, describe } from "./errors.ts";
-import { checkTaskId, checkTaskOptions, type TaskOptions, type TaskPolicy } from "./task-options.ts";
+import { checkTaskId, checkTaskOptions, type SatisfyOptions, type TaskOptions, type TaskPolicy } from "./task-options.ts";
 import type { Plan } from "./plan.ts";
 import type { TaskBody, TaskSpec } from "./task-context.ts";
 
@@ -172,13 +172,13 @@ export class Job<Outputs extends Record<string, unknown> = {}> {
    */
   task<Id extends string, R, D extends keyof Outputs & string = never>(
     id: Id,
-    options: TaskOptions<D> & { readonly onFailure: "satisfy" },
+    options: SatisfyOptions<D>,
     body: TaskBody<DepsOf<Outputs, D>, R>,
   ): Job<Outputs & { [K in Id]: Awaited<R> | undefined }>;
   /** A spec task whose failure satisfies its dependents: its output is typed `Output | undefined` in theirs. */
   task<Id extends string, R, D extends keyof Outputs & string = never>(
     id: Id,
-    options: TaskOptions<D> & { readonly onFailure: "satisfy" },
+    options: SatisfyOptions<D>,
     body: TaskSpec<R>,
   ): Job<Outputs & { [K in Id]: R | undefined }>;
   /** Adds a task with options. Throws E_DUPLICATE_TASK or E_INVALID_OPTION. */

@@ -6,7 +6,7 @@ import { graphOf, type Job } from "./job.ts";
 import type { JobStatus, RunResult } from "./result.ts";
 import { resolveRunOptions, type RunOptions } from "./run-options.ts";
 import type { TaskBody, TaskSpec } from "./task-context.ts";
-import { closest, type TaskOptions } from "./task-options.ts";
+import { closest, type SatisfyOptions, type TaskOptions } from "./task-options.ts";
 
 type Listener<K extends RunEventName> = (event: RunEvents[K]) => void;
 type DepsOf<Outputs, D extends keyof Outputs> = { readonly [K in D]: Outputs[K] };
@@ -92,12 +92,12 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
    */
   addTask<Id extends string, R, D extends keyof Outputs & string = never>(
     id: Id,
-    options: TaskOptions<D> & { readonly onFailure: "satisfy" },
+    options: SatisfyOptions<D>,
     body: TaskBody<DepsOf<Outputs, D>, R>,
   ): RunHandle<Outputs & { [K in Id]: Awaited<R> | undefined }>;
   addTask<Id extends string, R, D extends keyof Outputs & string = never>(
     id: Id,
-    options: TaskOptions<D> & { readonly onFailure: "satisfy" },
+    options: SatisfyOptions<D>,
     body: TaskSpec<R>,
   ): RunHandle<Outputs & { [K in Id]: R | undefined }>;
   addTask<Id extends string, R>(id: Id, body: TaskBody<{}, R>): RunHandle<Outputs & { [K in Id]: Awaited<R> }>;

@@ -50,6 +50,9 @@ export interface TaskOptions<Dep extends string = string> {
   readonly pool?: string;
 }
 
+/** Options of a task whose failure satisfies its dependents: its output is `Output | undefined` in theirs. */
+export type SatisfyOptions<Dep extends string = string> = TaskOptions<Dep> & { readonly onFailure: "satisfy" };
+
 /** The retry, timeout and failure policy of a task, normalised. Absent means all defaults. */
 export interface TaskPolicy {
   readonly retries: number;
