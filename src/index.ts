@@ -2,7 +2,7 @@
 export { Job } from "./job.ts";
 export { run, start, RunHandle } from "./run.ts";
 export type { RunOptions } from "./run-options.ts";
-export type { TaskOptions, BackoffOptions } from "./task-options.ts";
+export type { TaskOptions, BackoffOptions, SatisfyOptions } from "./task-options.ts";
 export type { TaskContext, TaskBody, TaskSpec, OutputStream } from "./task-context.ts";
 export type { RunResult, TaskResult, TaskResults, JobStatus, TaskStatus } from "./result.ts";
 export type { RunEvents, RunEvent, RunEventName } from "./events.ts";
