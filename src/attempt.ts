@@ -51,6 +51,12 @@ export class Attempt {
   windingDown = false;
   /** Runs once the slot is free (a retry of the same task waiting for this attempt to end). */
   onReleased: (() => void) | undefined = undefined;
+  /**
+   * Its place in the sequence of attempts placed on its node position (`Pool.placements`), negated
+   * when the node already held another attempt: with the position's count unchanged and this positive,
+   * the attempt had the node to itself.
+   */
+  placement = 0;
   /** How many `sleep` calls the body made (each gets its own trace label). */
   sleeps = 0;
 

@@ -39,9 +39,13 @@ export class FlotillaError extends Error {
 
   /** Recognises flotilla errors from any copy of the library, in any realm. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (typeof value !== "object" || value === null || !(BRAND in value)) return false;
-    // Subclasses keep their own identity: `x instanceof CycleError` needs the right name too.
-    return this === FlotillaError || (value as { name?: unknown }).name === this.prototype.name;
+    try {
+      if (typeof value !== "object" || value === null || !(BRAND in value)) return false;
+      // Subclasses keep their own identity: `x instanceof CycleError` needs the right name too.
+      return this === FlotillaError || (value as { name?: unknown }).name === this.prototype.name;
+    } catch {
+      return false; // a revoked proxy, or a `name` getter that throws: not one of ours
+    }
   }
 }
 

@@ -351,6 +351,8 @@ export class Executor implements AttemptHost {
     const a = new Attempt(this, i, this.#t.graph.ids[i]!, number, node);
     a.pool = pool;
     a.keeper = k;
+    const placed = ++pool.placements[k]!;
+    a.placement = pool.load[k] === 0 ? placed : -placed;
     pool.load[k]!++;
     this.#t.state[i] = RUNNING;
     this.#t.current[i] = a;
@@ -516,7 +518,8 @@ export class Executor implements AttemptHost {
   /** `nodeGone`: a NodeLostError means the node is gone (false when only one dispatch was lost). */
   #attemptFailed(a: Attempt, error: unknown, nodeGone = true): void {
     const i = a.task;
-    if (error instanceof NodeLostError && this.#cancel === undefined) {
+    // (A NodeLostError about another node — a body rethrowing a nested run's error — is an ordinary failure.)
+    if (error instanceof NodeLostError && error.nodeId === a.node.id && this.#cancel === undefined) {
       // A lost dispatch is this attempt's alone; a lost node takes every attempt on it.
       if (nodeGone) this.#nodeLost(a.pool, a.node, error, a);
       else this.#lostAttempt(a, error, true);
@@ -524,7 +527,7 @@ export class Executor implements AttemptHost {
     }
     const failed = ++this.#t.failedAttempts[i]!;
     const policy = this.#t.graph.policies[i] ?? DEFAULT_POLICY;
-    if (failed <= policy.retries && this.#cancel === undefined && !(error instanceof NodeLostError)) {
+    if (failed <= policy.retries && this.#cancel === undefined) {
       this.#retry(i, a, error, policy, failed + 1);
       return;
     }
@@ -726,13 +729,12 @@ export class Executor implements AttemptHost {
       this.#release(a);
       victims.push(a);
     }
-    // Attempts aborted earlier were winding down on the lost node: they shared it too.
-    let shared = victims.length > 1;
-    for (const a of this.#windingDown) {
-      if (a.node !== lost) continue;
-      shared = true;
-      this.#release(a);
-    }
+    // Attempts aborted earlier were winding down on the lost node.
+    for (const a of this.#windingDown) if (a.node === lost) this.#release(a);
+    // Shared over the attempt's whole life, not only now: a culprit whose aborted attempt settled a
+    // moment before its neighbour reported the loss shared the node as much as one still on it.
+    const placements = pool.placements[position]!;
+    const shared = victims.length > 1 || victims.some((a) => a.placement !== placements);
     // On a shared node, each attempt's error names its own task (the provider's error is about the
     // attempt that reported the loss, if one did).
     const errors = victims.map((a) => (a === under || victims.length === 1 ? error : sharedLoss(error, a, victims.length)));

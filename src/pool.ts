@@ -22,6 +22,11 @@ export class Pool {
   readonly keepers: NodeKeeper[] = [];
   /** Attempts holding a slot on `keepers[k]`'s node. */
   readonly load: number[] = [];
+  /**
+   * Attempts ever placed on position k. An attempt that found its node empty and sees the same count
+   * when the node is lost had the node to itself its whole life (see the executor's `#nodeLost`).
+   */
+  readonly placements: number[] = [];
   /** The last error of a start that failed for good, if no node could be started. */
   startError: unknown = undefined;
   /**
@@ -76,6 +81,8 @@ export class Pool {
    * empties and the task cannot wait forever behind a stream of other tasks.
    */
   empty(): number {
+    // A reservation on a position whose node is gone helps nobody: reserve a live node instead.
+    if (this.reserved >= 0 && this.keepers[this.reserved]!.node === undefined) this.reserved = -1;
     if (this.reserved >= 0 && this.keepers[this.reserved]!.node !== undefined && this.load[this.reserved] === 0) return this.reserved;
     let best = -1;
     let bestLoad = Infinity;
@@ -107,6 +114,7 @@ export class Pool {
       if (k === this.keepers.length) {
         this.keepers.push(new NodeKeeper(this.#hostFor(this, k)));
         this.load.push(0);
+        this.placements.push(0);
         this.exclusive.push(false);
       }
       const keeper = this.keepers[k]!;

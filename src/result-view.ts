@@ -3,6 +3,7 @@
  * TaskResult object is built when asked for, so a million-task run does not allocate a million
  * result objects nobody reads.
  */
+import { messageOf } from "./errors.ts";
 import type { JobStatus, RunResult, TaskResult, TaskResults, TaskStatus } from "./result.ts";
 import { STATE_NAMES, SUCCEEDED } from "./task-state.ts";
 import type { TaskTable } from "./task-table.ts";
@@ -75,12 +76,24 @@ class TaskResultsView implements TaskResults<any> {
   }
 }
 
-/** An error as JSON shows it: its name, message and code (an Error's own fields are not enumerable). */
+/**
+ * An error as JSON shows it: an Error as its name, message and code (its own fields are not
+ * enumerable); any other thrown value as itself when JSON can write it, else as its description.
+ * Never throws, whatever the value's getters do.
+ */
 function errorJson(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
-  const { name, message } = error;
-  const code = (error as { code?: unknown }).code;
-  return code === undefined ? { name, message } : { name, code, message };
+  try {
+    if (error instanceof Error) {
+      const { name } = error;
+      const code = (error as { code?: unknown }).code;
+      const message = messageOf(error);
+      return code === undefined ? { name, message } : { name, code, message };
+    }
+    if (error === undefined) return undefined;
+    return JSON.parse(JSON.stringify(error)) as unknown;
+  } catch {
+    return messageOf(error);
+  }
 }
 
 export function buildResult(

@@ -71,6 +71,20 @@ describe("a run's result, logged or stored", () => {
     assert.deepEqual(json.error, { name: "Error", message: "no" });
   });
 
+  it("JSON.stringify(result) never throws on an odd thrown value (a throwing message getter, a BigInt, a revoked proxy)", async () => {
+    const odd = new Error("x");
+    Object.defineProperty(odd, "message", { get: () => { throw new Error("no message"); } });
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const result = await run(
+      new Job("j").task("a", () => Promise.reject(odd)).task("b", () => Promise.reject(10n)).task("c", () => Promise.reject(revoked.proxy)),
+    );
+    const json = JSON.parse(JSON.stringify(result));
+    assert.equal(json.tasks.a.error.name, "Error");
+    assert.equal(json.tasks.b.error, "10");
+    assert.equal(typeof json.tasks.c.error, "string");
+  });
+
   it("console.log(result) shows the tasks as a Map", async () => {
     const { inspect } = await import("node:util");
     const result = await run(new Job("j").task("a", () => 1));

@@ -6,7 +6,8 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Job, NodeLostError, isFlotillaError, start, type ComputeProvider, type ProviderNode } from "../src/index.ts";
+import { FlotillaError, Job, NodeLostError, isFlotillaError, start, type ComputeProvider, type NodeReport, type ProviderNode } from "../src/index.ts";
+import { virtualRuntime } from "../src/testing/index.ts";
 
 /**
  * Nodes of `slots` slots; a node dies (every attempt on it rejects with NodeLostError) as soon as a
@@ -108,5 +109,94 @@ describe("charging node losses", () => {
     const result = await start(job, { provider }).result;
     assert.equal(result.output("t"), "third time");
     assert.equal(result.tasks.get("t").attempts, 3);
+  });
+
+  it("a neighbour is not charged when the culprit's aborted attempt settled a moment before the loss was reported", async () => {
+    // p times out and ignores its signal, then its node dies: the provider settles p's attempt (with its
+    // abort reason) before b's NodeLostError arrives, so at that moment b looks alone on the node. It
+    // shared the node all along, so it is requeued free.
+    const runtime = virtualRuntime();
+    let started = 0;
+    const deaths: (() => void)[] = [];
+    const provider: ComputeProvider = {
+      name: "dies-later",
+      startNode: () => ({ id: `node-${++started}`, slots: 2 }),
+      stopNode: () => {},
+      run: (node, body, ctx) => {
+        if (node.id !== "node-1") return body(ctx);
+        let aborted: unknown;
+        ctx.onAbort((reason) => (aborted = reason));
+        if (deaths.length === 0) runtime.setTimer(20, () => deaths.forEach((die) => die()));
+        return new Promise((_, reject) => deaths.push(() => reject(aborted ?? new NodeLostError(node.id, `node "${node.id}" died under task "${ctx.taskId}"`))));
+      },
+    };
+    const job = new Job("j").task("p", { timeoutMs: 10, priority: 1 }, () => "p").task("b", () => "b");
+    const result = await start(job, { runtime, provider, maxNodeLosses: 0, cancelGraceMs: 1_000 }).result;
+    assert.ok(isFlotillaError(result.tasks.get("p").error, "E_TIMEOUT"));
+    assert.equal(result.output("b"), "b", String(result.tasks.get("b").error));
+    assert.equal(result.tasks.get("b").attempts, 2);
+  });
+
+  it("a task waiting to run alone is not stranded when the node reserved for it is lost for good", async () => {
+    // Three nodes of two slots and a stream of 200 shared tasks. C's node dies under it (shared: C is
+    // requeued free, to run alone); the node then reserved for C empties... and is lost, and its
+    // position cannot start another. C must get another node promptly, not after the whole stream.
+    const runtime = virtualRuntime();
+    let starts = 0;
+    const reports = new Map<string, NodeReport>();
+    const kills = new Map<string, Set<() => void>>();
+    const provider: ComputeProvider = {
+      name: "quota",
+      maxNodes: 3,
+      startNode: (report) => {
+        if (++starts > 3) throw new FlotillaError("E_INVALID_OPTION", "no more nodes (quota)"); // permanent
+        const node = { id: `n${starts}`, slots: 2 };
+        reports.set(node.id, report);
+        kills.set(node.id, new Set());
+        return node;
+      },
+      stopNode: () => {},
+      run: (node, body, ctx) =>
+        new Promise((resolve, reject) => {
+          const kill = () => reject(new NodeLostError(node.id, `${node.id} died under task "${ctx.taskId}"`));
+          kills.get(node.id)!.add(kill);
+          if (ctx.taskId === "C" && ctx.attempt === 1) runtime.setTimer(5, () => kills.get(node.id)!.forEach((k) => k()));
+          Promise.resolve(body(ctx)).then(resolve, reject).finally(() => kills.get(node.id)!.delete(kill));
+        }),
+    };
+    const job = new Job<Record<string, unknown>>("starve").task("C", { priority: 10 }, async ({ sleep }) => (await sleep(20), "c"));
+    for (let i = 0; i < 200; i++) job.task(`S${i}`, async ({ sleep }) => (await sleep(7 + (i % 5) * 3), i));
+    const handle = start(job, { provider, runtime });
+    let restartedAt = -1;
+    handle.on("task:start", (e) => {
+      if (e.taskId === "C" && e.attempt === 2) restartedAt = e.at;
+    });
+    runtime.setTimer(8, () => {
+      kills.get("n2")!.forEach((k) => k());
+      reports.get("n2")!.lost("preempted");
+    });
+    const result = await handle.result;
+    assert.equal(result.output("C"), "c");
+    assert.ok(restartedAt >= 0 && restartedAt < 100, `C ran again at ${restartedAt} ms (virtual); the stream takes over 600 ms`);
+  });
+
+  it("a NodeLostError about another node, thrown by a body (a nested run's error), is an ordinary failure", async () => {
+    const runtime = virtualRuntime();
+    let siblingAborted = false;
+    const job = new Job("j")
+      .task("nested", { retries: 1, backoff: { initialMs: 0 } }, ({ attempt }) => {
+        if (attempt === 1) throw new NodeLostError("some-vm", 'node "some-vm" of a nested run was lost');
+        return "second";
+      })
+      .task("sibling", async ({ sleep, signal }) => {
+        signal.addEventListener("abort", () => (siblingAborted = true));
+        await sleep(10);
+        return "sibling";
+      });
+    const result = await start(job, { runtime, maxNodeLosses: 0 }).result;
+    assert.equal(result.output("nested"), "second", "its retry was spent: the failure was the body's");
+    assert.equal(result.output("sibling"), "sibling");
+    assert.equal(siblingAborted, false, "the in-process node was not taken down");
+    assert.equal(result.tasks.get("sibling").attempts, 1);
   });
 });

@@ -374,6 +374,34 @@ describe("worker threads", () => {
       }
     });
 
+    it("a thread blocked for good loading a module is terminated after 20 renewed graces; the attempt sharing it is requeued free", async () => {
+      const gate = cells(5); // cell 1 is never set while the thread lives: its module load blocks for good
+      mock.timers.enable({ apis: ["setTimeout"] });
+      try {
+        const handle = start(heldLoadJob(gate, ["a", "b"]), { provider: workerThreads({ threads: 1, terminateGraceMs: 50 }), maxNodeLosses: 0 });
+        const requeued: string[] = [];
+        handle.on("task:requeued", (e) => requeued.push(e.taskId));
+        await setByThread(gate, 0);
+        handle.cancelTask("a", "user");
+        await flushed();
+        for (let k = 0; k < 20; k++) mock.timers.tick(50); // b shares the thread: each grace is renewed
+        await flushed();
+        assert.deepEqual(requeued, [], "spared for 20 graces");
+        mock.timers.tick(50); // the 21st: the thread runs nothing anyway, so it is terminated
+        const result = await handle.result;
+        Atomics.store(gate, 1, 1);
+        Atomics.notify(gate, 1);
+        assert.deepEqual(requeued, ["b"]);
+        assert.equal(result.tasks.get("a").status, "cancelled");
+        // b was requeued free (it shared the node): not E_NODE_LOST with maxNodeLosses 0. (On its fresh
+        // thread the fixture module has no gate, so b then fails loading it.)
+        assert.ok(!isFlotillaError(result.tasks.get("b").error, "E_NODE_LOST"), String(result.tasks.get("b").error));
+        assert.equal(result.tasks.get("b").attempts, 2);
+      } finally {
+        mock.timers.reset();
+      }
+    });
+
     it("an attempt cancelled while its module loads, alone on its thread, ends after terminateGraceMs even when the load blocks the thread", async () => {
       const gate = cells(4); // held-load.mjs blocks its thread while it loads
       mock.timers.enable({ apis: ["setTimeout"] });

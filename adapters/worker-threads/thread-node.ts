@@ -39,6 +39,13 @@ export interface ThreadHost {
 /** Longest wait for a terminated thread to exit when a node stops (see `stop`). */
 const STOP_WAIT_MS = 1_000;
 
+/**
+ * How many times the grace of an attempt whose module never finished loading is renewed to spare the
+ * other attempts on its thread (see #armGrace): a thread blocked for good in a module's top-level code
+ * runs nothing else either, so past this it is terminated (10 s at the default grace of 500 ms).
+ */
+const MAX_LOAD_RENEWALS = 20;
+
 /** One attempt on its way to, or in, the worker. */
 class Call {
   readonly id: number;
@@ -58,6 +65,8 @@ class Call {
   at = -1;
   aborted = false;
   grace: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Graces renewed while its module was still loading. */
+  renewals = 0;
 
   constructor(id: number, node: ThreadNode, spec: WorkerTaskSpec, ctx: TaskContext<any>, fnId: number) {
     this.id = id;
@@ -181,9 +190,9 @@ export class ThreadNode implements ProviderNode {
    * (thread-main.ts). So the grace of such an attempt starts again in full when LOADED comes; if it
    * expires before, the thread is terminated only when that costs no other attempt (every attempt on
    * it is aborted), and otherwise the grace is renewed. Attempts b and c sharing the thread are never
-   * lost because a thread that was still loading could not answer for a. (A thread that never finishes
-   * loading is then not terminated on a's account while b or c runs; the run's cancelGraceMs bounds
-   * a's wait.)
+   * lost because a thread that was still loading could not answer for a. A thread that never finishes
+   * loading (blocked for good in the module's top-level code) runs nothing else either: after
+   * MAX_LOAD_RENEWALS renewals it is terminated, and b and c are requeued (free: they shared the node).
    */
   #armGrace(call: Call): void {
     if (call.grace !== undefined) clearTimeout(call.grace);
@@ -331,7 +340,7 @@ export class ThreadNode implements ProviderNode {
     call.grace = undefined;
     const worker = this.#worker;
     if (this.#calls.get(call.id) !== call || worker === undefined) return;
-    if (!this.#loaded.has(call.fnId) && this.#someRunning()) {
+    if (!this.#loaded.has(call.fnId) && this.#someRunning() && call.renewals++ < MAX_LOAD_RENEWALS) {
       this.#armGrace(call); // its body has not started, and others would be lost: look again later (see #armGrace)
       return;
     }
