@@ -78,6 +78,8 @@ export class Executor implements AttemptHost {
   #pumpQueued = false;
   /** Counts tasks made ready, so a pump over several pools knows when to go round again. */
   #readied = 0;
+  /** Counts lost nodes (see #pumpPool). */
+  #losses = 0;
   /** The guarded wrapper of each user listener, so `off` finds it. */
   readonly #guarded = new WeakMap<Function, (event: never) => void>();
 
@@ -293,10 +295,14 @@ export class Executor implements AttemptHost {
         k = pool.free();
         if (k < 0) {
           if (queue.size === 0 && pool.alone.length === 0) return;
+          const losses = this.#losses;
           pool.grow(queue.size + pool.alone.length);
           // A provider that starts nodes synchronously has one up already.
           if (pool.alone.length > 0) this.#placeAlone(pool);
           k = pool.free();
+          // That node may have been lost at once, under a task run alone on it (and charged for it):
+          // go round again, so a replacement is started. (Each round charges a loss, so it ends.)
+          if (k < 0 && this.#losses !== losses) continue;
           if (k < 0) {
             if (!pool.alive && pool.startError !== undefined) this.#failQueued(pool);
             return;
@@ -716,6 +722,7 @@ export class Executor implements AttemptHost {
       return;
     }
     pool.keepers[position]!.forget(lost);
+    this.#losses++;
     if (this.#heard && this.emitter.listenerCount("node:lost") > 0) {
       this.#emit("node:lost", { type: "node:lost", pool: pool.name, nodeId: lost.id, error, at: this.runtime.now() });
     }

@@ -138,6 +138,25 @@ describe("the executor under exploration", () => {
     for (const point of ["task.attempt", "task.complete", "job.cancel", "task.dispatch", "node.run", "node.lost", "node.start"]) assert.ok((report.faultsFired[point] ?? 0) > 0, `${point} fired`);
   });
 
+  it("holds every invariant on the 10,000 schedules of a campaign seed that once found a stuck run (a node lost at once under a task run alone)", async () => {
+    // Explore seed 22, iteration 9686: a replacement node started synchronously went to a task waiting
+    // to run alone, died under it in the same dispatch pass, and no further node was started.
+    const report = await explore(randomJob, {
+      iterations: 10_000,
+      seed: 22,
+      faults: {
+        "task.attempt": { probability: 0.1, action: { kind: "fail" } },
+        "task.complete": { probability: 0.05, action: { kind: "timeout" } },
+        "job.cancel": { probability: 0.01, action: { kind: "cancel", reason: "fault" } },
+        "task.dispatch": { probability: 0.05, action: { kind: "fail" } },
+        "node.run": { probability: 0.05, action: { kind: "fail" } },
+        "node.lost": { probability: 0.02, action: { kind: "fail" } },
+        "node.start": { probability: 0.1, action: { kind: "fail" } },
+      },
+    });
+    assert.equal(report.iterations, 10_000);
+  });
+
   it("holds every invariant over 1,500 schedules of random jobs on a pool of several simulated nodes that get lost", async () => {
     const report = await explore((t) => randomJob(t, true), {
       iterations: 1_500,

@@ -7,7 +7,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FlotillaError, Job, NodeLostError, isFlotillaError, start, type ComputeProvider, type NodeReport, type ProviderNode } from "../src/index.ts";
-import { virtualRuntime } from "../src/testing/index.ts";
+import { explore, virtualRuntime } from "../src/testing/index.ts";
 
 /**
  * Nodes of `slots` slots; a node dies (every attempt on it rejects with NodeLostError) as soon as a
@@ -199,4 +199,35 @@ describe("charging node losses", () => {
     assert.equal(siblingAborted, false, "the in-process node was not taken down");
     assert.equal(result.tasks.get("sibling").attempts, 1);
   });
+
+  it("a task that kills every node it is dispatched to, synchronously, ends with E_NODE_LOST; its neighbours finish", async () => {
+    // x's first loss is shared with a (free), so both run alone afterwards; then a's node is reported
+    // lost, and every replacement dies at once under x until x is out of losses.
+    await explore(
+      async (t) => {
+        const reports: NodeReport[] = [];
+        let starts = 0;
+        const provider: ComputeProvider = {
+          name: "sync-deaths",
+          startNode: (report) => (reports.push(report), { id: `node-${++starts}`, slots: 3 }),
+          stopNode: () => {},
+          run: (node, body, ctx) => {
+            if (ctx.taskId === "x") throw new NodeLostError(node.id, `${node.id} died under task "x" attempt ${ctx.attempt}`);
+            if (ctx.taskId === "a" && ctx.attempt === 2) t.runtime.setTimer(2, () => reports.at(-1)!.lost("preempted"));
+            return body(ctx);
+          },
+        };
+        const job = new Job("j")
+          .task("a", { priority: 3 }, async ({ sleep }) => (await sleep(5), "a"))
+          .task("x", { priority: 2 }, () => "x")
+          .task("b", { priority: 1 }, async ({ sleep }) => (await sleep(1), "b"));
+        const result = await start(job, { runtime: t.runtime, provider, maxNodeLosses: 3 }).result;
+        assert.equal(result.output("a"), "a");
+        assert.equal(result.output("b"), "b");
+        assert.ok(isFlotillaError(result.tasks.get("x").error, "E_NODE_LOST"));
+      },
+      { iterations: 20, seed: 3 },
+    );
+  });
+
 });
