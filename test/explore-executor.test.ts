@@ -119,20 +119,23 @@ async function randomJob(t: ExploreContext, withPools = false): Promise<void> {
   }
 }
 
+/** Every fault point the executor consults, each switched on in about half the schedules. */
+const everyFault = {
+  "task.attempt": { probability: 0.1, action: { kind: "fail" } },
+  "task.complete": { probability: 0.05, action: { kind: "timeout" } },
+  "job.cancel": { probability: 0.01, action: { kind: "cancel", reason: "fault" } },
+  "task.dispatch": { probability: 0.05, action: { kind: "fail" } },
+  "node.run": { probability: 0.05, action: { kind: "fail" } },
+  "node.lost": { probability: 0.02, action: { kind: "fail" } },
+  "node.start": { probability: 0.1, action: { kind: "fail" } },
+} as const;
+
 describe("the executor under exploration", () => {
   it("holds every invariant over 3,000 schedules of random jobs with faults and cancellations", async () => {
     const report = await explore(randomJob, {
       iterations: 3_000,
       seed: 2026,
-      faults: {
-        "task.attempt": { probability: 0.1, action: { kind: "fail" } },
-        "task.complete": { probability: 0.05, action: { kind: "timeout" } },
-        "job.cancel": { probability: 0.01, action: { kind: "cancel", reason: "fault" } },
-        "task.dispatch": { probability: 0.05, action: { kind: "fail" } },
-        "node.run": { probability: 0.05, action: { kind: "fail" } },
-        "node.lost": { probability: 0.02, action: { kind: "fail" } },
-        "node.start": { probability: 0.1, action: { kind: "fail" } },
-      },
+      faults: everyFault,
     });
     assert.equal(report.iterations, 3_000);
     for (const point of ["task.attempt", "task.complete", "job.cancel", "task.dispatch", "node.run", "node.lost", "node.start"]) assert.ok((report.faultsFired[point] ?? 0) > 0, `${point} fired`);
@@ -144,15 +147,7 @@ describe("the executor under exploration", () => {
     const report = await explore(randomJob, {
       iterations: 10_000,
       seed: 22,
-      faults: {
-        "task.attempt": { probability: 0.1, action: { kind: "fail" } },
-        "task.complete": { probability: 0.05, action: { kind: "timeout" } },
-        "job.cancel": { probability: 0.01, action: { kind: "cancel", reason: "fault" } },
-        "task.dispatch": { probability: 0.05, action: { kind: "fail" } },
-        "node.run": { probability: 0.05, action: { kind: "fail" } },
-        "node.lost": { probability: 0.02, action: { kind: "fail" } },
-        "node.start": { probability: 0.1, action: { kind: "fail" } },
-      },
+      faults: everyFault,
     });
     assert.equal(report.iterations, 10_000);
   });
