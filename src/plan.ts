@@ -6,7 +6,7 @@
  */
 import { CycleError, FlotillaError } from "./errors.ts";
 import type { JobGraph } from "./job.ts";
-import { closest } from "./task-options.ts";
+import { closest } from "./validation.ts";
 
 export interface Plan {
   /** Tasks planned. */

@@ -9,7 +9,7 @@ import { bodyKind, type ComputeProvider } from "./provider.ts";
 import { NodeKeeper, type NodeKeeperHost } from "./node-keeper.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { TaskBody, TaskSpec } from "./task-context.ts";
-import { closest } from "./task-options.ts";
+import { closest } from "./validation.ts";
 
 export class Pool {
   readonly name: string;

@@ -2,7 +2,7 @@
 import { FlotillaError } from "./errors.ts";
 import { checkProvider, inProcess, type ComputeProvider } from "./provider.ts";
 import { missingRuntimeMembers, realRuntime, type Runtime } from "./runtime.ts";
-import { checkOptionsObject, invalidOption } from "./task-options.ts";
+import { checkOptionsObject, invalidOption } from "./validation.ts";
 
 /**
  * @example await run(job, { concurrency: 8, signal: AbortSignal.timeout(60_000), failFast: true })

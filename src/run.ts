@@ -6,7 +6,8 @@ import { graphOf, type Job } from "./job.ts";
 import type { JobStatus, RunResult } from "./result.ts";
 import { resolveRunOptions, type RunOptions } from "./run-options.ts";
 import type { TaskBody, TaskSpec } from "./task-context.ts";
-import { closest, type SatisfyOptions, type TaskOptions } from "./task-options.ts";
+import { type SatisfyOptions, type TaskOptions } from "./task-options.ts";
+import { closest } from "./validation.ts";
 
 type Listener<K extends RunEventName> = (event: RunEvents[K]) => void;
 type DepsOf<Outputs, D extends keyof Outputs> = { readonly [K in D]: Outputs[K] };

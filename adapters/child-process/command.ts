@@ -1,7 +1,7 @@
 /** `command()`: a task body that is a command line, its options, and their one check. */
 import { fileURLToPath } from "node:url";
 import { FlotillaError, describe } from "../../src/errors.ts";
-import { checkDelayMs, checkOptionsObject, invalidOption } from "../../src/task-options.ts";
+import { checkDelayMs, checkOptionsObject, invalidOption } from "../../src/validation.ts";
 import type { TaskSpec } from "../../src/task-context.ts";
 
 /**

@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { FlotillaError, NodeLostError, describe } from "../../src/errors.ts";
 import type { ComputeProvider, ProviderNode } from "../../src/provider.ts";
 import type { TaskContext } from "../../src/task-context.ts";
-import { checkDelayMs, checkOptionsObject, invalidOption } from "../../src/task-options.ts";
+import { checkDelayMs, checkOptionsObject, invalidOption } from "../../src/validation.ts";
 import { checkMaxOutputBytes, resolveSpec, type CommandSpec } from "./command.ts";
 import { ProcessNode } from "./process-node.ts";
 import { runCommand, type CommandDefaults } from "./run-command.ts";

@@ -1,7 +1,7 @@
 /** Options of `workerThreads()`, with defaults and bounds, and their single check. */
 import { availableParallelism } from "node:os";
 import { SHARE_ENV } from "node:worker_threads";
-import { checkDelayMs, checkKnownKeys, checkOptionsObject, invalidOption } from "../../src/task-options.ts";
+import { checkDelayMs, checkKnownKeys, checkOptionsObject, invalidOption } from "../../src/validation.ts";
 
 /** Heap and stack limits of each thread, in MB (Node's `ResourceLimits`, declared here so the types need no @types/node). */
 export interface WorkerResourceLimits {

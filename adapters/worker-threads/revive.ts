@@ -1,6 +1,6 @@
 /** Turns what a worker thread sent back about a failure into the error the attempt rejects with. */
 import { FlotillaError, messageOf, type ErrorCode } from "../../src/errors.ts";
-import { closest } from "../../src/task-options.ts";
+import { closest } from "../../src/validation.ts";
 import type { ErrorWire, FailureWire } from "./wire.ts";
 import type { WorkerTaskSpec } from "./worker-task.ts";
 

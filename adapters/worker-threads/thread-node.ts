@@ -15,7 +15,7 @@ import { Worker } from "node:worker_threads";
 import { FlotillaError, NodeLostError, messageOf } from "../../src/errors.ts";
 import type { NodeReport, ProviderNode } from "../../src/provider.ts";
 import type { TaskContext } from "../../src/task-context.ts";
-import { MAX_TIMER_MS } from "../../src/task-options.ts";
+import { MAX_TIMER_MS } from "../../src/validation.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { failureError, reviveError } from "./revive.ts";
 import { THREAD_SCRIPT } from "./thread-script.ts";

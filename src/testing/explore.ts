@@ -4,7 +4,7 @@
  * assertions after every step, and turn the first failure into a ScheduleFailure that replays it.
  */
 import { FlotillaError, describe } from "../errors.ts";
-import { checkKnownKeys } from "../task-options.ts";
+import { checkKnownKeys } from "../validation.ts";
 import { realRuntime, type FaultAction, type FaultContext, type FaultPoint, type Runtime } from "../runtime.ts";
 import { Controller, type StopReason } from "./controller.ts";
 import { readEnv } from "./env.ts";

@@ -5,7 +5,7 @@
  * everywhere. A rule with a `when` predicate and no probability fires exactly where it holds.
  */
 import { FlotillaError, describe } from "../errors.ts";
-import { closest } from "../task-options.ts";
+import { closest } from "../validation.ts";
 import type { FaultAction, FaultContext, FaultPoint } from "../runtime.ts";
 
 /** Where a rule is consulted: the fault point's context plus the schedule's current step. */

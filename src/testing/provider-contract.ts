@@ -8,7 +8,7 @@
  */
 import { Job } from "../job.ts";
 import { FlotillaError, NodeLostError, describe, isFlotillaError, messageOf } from "../errors.ts";
-import { checkKnownKeys } from "../task-options.ts";
+import { checkKnownKeys } from "../validation.ts";
 import { bodyKind, checkProvider, type ComputeProvider, type ProviderNode } from "../provider.ts";
 import { start, run } from "../run.ts";
 import type { RunResult } from "../result.ts";

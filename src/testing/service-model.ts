@@ -5,7 +5,7 @@
  * interleaving; the `service.call` fault point can fail any call.
  */
 import { FlotillaError, describe } from "../errors.ts";
-import { checkKnownKeys } from "../task-options.ts";
+import { checkKnownKeys } from "../validation.ts";
 import type { Runtime } from "../runtime.ts";
 
 export interface ServiceOptions {
