@@ -66,12 +66,9 @@ class TaskResultsView implements TaskResults<any> {
     }
     return out;
   }
-  // `console.log(result)` shows the entries, as for a Map (Node's and Deno's inspect hooks; both are
-  // Symbol.for keys, so nothing here depends on the runtime).
+  // `console.log(result)` shows the entries, as for a Map. (Deno's console honours Node's inspect key
+  // too, and it is a Symbol.for key: nothing here depends on the runtime.)
   [Symbol.for("nodejs.util.inspect.custom")](_depth: number, options: unknown, inspect: (value: unknown, options: unknown) => string): string {
-    return inspect(new Map(this.entries()), options);
-  }
-  [Symbol.for("Deno.customInspect")](inspect: (value: unknown, options: unknown) => string, options: unknown): string {
     return inspect(new Map(this.entries()), options);
   }
 }
