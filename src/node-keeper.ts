@@ -76,15 +76,17 @@ export class NodeKeeper {
       mine = node;
       this.#use(node);
     };
+    let later: boolean;
     try {
       this.#injectFault("node.start", "starting a node");
       started = this.#host.provider.startNode(report);
+      later = isPromiseLike(started); // (a `then` getter may throw: that start failed)
     } catch (error) {
       this.#startFailed(error);
       return;
     }
-    if (!isPromiseLike(started)) {
-      use(started);
+    if (!later) {
+      use(started as ProviderNode);
       return;
     }
     this.#startAbort = abort;
@@ -166,12 +168,19 @@ export class NodeKeeper {
   }
 
   #use(node: ProviderNode): void {
-    const slots = (node as { slots?: unknown } | null)?.slots;
-    if (typeof node !== "object" || node === null || typeof node.id !== "string" || !(slots === Infinity || (Number.isInteger(slots) && (slots as number) >= 1))) {
+    let id: unknown;
+    let slots: unknown;
+    try {
+      if (typeof node === "object" && node !== null) ({ id, slots } = node);
+    } catch (error) {
+      this.#startFailed(error); // a node whose `id` or `slots` getter throws
+      return;
+    }
+    if (typeof id !== "string" || !(slots === Infinity || (Number.isInteger(slots) && (slots as number) >= 1))) {
       this.#startFailed(
         new FlotillaError(
           "E_INVALID_OPTION",
-          `provider "${this.#host.provider.name}" started a node that is not { id: string, slots: integer >= 1 or Infinity }: received ${node === null || typeof node !== "object" ? describe(node) : `{ id: ${describe(node.id)}, slots: ${describe(slots)} }`}`,
+          `provider "${this.#host.provider.name}" started a node that is not { id: string, slots: integer >= 1 or Infinity }: received ${node === null || typeof node !== "object" ? describe(node) : `{ id: ${describe(id)}, slots: ${describe(slots)} }`}`,
         ),
       );
       return;

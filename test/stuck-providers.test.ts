@@ -8,20 +8,21 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Job, isFlotillaError, start, type ComputeProvider, type NodeReport, type ProviderNode, type RunEvents } from "../src/index.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
+import { deferred } from "./helpers.ts";
 
 describe("providers that never answer", () => {
   it("cancel() ends a run whose node start never settles; the start is told through its signal", async () => {
     const runtime = virtualRuntime();
     let told: unknown = "not told";
     let arrive!: (node: ProviderNode) => void;
-    const stopped: string[] = [];
+    const stopped = deferred<string>();
     const provider: ComputeProvider = {
       name: "hung-cloud",
       startNode: (report: NodeReport) => {
         report.signal?.addEventListener("abort", () => (told = report.signal!.reason));
         return new Promise((resolve) => (arrive = resolve));
       },
-      stopNode: (node) => void stopped.push(node.id),
+      stopNode: (node) => stopped.resolve(node.id),
       run: (_node, body, ctx) => body(ctx),
     };
     const handle = start(new Job("j").task("a", () => 1), { runtime, provider, stopTimeoutMs: 5_000 });
@@ -38,9 +39,7 @@ describe("providers that never answer", () => {
     assert.match((errors[0]!.error as Error).message, /provider "hung-cloud" did not finish starting a node within 5000 ms/);
     // The node arrives after the run stopped waiting: it is stopped.
     arrive({ id: "late", slots: 1 });
-    await new Promise<void>((resolve) => queueMicrotask(resolve));
-    await Promise.resolve();
-    assert.deepEqual(stopped, ["late"]);
+    assert.equal(await stopped.promise, "late");
   });
 
   it("a start that honours its signal ends the run at once", async () => {
@@ -95,3 +94,21 @@ describe("providers that never answer", () => {
     assert.deepEqual(errors, [boom]);
   });
 });
+
+describe("providers whose values throw", () => {
+  const odd: [string, () => unknown][] = [
+    ["a start whose thenable has a throwing then getter", () => Object.defineProperty({}, "then", { get: () => { throw new Error("then getter exploded"); } })],
+    ["a node whose id getter throws", () => Object.defineProperty({ slots: 1 }, "id", { get: () => { throw new Error("id getter exploded"); } })],
+  ];
+  for (const [name, make] of odd) {
+    it(`${name}: the start fails (retried, then the pool's tasks fail) and the run settles`, async () => {
+      const runtime = virtualRuntime();
+      const provider: ComputeProvider = { name: "odd", startNode: () => make() as never, stopNode: () => {}, run: (_node, body, ctx) => body(ctx) };
+      const result = await start(new Job("j").task("a", () => 1), { runtime, provider }).result;
+      assert.equal(result.status, "failed");
+      assert.ok(isFlotillaError(result.tasks.get("a").error, "E_NODE_LOST"));
+      assert.match((result.tasks.get("a").error as Error).message, /could not start a node: .*exploded/);
+    });
+  }
+});
+
