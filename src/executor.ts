@@ -459,7 +459,8 @@ export class Executor implements AttemptHost {
     a.released = true;
     this.#busy--;
     a.pool.load[a.keeper]!--;
-    if (a.pool.restricted && a.pool.exclusive[a.keeper] === true && this.#t.alone[a.task] === 1) a.pool.hold(a.keeper, false);
+    // An exclusive position holds one attempt, the one running alone there: this one.
+    if (a.pool.restricted && a.pool.exclusive[a.keeper] === true) a.pool.hold(a.keeper, false);
     if (a.windingDown) this.#windingDown.delete(a);
     if (this.#delays !== undefined && this.#delays.size > 0) {
       const delay = this.#delays.get(a);

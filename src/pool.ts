@@ -83,7 +83,7 @@ export class Pool {
   empty(): number {
     // A reservation on a position whose node is gone helps nobody: reserve a live node instead.
     if (this.reserved >= 0 && this.keepers[this.reserved]!.node === undefined) this.reserved = -1;
-    if (this.reserved >= 0 && this.keepers[this.reserved]!.node !== undefined && this.load[this.reserved] === 0) return this.reserved;
+    if (this.reserved >= 0 && this.load[this.reserved] === 0) return this.reserved;
     let best = -1;
     let bestLoad = Infinity;
     for (let k = 0; k < this.keepers.length; k++) {

@@ -6,6 +6,7 @@
  */
 
 import type { RunEventName, RunEvents } from "./events.ts";
+import { MAX_TIMER_MS } from "./validation.ts";
 
 /** An opaque timer handle returned by `Runtime.setTimer`. */
 export type TimerHandle = unknown;
@@ -109,29 +110,27 @@ export interface RunObservation {
   settled(): boolean;
 }
 
-/**
- * Node and Deno keep a timer of at most 2^31-1 ms; a longer one fires after about 1 ms. The real
- * runtime splits a longer delay into legs of at most this length, so no delay ever fires early.
- */
-const LONGEST_LEG_MS = 2 ** 31 - 1;
 
-/** A delay longer than one timer can hold: re-armed leg by leg; `current` is the leg now armed. */
+/**
+ * A delay longer than one timer can hold (Node and Deno fire a timer over MAX_TIMER_MS after about
+ * 1 ms): re-armed leg by leg, so no delay ever fires early; `current` is the leg now armed.
+ */
 class LongTimer {
   current: ReturnType<typeof setTimeout>;
   constructor(due: number, callback: () => void) {
     const leg = (): void => {
       const left = due - Date.now();
       if (left <= 0) callback();
-      else this.current = setTimeout(leg, Math.min(left, LONGEST_LEG_MS));
+      else this.current = setTimeout(leg, Math.min(left, MAX_TIMER_MS));
     };
-    this.current = setTimeout(leg, LONGEST_LEG_MS);
+    this.current = setTimeout(leg, MAX_TIMER_MS);
   }
 }
 
 /** The default runtime: the real clock, real timers and `Math.random`; it injects no faults. */
 export const realRuntime: Runtime = Object.freeze({
   now: Date.now, // ignores its receiver, so no wrapper call per read
-  setTimer: (ms: number, callback: () => void): TimerHandle => (ms > LONGEST_LEG_MS ? new LongTimer(Date.now() + ms, callback) : setTimeout(callback, ms)),
+  setTimer: (ms: number, callback: () => void): TimerHandle => (ms > MAX_TIMER_MS ? new LongTimer(Date.now() + ms, callback) : setTimeout(callback, ms)),
   clearTimer: (handle: TimerHandle): void => clearTimeout(handle instanceof LongTimer ? handle.current : (handle as ReturnType<typeof setTimeout>)),
   random: () => Math.random(),
 });
