@@ -82,18 +82,12 @@ export function resolveRunOptions(jobName: string, options: unknown): ResolvedRu
     throw new FlotillaError("E_INVALID_OPTION", `${where}: option "runtime" is not a Runtime: missing ${missing.join(", ")}`);
   }
   const pools = resolvePools(where, o);
-  const cancelGraceMs = o.cancelGraceMs === undefined ? 1_000 : o.cancelGraceMs;
-  if (!(typeof cancelGraceMs === "number" && Number.isFinite(cancelGraceMs) && cancelGraceMs >= 0)) {
-    throw invalidOption(where, "cancelGraceMs", "a finite number of milliseconds >= 0", cancelGraceMs);
-  }
+  const cancelGraceMs = millis(where, "cancelGraceMs", o.cancelGraceMs, 1_000);
   const maxNodeLosses = o.maxNodeLosses === undefined ? 3 : o.maxNodeLosses;
   if (!(Number.isInteger(maxNodeLosses) && maxNodeLosses >= 0)) {
     throw invalidOption(where, "maxNodeLosses", "an integer >= 0", maxNodeLosses);
   }
-  const stopTimeoutMs = o.stopTimeoutMs === undefined ? 10_000 : o.stopTimeoutMs;
-  if (!(typeof stopTimeoutMs === "number" && Number.isFinite(stopTimeoutMs) && stopTimeoutMs >= 0)) {
-    throw invalidOption(where, "stopTimeoutMs", "a finite number of milliseconds >= 0", stopTimeoutMs);
-  }
+  const stopTimeoutMs = millis(where, "stopTimeoutMs", o.stopTimeoutMs, 10_000);
   return { concurrency, signal, failFast, runtime, pools, cancelGraceMs, maxNodeLosses, stopTimeoutMs };
 }
 
@@ -120,6 +114,13 @@ function resolvePools(where: string, o: RunOptions): ResolvedRunOptions["pools"]
   if (d < 0) pools.unshift({ name: "default", provider: inProcess() });
   else pools.unshift(...pools.splice(d, 1));
   return pools;
+}
+
+/** A delay option: `fallback` when not given, else a finite number of milliseconds >= 0 (any size). */
+function millis(where: string, option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!(typeof value === "number" && Number.isFinite(value) && value >= 0)) throw invalidOption(where, option, "a finite number of milliseconds >= 0", value);
+  return value;
 }
 
 function isAbortSignal(value: unknown): value is AbortSignal {

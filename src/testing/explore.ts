@@ -391,7 +391,8 @@ function resolve(options: ExploreOptions): Resolved {
   };
   check(Number.isInteger(iterations) && iterations >= 1, "iterations", "an integer >= 1 (FLOTILLA_ITERATIONS too)", iterations);
   check(Number.isInteger(seed), "seed", "an integer (FLOTILLA_SEED too)", seed);
-  check(STRATEGY_NAMES.includes(strategy), "strategy", `"random", "pct", "exhaustive" or "default"`, strategy);
+  const names = STRATEGY_NAMES.map((n) => `"${n}"`);
+  check(STRATEGY_NAMES.includes(strategy), "strategy", `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`, strategy);
   check(Number.isInteger(maxSteps) && maxSteps >= 1, "maxSteps", "an integer >= 1", maxSteps);
   check(Number.isInteger(pctDepth) && pctDepth >= 1, "pctDepth", "an integer >= 1", pctDepth);
   check(onMaxSteps === "fail" || onMaxSteps === "pass", "onMaxSteps", `"fail" or "pass"`, onMaxSteps);
