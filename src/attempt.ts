@@ -5,6 +5,7 @@
  * `failures` are built on first use, so a body that never reads them costs no AbortController and no
  * object.
  */
+import { sleepLabel } from "./trace-labels.ts";
 import { execute } from "abort-controller-x";
 import { FlotillaError, describe } from "./errors.ts";
 import type { Pool } from "./pool.ts";
@@ -100,7 +101,7 @@ export class Attempt {
     }
     const runtime = this.host.runtime;
     // Each call its own label, so a trace tells which `await` of the body raced.
-    const label = this.host.controlled ? `sleep ${this.taskId}#${this.attempt}.${++this.sleeps}` : undefined;
+    const label = this.host.controlled ? sleepLabel(this.taskId, this.attempt, ++this.sleeps) : undefined;
     // A real AbortSignal costs an AbortController; until the body asks for `signal`, sleep listens
     // on the attempt's own lightweight abort hook instead.
     return execute<void>(this.#controller?.signal ?? this.#hook(), (resolve) => {

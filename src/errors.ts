@@ -4,22 +4,32 @@
  * of the library) where the class identity differs.
  */
 
-/** Every code a flotilla error can carry. Codes are a contract: they never change meaning. */
-export type ErrorCode =
-  | "E_DUPLICATE_TASK"
-  | "E_INVALID_OPTION"
-  | "E_UNKNOWN_DEPENDENCY"
-  | "E_UNKNOWN_TASK"
-  | "E_CYCLE"
-  | "E_TIMEOUT"
-  | "E_CANCELLED"
-  | "E_DEPENDENCY_FAILED"
-  | "E_NODE_LOST"
-  | "E_RUN_ENDED"
-  | "E_SCHEDULE_FAILED"
-  | "E_SCHEDULE_DIVERGED"
-  | "E_COMMAND_FAILED"
-  | "E_WORKER_FAILED";
+/**
+ * The codes core raises, with their meanings. Codes are a contract: they never change meaning.
+ * Extensions declare their own with `declareErrorCodes` (vocabulary.ts).
+ */
+export const CORE_ERROR_CODES = {
+  E_DUPLICATE_TASK: "two tasks of a job have the same id",
+  E_INVALID_OPTION: "an option, argument or job definition is invalid (refused before anything runs)",
+  E_UNKNOWN_DEPENDENCY: "a task depends on an id the job does not have",
+  E_UNKNOWN_TASK: "an operation named a task the run does not have",
+  E_CYCLE: "the job's dependencies form a cycle",
+  E_TIMEOUT: "an attempt ran past its task's timeoutMs",
+  E_CANCELLED: "work was cancelled",
+  E_DEPENDENCY_FAILED: "a task was skipped: a dependency it blocks on did not succeed",
+  E_NODE_LOST: "the node an attempt ran on was lost, or a pool could not start a node",
+  E_RUN_ENDED: "an operation needs a run that has not ended",
+} as const;
+
+/** A code of core's. */
+export type CoreErrorCode = keyof typeof CORE_ERROR_CODES;
+
+/**
+ * A flotilla error's code: one of core's, or one an extension declared (`E_COMMAND_FAILED` of
+ * flotilla/child-process, `E_SCHEDULE_FAILED` of flotilla/testing, a user adapter's own). The set is
+ * open, so a `switch` on it needs a default; editors still offer core's codes.
+ */
+export type ErrorCode = CoreErrorCode | (string & {});
 
 const BRAND = Symbol.for("flotilla.error");
 

@@ -30,6 +30,7 @@ import type { JobStatus, RunResult } from "./result.ts";
 import type { ResolvedRunOptions } from "./run-options.ts";
 import type { FaultAction, FaultPoint, Runtime, TimerHandle } from "./runtime.ts";
 import { TaskTable } from "./task-table.ts";
+import { attemptLabel, nodeLabel, type AttemptEvent } from "./trace-labels.ts";
 import { DEFAULT_POLICY, backoffDelay, type TaskPolicy } from "./task-options.ts";
 import type { OutputStream } from "./task-context.ts";
 import { CANCELLED, FAILED, PENDING, READY, RETRYING, RUNNING, SKIPPED, STATE_NAMES, SUCCEEDED } from "./task-state.ts";
@@ -138,8 +139,8 @@ export class Executor implements AttemptHost {
         this.#nodeLost(pool, node, new NodeLostError(node.id, `node "${node.id}" of pool "${pool.name}" was lost: ${why}`, { cause: reason }));
         this.#pump();
       },
-      retryLabel: this.controlled ? `retry node start ${pool.name}#${k}` : undefined,
-      boundLabel: this.controlled ? `provider wait ${pool.name}#${k}` : undefined,
+      retryLabel: this.controlled ? nodeLabel("retry node start", pool.name, k) : undefined,
+      boundLabel: this.controlled ? nodeLabel("provider wait", pool.name, k) : undefined,
       stopTimeoutMs: this.#options.stopTimeoutMs,
       providerError: (operation, nodeId, error) => {
         if (this.#heard && this.emitter.listenerCount("provider:error") > 0) {
@@ -841,8 +842,8 @@ export class Executor implements AttemptHost {
   // ---- helpers ----
 
   /** A trace label for a timer or completion of attempt `a`, only under a controlled runtime. */
-  #label(kind: string, a: Attempt): string | undefined {
-    return this.controlled ? `${kind} ${a.taskId}#${a.attempt}` : undefined;
+  #label(event: AttemptEvent, a: Attempt): string | undefined {
+    return this.controlled ? attemptLabel(event, a.taskId, a.attempt) : undefined;
   }
 
   /** Lets a testing runtime watch this run (its invariants are checked after every step). */

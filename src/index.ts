@@ -15,7 +15,10 @@ export {
   NodeLostError,
   isFlotillaError,
   type ErrorCode,
+  type CoreErrorCode,
   type CancelSource,
 } from "./errors.ts";
+export { declareErrorCodes, declareFaultPoints, errorCodes, faultPoints, type Declaration } from "./vocabulary.ts";
+export type { CoreFaultPoint } from "./fault-points.ts";
 export { realRuntime, type Runtime, type TimerHandle, type FaultPoint, type FaultContext, type FaultAction, type RunObservation } from "./runtime.ts";
 export { inProcess, type ComputeProvider, type ProviderNode, type NodeReport } from "./provider.ts";

@@ -6,37 +6,19 @@
  */
 
 import type { RunEventName, RunEvents } from "./events.ts";
+import type { CoreFaultPoint } from "./fault-points.ts";
 import { MAX_TIMER_MS } from "./validation.ts";
 
 /** An opaque timer handle returned by `Runtime.setTimer`. */
 export type TimerHandle = unknown;
 
 /**
- * Named places where a runtime may inject a fault. The executor consults:
- * - `task.dispatch` — as a ready task is sent to its node; `fail`: the dispatch is lost (the attempt
- *   is requeued like one on a lost node, without spending a retry).
- * - `task.attempt` — just before an attempt's body runs; `fail` or `timeout` instead of running it.
- * - `task.complete` — when a body has returned, before its outcome counts; `fail`/`timeout` lose
- *   the completion, `delay` delivers it `ms` later.
- * - `node.run` — likewise after the body ran; `fail`: the node died under it (its side effects
- *   happened, the attempt is requeued: at-least-once).
- * - `node.lost` — before each dispatch; `fail`: the node is lost now, with everything running on it.
- * - `node.start` and `provider.call` — before the provider starts a node / is called to start or
- *   stop one; `fail`: that call fails (a start is retried, up to 3 times, with backoff).
- * - `job.cancel` — before each dispatch; `cancel`: the run is cancelled.
- * Service models of flotilla/testing consult `service.call`.
+ * Named places where a runtime may inject a fault: core's (`CoreFaultPoint`, listed with their
+ * meanings in fault-points.ts: task.dispatch, task.attempt, task.complete, node.run, node.lost,
+ * node.start, provider.call, job.cancel) or an extension's, declared with `declareFaultPoints`
+ * (the testing kit's service models consult `service.call`).
  */
-export type FaultPoint =
-  | "task.attempt"
-  | "task.complete"
-  | "job.cancel"
-  | "task.dispatch"
-  | "node.start"
-  | "node.run"
-  | "node.lost"
-  | "provider.call"
-  | "service.call"
-  | (string & {});
+export type FaultPoint = CoreFaultPoint | (string & {});
 
 /** What is known at a fault point. */
 export interface FaultContext {
