@@ -95,6 +95,22 @@ export class Pool {
     return -1;
   }
 
+  /**
+   * An attempt takes a slot at position k. Returns its placement: its number in the sequence of
+   * attempts placed there, negated when the node already held another (see `placements`).
+   */
+  take(k: number): number {
+    const placed = ++this.placements[k]!;
+    return this.load[k]!++ === 0 ? placed : -placed;
+  }
+
+  /** An attempt at position k let go of its slot. */
+  give(k: number): void {
+    this.load[k]!--;
+    // An exclusive position holds one attempt, the one running alone there: this one.
+    if (this.#exclusiveCount > 0 && this.exclusive[k] === true) this.hold(k, false);
+  }
+
   /** Position `k` is held by an attempt running alone (`on`), or free for shared work again. */
   hold(k: number, on: boolean): void {
     if (this.exclusive[k] === on) return;

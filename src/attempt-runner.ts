@@ -1,0 +1,225 @@
+/**
+ * Running attempts: an attempt takes a slot of a node, its body runs through the pool's provider,
+ * and its outcome (returned synchronously, or through a thenable) is delivered to the task lifecycle
+ * once. An attempt that times out or is cancelled is aborted and keeps its slot until its body
+ * settles or its grace period (`cancelGraceMs`) ends; then it is abandoned. Bodies that return
+ * synchronously complete inside the dispatch loop, without a promise.
+ */
+import { Attempt, type AttemptHost } from "./attempt.ts";
+import { TimeoutError } from "./errors.ts";
+import type { FaultInjection } from "./fault-injection.ts";
+import type { Pool } from "./pool.ts";
+import type { ProviderNode } from "./provider.ts";
+import type { RunState } from "./run-state.ts";
+import type { Runtime, TimerHandle } from "./runtime.ts";
+import type { TaskLifecycle } from "./task-lifecycle.ts";
+import type { OutputStream } from "./task-context.ts";
+import { FAILED, RUNNING, SUCCEEDED } from "./task-state.ts";
+
+export class AttemptRunner implements AttemptHost {
+  /** Slots held by attempts now (aborted attempts winding down included). */
+  busy = 0;
+  readonly runtime: Runtime;
+  readonly controlled: boolean;
+
+  readonly #s: RunState;
+  readonly #tasks: TaskLifecycle;
+  readonly #faults: FaultInjection | undefined;
+  readonly #pump: () => void;
+  /** Aborted attempts still holding their slot until their body settles or their grace ends. */
+  readonly #windingDown = new Set<Attempt>();
+  /** Completions held back by a `delay` fault at task.complete (testing only). */
+  #delays: Map<Attempt, TimerHandle> | undefined = undefined;
+
+  constructor(state: RunState, tasks: TaskLifecycle, faults: FaultInjection | undefined, pump: () => void) {
+    this.#s = state;
+    this.runtime = state.runtime;
+    this.controlled = state.controlled;
+    this.#tasks = tasks;
+    this.#faults = faults;
+    this.#pump = pump;
+  }
+
+  /** Starts an attempt of ready task i on the node at position k of `pool`. */
+  start(i: number, pool: Pool, k: number, node: ProviderNode): void {
+    const s = this.#s;
+    const t = s.t;
+    const number = ++t.attempts[i]!;
+    const a = new Attempt(this, i, t.graph.ids[i]!, number, node);
+    a.pool = pool;
+    a.keeper = k;
+    a.placement = pool.take(k);
+    t.state[i] = RUNNING;
+    t.current[i] = a;
+    this.busy++;
+    if (number === 1) t.startedAt[i] = this.runtime.now();
+    if (s.events.wants("task:start")) s.events.emit("task:start", { type: "task:start", taskId: a.taskId, attempt: number, at: this.runtime.now() });
+    if (a.decided) {
+      // A task:start listener cancelled it: the body never runs.
+      this.release(a);
+      return;
+    }
+    const policy = t.graph.policies[i];
+    if (policy !== undefined && policy.timeoutMs > 0) {
+      a.timer = this.runtime.setTimer(policy.timeoutMs, () => this.#timedOut(a, policy.timeoutMs), s.label("timeout", a));
+    }
+    let result: unknown;
+    let then: unknown;
+    try {
+      if (this.#faults !== undefined) {
+        const fault = this.#faults.beforeBody(a);
+        if (fault?.kind === "lost") {
+          this.release(a);
+          a.decided = true;
+          t.current[i] = undefined;
+          this.#tasks.attemptFailed(a, fault.error, false);
+          return;
+        }
+        if (fault?.kind === "timeout") {
+          this.#timedOut(a, policy?.timeoutMs ?? 0);
+          this.release(a);
+          return;
+        }
+        if (fault?.kind === "fail") throw fault.error;
+      }
+      result = pool.provider.run(a.node, t.graph.bodies[i]!, a.ctx);
+      // A body's thenable is user code: its `then` getter, or `then` itself, may throw. Either fails
+      // this attempt (below), never the dispatch loop. `then` is read once.
+      then = thenOf(result);
+      if (then !== undefined) {
+        if (this.controlled) {
+          // The runtime decides when the completion arrives, so the order of completions is explored.
+          // (An abandoned attempt's completion changes nothing, so it is not scheduled.)
+          const label = s.label("complete", a)!;
+          (then as PromiseLike<unknown>["then"]).call(
+            result,
+            (value) => (a.released ? undefined : this.runtime.defer!(label, () => this.#settle(a, true, value))),
+            (error) => (a.released ? undefined : this.runtime.defer!(label, () => this.#settle(a, false, error))),
+          );
+        } else {
+          (then as PromiseLike<unknown>["then"]).call(
+            result,
+            (value) => this.#settle(a, true, value),
+            (error) => this.#settle(a, false, error),
+          );
+        }
+      }
+    } catch (error) {
+      // (Harmless if a misbehaving thenable already settled it: a settled attempt ignores the rest.)
+      this.#settle(a, false, error);
+      return;
+    }
+    if (then === undefined) this.#settle(a, true, result);
+  }
+
+  /** The body of attempt `a` returned or threw. */
+  #settle(a: Attempt, ok: boolean, value: unknown, faultsChecked = false): void {
+    if (a.released) return; // abandoned after its grace period: nobody waits for it any more
+    if (this.#faults !== undefined && !faultsChecked && !a.decided) {
+      const fault = this.#faults.afterBody(a);
+      if (fault?.kind === "delay") {
+        // The attempt keeps its slot (and its timeout) meanwhile; released early, the delay is cleared.
+        const delays = (this.#delays ??= new Map());
+        delays.set(a, this.runtime.setTimer(fault.ms, () => (delays.delete(a), this.#settle(a, ok, value, true)), this.#s.label("delayed", a)));
+        return;
+      }
+      if (fault?.kind === "fail") {
+        ok = false;
+        value = fault.error;
+      }
+    }
+    this.release(a);
+    if (!a.decided) {
+      a.decided = true;
+      this.#s.t.current[a.task] = undefined;
+      if (ok) this.#tasks.succeed(a, value);
+      else this.#tasks.attemptFailed(a, value);
+    }
+    this.#pump();
+  }
+
+  /** Frees attempt `a`'s slot (its body settled, it was abandoned, or its node was lost). */
+  release(a: Attempt): void {
+    a.released = true;
+    this.busy--;
+    a.pool.give(a.keeper);
+    if (a.windingDown) this.#windingDown.delete(a);
+    if (this.#delays !== undefined && this.#delays.size > 0) {
+      const delay = this.#delays.get(a);
+      if (delay !== undefined) this.runtime.clearTimer(delay);
+      this.#delays.delete(a);
+    }
+    if (a.timer !== undefined) this.runtime.clearTimer(a.timer);
+    a.timer = undefined;
+    const then = a.onReleased;
+    if (then !== undefined) {
+      a.onReleased = undefined;
+      then();
+    }
+  }
+
+  /** Releases the aborted attempts still winding down on `node` (which is gone). */
+  releaseWindingDown(node: ProviderNode): void {
+    for (const a of this.#windingDown) if (a.node === node) this.release(a);
+  }
+
+  #timedOut(a: Attempt, timeoutMs: number): void {
+    a.timer = undefined;
+    if (a.decided) return;
+    a.decided = true;
+    this.#s.t.current[a.task] = undefined;
+    const error = new TimeoutError(a.taskId, a.attempt, timeoutMs);
+    this.#tasks.attemptFailed(a, error);
+    this.abort(a, error); // after the task's move: abort listeners run user code
+    this.#pump();
+  }
+
+  /** Aborts a running attempt; its slot stays taken until the body settles or the grace period ends. */
+  abort(a: Attempt, reason: unknown): void {
+    a.abort(reason);
+    if (a.released) return;
+    a.windingDown = true;
+    this.#windingDown.add(a);
+    // The outcome is decided, so a pending timeout no longer matters; the timer now bounds the wind-down.
+    if (a.timer !== undefined) this.runtime.clearTimer(a.timer);
+    const s = this.#s;
+    a.timer = this.runtime.setTimer(
+      s.options.cancelGraceMs,
+      () => {
+        a.timer = undefined;
+        if (a.released) return;
+        this.release(a);
+        if (s.events.wants("task:abandoned")) s.events.emit("task:abandoned", { type: "task:abandoned", taskId: a.taskId, attempt: a.attempt, at: this.runtime.now() });
+        this.#pump();
+      },
+      s.label("grace", a),
+    );
+  }
+
+  // ---- AttemptHost: what an attempt's context asks of the run ----
+
+  depsOf(task: number): Record<string, unknown> {
+    return this.#s.t.collect(task, SUCCEEDED, this.#s.t.outputs);
+  }
+
+  failuresOf(task: number): Record<string, unknown> {
+    return this.#s.t.collect(task, FAILED, this.#s.t.errors);
+  }
+
+  output(a: Attempt, line: string, stream: OutputStream): void {
+    const events = this.#s.events;
+    if (a.released || !events.wants("task:output")) return;
+    events.emit("task:output", { type: "task:output", taskId: a.taskId, attempt: a.attempt, stream, line: String(line), at: this.runtime.now() });
+  }
+
+  callbackFailed(error: unknown): void {
+    this.#s.events.callbackFailed(error);
+  }
+}
+
+/** The `then` method of a thenable, or undefined for any other value (reads `then` once; may throw). */
+function thenOf(value: unknown): unknown {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return undefined;
+  const then = (value as PromiseLike<unknown>).then;
+  return typeof then === "function" ? then : undefined;
+}
