@@ -15,6 +15,7 @@ import type { Runtime, TimerHandle } from "./runtime.ts";
 import type { TaskLifecycle } from "./task-lifecycle.ts";
 import type { OutputStream } from "./task-context.ts";
 import { FAILED, RUNNING, SUCCEEDED } from "./task-state.ts";
+import { thenOf } from "./thenable.ts";
 
 export class AttemptRunner implements AttemptHost {
   /** Slots held by attempts now (aborted attempts winding down included). */
@@ -64,7 +65,7 @@ export class AttemptRunner implements AttemptHost {
       a.timer = this.runtime.setTimer(policy.timeoutMs, () => this.#timedOut(a, policy.timeoutMs), s.label("timeout", a));
     }
     let result: unknown;
-    let then: unknown;
+    let then: PromiseLike<unknown>["then"] | undefined;
     try {
       if (this.#faults !== undefined) {
         const fault = this.#faults.beforeBody(a);
@@ -91,13 +92,13 @@ export class AttemptRunner implements AttemptHost {
           // The runtime decides when the completion arrives, so the order of completions is explored.
           // (An abandoned attempt's completion changes nothing, so it is not scheduled.)
           const label = s.label("complete", a)!;
-          (then as PromiseLike<unknown>["then"]).call(
+          then.call(
             result,
             (value) => (a.released ? undefined : this.runtime.defer!(label, () => this.#settle(a, true, value))),
             (error) => (a.released ? undefined : this.runtime.defer!(label, () => this.#settle(a, false, error))),
           );
         } else {
-          (then as PromiseLike<unknown>["then"]).call(
+          then.call(
             result,
             (value) => this.#settle(a, true, value),
             (error) => this.#settle(a, false, error),
@@ -215,11 +216,4 @@ export class AttemptRunner implements AttemptHost {
   callbackFailed(error: unknown): void {
     this.#s.events.callbackFailed(error);
   }
-}
-
-/** The `then` method of a thenable, or undefined for any other value (reads `then` once; may throw). */
-function thenOf(value: unknown): unknown {
-  if (value === null || (typeof value !== "object" && typeof value !== "function")) return undefined;
-  const then = (value as PromiseLike<unknown>).then;
-  return typeof then === "function" ? then : undefined;
 }

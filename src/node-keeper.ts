@@ -9,6 +9,7 @@
 import { CancelledError, FlotillaError, describe, isFlotillaError } from "./errors.ts";
 import type { ComputeProvider, NodeReport, ProviderNode } from "./provider.ts";
 import type { FaultAction, FaultPoint, Runtime, TimerHandle } from "./runtime.ts";
+import { thenOf } from "./thenable.ts";
 
 const MAX_START_RETRIES = 3;
 
@@ -80,7 +81,7 @@ export class NodeKeeper {
     try {
       this.#injectFault("node.start", "starting a node");
       started = this.#host.provider.startNode(report);
-      later = isPromiseLike(started); // (a `then` getter may throw: that start failed)
+      later = thenOf(started) !== undefined; // (a `then` getter may throw: that start failed)
     } catch (error) {
       this.#startFailed(error);
       return;
@@ -120,7 +121,7 @@ export class NodeKeeper {
       try {
         this.#injectFault("provider.call", `stopping node "${node.id}"`);
         const stopped = this.#host.provider.stopNode(node);
-        if (isPromiseLike(stopped)) await this.#bounded(stopped, `stopping node "${node.id}"`);
+        if (thenOf(stopped) !== undefined) await this.#bounded(stopped as PromiseLike<void>, `stopping node "${node.id}"`);
       } catch (error) {
         this.#host.providerError("stopNode", (node as { id?: unknown })?.id as string | undefined, error);
       }
@@ -216,8 +217,4 @@ export class NodeKeeper {
     const action = (point === "node.start" ? fault("node.start") : undefined) ?? fault("provider.call");
     if (action?.kind === "fail") throw action.error ?? new Error(`injected fault while ${what} (provider "${this.#host.provider.name}")`);
   }
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<ProviderNode> {
-  return value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function";
 }
