@@ -70,10 +70,10 @@ for (const event of ["task:cancelled", "task:skipped"] as const) {
 // Ctrl-C cancels the run: running tasks are aborted, the rest is cancelled, and the summary says so.
 process.once("SIGINT", () => handle.cancel("Ctrl-C"));
 
-const result = await handle.result;
+const finished = await handle.result;
 if (tty) bar.stop();
-printSummary(result);
-process.exitCode = result.status === "succeeded" ? 0 : 1;
+printSummary(finished);
+process.exitCode = finished.status === "succeeded" ? 0 : 1;
 
 function printSummary(result: RunResult) {
   console.log(`\njob "${result.job}" ${result.status} in ${result.durationMs} ms`);

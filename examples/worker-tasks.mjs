@@ -19,7 +19,7 @@ export function countPrimes({ from, to }, { log }) {
 }
 
 /** Adds up its dependencies' outputs. */
-export function total(input, { deps }) {
+export function total(_input, { deps }) {
   return Object.values(deps).reduce((sum, n) => sum + n, 0);
 }
 
@@ -30,6 +30,6 @@ export function crashOnce({ crashed }, { attempt }) {
 }
 
 /** Waits until its signal aborts (a cancel or a timeout), then stops as a good body does. */
-export function waitForAbort(input, { signal }) {
-  return new Promise((resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+export function waitForAbort(_input, { signal }) {
+  return new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
 }

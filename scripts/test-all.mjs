@@ -4,9 +4,9 @@
  * duration and exits non-zero if any stage did not pass. Each stage is one of package.json's scripts, so
  * it still runs alone (`npm run test:deno`).
  *
- * The build runs first. Every later stage except vitest uses dist/ (the built package, its .d.ts files,
- * or both), so when the build fails those stages are reported as not run instead of failing for a reason
- * that is not theirs.
+ * The build runs first. Every later stage except vitest and lint uses dist/ (the built package, its .d.ts
+ * files, or both), so when the build fails those stages are reported as not run instead of failing for a
+ * reason that is not theirs.
  *
  * A stage that runs past its time limit is stopped: its whole process group gets SIGTERM, then SIGKILL,
  * and the summary names it with its last lines of output (for Deno, the test that was running). The
@@ -36,6 +36,7 @@ const STAGES = [
   { name: "test:types", minutes: 5, needsDist: true },
   { name: "test:exports", minutes: 5, needsDist: true },
   { name: "test:examples", minutes: 10, needsDist: true },
+  { name: "test:lint", minutes: 2, needsDist: false },
 ];
 const KILL_GRACE_MS = 5_000;
 const TAIL_LINES = 15;

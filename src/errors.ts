@@ -52,6 +52,7 @@ export class FlotillaError extends Error {
     try {
       if (typeof value !== "object" || value === null || !(BRAND in value)) return false;
       // Subclasses keep their own identity: `x instanceof CycleError` needs the right name too.
+      // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` was called on (a subclass too), not FlotillaError
       return this === FlotillaError || (value as { name?: unknown }).name === this.prototype.name;
     } catch {
       return false; // a revoked proxy, or a `name` getter that throws: not one of ours
@@ -163,7 +164,7 @@ export function describe(value: unknown): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "string":
-      return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)}`;
+      return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
     case "number":
     case "boolean":
     case "bigint":

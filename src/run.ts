@@ -6,7 +6,7 @@ import { graphOf, type Job } from "./job.ts";
 import type { JobStatus, RunResult } from "./result.ts";
 import { resolveRunOptions, type RunOptions } from "./run-options.ts";
 import type { TaskBody, TaskSpec } from "./task-context.ts";
-import { type SatisfyOptions, type TaskOptions } from "./task-options.ts";
+import type { SatisfyOptions, TaskOptions } from "./task-options.ts";
 import { closest } from "./validation.ts";
 
 type Listener<K extends RunEventName> = (event: RunEvents[K]) => void;

@@ -48,11 +48,11 @@ expectType<TaskResult | undefined>(result.tasks.get("not-a-task"));
 
 // Handles: typed events, iteration, steering.
 const handle = start(job, { runtime: virtualRuntime({ seed: 1 }) });
-handle.on("task:succeeded", (e) => {
-  expectType<string>(e.taskId);
-  expectType<unknown>(e.output);
+handle.on("task:succeeded", (event) => {
+  expectType<string>(event.taskId);
+  expectType<unknown>(event.output);
 });
-handle.on("task:retry", (e) => expectType<number>(e.delayMs));
+handle.on("task:retry", (event) => expectType<number>(event.delayMs));
 // @ts-expect-error unknown event name
 handle.on("task:done", () => {});
 for await (const event of handle) expectAssignable<RunEvent>(event);
@@ -66,7 +66,7 @@ declare const e: unknown;
 if (e instanceof FlotillaError) expectType<ErrorCode>(e.code);
 
 // flotilla/testing
-import { explore, replay, ScheduleFailure, type ExploreReport, type ExploreContext, type ScheduleTrace } from "flotilla/testing";
+import { explore, replay, type ScheduleFailure, type ExploreReport, type ExploreContext, type ScheduleTrace } from "flotilla/testing";
 const report = await explore(async (t) => {
   expectType<ExploreContext>(t);
   const db = t.service("db", { latencyMs: [1, 5] });
@@ -96,7 +96,7 @@ const echoSpec: Echo = { kind: "echo" };
 const echoProvider: ComputeProvider<Echo> = {
   name: "echo",
   kinds: ["echo"],
-  startNode: (report) => (report.lost, { id: "e", slots: 1 }),
+  startNode: (nodeReport) => (nodeReport.lost, { id: "e", slots: 1 }),
   stopNode: () => {},
   run: (_node, body) => ({ text: body.kind }),
 };

@@ -275,6 +275,7 @@ describe("child-process: no shell unless asked", () => {
   it("runs argv[0] as a shell line with shell: true, argv[1..] as $1, $2", async () => {
     const job = new Job("j")
       .task("sh", command(['echo "$(echo hi) $1-$2" | tr a-z A-Z', "ab", "c d"], { shell: true }))
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash parameter expansion, not a template
       .task("bash", command(["echo ${1^^}", "up"], { shell: "/bin/bash" }));
     const result = await run(job, { provider: provider() });
     assert.equal(result.output("sh"), "HI AB-C D");
@@ -285,6 +286,7 @@ describe("child-process: no shell unless asked", () => {
 describe("child-process: env, cwd, stdin", () => {
   it("merges env over the inherited environment, and can remove a variable", async () => {
     const job = new Job("j")
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
       .task("merged", command(["sh", "-c", 'echo "$FLOTILLA_TEST_VAR|${PATH:+has-path}"'], { env: { FLOTILLA_TEST_VAR: "v 1" } }))
       .task("removed", command(["/usr/bin/env"], { env: { PATH: undefined } }));
     const result = await run(job, { provider: provider() });
@@ -562,7 +564,7 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     const attempt = p.run(node, command(["sh", GROUP]), ctx) as Promise<unknown>;
     const settled = attempt.then(
       () => assert.fail("should not succeed"),
-      (error: unknown) => error,
+      (rejection: unknown) => rejection,
     );
     await line;
     const [shell, grandchild] = pidsOf(lines[0]!) as [number, number];

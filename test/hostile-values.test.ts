@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
-import { CancelledError, Job, isFlotillaError, run, start } from "../src/index.ts";
+import { type CancelledError, Job, isFlotillaError, run, start } from "../src/index.ts";
 import { messageOf } from "../src/errors.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
 import { flush, untilAborted } from "./helpers.ts";

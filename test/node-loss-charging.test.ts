@@ -64,7 +64,7 @@ describe("charging node losses", () => {
     });
     const result = await handle.result;
     assert.deepEqual(named, [true, true, true], "each requeued attempt's error names its own task");
-    assert.equal(result.tasks.get("x").status, "succeeded", String(result.tasks.get("x").error) + "\n" + company.join("\n"));
+    assert.equal(result.tasks.get("x").status, "succeeded", `${String(result.tasks.get("x").error)}\n${company.join("\n")}`);
     assert.equal(result.output("x"), "x");
     assert.equal(result.output("y"), "y");
     const crasher = result.tasks.get("crasher");

@@ -25,7 +25,7 @@ describe("providers and lost nodes", () => {
     const provider = inProcess();
     const node = await provider.startNode({ lost: () => {} });
     assert.deepEqual(node, { id: "in-process", slots: Infinity });
-    const result = await run(new Job("j").task("a", ({ node }) => `${node.id}/${node.slots}`), { provider });
+    const result = await run(new Job("j").task("a", (ctx) => `${ctx.node.id}/${ctx.node.slots}`), { provider });
     assert.equal(result.output("a"), "in-process/Infinity");
   });
 

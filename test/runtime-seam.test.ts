@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CancelledError, Job, realRuntime, run, start, type FaultContext } from "../src/index.ts";
+import { type CancelledError, Job, realRuntime, run, start, type FaultContext } from "../src/index.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
 
 const srcDir = fileURLToPath(new URL("../src/", import.meta.url));

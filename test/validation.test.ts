@@ -73,7 +73,7 @@ describe("building a job", () => {
 
   it("keeps a private copy of dependsOn, so editing the caller's array later changes nothing", async () => {
     const deps = ["a"];
-    const job = new Job("j").task("a", () => 1).task("b", { dependsOn: deps as ["a"] }, ({ deps }) => deps);
+    const job = new Job("j").task("a", () => 1).task("b", { dependsOn: deps as ["a"] }, (ctx) => ctx.deps);
     deps.push("missing");
     const result = await run(job);
     assert.equal(result.status, "succeeded");
