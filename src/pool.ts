@@ -7,7 +7,7 @@
 import { FlotillaError } from "./errors.ts";
 import { bodyKind, type ComputeProvider } from "./provider.ts";
 import { NodeKeeper, type NodeKeeperHost } from "./node-keeper.ts";
-import { ReadyQueue } from "./ready-queue.ts";
+import type { ReadyQueue } from "./ready-queue.ts";
 import type { TaskBody, TaskSpec } from "./task-context.ts";
 import { closest } from "./validation.ts";
 
@@ -173,7 +173,7 @@ export class Pool {
 export function poolForTask(pools: readonly Pool[], index: ReadonlyMap<string, number>, taskId: string, name: string, body: TaskBody<any, unknown> | TaskSpec): number {
   const p = index.get(name);
   if (p === undefined) {
-    const names = pools.map((pool) => pool.name);
+    const names = pools.map((each) => each.name);
     const hint = closest(name, names);
     throw new FlotillaError(
       "E_INVALID_OPTION",

@@ -5,7 +5,7 @@
  * attempt runner's (attempt-runner.ts); where a ready task goes is placement's (placement.ts).
  */
 import type { Attempt } from "./attempt.ts";
-import { CancelledError, DependencyFailedError, NodeLostError, type CancelSource } from "./errors.ts";
+import { type CancelledError, DependencyFailedError, NodeLostError, type CancelSource } from "./errors.ts";
 import type { Pool } from "./pool.ts";
 import type { ProviderNode } from "./provider.ts";
 import type { RunState } from "./run-state.ts";
