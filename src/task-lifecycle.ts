@@ -86,12 +86,10 @@ export class TaskLifecycle {
   succeed(a: Attempt, output: unknown): void {
     const s = this.#s;
     const i = a.task;
-    s.t.state[i] = SUCCEEDED;
     s.t.outputs[i] = output;
-    s.t.finishedAt[i] = s.runtime.now();
-    this.open--;
+    const at = this.#end(i, SUCCEEDED);
     if (s.events.wants("task:succeeded")) {
-      s.events.emit("task:succeeded", { type: "task:succeeded", taskId: a.taskId, attempt: a.attempt, output, at: s.t.finishedAt[i]! });
+      s.events.emit("task:succeeded", { type: "task:succeeded", taskId: a.taskId, attempt: a.attempt, output, at });
     }
     this.#releaseDependents(i);
   }
@@ -157,17 +155,23 @@ export class TaskLifecycle {
   fail(i: number, error: unknown): void {
     const s = this.#s;
     this.#clearRetry(i);
-    s.t.state[i] = FAILED;
     s.t.errors[i] = error;
-    s.t.finishedAt[i] = s.runtime.now();
-    this.open--;
+    const at = this.#end(i, FAILED);
     if (this.firstError === undefined) this.firstError = error;
     if (s.events.wants("task:failed")) {
-      s.events.emit("task:failed", { type: "task:failed", taskId: s.t.graph.ids[i]!, attempts: s.t.attempts[i]!, error, at: s.t.finishedAt[i]! });
+      s.events.emit("task:failed", { type: "task:failed", taskId: s.t.graph.ids[i]!, attempts: s.t.attempts[i]!, error, at });
     }
     if (this.satisfies(i)) this.#releaseDependents(i);
     else this.skipDependents(i);
     if (s.options.failFast) this.#host.cancelRun("failFast", error);
+  }
+
+  /** Task i reaches a final state: it is no longer open. Returns when. */
+  #end(i: number, state: number): number {
+    const t = this.#s.t;
+    t.state[i] = state;
+    this.open--;
+    return (t.finishedAt[i] = this.#s.runtime.now());
   }
 
   /** Whether a failure of task i lets its dependents run (`onFailure: "satisfy"`). */
@@ -218,11 +222,9 @@ export class TaskLifecycle {
     const t = s.t;
     const ids = t.graph.ids;
     const error = new DependencyFailedError(ids[d]!, ids[because]!, STATE_NAMES[t.state[because]!]!, t.errors[because]);
-    t.state[d] = SKIPPED;
     t.errors[d] = error;
-    t.finishedAt[d] = s.runtime.now();
-    this.open--;
-    if (s.events.wants("task:skipped")) s.events.emit("task:skipped", { type: "task:skipped", taskId: ids[d]!, error, at: t.finishedAt[d]! });
+    const at = this.#end(d, SKIPPED);
+    if (s.events.wants("task:skipped")) s.events.emit("task:skipped", { type: "task:skipped", taskId: ids[d]!, error, at });
   }
 
   /** Moves a non-terminal task to "cancelled", aborting its running attempt or pending retry. */
@@ -232,17 +234,15 @@ export class TaskLifecycle {
     this.#clearRetry(i);
     const a = t.current[i];
     t.current[i] = undefined;
-    t.state[i] = CANCELLED;
     t.errors[i] = error;
-    t.finishedAt[i] = s.runtime.now();
-    this.open--;
+    const at = this.#end(i, CANCELLED);
     if (a !== undefined) {
       a.decided = true;
       // After the task's own move: abort listeners run user code, which may cancel more.
       this.#host.abort(a, error);
     }
     if (s.events.wants("task:cancelled")) {
-      s.events.emit("task:cancelled", { type: "task:cancelled", taskId: t.graph.ids[i]!, error, at: t.finishedAt[i]! });
+      s.events.emit("task:cancelled", { type: "task:cancelled", taskId: t.graph.ids[i]!, error, at });
     }
   }
 
