@@ -4,6 +4,7 @@
  * controller runs one event, lets its consequences settle (one real macrotask: every promise
  * callback it queued has then run), and picks again; it advances the clock only when nothing is
  * ready. Every choice is recorded compactly; the readable trace is built only when asked for.
+ * Time and timers are the kit's one VirtualClock (virtual-clock.ts), which virtualRuntime uses too.
  */
 import type { FaultAction, FaultContext, FaultPoint, RunObservation, Runtime } from "../runtime.ts";
 import { FlotillaError } from "../errors.ts";
