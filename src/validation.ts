@@ -12,14 +12,14 @@ export function invalidOption(where: string, option: string, expected: string, r
 /** Rejects option names that do not exist, suggesting the closest one (`concurency` -> `concurrency`). */
 export function checkKnownKeys(where: string, value: object, known: readonly string[], kind = "option"): void {
   for (const key in value) {
-    if (!known.includes(key)) {
-      const hint = closest(key, known);
-      throw new FlotillaError(
-        "E_INVALID_OPTION",
-        `${where}: unknown ${kind} "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; known ${kind}s: ${known.join(", ")}`,
-      );
-    }
+    if (!known.includes(key)) throw unknownName(where, key, known, kind);
   }
+}
+
+/** The error for a `kind` (an option, a fault point, ...) named `name` that is not one of `known`, with the closest one as a hint. */
+export function unknownName(where: string, name: string, known: readonly string[], kind = "option"): FlotillaError {
+  const hint = closest(name, known);
+  return new FlotillaError("E_INVALID_OPTION", `${where}: unknown ${kind} "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}; known ${kind}s: ${known.join(", ")}`);
 }
 
 /**

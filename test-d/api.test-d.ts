@@ -66,7 +66,7 @@ declare const e: unknown;
 if (e instanceof FlotillaError) expectType<ErrorCode>(e.code);
 
 // flotilla/testing
-import { explore, replay, type ScheduleFailure, type ExploreReport, type ExploreContext, type ScheduleTrace } from "flotilla/testing";
+import { explore, replay, type ScheduleFailure, type ExploreReport, type ExploreContext, type ScheduleTrace, type RecordedFault } from "flotilla/testing";
 const report = await explore(async (t) => {
   expectType<ExploreContext>(t);
   const db = t.service("db", { latencyMs: [1, 5] });
@@ -82,6 +82,8 @@ expectError(explore(async () => {}, { strategy: "dfs" }));
 expectError(explore(async () => {}, { faults: { "task.attempt": { action: { kind: "explode" } } } }));
 declare const failure: ScheduleFailure;
 expectType<ScheduleTrace>(failure.trace);
+expectType<number>(failure.trace.labelFormat);
+expectType<readonly RecordedFault[]>(failure.trace.faults);
 expectType<Promise<void>>(replay(async () => {}, failure));
 expectType<Promise<void>>(replay(async () => {}, JSON.stringify(failure.trace)));
 

@@ -211,18 +211,23 @@ describe("fault plans", () => {
   it("refuses a bad plan or option up front with E_INVALID_OPTION", async () => {
     const bad = (options: object, pattern: RegExp) =>
       assert.rejects(explore(() => {}, options as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
-    await bad({ faults: { "task.attempt": { probability: 2, action: { kind: "fail" } } } }, /faults\["task.attempt"\].probability must be a number from 0 to 1, received number 2/);
-    await bad({ faults: { "task.attempt": { action: { kind: "explode" } } } }, /action must be \{ kind: "fail" \| "timeout" \| "cancel" \| "delay" \}/);
+    await bad({ faults: { "task.attempt": { probability: 2, action: { kind: "fail" } } } }, /^explore: faults\["task.attempt"\]: option "probability" must be a number from 0 to 1, received number 2$/);
+    await bad({ faults: { "task.attempt": { action: { kind: "explode" } } } }, /faults\["task.attempt"\]: option "action" must be \{ kind: "fail" \| "timeout" \| "cancel" \| "delay" \}, received object/);
     await bad({ iterations: 0 }, /option "iterations" must be an integer >= 1/);
     await bad({ strategy: "dfs" }, /option "strategy" must be "random", "pct", "exhaustive" or "default", received string "dfs"/);
     await bad({ iteration: 5 }, /explore: unknown option "iteration" \(did you mean "iterations"\?\)/);
-    await bad({ faults: { "task.atempt": { action: { kind: "fail" } } } }, /unknown fault point "task.atempt" \(did you mean "task.attempt"\?\)/);
-    await bad({ faults: { "task.complete": { action: { kind: "delay", ms: -1 } } } }, /action.ms must be a finite number of milliseconds >= 0/);
+    await bad({ faults: { "task.atempt": { action: { kind: "fail" } } } }, /unknown fault point "task.atempt" \(did you mean "task.attempt"\?\); known fault points: task.dispatch, .*job.cancel, service.call/);
+    await bad({ faults: { "service.cal": { action: { kind: "fail" } } } }, /unknown fault point "service.cal" \(did you mean "service.call"\?\)/);
+    await bad({ faults: { "task.attempt": { probabilty: 0.5, action: { kind: "fail" } } } }, /^explore: faults\["task.attempt"\]: unknown option "probabilty" \(did you mean "probability"\?\); known options: probability, when, action, times$/);
+    await bad({ faults: { "task.attempt": [{ action: { kind: "fail" } }, 5] } }, /^explore: faults\["task.attempt"\]\[1\] must be a rule \{ probability\?, when\?, action, times\? \}, received number 5$/);
+    await bad({ faults: [] }, /^explore: option "faults" must be an object of rules by fault point, received array$/);
+    await bad([] as never, /^explore: options must be an object, received array$/);
+    await bad({ faults: { "task.complete": { action: { kind: "delay", ms: -1 } } } }, /faults\["task.complete"\]: option "action.ms" must be a finite number of milliseconds >= 0, received number -1/);
     await assert.rejects(explore(42 as never), /explore\(test, …\): the test must be a function/);
     const badTrace = (trace: unknown, pattern: RegExp) =>
       assert.rejects(replay(() => {}, trace as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
-    await badTrace("{bad", /replay: expected a ScheduleFailure, its trace, or the trace's JSON \(version 1\); the text is not JSON: /);
-    await badTrace({ version: 1, seed: 1, iteration: 0, strategy: "random", maxSteps: 10, choices: [], counts: [], times: [], labels: [] }, /replay: the trace's "faults" must be an array, received undefined/);
+    await badTrace("{bad", /replay: expected a ScheduleFailure, its trace, or the trace's JSON \(version 2\); the text is not JSON: /);
+    await badTrace({ version: 2, labelFormat: 1, seed: 1, iteration: 0, strategy: "random", maxSteps: 10, choices: [], counts: [], times: [], labels: [] }, /replay: the trace's "faults" must be an array, received undefined/);
   });
 
   it("refuses bad arguments to the context's helpers with clear messages", async () => {

@@ -5,6 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FlotillaError } from "../src/index.ts";
+import { LABEL_FORMAT } from "../src/trace-labels.ts";
 import { ScheduleFailure, explore, replay, type ExploreContext, type ScheduleTrace } from "../src/testing/index.ts";
 
 /** Two timers due together, in the wrong order half the time: a failure whose trace has several steps and a fault. */
@@ -49,7 +50,8 @@ describe("replay checks the trace it is given", () => {
       [edited((t) => (t.iteration = 1.5)), /"iteration" must be an integer >= 0, received number 1.5$/],
       [edited((t) => (t.strategy = "dfs")), /"strategy" must be "random", "pct" or "exhaustive", received string "dfs"$/],
       [edited((t) => (t.seed = "7")), /"seed" must be an integer, received string "7"$/],
-      [edited((t) => (t.version = 2)), /"version" must be 1 \(the trace format this version of flotilla reads\), received number 2$/],
+      [edited((t) => (t.version = 1)), /"version" must be 2 \(the trace format this version of flotilla reads\), received number 1$/],
+      [edited((t) => delete t.labelFormat), /"labelFormat" must be an integer >= 1 \(the format of its labels\), received undefined$/],
       [edited((t) => delete t.faults), /"faults" must be an array, received undefined$/],
       [edited((t) => (t.labels = t.labels.slice(1))), /"labels" must be as long as "choices" \(\d+ entries\), received \d+$/],
       [edited((t) => (t.choices[0] = t.counts[0])), /"choices\[0\]" must be an integer from 0 to counts\[0\] - 1 \(\d+\), received number \d+$/],
@@ -60,8 +62,8 @@ describe("replay checks the trace it is given", () => {
       [edited((t) => (t.faults[0].action = "explode")), /"faults\[0\].action" must be "fail", "timeout", "cancel" or "delay", received string "explode"$/],
       [edited((t) => (t.faults[0].point = "")), /"faults\[0\].point" must be a fault point's name, received string ""$/],
       [edited((t) => (t.faults[0] = null)), /"faults\[0\]" must be an object \{ step, point, where, action, detail\? \}, received null$/],
-      [42, /^replay: expected a ScheduleFailure, its trace, or the trace's JSON \(version 1\), received number 42$/],
-      ["null", /^replay: expected a ScheduleFailure, its trace, or the trace's JSON \(version 1\), received null$/],
+      [42, /^replay: expected a ScheduleFailure, its trace, or the trace's JSON \(version 2\), received number 42$/],
+      ["null", /^replay: expected a ScheduleFailure, its trace, or the trace's JSON \(version 2\), received null$/],
     ];
     for (const [from, pattern] of cases) {
       let ran = false;
@@ -70,6 +72,23 @@ describe("replay checks the trace it is given", () => {
       assert.match(error.message, pattern);
       assert.equal(ran, false, "nothing ran");
     }
+  });
+
+  it("records the format of its labels, and refuses a trace recorded by a flotilla whose labels differ", async () => {
+    const trace = await recorded();
+    assert.equal(trace.labelFormat, LABEL_FORMAT);
+    const other = { ...trace, labelFormat: LABEL_FORMAT + 1 };
+    let ran = false;
+    for (const from of [other, JSON.stringify(other)]) {
+      const error = await replay(() => void (ran = true), from).then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof FlotillaError && error.code === "E_INVALID_OPTION", String(error));
+      assert.equal(
+        error.message,
+        `replay: the trace was recorded by a flotilla whose trace labels differ from this one's (label format ${LABEL_FORMAT + 1}; this flotilla's is ${LABEL_FORMAT}), ` +
+          `so its steps cannot be matched to the events of this version. Run the exploration again (explore(test, { seed: 3 }) or FLOTILLA_SEED=3) for a trace this version replays`,
+      );
+    }
+    assert.equal(ran, false, "nothing ran");
   });
 
   it("checks a trace given in FLOTILLA_REPLAY the same way", async () => {

@@ -4,25 +4,14 @@
  * controller runs one event, lets its consequences settle (one real macrotask: every promise
  * callback it queued has then run), and picks again; it advances the clock only when nothing is
  * ready. Every choice is recorded compactly; the readable trace is built only when asked for.
+ * Time and timers are the kit's one VirtualClock (virtual-clock.ts), which virtualRuntime uses too.
  */
-import type { FaultAction, FaultContext, FaultPoint, RunObservation, Runtime, TimerHandle } from "../runtime.ts";
+import type { FaultAction, FaultContext, FaultPoint, RunObservation, Runtime } from "../runtime.ts";
 import { FlotillaError } from "../errors.ts";
 import { macrotask } from "./macrotask.ts";
 import type { Strategy } from "./strategies.ts";
-
-const WAITING = 0; // a timer in the heap
-const READY = 1; // in the ready list
-const GONE = 2; // ran or cleared
-
-interface Event {
-  readonly seq: number;
-  readonly due: number;
-  readonly label: string;
-  readonly run: () => void;
-  /** A timer (false: a deferred completion). */
-  readonly timer: boolean;
-  state: number;
-}
+import { DUE, VirtualClock, type ClockEntry } from "./virtual-clock.ts";
+import { KIT_ERROR_CODES } from "./vocabulary.ts";
 
 /** One recorded fault. */
 interface FiredFault {
@@ -45,10 +34,9 @@ export class Controller {
   readonly faults: FiredFault[] = [];
   step = 0;
 
-  #now = 0;
-  #seq = 0;
-  readonly #ready: Event[] = [];
-  readonly #timers: Event[] = []; // a binary heap by (due, seq)
+  readonly #clock = new VirtualClock();
+  /** Timers due now and deferred completions, in the order they became ready: the strategy picks among them. */
+  readonly #ready: ClockEntry[] = [];
   readonly #strategy: Strategy;
   readonly #random: () => number;
   readonly #replay: { readonly choices: readonly number[]; readonly counts: readonly number[]; readonly labels: readonly string[] } | undefined;
@@ -69,13 +57,16 @@ export class Controller {
     this.#random = options.random;
     this.#replay = options.replay;
     const decide = options.fault;
+    const clock = this.#clock;
     const runtime: Runtime = {
-      now: () => this.#now,
+      now: () => clock.now(),
       // An unlabelled timer is an actor of its own (for pct), named by its sequence number.
-      setTimer: (ms, callback, label) => this.#addTimer(ms, callback, label ?? `timer ${this.#seq}`),
-      clearTimer: (handle) => this.#clearTimer(handle),
+      setTimer: (ms, callback, label) => clock.setTimer(ms, callback, label),
+      clearTimer: (handle) => {
+        if (clock.clearTimer(handle) === DUE) this.#ready.splice(this.#ready.indexOf(handle as ClockEntry), 1);
+      },
       random: this.#random,
-      defer: (label, deliver) => void this.#ready.push({ seq: this.#seq++, due: this.#now, label, run: deliver, timer: false, state: READY }),
+      defer: (label, deliver) => void this.#ready.push(clock.dueNow(label, deliver)),
       observe: (run) => options.observe?.(run),
     };
     if (decide !== undefined) {
@@ -94,7 +85,7 @@ export class Controller {
    * to attempts the run abandoned.)
    */
   pendingTimerLabels(): string[] {
-    return [...this.#ready, ...this.#timers].filter((e) => e.timer && e.state !== GONE).map((e) => e.label);
+    return [...this.#ready.filter((e) => e.timer).map((e) => e.label), ...this.#clock.pendingLabels()];
   }
 
   /**
@@ -105,7 +96,8 @@ export class Controller {
     for (;;) {
       await macrotask();
       if (done()) return undefined;
-      if (this.#ready.length === 0 && !this.#advanceClock()) return { kind: "stuck" };
+      // Time moves only when nothing is ready: to the earliest timer, all of whose timers become ready.
+      if (this.#ready.length === 0 && !this.#clock.takeDue(this.#ready)) return { kind: "stuck" };
       if (this.step >= maxSteps) return { kind: "maxSteps" };
       const count = this.#ready.length;
       let k: number;
@@ -116,10 +108,10 @@ export class Controller {
       }
       const event = this.#ready[k]!;
       this.#ready.splice(k, 1);
-      event.state = GONE;
+      this.#clock.done(event);
       this.choices.push(k);
       this.counts.push(count);
-      this.times.push(this.#now);
+      this.times.push(this.#clock.now());
       this.labels.push(event.label);
       this.step++;
       try {
@@ -136,79 +128,16 @@ export class Controller {
     const r = this.#replay!;
     const step = this.step;
     if (step >= r.choices.length) {
-      throw new FlotillaError("E_SCHEDULE_DIVERGED", `replay diverged after step ${step}: the trace ended there, but the test goes on (${count} events ready)`);
+      throw new FlotillaError(KIT_ERROR_CODES.E_SCHEDULE_DIVERGED, `replay diverged after step ${step}: the trace ended there, but the test goes on (${count} events ready)`);
     }
     const k = r.choices[step]!;
     if (count !== r.counts[step] || this.#ready[k]?.label !== r.labels[step]) {
       throw new FlotillaError(
-        "E_SCHEDULE_DIVERGED",
+        KIT_ERROR_CODES.E_SCHEDULE_DIVERGED,
         `replay diverged at step ${step + 1}: the trace had ${r.counts[step]} ready events and ran "${r.labels[step]}"; now ${count} are ready and ` +
           `choice ${k + 1} is "${this.#ready[k]?.label ?? "(none)"}". A trace replays only on the same code, job and options.`,
       );
     }
     return k;
   }
-
-  #addTimer(ms: number, callback: () => void, label: string): TimerHandle {
-    const event: Event = { seq: this.#seq++, due: this.#now + Math.max(0, ms), label, run: callback, timer: true, state: WAITING };
-    heapPush(this.#timers, event);
-    return event;
-  }
-
-  #clearTimer(handle: TimerHandle): void {
-    const event = handle as Event;
-    if (event === null || typeof event !== "object" || event.state === GONE) return;
-    if (event.state === READY) this.#ready.splice(this.#ready.indexOf(event), 1);
-    event.state = GONE; // a timer left in the heap is skipped when it comes up
-  }
-
-  /** Moves every timer due at the earliest time to the ready list; false when none is pending. */
-  #advanceClock(): boolean {
-    const timers = this.#timers;
-    while (timers.length > 0 && timers[0]!.state === GONE) heapPop(timers);
-    if (timers.length === 0) return false;
-    const due = timers[0]!.due;
-    if (due > this.#now) this.#now = due;
-    while (timers.length > 0 && (timers[0]!.state === GONE || timers[0]!.due === due)) {
-      const event = heapPop(timers)!;
-      if (event.state === GONE) continue;
-      event.state = READY;
-      this.#ready.push(event);
-    }
-    return true;
-  }
-}
-
-function before(a: Event, b: Event): boolean {
-  return a.due < b.due || (a.due === b.due && a.seq < b.seq);
-}
-
-function heapPush(heap: Event[], event: Event): void {
-  let i = heap.length;
-  heap.push(event);
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (!before(event, heap[parent]!)) break;
-    heap[i] = heap[parent]!;
-    i = parent;
-  }
-  heap[i] = event;
-}
-
-function heapPop(heap: Event[]): Event | undefined {
-  const top = heap[0];
-  const last = heap.pop()!;
-  if (heap.length > 0) {
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= heap.length) break;
-      if (child + 1 < heap.length && before(heap[child + 1]!, heap[child]!)) child++;
-      if (!before(heap[child]!, last)) break;
-      heap[i] = heap[child]!;
-      i = child;
-    }
-    heap[i] = last;
-  }
-  return top;
 }

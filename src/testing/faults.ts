@@ -5,8 +5,9 @@
  * everywhere. A rule with a `when` predicate and no probability fires exactly where it holds.
  */
 import { FlotillaError, describe } from "../errors.ts";
-import { closest } from "../validation.ts";
+import { checkKnownKeys, closest, invalidOption, unknownName } from "../validation.ts";
 import type { FaultAction, FaultContext, FaultPoint } from "../runtime.ts";
+import { declaredFaultPoints } from "./vocabulary.ts";
 
 /** Where a rule is consulted: the fault point's context plus the schedule's current step. */
 export type FaultSite = FaultContext & { readonly step: number };
@@ -23,7 +24,8 @@ export interface FaultRule {
 }
 
 /**
- * Rules by fault point.
+ * Rules by fault point: core's (`CoreFaultPoint`), the kit's `service.call`, or one an extension
+ * declared with `declareFaultPoints` (a near miss of any of them is refused as a typo).
  *
  * @example { "task.attempt": { probability: 0.05, action: { kind: "fail" } },
  *            "job.cancel": { when: (c) => c.step === 12, action: { kind: "cancel" } } }
@@ -31,41 +33,44 @@ export interface FaultRule {
 export type FaultPlan = { readonly [point in FaultPoint]?: FaultRule | readonly FaultRule[] };
 
 export const ACTION_KINDS = ["fail", "timeout", "cancel", "delay"];
-const KNOWN_POINTS = ["task.dispatch", "task.attempt", "task.complete", "job.cancel", "node.start", "node.run", "node.lost", "provider.call", "service.call"];
+const RULE_FIELDS = ["probability", "when", "action", "times"];
 
-/** Checks a plan once, up front, with messages naming the point and the field. */
+/**
+ * Checks a plan once, up front, with messages naming the point and the field. A point must not be a
+ * near miss of a declared one (core's, the kit's `service.call`, and those of any extension declared
+ * by now with `declareFaultPoints`): that is a typo. One far from all of them is taken as a point an
+ * extension consults without declaring it.
+ */
 export function checkFaultPlan(plan: unknown): Map<string, FaultRule[]> {
   const rules = new Map<string, FaultRule[]>();
   if (plan === undefined) return rules;
-  if (typeof plan !== "object" || plan === null) throw bad("faults", "an object of rules by fault point", plan);
+  if (typeof plan !== "object" || plan === null || Array.isArray(plan)) throw invalidOption("explore", "faults", "an object of rules by fault point", plan);
+  const declared = declaredFaultPoints();
   for (const [point, value] of Object.entries(plan)) {
-    // Providers may define points of their own; a near miss of a known one is a typo, not a new point.
-    const near = KNOWN_POINTS.includes(point) ? undefined : closest(point, KNOWN_POINTS);
-    if (near !== undefined) throw new FlotillaError("E_INVALID_OPTION", `explore: unknown fault point "${point}" (did you mean "${near}"?); known: ${KNOWN_POINTS.join(", ")}`);
+    if (!declared.includes(point) && closest(point, declared) !== undefined) throw unknownName("explore", point, declared, "fault point");
     const list = (Array.isArray(value) ? value : [value]) as unknown[];
     list.forEach((rule, i) => {
-      const where = `faults["${point}"]${Array.isArray(value) ? `[${i}]` : ""}`;
-      if (typeof rule !== "object" || rule === null) throw bad(where, "a rule { probability?, when?, action, times? }", rule);
+      const where = `explore: faults["${point}"]${Array.isArray(value) ? `[${i}]` : ""}`;
+      if (typeof rule !== "object" || rule === null || Array.isArray(rule)) {
+        throw new FlotillaError("E_INVALID_OPTION", `${where} must be a rule { probability?, when?, action, times? }, received ${describe(rule)}`);
+      }
+      checkKnownKeys(where, rule, RULE_FIELDS);
       const { probability, when, action, times } = rule as FaultRule;
       if (probability !== undefined && !(typeof probability === "number" && probability >= 0 && probability <= 1)) {
-        throw bad(`${where}.probability`, "a number from 0 to 1", probability);
+        throw invalidOption(where, "probability", "a number from 0 to 1", probability);
       }
-      if (when !== undefined && typeof when !== "function") throw bad(`${where}.when`, "a function (site) => boolean", when);
+      if (when !== undefined && typeof when !== "function") throw invalidOption(where, "when", "a function (site) => boolean", when);
       if (typeof action !== "object" || action === null || !ACTION_KINDS.includes((action as FaultAction).kind)) {
-        throw bad(`${where}.action`, `{ kind: "fail" | "timeout" | "cancel" | "delay" }`, action);
+        throw invalidOption(where, "action", `{ kind: "fail" | "timeout" | "cancel" | "delay" }`, action);
       }
       if (action.kind === "delay" && !(typeof action.ms === "number" && action.ms >= 0 && Number.isFinite(action.ms))) {
-        throw bad(`${where}.action.ms`, "a finite number of milliseconds >= 0", action.ms);
+        throw invalidOption(where, "action.ms", "a finite number of milliseconds >= 0", action.ms);
       }
-      if (times !== undefined && !(times === Infinity || (Number.isInteger(times) && times >= 0))) throw bad(`${where}.times`, "an integer >= 0 or Infinity", times);
+      if (times !== undefined && !(times === Infinity || (Number.isInteger(times) && times >= 0))) throw invalidOption(where, "times", "an integer >= 0 or Infinity", times);
     });
     rules.set(point, list as FaultRule[]);
   }
   return rules;
-}
-
-function bad(option: string, expected: string, received: unknown): FlotillaError {
-  return new FlotillaError("E_INVALID_OPTION", `explore: option ${option} must be ${expected}, received ${describe(received)}`);
 }
 
 /** The fault decisions of one schedule, drawn from the schedule's own random source. */

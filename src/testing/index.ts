@@ -5,7 +5,7 @@
  * is the plain virtual clock for tests that need time without exploring.
  */
 export { explore, replay, type ExploreOptions, type ExploreContext, type ExploreReport, type ExploreBody } from "./explore.ts";
-export { ScheduleFailure, formatTrace, type ScheduleTrace } from "./schedule-failure.ts";
+export { ScheduleFailure, formatTrace, type ScheduleTrace, type RecordedFault } from "./schedule-failure.ts";
 export type { FaultPlan, FaultRule, FaultSite } from "./faults.ts";
 export type { ServiceModel, ServiceOptions } from "./service-model.ts";
 export type { StrategyName } from "./strategies.ts";

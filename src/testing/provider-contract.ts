@@ -8,7 +8,7 @@
  */
 import { Job } from "../job.ts";
 import { FlotillaError, NodeLostError, describe, isFlotillaError, messageOf } from "../errors.ts";
-import { checkKnownKeys } from "../validation.ts";
+import { checkKnownKeys, invalidOption } from "../validation.ts";
 import { bodyKind, checkProvider, type ComputeProvider, type ProviderNode } from "../provider.ts";
 import { start, run } from "../run.ts";
 import type { RunResult } from "../result.ts";
@@ -198,7 +198,7 @@ function checkOptions(options: unknown): asserts options is ProviderContractOpti
     throw new FlotillaError("E_INVALID_OPTION", `providerContract: option "provider" must be a function that makes a fresh provider, () => ComputeProvider, received ${received}`);
   }
   if (typeof bodies !== "object" || bodies === null) {
-    throw new FlotillaError("E_INVALID_OPTION", `providerContract: option "bodies" must be an object of functions that make bodies of the provider's kind { returns, fails, echoesDeps, waitsForAbort, crashesNode? }, received ${describe(bodies)}`);
+    throw invalidOption("providerContract", "bodies", "an object of functions that make bodies of the provider's kind { returns, fails, echoesDeps, waitsForAbort, crashesNode? }", bodies);
   }
   checkKnownKeys('providerContract: option "bodies"', bodies, BODY_MAKERS, "body maker");
   const b = bodies as Record<string, unknown>;
@@ -207,7 +207,7 @@ function checkOptions(options: unknown): asserts options is ProviderContractOpti
     throw new FlotillaError("E_INVALID_OPTION", `providerContract: option "bodies" lacks ${missing.join(", ")} (functions that make bodies of the provider's kind)`);
   }
   if (b.crashesNode !== undefined && typeof b.crashesNode !== "function") {
-    throw new FlotillaError("E_INVALID_OPTION", `providerContract: option "bodies.crashesNode" must be a function when given (omit it for providers whose nodes cannot crash), received ${describe(b.crashesNode)}`);
+    throw invalidOption("providerContract", "bodies.crashesNode", "a function when given (omit it for providers whose nodes cannot crash)", b.crashesNode);
   }
 }
 

@@ -4,15 +4,23 @@
  * FLOTILLA_REPLAY). The readable form is one line per step, built only when a failure is shown.
  */
 import { FlotillaError, describe, messageOf } from "../errors.ts";
-import type { FaultPoint } from "../runtime.ts";
+import type { FaultAction, FaultContext, FaultPoint } from "../runtime.ts";
+import { LABEL_FORMAT, faultSiteLabel } from "../trace-labels.ts";
 import { ACTION_KINDS } from "./faults.ts";
 import { STRATEGY_NAMES } from "./strategies.ts";
+import { KIT_ERROR_CODES } from "./vocabulary.ts";
 
-export const TRACE_VERSION = 1;
+/** The trace format. 2 added `labelFormat`. */
+export const TRACE_VERSION = 2;
 
 /** A schedule's decisions, serialisable to JSON. */
 export interface ScheduleTrace {
   readonly version: number;
+  /**
+   * The format of the labels and fault sites in it (`LABEL_FORMAT` of the flotilla that recorded
+   * it): replay matches them against the events of the code it runs, so it refuses another format.
+   */
+  readonly labelFormat: number;
   /** Seed of the schedule itself (derived from the explore seed and the iteration). */
   readonly seed: number;
   /** Seed of the exploration the schedule was part of (FLOTILLA_SEED runs its schedules again). */
@@ -52,7 +60,7 @@ export class ScheduleFailure extends FlotillaError {
     const explored = trace.exploreSeed !== undefined ? `, explore seed ${trace.exploreSeed}` : "";
     const rerun = trace.exploreSeed !== undefined ? `  run its schedules again: explore(test, { seed: ${trace.exploreSeed} }) or FLOTILLA_SEED=${trace.exploreSeed}\n` : "";
     super(
-      "E_SCHEDULE_FAILED",
+      KIT_ERROR_CODES.E_SCHEDULE_FAILED,
       `${what} at step ${trace.choices.length} of iteration ${trace.iteration} (seed ${trace.seed}, strategy ${trace.strategy}${explored}): ${reason}\n` +
         rerun +
         `  replay it: await replay(test, failure), or rerun the test with FLOTILLA_REPLAY='${JSON.stringify(trace)}'\n` +
@@ -111,6 +119,15 @@ function checkTrace(t: Record<string, unknown>): void {
   };
   const isInt = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;
   check(t.version === TRACE_VERSION, "version", `${TRACE_VERSION} (the trace format this version of flotilla reads)`, t.version);
+  check(isInt(t.labelFormat, 1), "labelFormat", "an integer >= 1 (the format of its labels)", t.labelFormat);
+  if (t.labelFormat !== LABEL_FORMAT) {
+    const rerun = Number.isInteger(t.exploreSeed) ? ` (explore(test, { seed: ${String(t.exploreSeed)} }) or FLOTILLA_SEED=${String(t.exploreSeed)})` : "";
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `replay: the trace was recorded by a flotilla whose trace labels differ from this one's (label format ${String(t.labelFormat)}; this flotilla's is ${LABEL_FORMAT}), ` +
+        `so its steps cannot be matched to the events of this version. Run the exploration again${rerun} for a trace this version replays`,
+    );
+  }
   check(Number.isInteger(t.seed), "seed", "an integer", t.seed);
   check(isInt(t.iteration, 0), "iteration", "an integer >= 0", t.iteration);
   check(typeof t.strategy === "string" && t.strategy !== "default" && STRATEGY_NAMES.includes(t.strategy as never), "strategy", `"random", "pct" or "exhaustive"`, t.strategy);
@@ -138,4 +155,31 @@ function checkTrace(t: Record<string, unknown>): void {
     check(typeof r.action === "string" && ACTION_KINDS.includes(r.action), `faults[${i}].action`, `"fail", "timeout", "cancel" or "delay"`, r.action);
     check(r.detail === undefined || typeof r.detail === "string" || typeof r.detail === "number", `faults[${i}].detail`, "a string or a number when given", r.detail);
   });
+}
+
+/** A fault as the trace records it: the action's details as text, and where it fired as the same text replay looks for. */
+export function recordFault(step: number, point: FaultPoint, context: FaultContext, action: FaultAction): RecordedFault {
+  const detail =
+    action.kind === "delay" ? action.ms : action.kind === "fail" && action.error instanceof Error ? action.error.message : action.kind === "cancel" && action.reason !== undefined ? String(action.reason) : undefined;
+  return { step, point, where: faultSiteLabel(context), action: action.kind, ...(detail !== undefined ? { detail } : {}) };
+}
+
+/** In a replay, faults fire exactly where the trace says they did (the plan's functions are not in it). */
+export function replayFaults(trace: ScheduleTrace): (point: FaultPoint, context: FaultContext, step: number) => FaultAction | undefined {
+  let next = 0;
+  return (point, context, step) => {
+    const f = trace.faults[next];
+    if (f === undefined || f.step !== step || f.point !== point || f.where !== faultSiteLabel(context)) return undefined;
+    next++;
+    switch (f.action) {
+      case "delay":
+        return { kind: "delay", ms: Number(f.detail ?? 0) };
+      case "cancel":
+        return { kind: "cancel", reason: f.detail };
+      case "timeout":
+        return { kind: "timeout" };
+      default:
+        return f.detail !== undefined ? { kind: "fail", error: new Error(String(f.detail)) } : { kind: "fail" };
+    }
+  };
 }

@@ -5,8 +5,12 @@
  * interleaving; the `service.call` fault point can fail any call.
  */
 import { FlotillaError, describe } from "../errors.ts";
-import { checkKnownKeys } from "../validation.ts";
+import { serviceCallDetail, serviceCallLabel } from "../trace-labels.ts";
+import { checkOptionsObject, invalidOption } from "../validation.ts";
 import type { Runtime } from "../runtime.ts";
+import { KIT_FAULT_POINTS } from "./vocabulary.ts";
+
+const SERVICE_CALL = KIT_FAULT_POINTS["service.call"];
 
 export interface ServiceOptions {
   /** Simulated latency of each call: a fixed number, or [min, max] drawn per call. @default [1, 10] */
@@ -27,12 +31,12 @@ export interface ServiceModel {
 
 export function serviceModel(runtime: Runtime, name: string, options: ServiceOptions = {}): ServiceModel {
   if (typeof name !== "string" || name.length === 0) throw new FlotillaError("E_INVALID_OPTION", `t.service(name): the name must be a non-empty string, received ${describe(name)}`);
-  if (typeof options !== "object" || options === null) throw new FlotillaError("E_INVALID_OPTION", `service "${name}": options must be an object, received ${describe(options)}`);
-  checkKnownKeys(`service "${name}"`, options, ["latencyMs"]);
-  const latency = options.latencyMs ?? [1, 10];
-  const [min, max] = typeof latency === "number" ? [latency, latency] : latency;
-  if (!(Number.isFinite(min) && Number.isFinite(max) && min >= 0 && max >= min)) {
-    throw new FlotillaError("E_INVALID_OPTION", `service "${name}": option "latencyMs" must be a number >= 0 or [min, max] with 0 <= min <= max, received ${describe(latency)}`);
+  const where = `service "${name}"`;
+  checkOptionsObject(where, options, ["latencyMs"]);
+  const latency: unknown = options.latencyMs ?? [1, 10];
+  const [min, max] = typeof latency === "number" ? [latency, latency] : Array.isArray(latency) && latency.length === 2 ? (latency as unknown[]) : [NaN, NaN];
+  if (!(typeof min === "number" && typeof max === "number" && Number.isFinite(min) && Number.isFinite(max) && min >= 0 && max >= min)) {
+    throw invalidOption(where, "latencyMs", "a number >= 0 or [min, max] with 0 <= min <= max", latency);
   }
   return {
     name,
@@ -43,14 +47,14 @@ export function serviceModel(runtime: Runtime, name: string, options: ServiceOpt
         );
       }
       const ms = min + Math.floor(runtime.random() * (max - min + 1));
-      const detail = `${name}.${op}`;
+      const detail = serviceCallDetail(name, op);
       return new Promise<Awaited<T>>((resolve, reject) => {
         runtime.setTimer(
           ms,
           () => {
-            const fault = runtime.fault?.("service.call", { point: "service.call", jobName: "", detail });
+            const fault = runtime.fault?.(SERVICE_CALL, { point: SERVICE_CALL, jobName: "", detail });
             if (fault?.kind === "fail") {
-              reject(fault.error ?? new Error(`injected fault at service.call (${detail})`));
+              reject(fault.error ?? new Error(`injected fault at ${SERVICE_CALL} (${detail})`));
               return;
             }
             try {
@@ -59,7 +63,7 @@ export function serviceModel(runtime: Runtime, name: string, options: ServiceOpt
               reject(error);
             }
           },
-          `call ${detail}`,
+          serviceCallLabel(detail),
         );
       });
     },

@@ -5,6 +5,7 @@
  * replayed by answering the same again.
  */
 import { FlotillaError } from "../errors.ts";
+import { KIT_ERROR_CODES } from "./vocabulary.ts";
 
 /** "random": uniform among ready events; "pct": random priorities per actor with a few change
  * points; "exhaustive": every distinct schedule, depth first; "default": random and pct in turn. */
@@ -95,7 +96,7 @@ export function exhaustiveStrategy(): Strategy & { readonly explored: number; re
       if (step < choices.length) {
         if (counts[step] !== count) {
           throw new FlotillaError(
-            "E_SCHEDULE_DIVERGED",
+            KIT_ERROR_CODES.E_SCHEDULE_DIVERGED,
             `exhaustive exploration: step ${step} had ${counts[step]} ready events before and ${count} now; the test is not deterministic under the controlled runtime (does it use real time, real I/O or an unseeded random source?)`,
           );
         }

@@ -4,22 +4,24 @@
  * so every promise callback queued by it has run). A job that waits for hours of backoff and timeouts
  * finishes in milliseconds, the same way every time. Randomness comes from a seed.
  *
- * This is the clock the controlled scheduler of `flotilla/testing` builds on; on its own it is what a
- * test needs to check timeouts, backoff and grace periods without sleeping.
+ * Its clock is the one the controlled runtime of `explore()` uses too (virtual-clock.ts); on its own
+ * it is what a test needs to check timeouts, backoff and grace periods without sleeping.
  *
  * Because time jumps as soon as the program is idle, a body should wait only on this runtime's
  * timers (`ctx.sleep`, `setTimer`) and on promises that settle without real time passing. While a
  * body awaits real I/O (a file, the network, a real timer) the program looks idle, virtual time races
  * ahead, and the attempt's `timeoutMs` fires at once: test such bodies with the real runtime.
  */
+import { checkOptionsObject, invalidOption } from "../validation.ts";
+import type { FaultAction, FaultContext, FaultPoint, Runtime, TimerHandle } from "../runtime.ts";
 import { macrotask } from "./macrotask.ts";
 import { seededRandom } from "./seeded-random.ts";
-import type { FaultAction, FaultContext, FaultPoint, Runtime, TimerHandle } from "../runtime.ts";
+import { VirtualClock } from "./virtual-clock.ts";
 
 export interface VirtualRuntimeOptions {
-  /** Seed of `random()`. @default 1 */
+  /** Seed of `random()`: an integer. @default 1 */
   readonly seed?: number;
-  /** Clock value at creation. @default 0 */
+  /** Clock value at creation: a finite number of milliseconds. @default 0 */
   readonly startAt?: number;
   /** Consulted at every fault point (see `Runtime.fault`). @default no faults */
   readonly fault?: (point: FaultPoint, context: FaultContext) => FaultAction | undefined | void;
@@ -38,11 +40,7 @@ export interface VirtualRuntime extends Runtime {
   idle(): Promise<void>;
 }
 
-interface VirtualTimer {
-  readonly due: number;
-  readonly seq: number;
-  readonly callback: () => void;
-}
+const OPTION_NAMES = ["seed", "startAt", "fault"];
 
 /**
  * @example
@@ -51,31 +49,27 @@ interface VirtualTimer {
  * assert.equal(runtime.pendingTimers, 0);
  */
 export function virtualRuntime(options: VirtualRuntimeOptions = {}): VirtualRuntime {
-  let now = options.startAt ?? 0;
-  let seq = 0;
+  checkOptionsObject("virtualRuntime", options, OPTION_NAMES);
+  const { seed = 1, startAt = 0, fault } = options;
+  if (!Number.isInteger(seed)) throw invalidOption("virtualRuntime", "seed", "an integer", seed);
+  if (!Number.isFinite(startAt)) throw invalidOption("virtualRuntime", "startAt", "a finite number of milliseconds", startAt);
+  if (fault !== undefined && typeof fault !== "function") throw invalidOption("virtualRuntime", "fault", "a function (point, context) => FaultAction | undefined", fault);
+  const clock = new VirtualClock(startAt);
   let fired = 0;
   let ticking = false;
-  const timers: VirtualTimer[] = [];
   const idleWaiters: (() => void)[] = [];
-  const random = seededRandom(options.seed ?? 1);
 
+  // Fires the earliest timer once the program is idle, then waits for idle again; stops when none is left.
   const tick = (): void => {
-    if (timers.length === 0) {
+    const timer = clock.takeNext();
+    if (timer === undefined) {
       ticking = false;
       for (const wake of idleWaiters.splice(0)) wake();
       return;
     }
-    let first = 0;
-    for (let i = 1; i < timers.length; i++) {
-      const t = timers[i]!;
-      const f = timers[first]!;
-      if (t.due < f.due || (t.due === f.due && t.seq < f.seq)) first = i;
-    }
-    const [timer] = timers.splice(first, 1);
-    if (timer!.due > now) now = timer!.due;
     fired++;
     try {
-      timer!.callback();
+      timer.run();
     } finally {
       void macrotask().then(tick);
     }
@@ -88,20 +82,18 @@ export function virtualRuntime(options: VirtualRuntimeOptions = {}): VirtualRunt
   };
 
   const runtime: VirtualRuntime = {
-    now: () => now,
-    setTimer(ms: number, callback: () => void): TimerHandle {
-      const timer: VirtualTimer = { due: now + Math.max(0, ms), seq: seq++, callback };
-      timers.push(timer);
+    now: () => clock.now(),
+    setTimer(ms: number, callback: () => void, label?: string): TimerHandle {
+      const timer = clock.setTimer(ms, callback, label);
       ensureTicking();
       return timer;
     },
     clearTimer(handle: TimerHandle): void {
-      const i = timers.indexOf(handle as VirtualTimer);
-      if (i >= 0) timers.splice(i, 1);
+      clock.clearTimer(handle);
     },
-    random,
+    random: seededRandom(seed),
     get pendingTimers() {
-      return timers.length;
+      return clock.pending;
     },
     get firedTimers() {
       return fired;
@@ -113,6 +105,6 @@ export function virtualRuntime(options: VirtualRuntimeOptions = {}): VirtualRunt
       });
     },
   };
-  if (options.fault !== undefined) runtime.fault = options.fault;
+  if (fault !== undefined) runtime.fault = fault;
   return runtime;
 }
