@@ -8,7 +8,7 @@ import { FlotillaError, describe } from "../errors.ts";
 import { realRuntime } from "../runtime.ts";
 import { readEnv } from "./env.ts";
 import { resolveOptions, type ExploreOptions, type Resolved } from "./explore-options.ts";
-import { ScheduleFailure, toTrace, type ScheduleTrace } from "./schedule-failure.ts";
+import { type ScheduleFailure, toTrace, type ScheduleTrace } from "./schedule-failure.ts";
 import { REPLAY, runSchedule, type ExploreBody } from "./schedule.ts";
 import { exhaustiveStrategy, strategyFor, type Strategy, type StrategyName } from "./strategies.ts";
 

@@ -104,7 +104,7 @@ export async function runSchedule(
 
   const watch = watchUncontrolled();
   let done = false;
-  let bodyError: unknown = undefined;
+  let bodyError: unknown;
   let bodyFailed = false;
   let stop: StopReason | undefined;
   try {
