@@ -7,6 +7,7 @@ import { dts } from "rollup-plugin-dts";
 const entries = {
   index: "src/index.ts",
   testing: "src/testing/index.ts",
+  "provider-kit": "src/provider-kit/index.ts",
   "child-process": "adapters/child-process/index.ts",
   "worker-threads": "adapters/worker-threads/index.ts",
 };

@@ -17,9 +17,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
-import { CancelledError, FlotillaError, Job, NodeLostError, TimeoutError, inProcess, isFlotillaError, realRuntime, run, start, type RunEvents, type Runtime, type TaskContext } from "../dist/index.js";
+import { CancelledError, FlotillaError, Job, NodeLostError, TimeoutError, errorCodes, inProcess, isFlotillaError, realRuntime, run, start, type RunEvents, type Runtime, type TaskContext } from "../dist/index.js";
 // @ts-types="../dist/child-process.d.ts"
-import { CommandFailedError, childProcess, command, type CommandSpec } from "../dist/child-process.js";
+import { CHILD_PROCESS_ERROR_CODES, CommandFailedError, childProcess, command, type CommandSpec } from "../dist/child-process.js";
 // @ts-types="../dist/testing.d.ts"
 import { providerContract } from "../dist/testing.js";
 
@@ -671,6 +671,25 @@ describe("child-process: option checks", () => {
     invalid(() => childProcess({ slots: 0 }), /option "slots" must be an integer >= 1 or Infinity, received number 0/);
     invalid(() => childProcess({ killGraceMs: -5 }), /option "killGraceMs" must be a number of milliseconds from 0 to 2147483647, received number -5/);
     invalid(() => childProcess({ maxOutputBytes: 1.5 }), /option "maxOutputBytes" must be an integer >= 0 or Infinity/);
+  });
+
+  it("declares E_COMMAND_FAILED as its own error code, the code CommandFailedError carries", () => {
+    const declared = errorCodes().get("E_COMMAND_FAILED");
+    assert.equal(declared?.owner, "flotilla/child-process");
+    assert.match(declared.meaning, /exited non-zero/);
+    assert.equal(CHILD_PROCESS_ERROR_CODES.E_COMMAND_FAILED, "E_COMMAND_FAILED");
+    const error = new CommandFailedError({ failure: "exit", argv: ["false"], taskId: "t", attempt: 1, exitCode: 1 }, "failed");
+    assert.ok(error instanceof FlotillaError);
+    assert.equal(error.code, CHILD_PROCESS_ERROR_CODES.E_COMMAND_FAILED);
+  });
+
+  it("refuses to run on a node it did not start, naming the task and the node", async () => {
+    const p = childProcess({ slots: 1 });
+    const ctx = { taskId: "t", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node: { id: "other", slots: 1 }, sleep: () => Promise.resolve(), log: () => {}, onAbort: () => () => {} };
+    await assert.rejects(
+      p.run({ id: "other", slots: 1 }, command(["true"]), ctx) as Promise<unknown>,
+      (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && (e as Error).message === 'task "t": provider "child-process" was asked to run on node string "other", which it did not start',
+    );
   });
 
   it("is a valid provider: one node, kind \"command\"; runs refuse bodies of another kind before starting", async () => {

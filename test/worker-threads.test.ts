@@ -11,11 +11,11 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
-import { Job, NodeLostError, inProcess, isFlotillaError, run, start, type NodeReport } from "../dist/index.js";
+import { Job, NodeLostError, errorCodes, inProcess, isFlotillaError, run, start, type NodeReport } from "../dist/index.js";
 // @ts-types="../dist/testing.d.ts"
 import { providerContract } from "../dist/testing.js";
 // @ts-types="../dist/worker-threads.d.ts"
-import { workerTask, workerThreads, type WorkerTaskSpec } from "../dist/worker-threads.js";
+import { WORKER_THREADS_ERROR_CODES, workerTask, workerThreads, type WorkerTaskSpec } from "../dist/worker-threads.js";
 
 const tasks = new URL("./fixtures/worker/tasks.mjs", import.meta.url);
 /** One macrotask: every microtask queued before it (a provider's batched post among them) has run. */
@@ -544,6 +544,13 @@ describe("worker threads", () => {
       assert.ok((workerThreads().maxNodes ?? 0) >= 1);
     });
 
+    it("declares E_WORKER_FAILED as its own error code", () => {
+      const declared = errorCodes().get("E_WORKER_FAILED");
+      assert.equal(declared?.owner, "flotilla/worker-threads");
+      assert.match(declared.meaning, /module or export could not be loaded/);
+      assert.equal(WORKER_THREADS_ERROR_CODES.E_WORKER_FAILED, "E_WORKER_FAILED");
+    });
+
     it("workerTask builds a plain spec and refuses bad arguments", () => {
       const spec: WorkerTaskSpec<number> = workerTask<number>(tasks, "add", { a: 1, b: 2 });
       assert.deepEqual({ ...spec }, { kind: "worker-thread", module: tasks.href, export: "add", input: { a: 1, b: 2 } });
@@ -582,6 +589,21 @@ describe("worker threads", () => {
       } finally {
         mock.timers.reset();
       }
+    });
+
+    it("refuses to run on a node it did not start, or on one it stopped", async () => {
+      const provider = workerThreads({ threads: 1 });
+      const node = await provider.startNode({ lost: () => {} });
+      const ctx = { taskId: "who", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node, sleep: async () => {}, log: () => {}, onAbort: () => () => {} };
+      await assert.rejects(
+        Promise.resolve(provider.run({ id: "other", slots: 1 }, workerTask(tasks, "whoAmI"), ctx)),
+        (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && (e as Error).message === 'task "who": provider "worker-threads" was asked to run on node string "other", which it did not start',
+      );
+      await provider.stopNode(node);
+      await assert.rejects(
+        Promise.resolve(provider.run(node, workerTask(tasks, "whoAmI"), ctx)),
+        (e: unknown) => e instanceof NodeLostError && (e as Error).message === 'node "worker-thread-1" is stopped; task "who" attempt 1 cannot run on it',
+      );
     });
 
     it("passes env and argv to the threads", async () => {

@@ -1,5 +1,14 @@
-/** The error a command attempt fails with: a non-zero exit, a signal, a failed start, or bad output. */
+/**
+ * The errors of flotilla/child-process: its declared code (E_COMMAND_FAILED) and the error a command
+ * attempt fails with: a non-zero exit, a signal, a failed start, or bad output.
+ */
 import { FlotillaError } from "../../src/errors.ts";
+import { declareErrorCodes } from "../../src/vocabulary.ts";
+
+/** The codes this adapter raises, declared as its own (see `errorCodes()` from flotilla). */
+export const CHILD_PROCESS_ERROR_CODES = declareErrorCodes("flotilla/child-process", {
+  E_COMMAND_FAILED: "a command exited non-zero, was killed by a signal, could not start, or its output was over the cap or not JSON (CommandFailedError)",
+});
 
 /**
  * Why a command attempt failed:
@@ -48,7 +57,7 @@ export class CommandFailedError extends FlotillaError {
   readonly stderrTail: string;
 
   constructor(details: CommandFailedDetails, message: string, options?: { cause?: unknown }) {
-    super("E_COMMAND_FAILED", message, options);
+    super(CHILD_PROCESS_ERROR_CODES.E_COMMAND_FAILED, message, options);
     this.failure = details.failure;
     this.argv = details.argv;
     this.taskId = details.taskId;

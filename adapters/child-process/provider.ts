@@ -1,41 +1,14 @@
 /** `childProcess()`: the provider that runs `command()` task bodies as child processes. */
-import { availableParallelism } from "node:os";
-import { FlotillaError, NodeLostError, describe } from "../../src/errors.ts";
-import type { ComputeProvider, ProviderNode } from "../../src/provider.ts";
-import type { TaskContext } from "../../src/task-context.ts";
-import { checkDelayMs, checkOptionsObject, invalidOption } from "../../src/validation.ts";
-import { checkMaxOutputBytes, resolveSpec, type CommandSpec } from "./command.ts";
-import { ProcessNode } from "./process-node.ts";
-import { runCommand, type CommandDefaults } from "./run-command.ts";
+import { StartedNodes } from "../../src/provider-kit/index.ts";
+import type { ComputeProvider } from "../../src/provider.ts";
+import { runCommand } from "./attempt.ts";
+import { ProcessNode } from "./node.ts";
+import { resolveOptions, type ChildProcessOptions } from "./options.ts";
+import { resolveSpec, type CommandSpec } from "./spec.ts";
 
-/**
- * Options of the child-process provider.
- *
- * @example run(job, { provider: childProcess({ slots: 4, killGraceMs: 2_000 }) })
- */
-export interface ChildProcessOptions {
-  /**
-   * How many commands run at once (the slots of its one node).
-   * @default os.availableParallelism(). Bounds: integer >= 1, or Infinity.
-   */
-  readonly slots?: number;
-  /**
-   * Default for commands that do not set their own: milliseconds between SIGTERM and SIGKILL when a
-   * command is cancelled, times out or exceeds its output cap. Keep it below the run's
-   * `cancelGraceMs` (1000 by default), so the kill lands before the run stops waiting.
-   * @default 500. Bounds: finite, >= 0.
-   */
-  readonly killGraceMs?: number;
-  /**
-   * Default for commands that do not set their own: most bytes of stdout kept as a task's output.
-   * @default 1_048_576 (1 MiB). Bounds: integer >= 0, or Infinity.
-   */
-  readonly maxOutputBytes?: number;
-}
-
-const OPTION_NAMES = ["slots", "killGraceMs", "maxOutputBytes"];
+const NAME = "child-process";
 const KINDS = Object.freeze(["command"]);
-let nodes = 0;
+let started = 0;
 
 /**
  * A compute provider that runs `command()` task bodies as child processes, on one node with
@@ -49,32 +22,16 @@ let nodes = 0;
  * const job = new Job("build").task("compile", command(["make", "-j4"], { cwd: "./src" }));
  * const result = await run(job, { provider: childProcess({ slots: 4 }) });
  */
-export function childProcess(options: ChildProcessOptions = {}): ComputeProvider<CommandSpec<unknown>> {
-  const where = "childProcess()";
-  checkOptionsObject(where, options, OPTION_NAMES);
-  const { slots = availableParallelism(), killGraceMs = 500, maxOutputBytes = 1024 * 1024 } = options;
-  if (!(slots === Infinity || (Number.isInteger(slots) && slots >= 1))) throw invalidOption(where, "slots", "an integer >= 1 or Infinity", slots);
-  checkDelayMs(where, "killGraceMs", killGraceMs);
-  checkMaxOutputBytes(where, maxOutputBytes);
-  if (process.platform === "win32") {
-    throw new FlotillaError("E_INVALID_OPTION", `${where}: child processes need POSIX process groups (Linux, macOS); this platform is win32`);
-  }
-  const defaults: CommandDefaults = { killGraceMs, maxOutputBytes };
-
+export function childProcess(options?: ChildProcessOptions): ComputeProvider<CommandSpec<unknown>> {
+  const resolved = resolveOptions(options);
+  const nodes = new StartedNodes<ProcessNode>(NAME);
   return {
-    name: "child-process",
+    name: NAME,
     kinds: KINDS,
     maxNodes: 1,
-    startNode: () => new ProcessNode(`child-process-${++nodes}`, slots),
-    stopNode: (node: ProviderNode) => (node instanceof ProcessNode ? node.stop() : undefined),
-    run: (node: ProviderNode, body: CommandSpec<unknown>, ctx: TaskContext<any>): Promise<unknown> => {
-      if (!(node instanceof ProcessNode)) return Promise.reject(new FlotillaError("E_INVALID_OPTION", `the child-process provider cannot run on node ${describe((node as { id?: unknown } | null)?.id)}: it is not one of its nodes`));
-      if (node.stopped) return Promise.reject(new NodeLostError(node.id, `node "${node.id}" was stopped`));
-      try {
-        return runCommand(node, resolveSpec(body), ctx, defaults);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
+    startNode: () => nodes.add(new ProcessNode(`${NAME}-${++started}`, resolved.slots)),
+    stopNode: (node) => nodes.markStopped(node)?.stop(),
+    // A stopped node rejects with NodeLostError; a node of another provider, with E_INVALID_OPTION.
+    run: (node, body, ctx) => nodes.run(node, ctx, (ours) => runCommand(ours, resolveSpec(body), ctx, resolved)),
   };
 }

@@ -1,11 +1,14 @@
 /** `workerThreads()`: the provider whose nodes are worker threads. */
 import { FlotillaError, describe } from "../../src/errors.ts";
+import { StartedNodes } from "../../src/provider-kit/index.ts";
 import type { ComputeProvider, NodeReport, ProviderNode } from "../../src/provider.ts";
 import type { TaskContext } from "../../src/task-context.ts";
+import { execArgvError } from "./errors.ts";
+import { ThreadNode, type ThreadHost } from "./node.ts";
 import { resolveOptions, type ResolvedOptions, type WorkerThreadsOptions } from "./options.ts";
-import { ThreadNode, type ThreadHost } from "./thread-node.ts";
-import { WORKER_THREAD_KIND, isWorkerTaskSpec, type WorkerTaskSpec } from "./worker-task.ts";
+import { WORKER_THREAD_KIND, isWorkerTaskSpec, type WorkerTaskSpec } from "./spec.ts";
 
+const NAME = "worker-threads";
 const KINDS = Object.freeze([WORKER_THREAD_KIND]);
 
 /**
@@ -19,7 +22,7 @@ const KINDS = Object.freeze([WORKER_THREAD_KIND]);
 export function workerThreads(options?: WorkerThreadsOptions): ComputeProvider<WorkerTaskSpec> {
   const host = new Host(resolveOptions(options));
   return {
-    name: "worker-threads",
+    name: NAME,
     kinds: KINDS,
     maxNodes: host.options.threads,
     startNode: (report) => host.start(report),
@@ -30,9 +33,9 @@ export function workerThreads(options?: WorkerThreadsOptions): ComputeProvider<W
 
 class Host implements ThreadHost {
   readonly options: ResolvedOptions;
+  readonly nodes = new StartedNodes<ThreadNode>(NAME);
   readonly #fnIds = new Map<string, Map<string, number>>();
   #fnCount = 0;
-  readonly #nodes = new Set<ThreadNode>();
   #calls = 0;
   #started = 0;
 
@@ -54,36 +57,30 @@ class Host implements ThreadHost {
   }
 
   start(report: NodeReport | undefined): ThreadNode {
-    let node: ThreadNode;
     try {
-      node = new ThreadNode(this, `worker-thread-${++this.#started}`, report);
+      return this.nodes.add(new ThreadNode(this, `worker-thread-${++this.#started}`, report));
     } catch (error) {
-      // Node checks execArgv only when a thread starts; a refused flag will be refused every time.
-      if ((error as { code?: unknown })?.code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw error;
-      throw new FlotillaError("E_INVALID_OPTION", `workerThreads(): option "execArgv" is refused by worker threads: ${(error as Error).message}`, { cause: error });
+      throw execArgvError(error) ?? error;
     }
-    this.#nodes.add(node);
-    return node;
   }
 
   stop(node: ProviderNode): Promise<void> | undefined {
-    if (!(node instanceof ThreadNode) || !this.#nodes.delete(node)) return undefined;
+    const ours = this.nodes.markStopped(node);
+    if (ours === undefined) return undefined;
     // With no thread left, no thread knows any function id: forget them, so a provider that lives
     // long (and sees many modules) does not grow.
-    if (this.#nodes.size === 0) this.#fnIds.clear();
-    return node.stop();
+    if (this.nodes.size === 0) this.#fnIds.clear();
+    return ours.stop();
   }
 
   run(node: ProviderNode, body: unknown, ctx: TaskContext<any>): Promise<unknown> {
     if (!isWorkerTaskSpec(body)) {
       const received = typeof body === "function" ? "a function" : typeof body === "object" && body !== null ? `a spec of kind ${describe((body as { kind?: unknown }).kind)}` : describe(body);
       return Promise.reject(
-        new FlotillaError("E_INVALID_OPTION", `task "${ctx.taskId}": provider "worker-threads" runs workerTask(module, export, input) bodies (kind "${WORKER_THREAD_KIND}"), received ${received}`),
+        new FlotillaError("E_INVALID_OPTION", `task "${ctx.taskId}": provider "${NAME}" runs workerTask(module, export, input) bodies (kind "${WORKER_THREAD_KIND}"), received ${received}`),
       );
     }
-    if (!(node instanceof ThreadNode)) {
-      return Promise.reject(new FlotillaError("E_INVALID_OPTION", `task "${ctx.taskId}": provider "worker-threads" was asked to run on node ${describe(node?.id)}, which it did not start`));
-    }
-    return node.run(body, ctx); // a stopped node rejects with NodeLostError, like a lost one
+    // A stopped or lost node rejects with NodeLostError; a node of another provider, with E_INVALID_OPTION.
+    return this.nodes.run(node, ctx, (thread) => thread.run(body, ctx));
   }
 }

@@ -160,7 +160,7 @@ export function threadMain(
         fns[fnId] = f as Fn;
         // LOADED, at once rather than at the end of the burst: the bodies waiting for this function run
         // next, and a synchronous one would hold the message back. Until the main thread has it, an
-        // aborted attempt of this function is not blamed for the thread's silence (thread-node.ts, #armGrace).
+        // aborted attempt of this function is not blamed for the thread's silence (attempt.ts, renewsGrace).
         out.push(fnId, 4, undefined);
         flush();
         return f as Fn;

@@ -1,8 +1,9 @@
-/** `command()`: a task body that is a command line, its options, and their one check. */
+/** `command()`: the task body of this adapter, a command line, with its options and their one check. */
 import { fileURLToPath } from "node:url";
 import { FlotillaError, describe } from "../../src/errors.ts";
-import { checkDelayMs, checkOptionsObject, invalidOption } from "../../src/validation.ts";
 import type { TaskSpec } from "../../src/task-context.ts";
+import { checkDelayMs, checkOptionsObject, invalidOption } from "../../src/validation.ts";
+import { checkMaxOutputBytes } from "./options.ts";
 
 /**
  * Options of one command.
@@ -165,11 +166,6 @@ function resolveCommand(argv: readonly string[], options: CommandOptions): Resol
   const frozen = Object.freeze([...argv]);
   const [file, args] = shell === false ? [frozen[0]!, frozen.slice(1)] : [shell === true ? "/bin/sh" : shell, ["-c", frozen[0]!, "sh", ...frozen.slice(1)]];
   return { argv: frozen, file, args, env: env === undefined ? undefined : { ...env }, inheritEnv, cwd, stdin, output, maxOutputBytes, killGraceMs };
-}
-
-/** Shared with the provider's default. */
-export function checkMaxOutputBytes(where: string, value: unknown): void {
-  if (!(value === Infinity || (Number.isInteger(value) && (value as number) >= 0))) throw invalidOption(where, "maxOutputBytes", "an integer >= 0 or Infinity", value);
 }
 
 function invalidArg(where: string, i: number, expected: string, received: unknown): FlotillaError {

@@ -1,4 +1,4 @@
-/** `workerTask`: a task body that calls a module's export in a worker thread. */
+/** `workerTask()`: the task body of this adapter, a module export called in a worker thread. */
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
 import { FlotillaError, describe } from "../../src/errors.ts";

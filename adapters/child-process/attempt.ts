@@ -7,18 +7,17 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, unlinkSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { NodeLostError, messageOf } from "../../src/errors.ts";
+import { messageOf } from "../../src/errors.ts";
+import { AbortGrace, Outcome, nodeStoppedError } from "../../src/provider-kit/index.ts";
 import type { OutputStream, TaskContext } from "../../src/task-context.ts";
-import { preview, type ResolvedCommand } from "./command.ts";
 import { CommandFailedError, type CommandFailure } from "./errors.ts";
+import type { LiveGroup, ProcessNode } from "./node.ts";
+import type { ResolvedOptions } from "./options.ts";
 import { LineReader, Tail } from "./output.ts";
-import type { LiveGroup, ProcessNode } from "./process-node.ts";
+import { preview, type ResolvedCommand } from "./spec.ts";
 
 /** What the provider fills in for options a command leaves out. */
-export interface CommandDefaults {
-  readonly killGraceMs: number;
-  readonly maxOutputBytes: number;
-}
+type CommandDefaults = Pick<ResolvedOptions, "killGraceMs" | "maxOutputBytes">;
 
 /** Dependency files up to this size are written synchronously: faster than three thread-pool trips. */
 const SYNC_WRITE_LIMIT = 64 * 1024;
@@ -100,8 +99,9 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 class CommandAttempt implements LiveGroup {
-  readonly promise: Promise<unknown>;
-  readonly done: Promise<void>;
+  /** The attempt's result: the first of its ends (a failed start, the close of its streams) settles it. */
+  readonly #outcome = new Outcome<unknown>();
+  readonly #done = new Outcome<void>();
   readonly #node: ProcessNode;
   readonly #cmd: ResolvedCommand;
   readonly #ctx: TaskContext<any>;
@@ -116,14 +116,13 @@ class CommandAttempt implements LiveGroup {
   readonly #parts: string[] = [];
   #bytes = 0;
   #overLimit = false;
+  /** SIGTERM to the group on abort (or past the output cap), SIGKILL when the grace runs out; released when its leader exits. */
+  #grace: AbortGrace | undefined = undefined;
   /** The leader exited and the rest of its group was killed. */
   #exited = false;
-  #settled = false;
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** After the leader exited: how long the attempt still waits for its output pipes. */
+  #drainTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #drain: ReturnType<typeof setImmediate> | undefined = undefined;
-  #resolve!: (value: unknown) => void;
-  #reject!: (error: unknown) => void;
-  #doneResolve!: () => void;
 
   constructor(node: ProcessNode, cmd: ResolvedCommand, ctx: TaskContext<any>, defaults: CommandDefaults, depsFile: string) {
     this.#node = node;
@@ -131,11 +130,6 @@ class CommandAttempt implements LiveGroup {
     this.#ctx = ctx;
     this.#graceMs = cmd.killGraceMs ?? defaults.killGraceMs;
     this.#maxBytes = cmd.output === "none" ? Infinity : (cmd.maxOutputBytes ?? defaults.maxOutputBytes);
-    this.promise = new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    this.done = new Promise((resolve) => (this.#doneResolve = resolve));
     const log = (line: string, stream: OutputStream) => ctx.log(line, stream);
     this.#stdout = new LineReader("stdout", log);
     this.#stderr = new LineReader("stderr", log);
@@ -152,13 +146,14 @@ class CommandAttempt implements LiveGroup {
     } catch (error) {
       // Synchronous spawn errors are argument errors the checks in command() did not foresee.
       this.#fail("spawn", `could not be started: ${messageOf(error)}`, { cause: error });
-      this.#doneResolve();
+      this.#done.resolve();
       return;
     }
     this.#child = child;
     child.on("error", (error) => this.#onError(error));
     if (child.pid === undefined) return; // it failed to start: "error" follows
-    this.#pid = child.pid;
+    const pid = (this.#pid = child.pid);
+    this.#grace = new AbortGrace({ graceMs: this.#graceMs, stop: () => killGroup(pid, "SIGTERM"), escalate: () => killGroup(pid, "SIGKILL") });
     node.add(this);
     child.stdout!.on("data", (chunk: Uint8Array) => this.#onStdout(chunk));
     child.stderr!.on("data", (chunk: Uint8Array) => this.#tail.push(this.#stderr.push(chunk)));
@@ -169,7 +164,17 @@ class CommandAttempt implements LiveGroup {
       child.stdin!.on("error", () => {});
       child.stdin!.end(cmd.stdin);
     }
-    ctx.signal.addEventListener("abort", this.#onAbort, { once: true });
+    this.#grace.watch(ctx);
+  }
+
+  /** Settles with the command's output, or rejects with why it failed (or the abort's reason). */
+  get promise(): Promise<unknown> {
+    return this.#outcome.promise;
+  }
+
+  /** Settles once its leader exited and its output streams closed (or it never started). */
+  get done(): Promise<void> {
+    return this.#done.promise;
   }
 
   /** SIGKILL to the group now (the node is stopping, or the program exits). */
@@ -177,22 +182,12 @@ class CommandAttempt implements LiveGroup {
     if (this.#pid !== 0 && !this.#exited) killGroup(this.#pid, "SIGKILL");
   }
 
-  readonly #onAbort = (): void => this.#terminate();
-
-  /** SIGTERM to the group, then SIGKILL after the grace period unless its leader has exited by then. */
-  #terminate(): void {
-    if (this.#exited || this.#timer !== undefined) return;
-    const pid = this.#pid;
-    killGroup(pid, "SIGTERM");
-    this.#timer = setTimeout(() => killGroup(pid, "SIGKILL"), this.#graceMs);
-  }
-
   #onStdout(chunk: Uint8Array): void {
     if (this.#overLimit) return;
     this.#bytes += chunk.length;
     if (this.#bytes > this.#maxBytes) {
       this.#overLimit = true;
-      this.#terminate();
+      this.#grace!.stopNow(); // SIGTERM, then SIGKILL after the grace period unless its leader exits first
       return;
     }
     const text = this.#stdout.push(chunk);
@@ -200,7 +195,7 @@ class CommandAttempt implements LiveGroup {
   }
 
   #onExit(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#grace!.release(); // no SIGKILL for a leader gone, nor a SIGTERM on a later abort
     // Whatever the leader left behind in its group goes with it (and stops holding the pipes).
     killGroup(this.#pid, "SIGKILL");
     this.#exited = true;
@@ -209,8 +204,8 @@ class CommandAttempt implements LiveGroup {
     // run before I/O in a loop turn, so after a blocked loop the output still in the pipes would be
     // lost; an immediate runs after the I/O poll has read it.
     const child = this.#child!;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
+    this.#drainTimer = setTimeout(() => {
+      this.#drainTimer = undefined;
       this.#drain = setImmediate(() => {
         child.stdout?.destroy();
         child.stderr?.destroy();
@@ -229,25 +224,23 @@ class CommandAttempt implements LiveGroup {
     else if (code === "EACCES") why = `could not be started: "${cmd.file}" is not executable (EACCES, cwd "${cwd}")`;
     else why = `could not be started (${code ?? error.message}, cwd "${cwd}")`;
     this.#fail("spawn", why, { cause: error });
-    this.#doneResolve();
+    this.#done.resolve();
   }
 
   #onClose(code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#grace!.release();
+    if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
     if (this.#drain !== undefined) clearImmediate(this.#drain);
     this.#node.delete(this);
-    this.#doneResolve();
-    this.#ctx.signal.removeEventListener("abort", this.#onAbort);
+    this.#done.resolve();
     this.#tail.push(this.#stderr.end());
     const last = this.#stdout.end();
-    if (this.#settled) return;
+    if (this.#outcome.settled) return;
     const aborted = this.#ctx.signal;
     if (aborted.aborted) {
-      this.#settled = true;
-      this.#reject(aborted.reason);
+      this.#outcome.reject(aborted.reason);
     } else if (this.#node.stopped) {
-      this.#settled = true;
-      this.#reject(new NodeLostError(this.#node.id, `task "${this.#ctx.taskId}" attempt ${this.#ctx.attempt}: node "${this.#node.id}" was stopped while command ${preview(this.#cmd.argv)} ran; it was killed`));
+      this.#outcome.reject(nodeStoppedError(this.#node.id, this.#ctx, `command ${preview(this.#cmd.argv)}`, "it was killed"));
     } else if (this.#overLimit) {
       this.#fail("output-limit", `wrote more than ${this.#maxBytes} bytes to stdout (maxOutputBytes) and was stopped; raise maxOutputBytes, or write large output to a file`, undefined, code, signal);
     } else if (signal !== null) {
@@ -277,18 +270,16 @@ class CommandAttempt implements LiveGroup {
   }
 
   #succeed(value: unknown): void {
-    this.#settled = true;
-    this.#resolve(value);
+    this.#outcome.resolve(value);
   }
 
   #fail(failure: CommandFailure, why: string, options?: { cause?: unknown }, exitCode: number | null = null, signal: string | null = null): void {
-    if (this.#settled) return;
-    this.#settled = true;
+    if (this.#outcome.settled) return;
     const stderrTail = this.#tail.text();
     const ctx = this.#ctx;
     const message =
       `task "${ctx.taskId}" attempt ${ctx.attempt}: command ${preview(this.#cmd.argv)} ${why}` +
       (stderrTail !== "" ? `\nstderr (last lines):\n${stderrTail.replace(/^/gm, "  ")}` : failure === "exit" || failure === "signal" ? "; it wrote nothing to stderr" : "");
-    this.#reject(new CommandFailedError({ failure, argv: this.#cmd.argv, taskId: ctx.taskId, attempt: ctx.attempt, exitCode, signal, stderrTail }, message, options));
+    this.#outcome.reject(new CommandFailedError({ failure, argv: this.#cmd.argv, taskId: ctx.taskId, attempt: ctx.attempt, exitCode, signal, stderrTail }, message, options));
   }
 }

@@ -12,15 +12,17 @@
  * more than the whole rest of a tiny task's way through the provider.
  */
 import { Worker } from "node:worker_threads";
-import { FlotillaError, NodeLostError, messageOf } from "../../src/errors.ts";
+import { messageOf } from "../../src/errors.ts";
+import { nodeLostError, nodeStoppedError, type StartedNodes } from "../../src/provider-kit/index.ts";
 import type { NodeReport, ProviderNode } from "../../src/provider.ts";
 import type { TaskContext } from "../../src/task-context.ts";
 import { MAX_TIMER_MS } from "../../src/validation.ts";
+import { ThreadAttempt, type AttemptNode } from "./attempt.ts";
+import { failureError, inputError, reviveError, threadStartError } from "./errors.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { failureError, reviveError } from "./revive.ts";
+import type { WorkerTaskSpec } from "./spec.ts";
 import { THREAD_SCRIPT } from "./thread-script.ts";
-import { ABORT, DEFINE, FAILED, LOADED, LOG, OK, RECORD_LENGTH, RUN, SKIP, THREW, findUncloneable, toErrorWire, type ErrorWire, type FailureWire } from "./wire.ts";
-import type { WorkerTaskSpec } from "./worker-task.ts";
+import { ABORT, DEFINE, FAILED, LOADED, LOG, OK, RECORD_LENGTH, RUN, SKIP, THREW, toErrorWire, type ErrorWire, type FailureWire } from "./wire.ts";
 
 /**
  * Schedules the outbox's flush at the end of the microtask burst. Cheaper than `queueMicrotask`, which
@@ -31,6 +33,8 @@ const RESOLVED = Promise.resolve();
 /** What a node needs from its provider. */
 export interface ThreadHost {
   readonly options: ResolvedOptions;
+  /** The provider's nodes: a node whose thread died marks itself lost there. */
+  readonly nodes: StartedNodes<ThreadNode>;
   /** A small integer per (module, export), the same for every node of the provider. */
   fnId(spec: WorkerTaskSpec): number;
   nextCallId(): number;
@@ -39,51 +43,7 @@ export interface ThreadHost {
 /** Longest wait for a terminated thread to exit when a node stops (see `stop`). */
 const STOP_WAIT_MS = 1_000;
 
-/**
- * How many times the grace of an attempt whose module never finished loading is renewed to spare the
- * other attempts on its thread (see #armGrace): a thread blocked for good in a module's top-level code
- * runs nothing else either, so past this it is terminated (10 s at the default grace of 500 ms).
- */
-const MAX_LOAD_RENEWALS = 20;
-
-/** One attempt on its way to, or in, the worker. */
-class Call {
-  readonly id: number;
-  readonly node: ThreadNode;
-  readonly spec: WorkerTaskSpec;
-  readonly ctx: TaskContext<any>;
-  /** The id of its function (`ThreadHost.fnId`). */
-  readonly fnId: number;
-  /** Stops listening for the attempt's abort. */
-  unlisten: (() => void) | undefined = undefined;
-  /** Why it was aborted, once `aborted`. */
-  reason: unknown = undefined;
-  resolve!: (value: unknown) => void;
-  reject!: (error: unknown) => void;
-  /** The outbox generation it was queued in, and where its RUN record is there. */
-  batch = -1;
-  at = -1;
-  aborted = false;
-  grace: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** Graces renewed while its module was still loading. */
-  renewals = 0;
-
-  constructor(id: number, node: ThreadNode, spec: WorkerTaskSpec, ctx: TaskContext<any>, fnId: number) {
-    this.id = id;
-    this.node = node;
-    this.spec = spec;
-    this.ctx = ctx;
-    this.fnId = fnId;
-  }
-
-  /** The attempt's abort listener. */
-  readonly aborts = (reason: unknown): void => {
-    this.reason = reason;
-    this.node.abort(this);
-  };
-}
-
-export class ThreadNode implements ProviderNode {
+export class ThreadNode implements ProviderNode, AttemptNode {
   readonly id: string;
   readonly slots: number;
   /** @internal */
@@ -97,7 +57,7 @@ export class ThreadNode implements ProviderNode {
   /** Function ids the current worker has reported loaded (LOADED): bodies of them may be running. */
   readonly #loaded = new Set<number>();
   /** Every attempt on this node that has not settled, queued or posted. */
-  readonly #calls = new Map<number, Call>();
+  readonly #calls = new Map<number, ThreadAttempt>();
   #out: unknown[] = [];
   #batch = 0;
   #flushQueued = false;
@@ -105,8 +65,6 @@ export class ThreadNode implements ProviderNode {
   #idleTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Resolves when each worker this node started has exited. */
   readonly #exits = new Set<Promise<void>>();
-  #lost = false;
-  #stopped = false;
 
   constructor(host: ThreadHost, id: string, report: NodeReport | undefined) {
     this.host = host;
@@ -116,25 +74,21 @@ export class ThreadNode implements ProviderNode {
     this.#becameIdle(this.#spawn());
   }
 
-  /** Runs one attempt; rejects with the signal's reason when cancelled, NodeLostError when the thread died. */
+  /**
+   * Runs one attempt; rejects with the signal's reason when cancelled, NodeLostError when the thread
+   * died. (The provider calls it only while the node is live: see StartedNodes.)
+   */
   run(spec: WorkerTaskSpec, ctx: TaskContext<any>): Promise<unknown> {
-    if (this.#lost || this.#stopped) {
-      return Promise.reject(new NodeLostError(this.id, `node "${this.id}" is ${this.#lost ? "lost" : "stopped"}; task "${ctx.taskId}" attempt ${ctx.attempt} cannot run on it`));
-    }
     let worker = this.#worker;
     if (worker === undefined) {
       try {
         worker = this.#spawn();
       } catch (error) {
-        return Promise.reject(new NodeLostError(this.id, `node "${this.id}" could not start a worker thread for task "${ctx.taskId}": ${messageOf(error)}`, { cause: error }));
+        return Promise.reject(threadStartError(this.id, ctx.taskId, error));
       }
     }
     const fnId = this.host.fnId(spec);
-    const call = new Call(this.host.nextCallId(), this, spec, ctx, fnId);
-    const promise = new Promise<unknown>((resolve, reject) => {
-      call.resolve = resolve;
-      call.reject = reject;
-    });
+    const call = new ThreadAttempt(this.host.nextCallId(), this, spec, ctx, fnId, this.host.options.terminateGraceMs);
     if (this.#calls.size === 0) worker.ref();
     this.#calls.set(call.id, call);
     const out = this.#out;
@@ -159,14 +113,13 @@ export class ThreadNode implements ProviderNode {
     out.push(RUN, call.id, fnId, spec.input, sent, failed, ctx.attempt, ctx.taskId);
     this.#queueFlush();
     // Last: an attempt aborted already is dropped from the outbox at once.
-    call.unlisten = ctx.onAbort(call.aborts);
-    return promise;
+    call.grace.watch(ctx);
+    return call.outcome.promise;
   }
 
-  /** The attempt was aborted: drop it if not posted yet, else abort it in the worker and arm the grace. */
-  abort(call: Call): void {
-    if (call.aborted || this.#calls.get(call.id) !== call) return;
-    call.aborted = true;
+  /** The attempt was aborted: drop it if not posted yet, else abort it in the worker (its grace runs from now). */
+  abort(call: ThreadAttempt): void {
+    if (this.#calls.get(call.id) !== call) return;
     if (call.batch === this.#batch) {
       const out = this.#out;
       out[call.at] = SKIP;
@@ -174,44 +127,25 @@ export class ThreadNode implements ProviderNode {
       out[call.at + 4] = undefined;
       out[call.at + 5] = undefined;
       this.#settled(call);
-      call.reject(call.reason);
+      call.outcome.reject(call.grace.reason);
       return;
     }
-    this.#out.push(ABORT, call.id, toErrorWire(call.reason));
+    this.#out.push(ABORT, call.id, toErrorWire(call.grace.reason));
     this.#queueFlush();
-    this.#armGrace(call);
-  }
-
-  /**
-   * The grace is meant for a body that could hear its abort and did not stop. Until the thread
-   * reports the attempt's function loaded (LOADED, which it posts before any body of the function
-   * runs), the body has not started: the thread is still booting or loading the module, perhaps
-   * blocked in the module's top-level code, and when it reads the ABORT it settles the attempt itself
-   * (thread-main.ts). So the grace of such an attempt starts again in full when LOADED comes; if it
-   * expires before, the thread is terminated only when that costs no other attempt (every attempt on
-   * it is aborted), and otherwise the grace is renewed. Attempts b and c sharing the thread are never
-   * lost because a thread that was still loading could not answer for a. A thread that never finishes
-   * loading (blocked for good in the module's top-level code) runs nothing else either: after
-   * MAX_LOAD_RENEWALS renewals it is terminated, and b and c are requeued (free: they shared the node).
-   */
-  #armGrace(call: Call): void {
-    if (call.grace !== undefined) clearTimeout(call.grace);
-    call.grace = setTimeout(() => this.#graceExpired(call), this.host.options.terminateGraceMs);
   }
 
   /** The current worker loaded function `fnId`: its aborted attempts' bodies may start now, and their graces with them. */
   #functionLoaded(fnId: number): void {
     this.#loaded.add(fnId);
     for (const call of this.#calls.values()) {
-      if (call.aborted && call.fnId === fnId) this.#armGrace(call);
+      if (call.grace.aborted && call.fnId === fnId) call.grace.restart();
     }
   }
 
   /** Terminates the thread and waits until every thread this node started has exited. */
   async stop(): Promise<void> {
-    this.#stopped = true;
     this.#clearIdleTimer();
-    this.#rejectAll(() => new NodeLostError(this.id, `node "${this.id}" was stopped`));
+    this.#rejectAll((call) => nodeStoppedError(this.id, call.ctx, `its workerTask (export "${call.spec.export}")`, "its worker thread was terminated"));
     const worker = this.#worker;
     this.#worker = undefined;
     if (worker !== undefined) terminate(worker);
@@ -279,7 +213,7 @@ export class ThreadNode implements ProviderNode {
         const call = this.#calls.get(record[1] as number);
         if (call === undefined) continue;
         this.#settled(call);
-        call.reject(call.aborted ? call.reason : inputError(call, record[3], record[4], error ?? batchError));
+        call.outcome.reject(call.grace.aborted ? call.grace.reason : inputError(call.ctx.taskId, call.spec, record[3], record[4], error ?? batchError));
       }
     }
   }
@@ -303,10 +237,11 @@ export class ThreadNode implements ProviderNode {
         continue;
       }
       this.#settled(call);
-      if (call.aborted) call.reject(call.reason);
-      else if (status === OK) call.resolve(value);
-      else if (status === THREW) call.reject(reviveError(value as ErrorWire));
-      else if (status === FAILED) call.reject(failureError(call.ctx.taskId, call.spec, value as FailureWire));
+      const outcome = call.outcome;
+      if (call.grace.aborted) outcome.reject(call.grace.reason);
+      else if (status === OK) outcome.resolve(value);
+      else if (status === THREW) outcome.reject(reviveError(value as ErrorWire));
+      else if (status === FAILED) outcome.reject(failureError(call.ctx.taskId, call.spec, value as FailureWire));
     }
   }
 
@@ -317,10 +252,10 @@ export class ThreadNode implements ProviderNode {
     RESOLVED.then(this.#flush);
   }
 
-  /** The call has its outcome: it leaves the node. */
-  #settled(call: Call): void {
+  /** The call has its outcome: it leaves the node, and stops listening for its abort. */
+  #settled(call: ThreadAttempt): void {
     this.#calls.delete(call.id);
-    release(call);
+    call.grace.release();
     if (this.#calls.size === 0 && this.#worker !== undefined) this.#becameIdle(this.#worker);
   }
 
@@ -328,43 +263,35 @@ export class ThreadNode implements ProviderNode {
   #died(worker: Worker, what: string, cause: unknown): void {
     if (worker !== this.#worker) return; // terminated on purpose, or already handled
     this.#worker = undefined;
-    this.#lost = true;
+    this.host.nodes.markLost(this);
     this.#clearIdleTimer();
-    const options = cause === undefined ? undefined : { cause };
-    const told = this.#rejectAll((call) => new NodeLostError(this.id, `node "${this.id}" was lost running task "${call.ctx.taskId}" attempt ${call.ctx.attempt}: its worker thread ${what}`, options));
-    if (!told) this.#report?.lost(new NodeLostError(this.id, `node "${this.id}" was lost while idle: its worker thread ${what}`, options));
+    const told = this.#rejectAll((call) => nodeLostError(this.id, call.ctx, `its worker thread ${what}`, cause));
+    if (!told) this.#report?.lost(nodeLostError(this.id, undefined, `its worker thread ${what}`, cause));
   }
 
   /** A cancelled body ignored its signal past the grace: terminate its thread; the next attempt starts a fresh one. */
-  #graceExpired(call: Call): void {
-    call.grace = undefined;
+  graceExpired(call: ThreadAttempt): void {
     const worker = this.#worker;
     if (this.#calls.get(call.id) !== call || worker === undefined) return;
-    if (!this.#loaded.has(call.fnId) && this.#someRunning() && call.renewals++ < MAX_LOAD_RENEWALS) {
-      this.#armGrace(call); // its body has not started, and others would be lost: look again later (see #armGrace)
+    if (call.renewsGrace(this.#loaded.has(call.fnId), this.#someRunning)) {
+      call.grace.restart(); // its body has not started, and others would be lost: look again later
       return;
     }
     this.#worker = undefined;
     this.#clearIdleTimer();
     terminate(worker);
     const grace = this.host.options.terminateGraceMs;
-    this.#rejectAll(
-      (other) =>
-        new NodeLostError(
-          this.id,
-          `node "${this.id}" was lost running task "${other.ctx.taskId}" attempt ${other.ctx.attempt}: its worker thread was terminated because task "${call.ctx.taskId}" ignored its abort signal for ${grace} ms`,
-        ),
-    );
+    this.#rejectAll((other) => nodeLostError(this.id, other.ctx, `its worker thread was terminated because task "${call.ctx.taskId}" ignored its abort signal for ${grace} ms`));
   }
 
   /** Whether some attempt on the thread is not aborted. */
-  #someRunning(): boolean {
-    for (const call of this.#calls.values()) if (!call.aborted) return true;
+  readonly #someRunning = (): boolean => {
+    for (const call of this.#calls.values()) if (!call.grace.aborted) return true;
     return false;
-  }
+  };
 
   /** Rejects every call (aborted ones with their signal's reason). Returns whether any got `lost`'s error. */
-  #rejectAll(lost: (call: Call) => Error): boolean {
+  #rejectAll(lost: (call: ThreadAttempt) => Error): boolean {
     this.#out = [];
     this.#batch++;
     if (this.#calls.size === 0) return false;
@@ -372,12 +299,12 @@ export class ThreadNode implements ProviderNode {
     this.#calls.clear();
     let told = false;
     for (const call of calls) {
-      release(call);
-      if (call.aborted) {
-        call.reject(call.reason);
+      call.grace.release();
+      if (call.grace.aborted) {
+        call.outcome.reject(call.grace.reason);
       } else {
         told = true;
-        call.reject(lost(call));
+        call.outcome.reject(lost(call));
       }
     }
     return told;
@@ -419,33 +346,7 @@ export class ThreadNode implements ProviderNode {
   }
 }
 
-/** A call that has its outcome stops listening for aborts and drops its grace timer. */
-function release(call: Call): void {
-  call.unlisten?.();
-  if (call.grace !== undefined) clearTimeout(call.grace);
-  call.grace = undefined;
-}
-
 function terminate(worker: Worker): void {
   void Promise.resolve(worker.terminate()).catch(() => {});
 }
 
-
-/** The error of an attempt whose input or dependency outputs could not be cloned to the thread. */
-function inputError(call: Call, input: unknown, deps: unknown, cloneError: unknown): FlotillaError {
-  const where = `task "${call.ctx.taskId}"`;
-  const options = { cause: cloneError };
-  const found = findUncloneable(input, "input");
-  if (found !== undefined) {
-    return new FlotillaError("E_WORKER_FAILED", `${where}: the input of its workerTask (export "${call.spec.export}" of ${call.spec.module}) cannot be sent to a worker thread: ${found[0]} is ${found[1]}`, options);
-  }
-  if (typeof deps === "object" && deps !== null) {
-    for (const [id, output] of Object.entries(deps)) {
-      const inDep = findUncloneable(output, `deps.${id}`);
-      if (inDep !== undefined) {
-        return new FlotillaError("E_WORKER_FAILED", `${where}: the output of its dependency "${id}" cannot be sent to a worker thread: ${inDep[0]} is ${inDep[1]}`, options);
-      }
-    }
-  }
-  return new FlotillaError("E_WORKER_FAILED", `${where}: its input or dependency outputs cannot be sent to a worker thread: ${messageOf(cloneError)}`, options);
-}
