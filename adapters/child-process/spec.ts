@@ -105,8 +105,8 @@ export function command(argv: readonly string[], options: CommandOptions = {}): 
 /** The checked form of a spec (cached for specs made by `command()`; checked now for hand-made ones). */
 export function resolveSpec(spec: unknown): ResolvedCommand {
   if (typeof spec === "object" && spec !== null) {
-    const r = resolved.get(spec);
-    if (r !== undefined) return r;
+    const cached = resolved.get(spec);
+    if (cached !== undefined) return cached;
     const s = spec as Partial<CommandSpec>;
     if (s.kind === "command") {
       const r = resolveCommand(s.argv as readonly string[], s.options ?? {});

@@ -100,7 +100,7 @@ export class ThreadNode implements ProviderNode, AttemptNode {
     call.at = out.length;
     // Empty deps are not sent: the worker gives the body a shared empty object.
     const deps = ctx.deps;
-    let sent: unknown = undefined;
+    let sent: unknown;
     for (const _ in deps) {
       sent = deps;
       break;
