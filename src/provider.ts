@@ -7,15 +7,10 @@
  * between attempts is reported through the `lost` callback its start was given.
  */
 import { FlotillaError, describe } from "./errors.ts";
+import type { ProviderNode } from "./provider-node.ts";
 import type { TaskBody, TaskContext, TaskSpec } from "./task-context.ts";
 
-/** A unit of compute a provider started. */
-export interface ProviderNode {
-  /** Unique among the provider's nodes; used in messages and events. */
-  readonly id: string;
-  /** How many attempts may run on it at once (Infinity for no limit). */
-  readonly slots: number;
-}
+export type { ProviderNode } from "./provider-node.ts";
 
 /** Given to `startNode`: how the provider tells the run that this node died between attempts. */
 export interface NodeReport {

@@ -1,5 +1,5 @@
 /** The types a task body sees. */
-import type { ProviderNode } from "./provider.ts";
+import type { ProviderNode } from "./provider-node.ts";
 
 /**
  * What a task body receives.

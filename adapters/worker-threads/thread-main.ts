@@ -136,6 +136,7 @@ export function threadMain(
       settle(ctx, 1, toErrorWire(error));
       return;
     }
+    // The thenable rule of core's src/thenable.ts, written out: this code can import nothing.
     if (value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function") {
       Promise.resolve(value as PromiseLike<unknown>).then(
         (output) => settle(ctx, 0, output),

@@ -1,0 +1,12 @@
+/**
+ * What a provider's node is, as core and a task's context see it. Its own file so the provider
+ * contract (provider.ts) and the task context (task-context.ts) both use it without importing each other.
+ */
+
+/** A unit of compute a provider started. */
+export interface ProviderNode {
+  /** Unique among the provider's nodes; used in messages and events. */
+  readonly id: string;
+  /** How many attempts may run on it at once (Infinity for no limit). */
+  readonly slots: number;
+}
