@@ -27,8 +27,19 @@ export class AttemptRunner implements AttemptHost {
   readonly #tasks: TaskLifecycle;
   readonly #faults: FaultInjection | undefined;
   readonly #pump: () => void;
-  /** Aborted attempts still holding their slot until their body settles or their grace ends. */
-  readonly #windingDown = new Set<Attempt>();
+  /**
+   * Aborted attempts still holding their slot until their body settles or their grace ends, in the
+   * order they were aborted: every grace is `cancelGraceMs` long, so that is the order their graces
+   * end. Entries released meanwhile stay until the list empties (see `release`).
+   */
+  readonly #windingDown: Attempt[] = [];
+  /** Entries of `#windingDown` still holding their slot. */
+  #windingDownLeft = 0;
+  /** Under the real runtime, one timer ends the graces of `#windingDown` from this index on (see `abort`). */
+  #graceNext = 0;
+  #graceTimer: TimerHandle | undefined = undefined;
+  /** True while `#gracesEnded` runs: it arms the next timer itself, for the earliest grace left. */
+  #gracing = false;
   /** Completions held back by a `delay` fault at task.complete (testing only). */
   #delays: Map<Attempt, TimerHandle> | undefined = undefined;
 
@@ -144,7 +155,7 @@ export class AttemptRunner implements AttemptHost {
     a.released = true;
     this.busy--;
     a.pool.give(a.keeper);
-    if (a.windingDown) this.#windingDown.delete(a);
+    if (a.windingDown && --this.#windingDownLeft === 0) this.#windingDownEnded();
     if (this.#delays !== undefined && this.#delays.size > 0) {
       const delay = this.#delays.get(a);
       if (delay !== undefined) this.runtime.clearTimer(delay);
@@ -161,7 +172,19 @@ export class AttemptRunner implements AttemptHost {
 
   /** Releases the aborted attempts still winding down on `node` (which is gone). */
   releaseWindingDown(node: ProviderNode): void {
-    for (const a of this.#windingDown) if (a.node === node) this.release(a);
+    const list = this.#windingDown;
+    for (let k = 0; k < list.length; k++) {
+      const a = list[k]!;
+      if (!a.released && a.node === node) this.release(a);
+    }
+  }
+
+  /** Nothing winds down any more: the list starts again empty, and the grace timer goes. */
+  #windingDownEnded(): void {
+    this.#windingDown.length = 0;
+    this.#graceNext = 0;
+    if (this.#graceTimer !== undefined) this.runtime.clearTimer(this.#graceTimer);
+    this.#graceTimer = undefined;
   }
 
   #timedOut(a: Attempt, timeoutMs: number): void {
@@ -180,21 +203,62 @@ export class AttemptRunner implements AttemptHost {
     a.abort(reason);
     if (a.released) return;
     a.windingDown = true;
-    this.#windingDown.add(a);
-    // The outcome is decided, so a pending timeout no longer matters; the timer now bounds the wind-down.
+    this.#windingDown.push(a);
+    this.#windingDownLeft++;
+    // The outcome is decided, so a pending timeout no longer matters; the grace now bounds the wind-down.
     if (a.timer !== undefined) this.runtime.clearTimer(a.timer);
-    const s = this.#s;
-    a.timer = this.runtime.setTimer(
-      s.options.cancelGraceMs,
-      () => {
-        a.timer = undefined;
-        if (a.released) return;
-        this.release(a);
-        if (s.events.wants("task:abandoned")) s.events.emit("task:abandoned", { type: "task:abandoned", taskId: a.taskId, attempt: a.attempt, at: this.runtime.now() });
-        this.#pump();
-      },
-      s.label("grace", a),
-    );
+    a.timer = undefined;
+    const graceMs = this.#s.options.cancelGraceMs;
+    if (this.controlled) {
+      // Each grace its own labelled timer, so exploration orders it against everything else.
+      a.timer = this.runtime.setTimer(
+        graceMs,
+        () => {
+          a.timer = undefined;
+          if (a.released) return;
+          this.#abandon(a);
+          this.#pump();
+        },
+        this.#s.label("grace", a),
+      );
+      return;
+    }
+    // Under the real runtime one timer serves every grace (cancelling 10k attempts arms one, not 10k).
+    a.graceEnds = this.runtime.now() + graceMs;
+    if (this.#graceTimer === undefined && !this.#gracing) this.#graceTimer = this.runtime.setTimer(graceMs, () => this.#gracesEnded());
+  }
+
+  /** The grace timer fired: abandons every attempt whose grace has ended, and waits for the next one. */
+  #gracesEnded(): void {
+    this.#graceTimer = undefined;
+    const list = this.#windingDown;
+    const now = this.runtime.now();
+    // (An abandon may empty the list, and a task:abandoned listener may abort more attempts: read afresh.)
+    this.#gracing = true;
+    try {
+      while (this.#graceNext < list.length) {
+        const a = list[this.#graceNext]!;
+        if (!a.released && a.graceEnds > now) break;
+        this.#graceNext++;
+        this.#abandon(a);
+      }
+    } finally {
+      this.#gracing = false;
+    }
+    if (this.#windingDownLeft > 0 && this.#graceTimer === undefined) {
+      // The list is in abort order: the next grace to end is that of the first entry still holding a slot.
+      while (list[this.#graceNext]!.released) this.#graceNext++;
+      this.#graceTimer = this.runtime.setTimer(Math.max(1, list[this.#graceNext]!.graceEnds - now), () => this.#gracesEnded());
+    }
+    this.#pump();
+  }
+
+  /** Attempt `a`'s grace ended with its body still running: its slot is taken back, and it is ignored from now on. */
+  #abandon(a: Attempt): void {
+    if (a.released) return;
+    this.release(a);
+    const events = this.#s.events;
+    if (events.wants("task:abandoned")) events.emit("task:abandoned", { type: "task:abandoned", taskId: a.taskId, attempt: a.attempt, at: this.runtime.now() });
   }
 
   // ---- AttemptHost: what an attempt's context asks of the run ----

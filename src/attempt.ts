@@ -50,6 +50,8 @@ export class Attempt {
   released = false;
   /** Aborted while holding its slot (the executor tracks these apart). */
   windingDown = false;
+  /** When its grace ends (runtime time), once aborted under the real runtime (see AttemptRunner.abort). */
+  graceEnds = 0;
   /** Runs once the slot is free (a retry of the same task waiting for this attempt to end). */
   onReleased: (() => void) | undefined = undefined;
   /**
