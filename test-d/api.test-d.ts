@@ -1,5 +1,6 @@
 import { expectAssignable, expectError, expectType } from "tsd";
-import { Job, run, start, FlotillaError, type RunResult, type TaskResult, type RunEvent, type ErrorCode } from "flotilla";
+import { Job, run, start, FlotillaError, declareErrorCodes, declareFaultPoints, type RunResult, type TaskResult, type RunEvent, type ErrorCode, type ProviderNode } from "flotilla";
+import { AbortGrace, Outcome, StartedNodes } from "flotilla/provider-kit";
 import { virtualRuntime } from "flotilla/testing";
 
 const job = new Job("etl")
@@ -155,3 +156,31 @@ new Job("satisfy")
 start(new Job("j").task("a", () => 1)).addTask("b", { onFailure: "satisfy" }, () => "b").addTask("c", { dependsOn: ["b"] }, ({ deps }) => {
   expectType<string | undefined>(deps.b);
 });
+
+// Extensions declare their own vocabulary: codes typed as literals, still FlotillaErrors.
+const MY_CODES = declareErrorCodes("tsd-example", { E_QUOTA: "the cloud refused a node: quota" });
+expectType<"E_QUOTA">(MY_CODES.E_QUOTA);
+expectAssignable<ErrorCode>(MY_CODES.E_QUOTA);
+expectType<"vm.boot">(declareFaultPoints("tsd-example", { "vm.boot": "before a VM boots" })["vm.boot"]);
+expectAssignable<FlotillaError>(new FlotillaError(MY_CODES.E_QUOTA, "no quota"));
+
+// flotilla/provider-kit
+const kitNodes = new StartedNodes<ProviderNode & { readonly host: string }>("tsd");
+const kitProvider: ComputeProvider<TaskSpec<string> & { kind: "echo"; text: string }> = {
+  name: "tsd",
+  kinds: ["echo"],
+  startNode: () => kitNodes.add({ id: "n1", slots: 1, host: "h" }),
+  stopNode: (node) => void kitNodes.markStopped(node),
+  run: (node, spec, ctx) =>
+    kitNodes.run(node, ctx, (n) => {
+      expectType<string>(n.host);
+      const outcome = new Outcome<string>();
+      const grace = new AbortGrace({ graceMs: 10, stop: (reason) => void outcome.reject(reason), escalate: () => {} }).watch(ctx);
+      outcome.onSettle(() => grace.release());
+      outcome.resolve(spec.text);
+      return outcome.promise;
+    }),
+};
+expectType<string>(kitProvider.name);
+expectType<Promise<number>>(new Outcome<number>().promise);
+expectError(new AbortGrace({ graceMs: 10, stop: () => {} }));
