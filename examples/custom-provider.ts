@@ -62,7 +62,7 @@ function renderFarm(graceMs: number): ComputeProvider<Frame> {
   };
 }
 
-const job = new Job("film");
+const job = new Job<Record<string, string | number>>("film");
 for (let i = 1; i <= 6; i++) job.task(`frame-${i}`, { pool: "farm" }, frame(i, 20 + i * 5));
 job.task("long-shot", { pool: "farm", timeoutMs: 40 }, frame(7, 5_000, true)); // times out, ignores the stop
 job.task("encode", { dependsOn: ["frame-1", "frame-2", "frame-3", "frame-4", "frame-5", "frame-6"] }, ({ deps }) => Object.keys(deps).length);
@@ -72,7 +72,7 @@ handle.on("task:output", (e) => console.log(`[${e.taskId}] ${e.line}`));
 const result = await handle.result;
 console.log(`status: ${result.status}`);
 console.log(`encode: ${result.tasks.get("encode")?.output} frames`);
-console.log(`frame-3: ${result.tasks.get("frame-3")?.output?.replace(/farm-\d/, "farm-N")}`);
+console.log(`frame-3: ${String(result.tasks.get("frame-3")?.output).replace(/farm-\d/, "farm-N")}`);
 const longShot = result.tasks.get("long-shot")!;
 console.log(`long-shot: ${longShot.status} with ${(longShot.error as FlotillaError).code} (its attempt's outcome was decided by the timeout)`);
 console.log(`declared by ${errorCodes().get(CODES.E_FRAME_KILLED)?.owner}: ${CODES.E_FRAME_KILLED}`);

@@ -21,20 +21,27 @@ type DepsOf<Outputs, D extends keyof Outputs> = { readonly [K in D]: Outputs[K] 
  * stopButton.onclick = () => handle.cancel("user pressed stop");
  * const result = await handle.result;
  */
+/** Makes a handle (the constructor is private: see there). */
+let newHandle: (exec: Executor | undefined, refusal?: unknown) => RunHandle<any>;
+
 export class RunHandle<Outputs extends Record<string, unknown> = Record<string, unknown>> implements AsyncIterable<RunEvent> {
   /** Resolves when the run settles (also when it failed or was cancelled); rejects only when the job or options are invalid. */
   readonly result: Promise<RunResult<Outputs>>;
   readonly #exec: Executor | undefined;
   readonly #refusal: unknown;
 
-  /** @internal Use `start()`. */
-  constructor(exec: Executor | undefined, refusal?: unknown) {
+  // Private, so the public declarations name none of the engine's types: `start()` makes handles.
+  private constructor(exec: Executor | undefined, refusal?: unknown) {
     this.#exec = exec;
     this.#refusal = refusal;
     this.result = exec !== undefined ? exec.result : Promise.reject(refusal);
     // A refused run reports through `result` and the event iterator; a caller that only iterates
     // (and catches there) must not also get an unhandled rejection.
     if (exec === undefined) this.result.catch(() => {});
+  }
+
+  static {
+    newHandle = (exec, refusal) => new RunHandle(exec, refusal);
   }
 
   /** "running" until the run settles, then its final status. "failed" for a run that was refused. */
@@ -181,10 +188,10 @@ export function start<Outputs extends Record<string, unknown>>(job: Job<Outputs>
     if (graph === undefined) throw new FlotillaError("E_INVALID_OPTION", `run(job): job must be a Job, received ${describe(job)}`);
     exec = new Executor(graph, resolveRunOptions(graph.name, options));
   } catch (error) {
-    return new RunHandle<Outputs>(undefined, error);
+    return newHandle(undefined, error);
   }
   queueMicrotask(() => exec.begin());
-  return new RunHandle<Outputs>(exec);
+  return newHandle(exec);
 }
 
 /**
