@@ -124,7 +124,7 @@ export function resolveDependency(graph: JobGraph, taskId: string, dep: string):
 function suggest(graph: JobGraph, dep: string): string {
   // A suggestion is worth a scan of a normal-sized job, not of a million-task one.
   if (graph.index.size > 10_000) return "";
-  const hint = closest(dep, [...graph.index.keys()]);
+  const hint = closest(dep, graph.ids);
   return hint === undefined ? "" : ` (did you mean "${hint}"?)`;
 }
 
