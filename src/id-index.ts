@@ -65,12 +65,17 @@ export class IdIndex {
   /** The index of `id`, or undefined (also for a value that is not a string). */
   get(id: unknown): number | undefined {
     if (typeof id !== "string") return undefined;
-    const i = this.find(id, hashId(id));
+    const i = this.indexOf(id);
     return i < 0 ? undefined : i;
   }
 
   has(id: unknown): boolean {
-    return typeof id === "string" && this.find(id, hashId(id)) >= 0;
+    return typeof id === "string" && this.indexOf(id) >= 0;
+  }
+
+  /** The index of `id`, or -1. */
+  indexOf(id: string): number {
+    return this.find(id, hashId(id));
   }
 
   /** The index of `id` given its hash (`hashId(id)`), or -1. */
@@ -150,9 +155,20 @@ export class IdIndex {
 
   #grow(): void {
     const slots = 2 * (this.#mask + 1);
-    this.#mask = slots - 1;
-    this.#table = new Int32Array(2 * slots);
-    for (let i = 0; i < this.ids.length && this.#map === undefined; i++) this.#place(this.#hashes[i]!, i);
+    const mask = slots - 1;
+    const t = new Int32Array(2 * slots);
+    const hashes = this.#hashes;
+    const n = this.ids.length;
+    // #place's loop, inline: this runs for every id at each doubling, often before it is optimised.
+    for (let i = 0; i < n; i++) {
+      const hash = hashes[i]!;
+      let s = hash & mask;
+      for (let probes = 0; t[2 * s + 1] !== 0; s = (s + 1) & mask) if (++probes > PROBE_LIMIT) return this.#spill();
+      t[2 * s] = hash;
+      t[2 * s + 1] = i + 1;
+    }
+    this.#mask = mask;
+    this.#table = t;
   }
 
   /** Moves every id to a Map (ids chosen to collide, or astronomically bad luck). */

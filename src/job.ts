@@ -81,7 +81,7 @@ export function addToGraph(graph: JobGraph, id: unknown, optionsOrBody: unknown,
     const out = graph.deps;
     for (let k = 0; k < m; k++) {
       const dep = deps[k]!;
-      const d = index.find(dep, hashId(dep));
+      const d = index.indexOf(dep);
       if (d < 0) {
         graph.forward.set(edges, dep);
         graph.ordered = false;
