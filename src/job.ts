@@ -1,5 +1,6 @@
 /** The Job builder: tasks, their options and bodies, checked as they are added. */
 import { FlotillaError, describe } from "./errors.ts";
+import { IdIndex, hashId } from "./id-index.ts";
 import { checkTaskId, checkTaskOptions, type SatisfyOptions, type TaskOptions, type TaskPolicy } from "./task-options.ts";
 import type { Plan } from "./plan.ts";
 import type { TaskBody, TaskSpec } from "./task-context.ts";
@@ -13,11 +14,17 @@ import type { TaskBody, TaskSpec } from "./task-context.ts";
  */
 export interface JobGraph {
   readonly name: string;
+  /** Task ids by index (the same array as `index.ids`). */
   readonly ids: string[];
   /** Functions (run in process) or specs (a module export, a command) a provider knows how to run. */
   readonly bodies: (TaskBody<any, unknown> | TaskSpec)[];
+  /**
+   * Policies by task index; undefined means all defaults. The array may be shorter than `ids` (it
+   * grows only when a task has a policy), so read it as `policies[i]`, not by iterating it.
+   */
   readonly policies: (TaskPolicy | undefined)[];
-  readonly index: Map<string, number>;
+  /** Id -> index (`get`, `has`, `size` as on a Map). */
+  readonly index: IdIndex;
   deps: Int32Array;
   depEnd: Int32Array;
   edges: number;
@@ -30,7 +37,8 @@ export interface JobGraph {
 }
 
 export function emptyGraph(name: string): JobGraph {
-  return { name, ids: [], bodies: [], policies: [], index: new Map(), deps: new Int32Array(16), depEnd: new Int32Array(16), edges: 0, forward: new Map(), ordered: true };
+  const index = new IdIndex();
+  return { name, ids: index.ids, bodies: [], policies: [], index, deps: new Int32Array(16), depEnd: new Int32Array(16), edges: 0, forward: new Map(), ordered: true, plan: undefined };
 }
 
 /** The graph behind a job (internal: the executor reads it; users never see it). */
@@ -39,9 +47,10 @@ export let graphOf: (job: unknown) => JobGraph | undefined;
 /** Adds one task to a graph after checking it; shared by `Job.task` and `RunHandle.addTask`. */
 export function addToGraph(graph: JobGraph, id: unknown, optionsOrBody: unknown, maybeBody: unknown): number {
   if (typeof id !== "string" || id.length === 0) checkTaskId(`job "${graph.name}"`, id);
-  if (graph.index.has(id)) {
-    throw new FlotillaError("E_DUPLICATE_TASK", `job "${graph.name}" already has a task "${id}"; task ids must be unique`);
-  }
+  const index = graph.index;
+  const hash = hashId(id);
+  const before = index.size;
+  if (index.find(id, hash) >= 0) throw duplicateTask(graph, id);
   let body = maybeBody;
   let deps: readonly string[] | undefined;
   let policy: TaskPolicy | undefined;
@@ -54,7 +63,7 @@ export function addToGraph(graph: JobGraph, id: unknown, optionsOrBody: unknown,
     // (id, x) with no third argument: x was meant as the body, so the body is what is wrong.
     body = optionsOrBody;
   } else if (optionsOrBody !== undefined) {
-    ({ deps, policy } = checkTaskOptions(`task "${id}"`, optionsOrBody));
+    ({ deps, policy } = checkTaskOptions(id, optionsOrBody));
   }
   if (typeof body !== "function" && !isTaskSpec(body)) {
     throw new FlotillaError(
@@ -62,27 +71,39 @@ export function addToGraph(graph: JobGraph, id: unknown, optionsOrBody: unknown,
       `task "${id}": the body must be a function (ctx) => value or a task spec with a "kind" (workerTask(...), command(...)), received ${describe(body)}`,
     );
   }
-  const i = graph.ids.length;
-  graph.ids.push(id);
-  graph.bodies.push(body as TaskBody<any, unknown> | TaskSpec);
-  graph.policies.push(policy);
+  // A getter of the options may have added tasks meanwhile, this id among them.
+  if (index.size !== before && index.find(id, hash) >= 0) throw duplicateTask(graph, id);
   // Copied as indices: later edits to the caller's array cannot reach the job.
+  let edges = graph.edges;
   if (deps !== undefined && deps.length > 0) {
     const m = deps.length;
-    if (graph.edges + m > graph.deps.length) graph.deps = grown(graph.deps, graph.edges + m);
+    if (edges + m > graph.deps.length) graph.deps = grown(graph.deps, edges + m);
+    const out = graph.deps;
     for (let k = 0; k < m; k++) {
-      const d = graph.index.get(deps[k]!);
-      if (d === undefined) {
-        graph.forward.set(graph.edges, deps[k]!);
+      const dep = deps[k]!;
+      const d = index.indexOf(dep);
+      if (d < 0) {
+        graph.forward.set(edges, dep);
         graph.ordered = false;
       }
-      graph.deps[graph.edges++] = d ?? -1;
+      out[edges++] = d;
     }
+    graph.edges = edges;
+  }
+  const i = index.add(id, hash);
+  graph.bodies.push(body as TaskBody<any, unknown> | TaskSpec);
+  if (policy !== undefined) {
+    const policies = graph.policies;
+    while (policies.length < i) policies.push(undefined);
+    policies.push(policy);
   }
   if (i === graph.depEnd.length) graph.depEnd = grown(graph.depEnd, i + 1);
-  graph.depEnd[i] = graph.edges;
-  graph.index.set(id, i);
+  graph.depEnd[i] = edges;
   return i;
+}
+
+function duplicateTask(graph: JobGraph, id: string): FlotillaError {
+  return new FlotillaError("E_DUPLICATE_TASK", `job "${graph.name}" already has a task "${id}"; task ids must be unique`);
 }
 
 function isTaskSpec(body: unknown): body is TaskSpec {
@@ -91,10 +112,10 @@ function isTaskSpec(body: unknown): body is TaskSpec {
 
 /** Undoes the last `addToGraph` (a task refused after it was added, e.g. for an unknown dependency). */
 export function removeLastTask(graph: JobGraph): void {
-  graph.index.delete(graph.ids.pop()!);
+  graph.index.removeLast();
   graph.bodies.pop();
-  graph.policies.pop();
   const n = graph.ids.length;
+  if (graph.policies.length > n) graph.policies.length = n;
   const edges = n === 0 ? 0 : graph.depEnd[n - 1]!;
   for (let e = edges; e < graph.edges; e++) graph.forward.delete(e);
   graph.edges = edges;
@@ -103,14 +124,12 @@ export function removeLastTask(graph: JobGraph): void {
 /** A copy of the first `count` tasks of a graph, for a run that adds tasks of its own. */
 export function copyGraph(graph: JobGraph, count: number): JobGraph {
   const edges = count === 0 ? 0 : graph.depEnd[count - 1]!;
-  const ids = graph.ids.slice(0, count);
-  const index = new Map<string, number>();
-  for (let i = 0; i < count; i++) index.set(ids[i]!, i);
+  const index = graph.index.copy(count);
   const forward = new Map<number, string>();
   for (const [e, name] of graph.forward) if (e < edges) forward.set(e, name);
   return {
     name: graph.name,
-    ids,
+    ids: index.ids,
     bodies: graph.bodies.slice(0, count),
     policies: graph.policies.slice(0, count),
     index,
@@ -119,6 +138,7 @@ export function copyGraph(graph: JobGraph, count: number): JobGraph {
     edges,
     forward,
     ordered: graph.ordered,
+    plan: undefined,
   };
 }
 
@@ -153,6 +173,9 @@ export class Job<Outputs extends Record<string, unknown> = {}> {
   static {
     graphOf = (job) => (job instanceof Job ? job.#graph : undefined);
   }
+
+  /** Keeps the hidden class of a job alive between jobs (see IdIndex's own), so `task` stays optimised. */
+  static readonly #keepShape: Job = new Job("shape");
 
   constructor(name: string) {
     if (typeof name !== "string" || name.length === 0) {

@@ -54,16 +54,26 @@ export function planJob(graph: JobGraph): Plan {
 
   const priority = new Float64Array(n);
   const rank = new Int32Array(n);
+  // With no task policy at all (the policies array grows only for tasks that have one), every
+  // priority is 0: only the ranks need the walk.
+  const prioritized = policies.length > 0;
   for (let k = n - 1; k >= 0; k--) {
     const i = order === undefined ? k : order[k]!;
-    let p = policies[i]?.priority ?? 0;
     let r = 0;
-    for (let e = outStart[i]!, end = outStart[i + 1]!; e < end; e++) {
-      const d = dependents[e]!;
-      if (priority[d]! > p) p = priority[d]!;
-      if (rank[d]! + 1 > r) r = rank[d]! + 1;
+    if (prioritized) {
+      let p = policies[i]?.priority ?? 0;
+      for (let e = outStart[i]!, end = outStart[i + 1]!; e < end; e++) {
+        const d = dependents[e]!;
+        if (priority[d]! > p) p = priority[d]!;
+        if (rank[d]! + 1 > r) r = rank[d]! + 1;
+      }
+      priority[i] = p;
+    } else {
+      for (let e = outStart[i]!, end = outStart[i + 1]!; e < end; e++) {
+        const d = rank[dependents[e]!]! + 1;
+        if (d > r) r = d;
+      }
     }
-    priority[i] = p;
     rank[i] = r;
   }
   return { count: n, depStart, deps, outStart, dependents, priority, rank };
@@ -124,7 +134,7 @@ export function resolveDependency(graph: JobGraph, taskId: string, dep: string):
 function suggest(graph: JobGraph, dep: string): string {
   // A suggestion is worth a scan of a normal-sized job, not of a million-task one.
   if (graph.index.size > 10_000) return "";
-  const hint = closest(dep, [...graph.index.keys()]);
+  const hint = closest(dep, graph.ids);
   return hint === undefined ? "" : ` (did you mean "${hint}"?)`;
 }
 

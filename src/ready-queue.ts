@@ -9,6 +9,9 @@
  * earlier of the two heads, so a wide fan-out costs O(1) per task instead of O(log n).
  */
 export class ReadyQueue {
+  /** A queue that lives as long as the class, so its hidden class survives a full GC between runs (see IdIndex). */
+  static readonly #keepShape: ReadyQueue = new ReadyQueue(new Float64Array(0), new Int32Array(0));
+
   #heap: number[] = [];
   #run: number[] = [];
   #head = 0; // first unread entry of #run

@@ -94,56 +94,61 @@ export function checkTaskId(where: string, id: unknown): asserts id is string {
   }
 }
 
-/** Validates `dependsOn`: an array of non-empty ids, none listed twice. Returns it (or an empty list). */
-export function checkDependsOn(where: string, value: unknown): readonly string[] {
+/** Where a message about task `id`'s options starts; built only when there is something to report. */
+function where(id: string): string {
+  return `task "${id}"`;
+}
+
+/** Validates `dependsOn` of task `id`: an array of non-empty ids, none listed twice. Returns it (or an empty list). */
+export function checkDependsOn(id: string, value: unknown): readonly string[] {
   if (value === undefined) return NO_DEPS;
-  if (!Array.isArray(value)) throw invalidOption(where, "dependsOn", "an array of task ids", value);
+  if (!Array.isArray(value)) throw invalidOption(where(id), "dependsOn", "an array of task ids", value);
   const n = value.length;
   for (let i = 0; i < n; i++) {
     const dep: unknown = value[i];
     if (typeof dep !== "string" || dep.length === 0) {
-      throw invalidOption(where, `dependsOn[${i}]`, "a non-empty task id string", dep);
+      throw invalidOption(where(id), `dependsOn[${i}]`, "a non-empty task id string", dep);
     }
   }
   // Pairwise for the usual handful of ids; a Set for a wide fan-in, so the check stays linear.
   if (n <= 16) {
-    for (let i = 1; i < n; i++) for (let j = 0; j < i; j++) if (value[j] === value[i]) throw listedTwice(where, value[i]);
+    for (let i = 1; i < n; i++) for (let j = 0; j < i; j++) if (value[j] === value[i]) throw listedTwice(id, value[i]);
   } else if (new Set(value).size !== n) {
     const seen = new Set<string>();
     for (const dep of value as string[]) {
-      if (seen.has(dep)) throw listedTwice(where, dep);
+      if (seen.has(dep)) throw listedTwice(id, dep);
       seen.add(dep);
     }
   }
   return value as readonly string[];
 }
 
-function listedTwice(where: string, dep: string): FlotillaError {
-  return new FlotillaError("E_INVALID_OPTION", `${where}: option "dependsOn" lists "${dep}" twice`);
+function listedTwice(id: string, dep: string): FlotillaError {
+  return new FlotillaError("E_INVALID_OPTION", `${where(id)}: option "dependsOn" lists "${dep}" twice`);
 }
 
-/** Validates everything but `dependsOn`; returns undefined when every policy option is the default. */
-export function checkPolicy(where: string, options: TaskOptions): TaskPolicy | undefined {
+/** Validates everything but `dependsOn` of task `id`; returns undefined when every policy option is the default. */
+export function checkPolicy(id: string, options: TaskOptions): TaskPolicy | undefined {
   const { retries, backoff, timeoutMs, onFailure, priority, pool } = options;
   if (retries === undefined && backoff === undefined && timeoutMs === undefined && onFailure === undefined && priority === undefined && pool === undefined) {
     return undefined;
   }
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
-    throw invalidOption(where, "retries", "a non-negative integer", retries);
+    throw invalidOption(where(id), "retries", "a non-negative integer", retries);
   }
   if (timeoutMs !== undefined && !(isFiniteNumber(timeoutMs) && timeoutMs > 0)) {
-    throw invalidOption(where, "timeoutMs", "a finite number of milliseconds > 0", timeoutMs);
+    throw invalidOption(where(id), "timeoutMs", "a finite number of milliseconds > 0", timeoutMs);
   }
   if (onFailure !== undefined && onFailure !== "block" && onFailure !== "satisfy") {
-    throw invalidOption(where, "onFailure", `"block" or "satisfy"`, onFailure);
+    throw invalidOption(where(id), "onFailure", `"block" or "satisfy"`, onFailure);
   }
   if (priority !== undefined && !isFiniteNumber(priority)) {
-    throw invalidOption(where, "priority", "a finite number", priority);
+    throw invalidOption(where(id), "priority", "a finite number", priority);
   }
   if (pool !== undefined && !(typeof pool === "string" && pool.length > 0)) {
-    throw invalidOption(where, "pool", "the name of a pool (a non-empty string)", pool);
+    throw invalidOption(where(id), "pool", "the name of a pool (a non-empty string)", pool);
   }
-  const b = checkBackoff(where, backoff);
+  const b = checkBackoff(where(id), backoff);
   return Object.freeze({
     retries: retries ?? 0,
     ...b,
@@ -169,10 +174,15 @@ function checkBackoff(where: string, backoff: unknown): Pick<TaskPolicy, "initia
   return { initialMs, factor, maxMs, jitter };
 }
 
-/** Validates a whole options object (unknown names included). */
-export function checkTaskOptions(where: string, options: unknown): { deps: readonly string[] | undefined; policy: TaskPolicy | undefined } {
-  checkOptionsObject(where, options, TASK_OPTION_NAMES);
-  return { deps: checkDependsOn(where, (options as TaskOptions).dependsOn), policy: checkPolicy(where, options as TaskOptions) };
+/** Validates a whole options object of task `id` (unknown names included). */
+export function checkTaskOptions(id: string, options: unknown): { deps: readonly string[] | undefined; policy: TaskPolicy | undefined } {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) checkOptionsObject(where(id), options, TASK_OPTION_NAMES);
+  for (const key in options) {
+    // The message is checkKnownKeys' own, built from the first unknown name alone, so the caller's
+    // object is enumerated once.
+    if (key !== "dependsOn" && !TASK_OPTION_NAMES.includes(key)) checkKnownKeys(where(id), { [key]: undefined }, TASK_OPTION_NAMES);
+  }
+  return { deps: checkDependsOn(id, (options as TaskOptions).dependsOn), policy: checkPolicy(id, options as TaskOptions) };
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { Attempt } from "./attempt.ts";
 import { FlotillaError, describe } from "./errors.ts";
-import { addToGraph, copyGraph, removeLastTask, type JobGraph } from "./job.ts";
+import { addToGraph, copyGraph, emptyGraph, removeLastTask, type JobGraph } from "./job.ts";
 import { planOf, resolveDependency, type Plan } from "./plan.ts";
 import { PENDING, READY, SUCCEEDED } from "./task-state.ts";
 
@@ -39,21 +39,29 @@ export class TaskTable {
   readonly #addedDeps: number[][] = [];
   #moreDependents: Map<number, number[]> | undefined = undefined;
 
+  /**
+   * A table that lives as long as the class: V8 holds a class's hidden class only through live
+   * instances, so without one a full GC between two runs would take the optimised code of everything
+   * that reads a table with it (see IdIndex).
+   */
+  static readonly #keepShape: TaskTable = new TaskTable(emptyGraph("shape"));
+
   /** Plans the graph; throws E_UNKNOWN_DEPENDENCY or E_CYCLE. */
   constructor(graph: JobGraph) {
     this.graph = graph;
-    this.plan = planOf(graph);
-    const n = (this.count = this.planned = this.plan.count);
+    const plan = (this.plan = planOf(graph));
+    const n = (this.count = this.planned = plan.count);
     this.state = new Uint8Array(n).fill(PENDING);
-    this.remaining = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.remaining[i] = this.plan.depStart[i + 1]! - this.plan.depStart[i]!;
+    const remaining = (this.remaining = new Int32Array(n));
+    const depStart = plan.depStart;
+    for (let i = 0; i < n; i++) remaining[i] = depStart[i + 1]! - depStart[i]!;
     this.attempts = new Int32Array(n);
     this.failedAttempts = new Int32Array(n);
     this.nodeLosses = new Int32Array(n);
     this.alone = new Uint8Array(n);
     // Copies: tasks added to this run may raise them, and the plan is shared with other runs.
-    this.priority = this.plan.priority.slice();
-    this.rank = this.plan.rank.slice();
+    this.priority = plan.priority.slice();
+    this.rank = plan.rank.slice();
     this.startedAt = new Float64Array(n).fill(NaN);
     this.finishedAt = new Float64Array(n).fill(NaN);
     this.outputs = new Array(n).fill(undefined);
