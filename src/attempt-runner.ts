@@ -5,7 +5,7 @@
  * settles or its grace period (`cancelGraceMs`) ends; then it is abandoned. Bodies that return
  * synchronously complete inside the dispatch loop, without a promise.
  */
-import { Attempt, type AttemptHost } from "./attempt.ts";
+import { Attempt, type AttemptHost, type GraceBatch } from "./attempt.ts";
 import { TimeoutError } from "./errors.ts";
 import type { FaultInjection } from "./fault-injection.ts";
 import type { Pool } from "./pool.ts";
@@ -27,19 +27,12 @@ export class AttemptRunner implements AttemptHost {
   readonly #tasks: TaskLifecycle;
   readonly #faults: FaultInjection | undefined;
   readonly #pump: () => void;
-  /**
-   * Aborted attempts still holding their slot until their body settles or their grace ends, in the
-   * order they were aborted: every grace is `cancelGraceMs` long, so that is the order their graces
-   * end. Entries released meanwhile stay until the list empties (see `release`).
-   */
+  /** Aborted attempts still holding their slot until their body settles or their grace ends (see `abort`). */
   readonly #windingDown: Attempt[] = [];
-  /** Entries of `#windingDown` still holding their slot. */
+  /** Entries of `#windingDown` still holding their slot (the list empties when none is left). */
   #windingDownLeft = 0;
-  /** Under the real runtime, one timer ends the graces of `#windingDown` from this index on (see `abort`). */
-  #graceNext = 0;
-  #graceTimer: TimerHandle | undefined = undefined;
-  /** True while `#gracesEnded` runs: it arms the next timer itself, for the earliest grace left. */
-  #gracing = false;
+  /** Under the real runtime, the attempts aborted in the current burst, which share one grace timer. */
+  #burst: GraceBatch | undefined = undefined;
   /** Completions held back by a `delay` fault at task.complete (testing only). */
   #delays: Map<Attempt, TimerHandle> | undefined = undefined;
 
@@ -155,7 +148,12 @@ export class AttemptRunner implements AttemptHost {
     a.released = true;
     this.busy--;
     a.pool.give(a.keeper);
-    if (a.windingDown && --this.#windingDownLeft === 0) this.#windingDownEnded();
+    if (a.windingDown && --this.#windingDownLeft === 0) this.#windingDown.length = 0;
+    const batch = a.grace;
+    if (batch !== undefined && --batch.left === 0 && batch.timer !== undefined) {
+      this.runtime.clearTimer(batch.timer);
+      batch.timer = undefined;
+    }
     if (this.#delays !== undefined && this.#delays.size > 0) {
       const delay = this.#delays.get(a);
       if (delay !== undefined) this.runtime.clearTimer(delay);
@@ -177,14 +175,6 @@ export class AttemptRunner implements AttemptHost {
       const a = list[k]!;
       if (!a.released && a.node === node) this.release(a);
     }
-  }
-
-  /** Nothing winds down any more: the list starts again empty, and the grace timer goes. */
-  #windingDownEnded(): void {
-    this.#windingDown.length = 0;
-    this.#graceNext = 0;
-    if (this.#graceTimer !== undefined) this.runtime.clearTimer(this.#graceTimer);
-    this.#graceTimer = undefined;
   }
 
   #timedOut(a: Attempt, timeoutMs: number): void {
@@ -223,33 +213,25 @@ export class AttemptRunner implements AttemptHost {
       );
       return;
     }
-    // Under the real runtime one timer serves every grace (cancelling 10k attempts arms one, not 10k).
-    a.graceEnds = this.runtime.now() + graceMs;
-    if (this.#graceTimer === undefined && !this.#gracing) this.#graceTimer = this.runtime.setTimer(graceMs, () => this.#gracesEnded());
+    // Under the real runtime the attempts aborted in one burst (a cancelled run's, a lost node's)
+    // share one timer, armed once the burst is over, so every grace lasts at least cancelGraceMs.
+    let burst = this.#burst;
+    if (burst === undefined) {
+      const batch: GraceBatch = (burst = this.#burst = { attempts: [], left: 0, timer: undefined });
+      queueMicrotask(() => {
+        this.#burst = undefined;
+        if (batch.left > 0) batch.timer = this.runtime.setTimer(graceMs, () => this.#gracesEnded(batch));
+      });
+    }
+    burst.attempts.push(a);
+    burst.left++;
+    a.grace = burst;
   }
 
-  /** The grace timer fired: abandons every attempt whose grace has ended, and waits for the next one. */
-  #gracesEnded(): void {
-    this.#graceTimer = undefined;
-    const list = this.#windingDown;
-    const now = this.runtime.now();
-    // (An abandon may empty the list, and a task:abandoned listener may abort more attempts: read afresh.)
-    this.#gracing = true;
-    try {
-      while (this.#graceNext < list.length) {
-        const a = list[this.#graceNext]!;
-        if (!a.released && a.graceEnds > now) break;
-        this.#graceNext++;
-        this.#abandon(a);
-      }
-    } finally {
-      this.#gracing = false;
-    }
-    if (this.#windingDownLeft > 0 && this.#graceTimer === undefined) {
-      // The list is in abort order: the next grace to end is that of the first entry still holding a slot.
-      while (list[this.#graceNext]!.released) this.#graceNext++;
-      this.#graceTimer = this.runtime.setTimer(Math.max(1, list[this.#graceNext]!.graceEnds - now), () => this.#gracesEnded());
-    }
+  /** A burst's grace timer fired: every attempt of it still holding its slot is abandoned. */
+  #gracesEnded(batch: GraceBatch): void {
+    batch.timer = undefined;
+    for (const a of batch.attempts) this.#abandon(a);
     this.#pump();
   }
 

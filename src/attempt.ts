@@ -26,6 +26,14 @@ export interface AttemptHost {
   callbackFailed(error: unknown): void;
 }
 
+/** Attempts aborted together, whose graces one timer ends (see AttemptRunner.abort). */
+export interface GraceBatch {
+  readonly attempts: Attempt[];
+  /** How many of them still hold their slot; at 0 the timer is cleared. */
+  left: number;
+  timer: TimerHandle | undefined;
+}
+
 const NOT_ABORTED = Symbol("not aborted");
 const NOTHING_TO_REMOVE = () => {};
 
@@ -50,8 +58,8 @@ export class Attempt {
   released = false;
   /** Aborted while holding its slot (the executor tracks these apart). */
   windingDown = false;
-  /** When its grace ends (runtime time), once aborted under the real runtime (see AttemptRunner.abort). */
-  graceEnds = 0;
+  /** Once aborted under the real runtime: the burst of aborts whose grace timer it shares (see AttemptRunner.abort). */
+  grace: GraceBatch | undefined = undefined;
   /** Runs once the slot is free (a retry of the same task waiting for this attempt to end). */
   onReleased: (() => void) | undefined = undefined;
   /**

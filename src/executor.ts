@@ -15,7 +15,7 @@ import type { Attempt } from "./attempt.ts";
 import { AttemptRunner } from "./attempt-runner.ts";
 import { CancelledError, FlotillaError, describe, messageOf, type CancelSource, type NodeLostError } from "./errors.ts";
 import { FaultInjection } from "./fault-injection.ts";
-import type { JobGraph } from "./job.ts";
+import type { JobGraph } from "./job-graph.ts";
 import type { NodeKeeperHost } from "./node-keeper.ts";
 import { NodeLoss } from "./node-loss.ts";
 import { Placement } from "./placement.ts";

@@ -32,6 +32,7 @@ export class IdIndex {
    * instances: when a full GC finds no index alive (between two jobs), the hidden class goes, and with
    * it the optimised code of everything that reads an index, re-learnt by the next job at a cost.
    */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by nobody on purpose: it only keeps the hidden class alive (see above)
   static readonly #keepShape: IdIndex = new IdIndex();
 
   /** The ids in insertion order: index i is task i. Shared with the graph (`JobGraph.ids`); append through `add` only. */
@@ -147,7 +148,10 @@ export class IdIndex {
     const mask = this.#mask;
     let s = hash & mask;
     for (let probes = 0; t[2 * s + 1] !== 0; s = (s + 1) & mask) {
-      if (++probes > PROBE_LIMIT) return this.#spill();
+      if (++probes > PROBE_LIMIT) {
+        this.#spill();
+        return;
+      }
     }
     t[2 * s] = hash;
     t[2 * s + 1] = i + 1;
@@ -163,7 +167,12 @@ export class IdIndex {
     for (let i = 0; i < n; i++) {
       const hash = hashes[i]!;
       let s = hash & mask;
-      for (let probes = 0; t[2 * s + 1] !== 0; s = (s + 1) & mask) if (++probes > PROBE_LIMIT) return this.#spill();
+      for (let probes = 0; t[2 * s + 1] !== 0; s = (s + 1) & mask) {
+        if (++probes > PROBE_LIMIT) {
+          this.#spill();
+          return;
+        }
+      }
       t[2 * s] = hash;
       t[2 * s + 1] = i + 1;
     }

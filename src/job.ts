@@ -1,45 +1,9 @@
 /** The Job builder: tasks, their options and bodies, checked as they are added. */
 import { FlotillaError, describe } from "./errors.ts";
-import { IdIndex, hashId } from "./id-index.ts";
+import { hashId } from "./id-index.ts";
+import { emptyGraph, type JobGraph } from "./job-graph.ts";
 import { checkTaskId, checkTaskOptions, type SatisfyOptions, type TaskOptions, type TaskPolicy } from "./task-options.ts";
-import type { Plan } from "./plan.ts";
 import type { TaskBody, TaskSpec } from "./task-context.ts";
-
-/**
- * The graph a job holds, as parallel arrays indexed by insertion order (the executor's input).
- * Dependencies are stored flat as task indices — task i's are `deps[depEnd[i-1] .. depEnd[i])` — so a
- * million tasks cost two typed arrays, not a million small arrays of strings. A dependency on a task
- * not declared yet is stored as -1 with its id in `forward`, and resolved when a run is planned.
- * The arrays only ever grow (typed arrays by reallocation), so earlier entries never change meaning.
- */
-export interface JobGraph {
-  readonly name: string;
-  /** Task ids by index (the same array as `index.ids`). */
-  readonly ids: string[];
-  /** Functions (run in process) or specs (a module export, a command) a provider knows how to run. */
-  readonly bodies: (TaskBody<any, unknown> | TaskSpec)[];
-  /**
-   * Policies by task index; undefined means all defaults. The array may be shorter than `ids` (it
-   * grows only when a task has a policy), so read it as `policies[i]`, not by iterating it.
-   */
-  readonly policies: (TaskPolicy | undefined)[];
-  /** Id -> index (`get`, `has`, `size` as on a Map). */
-  readonly index: IdIndex;
-  deps: Int32Array;
-  depEnd: Int32Array;
-  edges: number;
-  /** Dependency ids not yet declared when their task was added, by edge position. */
-  readonly forward: Map<number, string>;
-  /** True while every dependency was declared before its dependent (insertion order is topological). */
-  ordered: boolean;
-  /** The last plan made of this graph (see plan.ts); valid while it covers every task. */
-  plan?: Plan;
-}
-
-export function emptyGraph(name: string): JobGraph {
-  const index = new IdIndex();
-  return { name, ids: index.ids, bodies: [], policies: [], index, deps: new Int32Array(16), depEnd: new Int32Array(16), edges: 0, forward: new Map(), ordered: true, plan: undefined };
-}
 
 /** The graph behind a job (internal: the executor reads it; users never see it). */
 export let graphOf: (job: unknown) => JobGraph | undefined;
@@ -175,6 +139,7 @@ export class Job<Outputs extends Record<string, unknown> = {}> {
   }
 
   /** Keeps the hidden class of a job alive between jobs (see IdIndex's own), so `task` stays optimised. */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by nobody on purpose: it only keeps the hidden class alive (see above)
   static readonly #keepShape: Job = new Job("shape");
 
   constructor(name: string) {

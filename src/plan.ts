@@ -5,23 +5,8 @@
  * naming the whole cycle. O(tasks + edges).
  */
 import { CycleError, FlotillaError } from "./errors.ts";
-import type { JobGraph } from "./job.ts";
+import type { JobGraph, Plan } from "./job-graph.ts";
 import { closest } from "./validation.ts";
-
-export interface Plan {
-  /** Tasks planned. */
-  readonly count: number;
-  /** Task i's dependencies are `deps[depStart[i] .. depStart[i + 1])`. */
-  readonly depStart: Int32Array;
-  readonly deps: Int32Array;
-  /** Task i's dependents are `dependents[outStart[i] .. outStart[i + 1])`. */
-  readonly outStart: Int32Array;
-  readonly dependents: Int32Array;
-  /** Effective priority: max of own priority and every transitive dependent's. */
-  readonly priority: Float64Array;
-  /** Longest path (in tasks) from this task to a sink; 0 for sinks. */
-  readonly rank: Int32Array;
-}
 
 /**
  * The plan of a graph, made once and reused by later runs of the same job while it has no new tasks

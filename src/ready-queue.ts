@@ -10,6 +10,7 @@
  */
 export class ReadyQueue {
   /** A queue that lives as long as the class, so its hidden class survives a full GC between runs (see IdIndex). */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by nobody on purpose: it only keeps the hidden class alive (see above)
   static readonly #keepShape: ReadyQueue = new ReadyQueue(new Float64Array(0), new Int32Array(0));
 
   #heap: number[] = [];

@@ -95,19 +95,19 @@ export function checkTaskId(where: string, id: unknown): asserts id is string {
 }
 
 /** Where a message about task `id`'s options starts; built only when there is something to report. */
-function where(id: string): string {
+function aboutTask(id: string): string {
   return `task "${id}"`;
 }
 
 /** Validates `dependsOn` of task `id`: an array of non-empty ids, none listed twice. Returns it (or an empty list). */
 export function checkDependsOn(id: string, value: unknown): readonly string[] {
   if (value === undefined) return NO_DEPS;
-  if (!Array.isArray(value)) throw invalidOption(where(id), "dependsOn", "an array of task ids", value);
+  if (!Array.isArray(value)) throw invalidOption(aboutTask(id), "dependsOn", "an array of task ids", value);
   const n = value.length;
   for (let i = 0; i < n; i++) {
     const dep: unknown = value[i];
     if (typeof dep !== "string" || dep.length === 0) {
-      throw invalidOption(where(id), `dependsOn[${i}]`, "a non-empty task id string", dep);
+      throw invalidOption(aboutTask(id), `dependsOn[${i}]`, "a non-empty task id string", dep);
     }
   }
   // Pairwise for the usual handful of ids; a Set for a wide fan-in, so the check stays linear.
@@ -124,7 +124,7 @@ export function checkDependsOn(id: string, value: unknown): readonly string[] {
 }
 
 function listedTwice(id: string, dep: string): FlotillaError {
-  return new FlotillaError("E_INVALID_OPTION", `${where(id)}: option "dependsOn" lists "${dep}" twice`);
+  return new FlotillaError("E_INVALID_OPTION", `${aboutTask(id)}: option "dependsOn" lists "${dep}" twice`);
 }
 
 /** Validates everything but `dependsOn` of task `id`; returns undefined when every policy option is the default. */
@@ -134,21 +134,21 @@ export function checkPolicy(id: string, options: TaskOptions): TaskPolicy | unde
     return undefined;
   }
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
-    throw invalidOption(where(id), "retries", "a non-negative integer", retries);
+    throw invalidOption(aboutTask(id), "retries", "a non-negative integer", retries);
   }
   if (timeoutMs !== undefined && !(isFiniteNumber(timeoutMs) && timeoutMs > 0)) {
-    throw invalidOption(where(id), "timeoutMs", "a finite number of milliseconds > 0", timeoutMs);
+    throw invalidOption(aboutTask(id), "timeoutMs", "a finite number of milliseconds > 0", timeoutMs);
   }
   if (onFailure !== undefined && onFailure !== "block" && onFailure !== "satisfy") {
-    throw invalidOption(where(id), "onFailure", `"block" or "satisfy"`, onFailure);
+    throw invalidOption(aboutTask(id), "onFailure", `"block" or "satisfy"`, onFailure);
   }
   if (priority !== undefined && !isFiniteNumber(priority)) {
-    throw invalidOption(where(id), "priority", "a finite number", priority);
+    throw invalidOption(aboutTask(id), "priority", "a finite number", priority);
   }
   if (pool !== undefined && !(typeof pool === "string" && pool.length > 0)) {
-    throw invalidOption(where(id), "pool", "the name of a pool (a non-empty string)", pool);
+    throw invalidOption(aboutTask(id), "pool", "the name of a pool (a non-empty string)", pool);
   }
-  const b = checkBackoff(where(id), backoff);
+  const b = checkBackoff(aboutTask(id), backoff);
   return Object.freeze({
     retries: retries ?? 0,
     ...b,
@@ -176,11 +176,11 @@ function checkBackoff(where: string, backoff: unknown): Pick<TaskPolicy, "initia
 
 /** Validates a whole options object of task `id` (unknown names included). */
 export function checkTaskOptions(id: string, options: unknown): { deps: readonly string[] | undefined; policy: TaskPolicy | undefined } {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) checkOptionsObject(where(id), options, TASK_OPTION_NAMES);
+  if (typeof options !== "object" || options === null || Array.isArray(options)) checkOptionsObject(aboutTask(id), options, TASK_OPTION_NAMES);
   for (const key in options) {
     // The message is checkKnownKeys' own, built from the first unknown name alone, so the caller's
     // object is enumerated once.
-    if (key !== "dependsOn" && !TASK_OPTION_NAMES.includes(key)) checkKnownKeys(where(id), { [key]: undefined }, TASK_OPTION_NAMES);
+    if (key !== "dependsOn" && !TASK_OPTION_NAMES.includes(key)) checkKnownKeys(aboutTask(id), { [key]: undefined }, TASK_OPTION_NAMES);
   }
   return { deps: checkDependsOn(id, (options as TaskOptions).dependsOn), policy: checkPolicy(id, options as TaskOptions) };
 }

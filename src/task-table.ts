@@ -7,8 +7,9 @@
  */
 import type { Attempt } from "./attempt.ts";
 import { FlotillaError, describe } from "./errors.ts";
-import { addToGraph, copyGraph, emptyGraph, removeLastTask, type JobGraph } from "./job.ts";
-import { planOf, resolveDependency, type Plan } from "./plan.ts";
+import { emptyGraph, type JobGraph, type Plan } from "./job-graph.ts";
+import { addToGraph, copyGraph, removeLastTask } from "./job.ts";
+import { planOf, resolveDependency } from "./plan.ts";
 import { PENDING, READY, SUCCEEDED } from "./task-state.ts";
 
 export class TaskTable {
@@ -44,6 +45,7 @@ export class TaskTable {
    * instances, so without one a full GC between two runs would take the optimised code of everything
    * that reads a table with it (see IdIndex).
    */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by nobody on purpose: it only keeps the hidden class alive (see above)
   static readonly #keepShape: TaskTable = new TaskTable(emptyGraph("shape"));
 
   /** Plans the graph; throws E_UNKNOWN_DEPENDENCY or E_CYCLE. */

@@ -181,7 +181,7 @@ const packageName = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")
 /**
  * The repository-relative path a specifier names, or undefined for another package or a Node/Deno
  * built-in. The package's own name resolves to its sources: `<pkg>` → src/index.ts, `<pkg>/testing` →
- * the kit, `<pkg>/<adapter>` → that adapter.
+ * the kit, `<pkg>/provider-kit` → src/provider-kit, `<pkg>/<adapter>` → that adapter.
  */
 function resolveSpecifier(fromFile: string, specifier: string): string | undefined {
   if (specifier.startsWith("./") || specifier.startsWith("../")) {
@@ -192,7 +192,8 @@ function resolveSpecifier(fromFile: string, specifier: string): string | undefin
   if (specifier === packageName) return "src/index.ts";
   if (specifier.startsWith(`${packageName}/`)) {
     const subpath = specifier.slice(packageName.length + 1);
-    return subpath === "testing" ? "src/testing/index.ts" : `adapters/${subpath}/index.ts`;
+    if (subpath === "testing" || subpath === "provider-kit") return `src/${subpath}/index.ts`;
+    return `adapters/${subpath}/index.ts`;
   }
   return undefined;
 }
@@ -233,6 +234,31 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
+/**
+ * The import cycles among `files` (type-only imports included: a cycle of types still ties two modules
+ * together), each as the files around it, first repeated at the end. Depth-first search; each cycle is
+ * reported once, from the first file of it the search meets.
+ */
+function importCycles(files: readonly string[], importsOf: (file: string) => readonly string[]): string[][] {
+  const known = new Set(files);
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const cycles: string[][] = [];
+  const visit = (file: string): void => {
+    state.set(file, "open");
+    stack.push(file);
+    for (const target of importsOf(file)) {
+      if (!known.has(target)) continue;
+      if (state.get(target) === "open") cycles.push([...stack.slice(stack.indexOf(target)), target]);
+      else if (state.get(target) === undefined) visit(target);
+    }
+    stack.pop();
+    state.set(file, "done");
+  };
+  for (const file of files) if (state.get(file) === undefined) visit(file);
+  return cycles;
+}
+
 // ---- tests -------------------------------------------------------------------------------------------
 
 describe("import directions", () => {
@@ -248,6 +274,20 @@ describe("import directions", () => {
     assert.ok(files.some((f) => f.startsWith("src/testing/")) && files.some((f) => f.startsWith("adapters/")), `scanned ${files.join(", ")}`);
     assert.ok(imports > files.length, `read only ${imports} imports in ${files.length} files`);
     assert.deepEqual(violations, [], `forbidden imports:\n${violations.join("\n")}`);
+  });
+
+  it("no module of src/ or adapters/ is part of an import cycle, type-only imports included", () => {
+    const files = [...sourceFiles("src"), ...sourceFiles("adapters")];
+    const importsOf = (file: string) =>
+      importSpecifiers(readFileSync(join(root, file), "utf8")).flatMap(({ specifier }) => resolveSpecifier(file, specifier) ?? []);
+    const cycles = importCycles(files, importsOf);
+    assert.deepEqual(cycles.map((c) => c.join(" -> ")), [], "each module of a cycle needs the others: move what they share into a module of its own");
+  });
+
+  it("finds an import cycle, type-only or not, and names its modules in order", () => {
+    const graph: Record<string, string[]> = { "a.ts": ["b.ts"], "b.ts": ["c.ts", "x.ts"], "c.ts": ["a.ts"], "d.ts": ["a.ts"], "e.ts": [] };
+    assert.deepEqual(importCycles(Object.keys(graph), (f) => graph[f]!), [["a.ts", "b.ts", "c.ts", "a.ts"]]);
+    assert.deepEqual(importCycles(["e.ts", "d.ts"], (f) => graph[f]!), []);
   });
 
   it("reads every form of import, with its line, and none in comments, strings or regular expressions", () => {
