@@ -42,6 +42,69 @@ export type ExploreBody = (t: ExploreContext) => unknown;
 /** Replays never consult a strategy: the controller follows the trace's choices. */
 export const REPLAY: Strategy = { name: "replay", begin: () => {}, pick: () => 0, end: () => true };
 
+interface Check {
+  readonly name: string;
+  readonly check: () => unknown;
+}
+
+interface Eventually {
+  readonly name: string;
+  readonly check: () => boolean;
+  readonly by: number;
+  held: boolean;
+}
+
+/**
+ * The ExploreContext of one schedule. `step` is an accessor of the instance (as it would be in an
+ * object literal), but its getter is one function for every schedule: an object literal's getter is
+ * a new closure per schedule, which gives each context a hidden class of its own, and V8 keeps those
+ * in old space until a full collection, so every schedule stayed reachable from one through each
+ * young-generation collection and was promoted (scavenges then cost several times as much).
+ */
+class ScheduleContext implements ExploreContext {
+  declare readonly runtime: Runtime;
+  declare readonly iteration: number;
+  declare readonly seed: number;
+  declare readonly step: number;
+  declare readonly random: () => number;
+  declare readonly invariant: ExploreContext["invariant"];
+  declare readonly eventually: ExploreContext["eventually"];
+  declare readonly service: ExploreContext["service"];
+  readonly #controller: Controller;
+
+  static readonly #STEP: PropertyDescriptor = {
+    get(this: ScheduleContext): number {
+      return this.#controller.step;
+    },
+    enumerable: true,
+    configurable: true,
+  };
+
+  constructor(controller: Controller, s: { readonly iteration: number; readonly seed: number }, o: Resolved, invariants: Check[], eventually: Eventually[]) {
+    this.#controller = controller;
+    const runtime = controller.runtime;
+    // Own properties, in the order the object literal had them (what `Object.keys(t)` shows).
+    this.runtime = runtime;
+    this.iteration = s.iteration;
+    this.seed = s.seed;
+    Object.defineProperty(this, "step", ScheduleContext.#STEP);
+    this.random = runtime.random;
+    this.invariant = (name, check) => {
+      checkCheck("t.invariant", name, check);
+      invariants.push({ name, check });
+    };
+    this.eventually = (name, check, options) => {
+      checkCheck("t.eventually", name, check);
+      const where = `t.eventually("${name}")`;
+      if (options !== undefined) checkOptionsObject(where, options, ["withinSteps"]);
+      const within = options?.withinSteps ?? o.maxSteps;
+      if (!(Number.isInteger(within) && within >= 0)) throw invalidOption(where, "withinSteps", "an integer >= 0", within);
+      eventually.push({ name, check, by: (Number.isFinite(o.faultsStopAfter) ? o.faultsStopAfter : 0) + within, held: false });
+    };
+    this.service = (name, options) => serviceModel(runtime, name, options);
+  }
+}
+
 export interface Outcome {
   trace: ScheduleTrace;
   failure: ScheduleFailure | undefined;
@@ -66,30 +129,9 @@ export async function runSchedule(
     fault: s.replaying !== undefined ? replayFaults(s.replaying) : faultDecider(o.faults, faultRandom, o.faultsStopAfter),
     ...(s.replaying !== undefined ? { replay: s.replaying } : {}),
   });
-  const invariants: { name: string; check: () => unknown }[] = [];
-  const eventually: { name: string; check: () => boolean; by: number; held: boolean }[] = [];
-  const t: ExploreContext = {
-    runtime: controller.runtime,
-    iteration: s.iteration,
-    seed: s.seed,
-    get step() {
-      return controller.step;
-    },
-    random: controller.runtime.random,
-    invariant: (name, check) => {
-      checkCheck("t.invariant", name, check);
-      invariants.push({ name, check });
-    },
-    eventually: (name, check, options) => {
-      checkCheck("t.eventually", name, check);
-      const where = `t.eventually("${name}")`;
-      if (options !== undefined) checkOptionsObject(where, options, ["withinSteps"]);
-      const within = options?.withinSteps ?? o.maxSteps;
-      if (!(Number.isInteger(within) && within >= 0)) throw invalidOption(where, "withinSteps", "an integer >= 0", within);
-      eventually.push({ name, check, by: (Number.isFinite(o.faultsStopAfter) ? o.faultsStopAfter : 0) + within, held: false });
-    },
-    service: (name, options) => serviceModel(controller.runtime, name, options),
-  };
+  const invariants: Check[] = [];
+  const eventually: Eventually[] = [];
+  const t = new ScheduleContext(controller, s, o, invariants, eventually);
 
   const afterStep = (): void => {
     for (const run of runs) run.check();
