@@ -15,7 +15,7 @@ import { ScheduleFailure, TRACE_VERSION, recordFault, replayFaults, type Schedul
 import { serviceModel, type ServiceModel, type ServiceOptions } from "./service-model.ts";
 import type { Strategy } from "./strategies.ts";
 import { seededRandom } from "./seeded-random.ts";
-import { watchUncontrolled } from "./uncontrolled.ts";
+import type { UncontrolledWatch } from "./uncontrolled.ts";
 import { KIT_ERROR_CODES } from "./vocabulary.ts";
 
 /** What the test body gets in each schedule. */
@@ -54,55 +54,52 @@ interface Eventually {
   held: boolean;
 }
 
+/** Where a context keeps its controller, for the shared `step` getter (not enumerable, so not in `Object.keys(t)`). */
+const CONTROLLER = Symbol("flotilla.testing.controller");
+
 /**
- * The ExploreContext of one schedule. `step` is an accessor of the instance (as it would be in an
- * object literal), but its getter is one function for every schedule: an object literal's getter is
- * a new closure per schedule, which gives each context a hidden class of its own, and V8 keeps those
- * in old space until a full collection, so every schedule stayed reachable from one through each
- * young-generation collection and was promoted (scavenges then cost several times as much).
+ * `t.step`: one getter for every schedule. Built as an object literal with a getter, each context got
+ * a new closure and with it a hidden class of its own, which V8 keeps in old space until a full
+ * collection; through it every schedule (its controller, its run, everything) survived every
+ * young-generation collection and was promoted, and scavenges cost several times as much.
  */
-class ScheduleContext implements ExploreContext {
-  declare readonly runtime: Runtime;
-  declare readonly iteration: number;
-  declare readonly seed: number;
-  declare readonly step: number;
-  declare readonly random: () => number;
-  declare readonly invariant: ExploreContext["invariant"];
-  declare readonly eventually: ExploreContext["eventually"];
-  declare readonly service: ExploreContext["service"];
-  readonly #controller: Controller;
+const STEP: PropertyDescriptor = {
+  get(this: { readonly [CONTROLLER]: Controller }): number {
+    return this[CONTROLLER].step;
+  },
+  enumerable: true,
+  configurable: true,
+};
 
-  static readonly #STEP: PropertyDescriptor = {
-    get(this: ScheduleContext): number {
-      return this.#controller.step;
-    },
-    enumerable: true,
-    configurable: true,
-  };
-
-  constructor(controller: Controller, s: { readonly iteration: number; readonly seed: number }, o: Resolved, invariants: Check[], eventually: Eventually[]) {
-    this.#controller = controller;
-    const runtime = controller.runtime;
-    // Own properties, in the order the object literal had them (what `Object.keys(t)` shows).
-    this.runtime = runtime;
-    this.iteration = s.iteration;
-    this.seed = s.seed;
-    Object.defineProperty(this, "step", ScheduleContext.#STEP);
-    this.random = runtime.random;
-    this.invariant = (name, check) => {
+/**
+ * The ExploreContext of one schedule: an object literal (one hidden class for all of them; a class
+ * instance built field by field in its constructor still kept each schedule alive through scavenges,
+ * measured), whose `step` then becomes the shared accessor above, in its place among the keys.
+ */
+function scheduleContext(controller: Controller, s: { readonly iteration: number; readonly seed: number }, o: Resolved, invariants: Check[], eventually: Eventually[]): ExploreContext {
+  const runtime = controller.runtime;
+  const t: ExploreContext = {
+    runtime,
+    iteration: s.iteration,
+    seed: s.seed,
+    step: 0,
+    random: runtime.random,
+    invariant: (name, check) => {
       checkCheck("t.invariant", name, check);
       invariants.push({ name, check });
-    };
-    this.eventually = (name, check, options) => {
+    },
+    eventually: (name, check, options) => {
       checkCheck("t.eventually", name, check);
       const where = `t.eventually("${name}")`;
       if (options !== undefined) checkOptionsObject(where, options, ["withinSteps"]);
       const within = options?.withinSteps ?? o.maxSteps;
       if (!(Number.isInteger(within) && within >= 0)) throw invalidOption(where, "withinSteps", "an integer >= 0", within);
       eventually.push({ name, check, by: (Number.isFinite(o.faultsStopAfter) ? o.faultsStopAfter : 0) + within, held: false });
-    };
-    this.service = (name, options) => serviceModel(runtime, name, options);
-  }
+    },
+    service: (name, options) => serviceModel(runtime, name, options),
+  };
+  Object.defineProperty(t, CONTROLLER, { value: controller });
+  return Object.defineProperty(t, "step", STEP);
 }
 
 export interface Outcome {
@@ -111,11 +108,15 @@ export interface Outcome {
   bounded: boolean;
 }
 
-/** Runs `body` under one schedule: the strategy's (seeded by `s.seed`), or the one `s.replaying` recorded. */
+/**
+ * Runs `body` under one schedule: the strategy's (seeded by `s.seed`), or the one `s.replaying`
+ * recorded. `watch` is the exploration's watch on what the runtime does not control (uncontrolled.ts).
+ */
 export async function runSchedule(
   body: ExploreBody,
   o: Resolved,
   s: { seed: number; exploreSeed: number | undefined; iteration: number; strategy: Strategy; replaying?: ScheduleTrace },
+  watch: UncontrolledWatch,
 ): Promise<Outcome> {
   // Three streams: the strategy's, the fault decisions' and the program's (runtime.random), so a
   // replay, which asks no strategy, still draws the same faults and hands the program the same numbers.
@@ -131,7 +132,7 @@ export async function runSchedule(
   });
   const invariants: Check[] = [];
   const eventually: Eventually[] = [];
-  const t = new ScheduleContext(controller, s, o, invariants, eventually);
+  const t = scheduleContext(controller, s, o, invariants, eventually);
 
   const afterStep = (): void => {
     for (const run of runs) run.check();
@@ -144,7 +145,7 @@ export async function runSchedule(
     }
   };
 
-  const watch = watchUncontrolled();
+  watch.begin();
   let done = false;
   let bodyError: unknown;
   let bodyFailed = false;
@@ -162,7 +163,7 @@ export async function runSchedule(
       );
     stop = await controller.drive(() => done || watch.escaped() !== undefined || watch.rejection() !== undefined, o.maxSteps, afterStep);
   } finally {
-    watch.restore();
+    watch.end();
   }
 
   const trace: ScheduleTrace = {
