@@ -16,6 +16,7 @@ import { AttemptRunner } from "./attempt-runner.ts";
 import { CancelledError, FlotillaError, describe, messageOf, type CancelSource, type NodeLostError } from "./errors.ts";
 import { FaultInjection } from "./fault-injection.ts";
 import type { JobGraph } from "./job.ts";
+import type { Plan } from "./plan.ts";
 import type { NodeKeeperHost } from "./node-keeper.ts";
 import { NodeLoss } from "./node-loss.ts";
 import { Placement } from "./placement.ts";
@@ -298,11 +299,25 @@ export class Executor implements LifecycleHost {
       on: (event, listener) => void s.events.emitter.on(event, listener as never),
       busy: () => this.#attempts.busy,
       capacity: () => this.#placement.capacity(),
-      dependencies: (id) => Array.from(t.depsOf(t.require(id, "observe")), (d) => t.graph.ids[d]!),
+      dependencies: (id) => dependencyIds(t, t.require(id, "observe")),
       satisfiesOnFailure: (id) => this.#tasks.satisfies(t.require(id, "observe")),
       settled: () => s.phase === "ended",
     });
   }
+}
+
+/** The dependency ids of each planned task, by plan: every run of an unchanged job shares its plan. */
+const planDependencyIds = new WeakMap<Plan, (readonly string[])[]>();
+
+/**
+ * Ids of task i's dependencies, for a testing runtime's observer: explore() asks at every task:start
+ * of every schedule, so those of planned tasks are made once per plan (and frozen, being shared).
+ */
+function dependencyIds(t: TaskTable, i: number): readonly string[] {
+  if (i >= t.planned) return Array.from(t.depsOf(i), (d) => t.graph.ids[d]!);
+  let byTask = planDependencyIds.get(t.plan);
+  if (byTask === undefined) planDependencyIds.set(t.plan, (byTask = []));
+  return (byTask[i] ??= Object.freeze(Array.from(t.depsOf(i), (d) => t.graph.ids[d]!)));
 }
 
 /** ": <reason>" for a message, or nothing when no reason was given. */
