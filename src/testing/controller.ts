@@ -40,9 +40,6 @@ export class Controller {
   readonly #strategy: Strategy;
   readonly #random: () => number;
   readonly #replay: { readonly choices: readonly number[]; readonly counts: readonly number[]; readonly labels: readonly string[] } | undefined;
-  // An event's actor (for pct) is its whole label: `complete load#1`, `timeout load#1` and
-  // `sleep load#1` are independent sources of events even though they concern one attempt.
-  readonly #actorOf = (k: number): string => this.#ready[k]!.label;
 
   constructor(options: {
     strategy: Strategy;
@@ -112,12 +109,17 @@ export class Controller {
       const count = this.#ready.length;
       let k: number;
       try {
-        k = this.#replay !== undefined ? this.#replayed(count) : this.#strategy.pick(count, this.step, this.#actorOf);
+        // An event's actor (for pct) is its whole label: `complete load#1`, `timeout load#1` and
+        // `sleep load#1` are independent sources of events even though they concern one attempt.
+        k = this.#replay !== undefined ? this.#replayed(count) : this.#strategy.pick(count, this.step, this.#ready);
       } catch (error) {
         return { kind: "error", error };
       }
-      const event = this.#ready[k]!;
-      this.#ready.splice(k, 1);
+      const ready = this.#ready;
+      const event = ready[k]!;
+      // Out of the list, the others keeping their order (splice would allocate an array per step).
+      for (let j = k + 1; j < count; j++) ready[j - 1] = ready[j]!;
+      ready.pop();
       this.#clock.done(event);
       this.choices.push(k);
       this.counts.push(count);

@@ -38,16 +38,14 @@ export class RunInvariants {
     run.on("task:failed", terminal("failed"));
     run.on("task:cancelled", terminal("cancelled"));
     run.on("task:skipped", terminal("skipped"));
-    const depsOf = new Map<string, readonly string[]>();
     run.on("job:start", (e) => void (this.#tasks = e.tasks));
     const ended = (e: { taskId: string }) => void this.#running.delete(e.taskId);
     run.on("task:retry", ended);
     run.on("task:requeued", ended);
     run.on("task:start", (e) => {
       this.#running.set(e.taskId, e.attempt);
-      let deps = depsOf.get(e.taskId);
-      if (deps === undefined) depsOf.set(e.taskId, (deps = run.dependencies(e.taskId)));
-      for (const dep of deps) {
+      // (Cheap: the executor keeps the lists of an unchanged job's tasks across runs.)
+      for (const dep of run.dependencies(e.taskId)) {
         const status = this.#terminal.get(dep);
         if (status === "succeeded" || (status === "failed" && run.satisfiesOnFailure(dep))) continue;
         this.#fail(`task "${e.taskId}" started attempt ${e.attempt} while its dependency "${dep}" was ${status ?? "not finished"}`);

@@ -5,6 +5,7 @@
  * replayed by answering the same again.
  */
 import { FlotillaError } from "../errors.ts";
+import type { ClockEntry } from "./virtual-clock.ts";
 import { KIT_ERROR_CODES } from "./vocabulary.ts";
 
 /** "random": uniform among ready events; "pct": random priorities per actor with a few change
@@ -18,8 +19,12 @@ export interface Strategy {
   readonly name: Exclude<StrategyName, "default"> | "replay";
   /** Called at the start of each iteration with that iteration's random source. */
   begin(random: () => number): void;
-  /** Index of the event to run among `count` ready ones; `actorOf(k)` names event k's actor (its label). */
-  pick(count: number, step: number, actorOf: (k: number) => string): number;
+  /**
+   * Index of the event to run among the `count` ready ones, `ready[0 .. count)`; event k's actor is
+   * its label (`complete load#1`, `timer 3`). A strategy may note things on the events (pct caches
+   * the priority of each event's actor there) but must not change which are ready or their order.
+   */
+  pick(count: number, step: number, ready: readonly ClockEntry[]): number;
   /** Called at the end of each iteration with its step count; false means "nothing left to explore". */
   end(steps: number): boolean;
 }
@@ -45,25 +50,44 @@ function pctStrategy(depth = 3): Strategy {
   let changeAt: number[] = [];
   let lowered = 0;
   let expectedSteps = 50; // learnt from the previous iteration's length
+  // Each event caches its actor's priority (ClockEntry.priority) with the epoch it was read in; the
+  // epoch moves on at each iteration and each priority change, so a cached value is always the
+  // map's. The map is then read once per event instead of once per ready event per step (same
+  // lookups in the same order where it matters: a new actor draws its priority when first seen).
+  let epoch = 0;
   return {
     name: "pct",
     begin(r) {
       random = r;
       priority.clear();
       lowered = 0;
+      epoch++;
       changeAt = Array.from({ length: Math.max(0, depth - 1) }, () => Math.floor(random() * expectedSteps));
     },
-    pick(count, step, actorOf) {
-      if (count === 1 && !changeAt.includes(step)) return 0;
+    pick(count, step, ready) {
+      const change = changeAt.includes(step);
+      if (count === 1 && !change) return 0;
       let best = 0;
       let bestPriority = -Infinity;
       for (let k = 0; k < count; k++) {
-        const actor = actorOf(k);
-        let p = priority.get(actor);
-        if (p === undefined) priority.set(actor, (p = 1 + random()));
-        if (p > bestPriority) [best, bestPriority] = [k, p];
+        const event = ready[k]!;
+        let p: number;
+        if (event.priorityEpoch === epoch) p = event.priority;
+        else {
+          let known = priority.get(event.label);
+          if (known === undefined) priority.set(event.label, (known = 1 + random()));
+          p = event.priority = known;
+          event.priorityEpoch = epoch;
+        }
+        if (p > bestPriority) {
+          best = k;
+          bestPriority = p;
+        }
       }
-      if (changeAt.includes(step)) priority.set(actorOf(best), -++lowered);
+      if (change) {
+        priority.set(ready[best]!.label, -++lowered);
+        epoch++;
+      }
       return best;
     },
     end(steps) {
