@@ -46,22 +46,53 @@ function randomStrategy(): Strategy {
  */
 function pctStrategy(depth = 3): Strategy {
   let random: () => number = () => 0;
-  const priority = new Map<string, number>();
+  // The priority of each actor (label) seen in this iteration. Labels recur from one iteration to the
+  // next (the same job has the same tasks), so they keep their slot across iterations and a slot's
+  // priority counts only if it was drawn in this one (`drawnIn`): no map to empty and refill each time.
+  const slots = new Map<string, number>();
+  let priority = new Float64Array(256);
+  let drawnIn = new Int32Array(256);
+  let iteration = 0;
   let changeAt: number[] = [];
   let lowered = 0;
   let expectedSteps = 50; // learnt from the previous iteration's length
-  // Each event caches its actor's priority (ClockEntry.priority) with the epoch it was read in; the
-  // epoch moves on at each iteration and each priority change, so a cached value is always the
-  // map's. The map is then read once per event instead of once per ready event per step (same
-  // lookups in the same order where it matters: a new actor draws its priority when first seen).
+  // Each event also caches its actor's priority (ClockEntry.priority) with the epoch it was read in;
+  // the epoch moves on at each iteration and each priority change, so a cached value is always
+  // current, and each event's label is looked up once instead of once per step it waits.
   let epoch = 0;
+  const priorityOf = (label: string): number => {
+    let slot = slots.get(label);
+    if (slot === undefined) {
+      slot = slots.size;
+      slots.set(label, slot);
+      if (slot === priority.length) {
+        const grown = new Float64Array(slot * 2);
+        grown.set(priority);
+        priority = grown;
+        const drawn = new Int32Array(slot * 2);
+        drawn.set(drawnIn);
+        drawnIn = drawn;
+      }
+    }
+    // A new actor draws its priority when first seen, as it always has (same draws, same order).
+    if (drawnIn[slot] !== iteration) {
+      drawnIn[slot] = iteration;
+      priority[slot] = 1 + random();
+    }
+    return priority[slot]!;
+  };
   return {
     name: "pct",
     begin(r) {
       random = r;
-      priority.clear();
-      lowered = 0;
+      // (Labels that never recur, e.g. ones carrying an iteration number, would grow the map forever.)
+      if (slots.size > 1 << 16) {
+        slots.clear();
+        drawnIn.fill(0);
+      }
+      iteration++;
       epoch++;
+      lowered = 0;
       changeAt = Array.from({ length: Math.max(0, depth - 1) }, () => Math.floor(random() * expectedSteps));
     },
     pick(count, step, ready) {
@@ -74,9 +105,7 @@ function pctStrategy(depth = 3): Strategy {
         let p: number;
         if (event.priorityEpoch === epoch) p = event.priority;
         else {
-          let known = priority.get(event.label);
-          if (known === undefined) priority.set(event.label, (known = 1 + random()));
-          p = event.priority = known;
+          p = event.priority = priorityOf(event.label);
           event.priorityEpoch = epoch;
         }
         if (p > bestPriority) {
@@ -85,7 +114,8 @@ function pctStrategy(depth = 3): Strategy {
         }
       }
       if (change) {
-        priority.set(ready[best]!.label, -++lowered);
+        // The running actor drops below every other (its slot was just read, so it is this iteration's).
+        priority[slots.get(ready[best]!.label)!] = -++lowered;
         epoch++;
       }
       return best;
