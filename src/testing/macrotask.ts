@@ -25,11 +25,14 @@ if (receiver !== undefined) {
 }
 const realSetTimeout = globalThis.setTimeout;
 const realSetImmediate = g.setImmediate;
-export const macrotask = (): Promise<void> =>
-  new Promise((resolve) => {
-    if (sender === undefined) return void (realSetImmediate !== undefined ? realSetImmediate(resolve) : realSetTimeout(resolve, 0));
-    if (waiting.length === 0) receiver!.ref?.();
-    waiting.push(resolve);
-    sender.postMessage(0);
-  });
+// One executor function for every yield (the controller yields once per step): no closure per call.
+const yieldTo =
+  sender !== undefined
+    ? (resolve: () => void): void => {
+        if (waiting.length === 0) receiver!.ref?.();
+        waiting.push(resolve);
+        sender.postMessage(0);
+      }
+    : (resolve: () => void): void => void (realSetImmediate !== undefined ? realSetImmediate(resolve) : realSetTimeout(resolve, 0));
+export const macrotask = (): Promise<void> => new Promise(yieldTo);
 
