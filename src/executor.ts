@@ -278,15 +278,21 @@ export class Executor implements LifecycleHost {
   #jobStatus(): JobStatus {
     const s = this.#s;
     if (s.cancel !== undefined && s.cancel.source !== "failFast") return "cancelled";
-    const states = s.t.state.subarray(0, s.t.count);
-    if (this.#tasks.firstError !== undefined || states.includes(FAILED)) return "failed";
-    return states.includes(CANCELLED) ? "cancelled" : "succeeded";
+    if (this.#tasks.firstError !== undefined) return "failed";
+    // One pass over the states, without a subarray (explore() ends a run per schedule).
+    const { state, count } = s.t;
+    let cancelled = false;
+    for (let i = 0; i < count; i++) {
+      if (state[i] === FAILED) return "failed";
+      if (state[i] === CANCELLED) cancelled = true;
+    }
+    return cancelled ? "cancelled" : "succeeded";
   }
 
   #firstCancel(): unknown {
     const t = this.#s.t;
-    const i = t.state.subarray(0, t.count).indexOf(CANCELLED);
-    return i < 0 ? undefined : t.errors[i];
+    for (let i = 0; i < t.count; i++) if (t.state[i] === CANCELLED) return t.errors[i];
+    return undefined;
   }
 
   /** Lets a testing runtime watch this run (its invariants are checked after every step). */
