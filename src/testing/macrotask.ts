@@ -7,7 +7,14 @@
 // MessageChannel message is the cheapest macrotask on Node and Deno (about 0.8 µs against 1.2 µs for
 // setImmediate here). The port holds the process open only while a yield is pending. Captured at
 // load, so a test that replaces the global timers cannot break the controller.
-type Port = { onmessage: (() => void) | null; postMessage(value: unknown): void; ref?(): void; unref?(): void };
+type Port = {
+  onmessage: (() => void) | null;
+  postMessage(value: unknown): void;
+  ref?(): void;
+  unref?(): void;
+  /** Node's MessagePort (a NodeEventTarget): about 15% cheaper per message than `onmessage`, measured. */
+  on?(event: "message", listener: () => void): unknown;
+};
 // Deno delivers port messages through its own op machinery, which is not a clean macrotask
 // boundary there, so Deno (and any runtime without MessageChannel) uses setImmediate or setTimeout.
 const g = globalThis as { Deno?: unknown; setImmediate?: (callback: () => void) => unknown };
@@ -16,11 +23,13 @@ const receiver = channel?.port1 as unknown as Port | undefined;
 const sender = channel?.port2 as unknown as Port | undefined;
 const waiting: (() => void)[] = [];
 if (receiver !== undefined) {
-  receiver.onmessage = () => {
+  const received = (): void => {
     const resolve = waiting.shift();
     if (waiting.length === 0) receiver.unref?.();
     resolve?.();
   };
+  if (typeof receiver.on === "function") receiver.on("message", received);
+  else receiver.onmessage = received;
   receiver.unref?.();
 }
 const realSetTimeout = globalThis.setTimeout;
