@@ -8,7 +8,7 @@
  */
 import type { FaultAction, FaultContext, FaultPoint, RunObservation, Runtime } from "../runtime.ts";
 import { FlotillaError } from "../errors.ts";
-import { macrotask } from "./macrotask.ts";
+import { holdMacrotasks, macrotask, releaseMacrotasks } from "./macrotask.ts";
 import type { Strategy } from "./strategies.ts";
 import { DUE, VirtualClock, type ClockEntry } from "./virtual-clock.ts";
 import { KIT_ERROR_CODES } from "./vocabulary.ts";
@@ -100,38 +100,44 @@ export class Controller {
    * stopped: nothing is pending while the test waits (stuck), the step bound, or an event threw.
    */
   async drive(done: () => boolean, maxSteps: number, afterStep: () => void): Promise<StopReason | undefined> {
-    for (;;) {
-      await macrotask();
-      if (done()) return undefined;
-      // Time moves only when nothing is ready: to the earliest timer, all of whose timers become ready.
-      if (this.#ready.length === 0 && !this.#clock.takeDue(this.#ready)) return { kind: "stuck" };
-      if (this.step >= maxSteps) return { kind: "maxSteps" };
-      const count = this.#ready.length;
-      let k: number;
-      try {
-        // An event's actor (for pct) is its whole label: `complete load#1`, `timeout load#1` and
-        // `sleep load#1` are independent sources of events even though they concern one attempt.
-        k = this.#replay !== undefined ? this.#replayed(count) : this.#strategy.pick(count, this.step, this.#ready);
-      } catch (error) {
-        return { kind: "error", error };
+    // It yields once per step, back to back: the port stays ref'd for the whole schedule.
+    holdMacrotasks();
+    try {
+      for (;;) {
+        await macrotask();
+        if (done()) return undefined;
+        // Time moves only when nothing is ready: to the earliest timer, all of whose timers become ready.
+        if (this.#ready.length === 0 && !this.#clock.takeDue(this.#ready)) return { kind: "stuck" };
+        if (this.step >= maxSteps) return { kind: "maxSteps" };
+        const count = this.#ready.length;
+        let k: number;
+        try {
+          // An event's actor (for pct) is its whole label: `complete load#1`, `timeout load#1` and
+          // `sleep load#1` are independent sources of events even though they concern one attempt.
+          k = this.#replay !== undefined ? this.#replayed(count) : this.#strategy.pick(count, this.step, this.#ready);
+        } catch (error) {
+          return { kind: "error", error };
+        }
+        const ready = this.#ready;
+        const event = ready[k]!;
+        // Out of the list, the others keeping their order (splice would allocate an array per step).
+        for (let j = k + 1; j < count; j++) ready[j - 1] = ready[j]!;
+        ready.pop();
+        this.#clock.done(event);
+        this.choices.push(k);
+        this.counts.push(count);
+        this.times.push(this.#clock.now());
+        this.labels.push(event.label);
+        this.step++;
+        try {
+          event.run();
+          afterStep();
+        } catch (error) {
+          return { kind: "error", error };
+        }
       }
-      const ready = this.#ready;
-      const event = ready[k]!;
-      // Out of the list, the others keeping their order (splice would allocate an array per step).
-      for (let j = k + 1; j < count; j++) ready[j - 1] = ready[j]!;
-      ready.pop();
-      this.#clock.done(event);
-      this.choices.push(k);
-      this.counts.push(count);
-      this.times.push(this.#clock.now());
-      this.labels.push(event.label);
-      this.step++;
-      try {
-        event.run();
-        afterStep();
-      } catch (error) {
-        return { kind: "error", error };
-      }
+    } finally {
+      releaseMacrotasks();
     }
   }
 

@@ -22,10 +22,12 @@ const channel = typeof MessageChannel === "function" && g.Deno === undefined ? n
 const receiver = channel?.port1 as unknown as Port | undefined;
 const sender = channel?.port2 as unknown as Port | undefined;
 const waiting: (() => void)[] = [];
+/** Holders that yield back to back (the controller, for a whole schedule): the port stays ref'd meanwhile. */
+let holders = 0;
 if (receiver !== undefined) {
   const received = (): void => {
     const resolve = waiting.shift();
-    if (waiting.length === 0) receiver.unref?.();
+    if (waiting.length === 0 && holders === 0) receiver.unref?.();
     resolve?.();
   };
   if (typeof receiver.on === "function") receiver.on("message", received);
@@ -38,10 +40,23 @@ const realSetImmediate = g.setImmediate;
 const yieldTo =
   sender !== undefined
     ? (resolve: () => void): void => {
-        if (waiting.length === 0) receiver!.ref?.();
+        if (waiting.length === 0 && holders === 0) receiver!.ref?.();
         waiting.push(resolve);
         sender.postMessage(0);
       }
     : (resolve: () => void): void => void (realSetImmediate !== undefined ? realSetImmediate(resolve) : realSetTimeout(resolve, 0));
 export const macrotask = (): Promise<void> => new Promise(yieldTo);
+
+/**
+ * Keeps the port ref'd from now until the matching `releaseMacrotasks`, for a caller about to yield
+ * many times in a row (the controller, once per step): it then holds the process open exactly as a
+ * pending yield does, without a ref and an unref per yield.
+ */
+export function holdMacrotasks(): void {
+  if (holders++ === 0 && waiting.length === 0) receiver?.ref?.();
+}
+
+export function releaseMacrotasks(): void {
+  if (--holders === 0 && waiting.length === 0) receiver?.unref?.();
+}
 
