@@ -15,7 +15,7 @@ import type { Attempt } from "./attempt.ts";
 import { AttemptRunner } from "./attempt-runner.ts";
 import { CancelledError, FlotillaError, describe, messageOf, type CancelSource, type NodeLostError } from "./errors.ts";
 import { FaultInjection } from "./fault-injection.ts";
-import type { JobGraph } from "./job-graph.ts";
+import type { JobGraph, Plan } from "./job-graph.ts";
 import type { NodeKeeperHost } from "./node-keeper.ts";
 import { NodeLoss } from "./node-loss.ts";
 import { Placement } from "./placement.ts";
@@ -277,15 +277,21 @@ export class Executor implements LifecycleHost {
   #jobStatus(): JobStatus {
     const s = this.#s;
     if (s.cancel !== undefined && s.cancel.source !== "failFast") return "cancelled";
-    const states = s.t.state.subarray(0, s.t.count);
-    if (this.#tasks.firstError !== undefined || states.includes(FAILED)) return "failed";
-    return states.includes(CANCELLED) ? "cancelled" : "succeeded";
+    if (this.#tasks.firstError !== undefined) return "failed";
+    // One pass over the states, without a subarray (explore() ends a run per schedule).
+    const { state, count } = s.t;
+    let cancelled = false;
+    for (let i = 0; i < count; i++) {
+      if (state[i] === FAILED) return "failed";
+      if (state[i] === CANCELLED) cancelled = true;
+    }
+    return cancelled ? "cancelled" : "succeeded";
   }
 
   #firstCancel(): unknown {
     const t = this.#s.t;
-    const i = t.state.subarray(0, t.count).indexOf(CANCELLED);
-    return i < 0 ? undefined : t.errors[i];
+    for (let i = 0; i < t.count; i++) if (t.state[i] === CANCELLED) return t.errors[i];
+    return undefined;
   }
 
   /** Lets a testing runtime watch this run (its invariants are checked after every step). */
@@ -298,11 +304,25 @@ export class Executor implements LifecycleHost {
       on: (event, listener) => void s.events.emitter.on(event, listener as never),
       busy: () => this.#attempts.busy,
       capacity: () => this.#placement.capacity(),
-      dependencies: (id) => Array.from(t.depsOf(t.require(id, "observe")), (d) => t.graph.ids[d]!),
+      dependencies: (id) => dependencyIds(t, t.require(id, "observe")),
       satisfiesOnFailure: (id) => this.#tasks.satisfies(t.require(id, "observe")),
       settled: () => s.phase === "ended",
     });
   }
+}
+
+/** The dependency ids of each planned task, by plan: every run of an unchanged job shares its plan. */
+const planDependencyIds = new WeakMap<Plan, (readonly string[])[]>();
+
+/**
+ * Ids of task i's dependencies, for a testing runtime's observer: explore() asks at every task:start
+ * of every schedule, so those of planned tasks are made once per plan (and frozen, being shared).
+ */
+function dependencyIds(t: TaskTable, i: number): readonly string[] {
+  if (i >= t.planned) return Array.from(t.depsOf(i), (d) => t.graph.ids[d]!);
+  let byTask = planDependencyIds.get(t.plan);
+  if (byTask === undefined) planDependencyIds.set(t.plan, (byTask = []));
+  return (byTask[i] ??= Object.freeze(Array.from(t.depsOf(i), (d) => t.graph.ids[d]!)));
 }
 
 /** ": <reason>" for a message, or nothing when no reason was given. */

@@ -182,7 +182,10 @@ export class Placement {
 
   /** The most slots the run may hold now: min(concurrency, the slots of the nodes up). */
   capacity(): number {
-    return Math.min(this.#s.options.concurrency, this.pools.reduce((sum, pool) => sum + pool.slots, 0));
+    // (A loop: explore() asks after every step, and reduce's callback allocated each time.)
+    let slots = 0;
+    for (let p = 0; p < this.pools.length; p++) slots += this.pools[p]!.slots;
+    return Math.min(this.#s.options.concurrency, slots);
   }
 
   /** No more node starts; every node stopped; resolves when every stop has finished. */

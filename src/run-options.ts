@@ -91,7 +91,15 @@ export function resolveRunOptions(jobName: string, options: unknown): ResolvedRu
   return { concurrency, signal, failFast, runtime, pools, cancelGraceMs, maxNodeLosses, stopTimeoutMs };
 }
 
+/**
+ * The pools of a run given neither `provider` nor `pools`: one in-process provider, which keeps no
+ * state, so every such run shares it (explore() starts a run per schedule; making and checking a
+ * provider each time was most of the cost of resolving the options).
+ */
+let defaultPools: ResolvedRunOptions["pools"] | undefined;
+
 function resolvePools(where: string, o: RunOptions): ResolvedRunOptions["pools"] {
+  if (o.pools === undefined && o.provider === undefined) return (defaultPools ??= Object.freeze([Object.freeze({ name: "default", provider: inProcess() })]));
   if (o.pools === undefined) {
     const provider = o.provider === undefined ? inProcess() : o.provider;
     checkProvider(`${where}: option "provider"`, provider);

@@ -8,7 +8,7 @@
  */
 import type { FaultAction, FaultContext, FaultPoint, RunObservation, Runtime } from "../runtime.ts";
 import { FlotillaError } from "../errors.ts";
-import { macrotask } from "./macrotask.ts";
+import { holdMacrotasks, macrotask, releaseMacrotasks } from "./macrotask.ts";
 import type { Strategy } from "./strategies.ts";
 import { DUE, VirtualClock, type ClockEntry } from "./virtual-clock.ts";
 import { KIT_ERROR_CODES } from "./vocabulary.ts";
@@ -40,9 +40,6 @@ export class Controller {
   readonly #strategy: Strategy;
   readonly #random: () => number;
   readonly #replay: { readonly choices: readonly number[]; readonly counts: readonly number[]; readonly labels: readonly string[] } | undefined;
-  // An event's actor (for pct) is its whole label: `complete load#1`, `timeout load#1` and
-  // `sleep load#1` are independent sources of events even though they concern one attempt.
-  readonly #actorOf = (k: number): string => this.#ready[k]!.label;
 
   constructor(options: {
     strategy: Strategy;
@@ -58,25 +55,35 @@ export class Controller {
     this.#replay = options.replay;
     const decide = options.fault;
     const clock = this.#clock;
-    const runtime: Runtime = {
-      now: () => clock.now(),
-      // An unlabelled timer is an actor of its own (for pct), named by its sequence number.
-      setTimer: (ms, callback, label) => clock.setTimer(ms, callback, label),
-      clearTimer: (handle) => {
-        if (clock.clearTimer(handle) === DUE) this.#ready.splice(this.#ready.indexOf(handle as ClockEntry), 1);
-      },
-      random: this.#random,
-      defer: (label, deliver) => void this.#ready.push(clock.dueNow(label, deliver)),
-      observe: (run) => options.observe?.(run),
+    const now = (): number => clock.now();
+    // An unlabelled timer is an actor of its own (for pct), named by its sequence number.
+    const setTimer = (ms: number, callback: () => void, label?: string) => clock.setTimer(ms, callback, label);
+    const clearTimer = (handle: unknown): void => {
+      if (clock.clearTimer(handle) === DUE) this.#ready.splice(this.#ready.indexOf(handle as ClockEntry), 1);
     };
-    if (decide !== undefined) {
-      runtime.fault = (point, context) => {
-        const action = decide(point, context, this.step);
-        if (action !== undefined) this.faults.push({ step: this.step, point, context, action });
-        return action;
-      };
-    }
-    this.runtime = runtime;
+    const random = this.#random;
+    const defer = (label: string, deliver: () => void): void => void this.#ready.push(clock.dueNow(label, deliver));
+    const observe = (run: RunObservation): void => options.observe?.(run);
+    // Built as one literal either way, never `runtime.fault = …` afterwards: a closure added to an
+    // object after it was made kept each schedule's runtime (and through it the whole schedule)
+    // alive through young-generation collections, measured: with a fault plan, scavenges promoted
+    // about 1 MB each instead of 30 KB and paused 5-9 ms instead of 1-2.
+    this.runtime =
+      decide === undefined
+        ? { now, setTimer, clearTimer, random, defer, observe }
+        : {
+            now,
+            setTimer,
+            clearTimer,
+            random,
+            defer,
+            observe,
+            fault: (point, context) => {
+              const action = decide(point, context, this.step);
+              if (action !== undefined) this.faults.push({ step: this.step, point, context, action });
+              return action;
+            },
+          };
   }
 
   /**
@@ -93,33 +100,44 @@ export class Controller {
    * stopped: nothing is pending while the test waits (stuck), the step bound, or an event threw.
    */
   async drive(done: () => boolean, maxSteps: number, afterStep: () => void): Promise<StopReason | undefined> {
-    for (;;) {
-      await macrotask();
-      if (done()) return undefined;
-      // Time moves only when nothing is ready: to the earliest timer, all of whose timers become ready.
-      if (this.#ready.length === 0 && !this.#clock.takeDue(this.#ready)) return { kind: "stuck" };
-      if (this.step >= maxSteps) return { kind: "maxSteps" };
-      const count = this.#ready.length;
-      let k: number;
-      try {
-        k = this.#replay !== undefined ? this.#replayed(count) : this.#strategy.pick(count, this.step, this.#actorOf);
-      } catch (error) {
-        return { kind: "error", error };
+    // It yields once per step, back to back: the port stays ref'd for the whole schedule.
+    holdMacrotasks();
+    try {
+      for (;;) {
+        await macrotask();
+        if (done()) return undefined;
+        // Time moves only when nothing is ready: to the earliest timer, all of whose timers become ready.
+        if (this.#ready.length === 0 && !this.#clock.takeDue(this.#ready)) return { kind: "stuck" };
+        if (this.step >= maxSteps) return { kind: "maxSteps" };
+        const count = this.#ready.length;
+        let k: number;
+        try {
+          // An event's actor (for pct) is its whole label: `complete load#1`, `timeout load#1` and
+          // `sleep load#1` are independent sources of events even though they concern one attempt.
+          k = this.#replay !== undefined ? this.#replayed(count) : this.#strategy.pick(count, this.step, this.#ready);
+        } catch (error) {
+          return { kind: "error", error };
+        }
+        const ready = this.#ready;
+        const event = ready[k]!;
+        // Out of the list, the others keeping their order (splice would allocate an array per step).
+        for (let j = k + 1; j < count; j++) ready[j - 1] = ready[j]!;
+        ready.pop();
+        this.#clock.done(event);
+        this.choices.push(k);
+        this.counts.push(count);
+        this.times.push(this.#clock.now());
+        this.labels.push(event.label);
+        this.step++;
+        try {
+          event.run();
+          afterStep();
+        } catch (error) {
+          return { kind: "error", error };
+        }
       }
-      const event = this.#ready[k]!;
-      this.#ready.splice(k, 1);
-      this.#clock.done(event);
-      this.choices.push(k);
-      this.counts.push(count);
-      this.times.push(this.#clock.now());
-      this.labels.push(event.label);
-      this.step++;
-      try {
-        event.run();
-        afterStep();
-      } catch (error) {
-        return { kind: "error", error };
-      }
+    } finally {
+      releaseMacrotasks();
     }
   }
 

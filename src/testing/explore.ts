@@ -11,6 +11,7 @@ import { resolveOptions, type ExploreOptions, type Resolved } from "./explore-op
 import { type ScheduleFailure, toTrace, type ScheduleTrace } from "./schedule-failure.ts";
 import { REPLAY, runSchedule, type ExploreBody } from "./schedule.ts";
 import { exhaustiveStrategy, strategyFor, type Strategy, type StrategyName } from "./strategies.ts";
+import { type UncontrolledWatch, watchUncontrolled } from "./uncontrolled.ts";
 
 export type { ExploreOptions } from "./explore-options.ts";
 export type { ExploreBody, ExploreContext } from "./schedule.ts";
@@ -54,10 +55,10 @@ export async function explore(body: ExploreBody, options: ExploreOptions = {}): 
     await exclusively("explore", () => replayTrace(body, trace, o));
     return report(o, [], [], {}, 0, 0, 0);
   }
-  return exclusively("explore", () => exploreAll(body, o));
+  return exclusively("explore", () => watching((watch) => exploreAll(body, o, watch)));
 }
 
-async function exploreAll(body: ExploreBody, o: Resolved): Promise<ExploreReport> {
+async function exploreAll(body: ExploreBody, o: Resolved, watch: UncontrolledWatch): Promise<ExploreReport> {
   const started = realRuntime.now();
   const stepCounts: number[] = [];
   const seeds: number[] = [];
@@ -73,7 +74,7 @@ async function exploreAll(body: ExploreBody, o: Resolved): Promise<ExploreReport
     const seed = iterationSeed(o.seed, exhaustive !== undefined ? 0 : i);
     const strategy = strategies[i % strategies.length]!;
     seeds.push(seed);
-    const outcome = await runSchedule(body, o, { seed, exploreSeed: o.seed, iteration: i, strategy });
+    const outcome = await runSchedule(body, o, { seed, exploreSeed: o.seed, iteration: i, strategy }, watch);
     stepCounts.push(outcome.trace.choices.length);
     for (const f of outcome.trace.faults) faultsFired[f.point] = (faultsFired[f.point] ?? 0) + 1;
     for (let s = 0; s < outcome.trace.choices.length; s++) hash = Math.imul(hash ^ (outcome.trace.choices[s]! * 31 + outcome.trace.counts[s]!), 0x01000193);
@@ -97,12 +98,25 @@ export async function replay(body: ExploreBody, failure: ScheduleFailure | Sched
 }
 
 async function replayTrace(body: ExploreBody, trace: ScheduleTrace, o: Resolved): Promise<void> {
-  const outcome = await runSchedule(
-    body,
-    { ...o, maxSteps: trace.maxSteps },
-    { seed: trace.seed, exploreSeed: trace.exploreSeed, iteration: trace.iteration, strategy: REPLAY, replaying: trace },
+  const outcome = await watching((watch) =>
+    runSchedule(
+      body,
+      { ...o, maxSteps: trace.maxSteps },
+      { seed: trace.seed, exploreSeed: trace.exploreSeed, iteration: trace.iteration, strategy: REPLAY, replaying: trace },
+      watch,
+    ),
   );
   if (outcome.failure !== undefined) throw outcome.failure;
+}
+
+/** Runs `work` with the globals patched to watch what the runtime does not control (uncontrolled.ts), and puts them back after. */
+async function watching<T>(work: (watch: UncontrolledWatch) => Promise<T>): Promise<T> {
+  const watch = watchUncontrolled();
+  try {
+    return await work(watch);
+  } finally {
+    watch.restore();
+  }
 }
 
 // Which exploration (or replay) is running, kept on globalThis so that two copies of the library in
@@ -110,7 +124,7 @@ async function replayTrace(body: ExploreBody, trace: ScheduleTrace, o: Resolved)
 const RUNNING = Symbol.for("flotilla.testing.running");
 
 /**
- * Runs `work` unless an exploration or a replay is already running. Each schedule patches
+ * Runs `work` unless an exploration or a replay is already running. Each exploration patches
  * process-wide globals (the real timer functions, the unhandled-rejection listeners) and the
  * kit cannot tell which exploration a real timer or a rejection belongs to, so two explorations
  * cannot overlap: the second is refused before it touches anything, and the first goes on unharmed.
@@ -122,7 +136,7 @@ async function exclusively<T>(name: "explore" | "replay", work: () => Promise<T>
     throw new FlotillaError(
       "E_INVALID_OPTION",
       `${name}(): ${running}() is already running: await it before starting another explore() or replay(). ` +
-        `Each schedule patches process-wide globals (the real timer functions, the unhandled-rejection listeners), so explorations cannot overlap: ` +
+        `Each exploration patches process-wide globals (the real timer functions, the unhandled-rejection listeners) while it runs, so explorations cannot overlap: ` +
         `do not run tests that call explore() concurrently (describe({ concurrency: true }), test.concurrent, Promise.all), nor call it from inside an explored test`,
     );
   }

@@ -73,28 +73,68 @@ export function checkFaultPlan(plan: unknown): Map<string, FaultRule[]> {
   return rules;
 }
 
-/** The fault decisions of one schedule, drawn from the schedule's own random source. */
+/** A plan by rule index: each distinct rule object once (`rules`), each point's rules as indices. */
+interface CompiledPlan {
+  readonly rules: readonly FaultRule[];
+  readonly byPoint: ReadonlyMap<string, readonly number[]>;
+  /** Every rule occurrence, in plan order (a rule listed under two points occurs twice). */
+  readonly occurrences: readonly number[];
+}
+
+/** Plans compiled once per exploration (every schedule gets the same checked plan). */
+const compiled = new WeakMap<Map<string, FaultRule[]>, CompiledPlan>();
+
+function compile(plan: Map<string, FaultRule[]>): CompiledPlan {
+  let c = compiled.get(plan);
+  if (c !== undefined) return c;
+  const index = new Map<FaultRule, number>();
+  const rules: FaultRule[] = [];
+  const byPoint = new Map<string, number[]>();
+  const occurrences: number[] = [];
+  for (const [point, list] of plan) {
+    const indices: number[] = [];
+    for (const rule of list) {
+      let i = index.get(rule);
+      if (i === undefined) index.set(rule, (i = rules.push(rule) - 1));
+      indices.push(i);
+      occurrences.push(i);
+    }
+    byPoint.set(point, indices);
+  }
+  compiled.set(plan, (c = { rules, byPoint, occurrences }));
+  return c;
+}
+
+/**
+ * The fault decisions of one schedule, drawn from the schedule's own random source. Rules are
+ * identified by object (one listed under two points is one rule: one switch, one `times` budget).
+ */
 export function faultDecider(
-  rules: Map<string, FaultRule[]>,
+  plan: Map<string, FaultRule[]>,
   random: () => number,
   stopAfterStep: number,
 ): ((point: FaultPoint, context: FaultContext, step: number) => FaultAction | undefined) | undefined {
-  if (rules.size === 0) return undefined;
-  const on = new Map<FaultRule, boolean>();
-  const fired = new Map<FaultRule, number>();
-  for (const list of rules.values()) {
-    for (const rule of list) on.set(rule, rule.probability === undefined || rule.probability >= 1 || random() < 0.5);
+  if (plan.size === 0) return undefined;
+  const { rules, byPoint, occurrences } = compile(plan);
+  const on = new Uint8Array(rules.length);
+  const fired = new Float64Array(rules.length);
+  // Each occurrence draws in plan order, the last draw for a rule deciding (as a map set per occurrence did).
+  for (const i of occurrences) {
+    const rule = rules[i]!;
+    on[i] = rule.probability === undefined || rule.probability >= 1 || random() < 0.5 ? 1 : 0;
   }
   return (point, context, step) => {
     if (step >= stopAfterStep) return undefined;
-    const list = rules.get(point);
+    const list = byPoint.get(point);
     if (list === undefined) return undefined;
-    for (const rule of list) {
-      if (!on.get(rule)) continue;
-      if ((fired.get(rule) ?? 0) >= (rule.times ?? Infinity)) continue;
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k]!;
+      if (on[i] === 0) continue;
+      const rule = rules[i]!;
+      if (fired[i]! >= (rule.times ?? Infinity)) continue;
       if (rule.when !== undefined && !rule.when({ ...context, step })) continue;
       if (rule.probability !== undefined && random() >= rule.probability) continue;
-      fired.set(rule, (fired.get(rule) ?? 0) + 1);
+      fired[i]!++;
       return rule.action;
     }
     return undefined;

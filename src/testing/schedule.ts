@@ -15,7 +15,7 @@ import { ScheduleFailure, TRACE_VERSION, recordFault, replayFaults, type Schedul
 import { serviceModel, type ServiceModel, type ServiceOptions } from "./service-model.ts";
 import type { Strategy } from "./strategies.ts";
 import { seededRandom } from "./seeded-random.ts";
-import { watchUncontrolled } from "./uncontrolled.ts";
+import type { UncontrolledWatch } from "./uncontrolled.ts";
 import { KIT_ERROR_CODES } from "./vocabulary.ts";
 
 /** What the test body gets in each schedule. */
@@ -42,17 +42,81 @@ export type ExploreBody = (t: ExploreContext) => unknown;
 /** Replays never consult a strategy: the controller follows the trace's choices. */
 export const REPLAY: Strategy = { name: "replay", begin: () => {}, pick: () => 0, end: () => true };
 
+interface Check {
+  readonly name: string;
+  readonly check: () => unknown;
+}
+
+interface Eventually {
+  readonly name: string;
+  readonly check: () => boolean;
+  readonly by: number;
+  held: boolean;
+}
+
+/** Where a context keeps its controller, for the shared `step` getter (not enumerable, so not in `Object.keys(t)`). */
+const CONTROLLER = Symbol("flotilla.testing.controller");
+
+/**
+ * `t.step`: one getter for every schedule. Built as an object literal with a getter, each context got
+ * a new closure and with it a hidden class of its own, which V8 keeps in old space until a full
+ * collection; through it every schedule (its controller, its run, everything) survived every
+ * young-generation collection and was promoted, and scavenges cost several times as much.
+ */
+const STEP: PropertyDescriptor = {
+  get(this: { readonly [CONTROLLER]: Controller }): number {
+    return this[CONTROLLER].step;
+  },
+  enumerable: true,
+  configurable: true,
+};
+
+/**
+ * The ExploreContext of one schedule: an object literal (one hidden class for all of them; a class
+ * instance built field by field in its constructor still kept each schedule alive through scavenges,
+ * measured), whose `step` then becomes the shared accessor above, in its place among the keys.
+ */
+function scheduleContext(controller: Controller, s: { readonly iteration: number; readonly seed: number }, o: Resolved, invariants: Check[], eventually: Eventually[]): ExploreContext {
+  const runtime = controller.runtime;
+  const t: ExploreContext = {
+    runtime,
+    iteration: s.iteration,
+    seed: s.seed,
+    step: 0,
+    random: runtime.random,
+    invariant: (name, check) => {
+      checkCheck("t.invariant", name, check);
+      invariants.push({ name, check });
+    },
+    eventually: (name, check, options) => {
+      checkCheck("t.eventually", name, check);
+      const where = `t.eventually("${name}")`;
+      if (options !== undefined) checkOptionsObject(where, options, ["withinSteps"]);
+      const within = options?.withinSteps ?? o.maxSteps;
+      if (!(Number.isInteger(within) && within >= 0)) throw invalidOption(where, "withinSteps", "an integer >= 0", within);
+      eventually.push({ name, check, by: (Number.isFinite(o.faultsStopAfter) ? o.faultsStopAfter : 0) + within, held: false });
+    },
+    service: (name, options) => serviceModel(runtime, name, options),
+  };
+  Object.defineProperty(t, CONTROLLER, { value: controller });
+  return Object.defineProperty(t, "step", STEP);
+}
+
 export interface Outcome {
   trace: ScheduleTrace;
   failure: ScheduleFailure | undefined;
   bounded: boolean;
 }
 
-/** Runs `body` under one schedule: the strategy's (seeded by `s.seed`), or the one `s.replaying` recorded. */
+/**
+ * Runs `body` under one schedule: the strategy's (seeded by `s.seed`), or the one `s.replaying`
+ * recorded. `watch` is the exploration's watch on what the runtime does not control (uncontrolled.ts).
+ */
 export async function runSchedule(
   body: ExploreBody,
   o: Resolved,
   s: { seed: number; exploreSeed: number | undefined; iteration: number; strategy: Strategy; replaying?: ScheduleTrace },
+  watch: UncontrolledWatch,
 ): Promise<Outcome> {
   // Three streams: the strategy's, the fault decisions' and the program's (runtime.random), so a
   // replay, which asks no strategy, still draws the same faults and hands the program the same numbers.
@@ -66,30 +130,9 @@ export async function runSchedule(
     fault: s.replaying !== undefined ? replayFaults(s.replaying) : faultDecider(o.faults, faultRandom, o.faultsStopAfter),
     ...(s.replaying !== undefined ? { replay: s.replaying } : {}),
   });
-  const invariants: { name: string; check: () => unknown }[] = [];
-  const eventually: { name: string; check: () => boolean; by: number; held: boolean }[] = [];
-  const t: ExploreContext = {
-    runtime: controller.runtime,
-    iteration: s.iteration,
-    seed: s.seed,
-    get step() {
-      return controller.step;
-    },
-    random: controller.runtime.random,
-    invariant: (name, check) => {
-      checkCheck("t.invariant", name, check);
-      invariants.push({ name, check });
-    },
-    eventually: (name, check, options) => {
-      checkCheck("t.eventually", name, check);
-      const where = `t.eventually("${name}")`;
-      if (options !== undefined) checkOptionsObject(where, options, ["withinSteps"]);
-      const within = options?.withinSteps ?? o.maxSteps;
-      if (!(Number.isInteger(within) && within >= 0)) throw invalidOption(where, "withinSteps", "an integer >= 0", within);
-      eventually.push({ name, check, by: (Number.isFinite(o.faultsStopAfter) ? o.faultsStopAfter : 0) + within, held: false });
-    },
-    service: (name, options) => serviceModel(controller.runtime, name, options),
-  };
+  const invariants: Check[] = [];
+  const eventually: Eventually[] = [];
+  const t = scheduleContext(controller, s, o, invariants, eventually);
 
   const afterStep = (): void => {
     for (const run of runs) run.check();
@@ -102,7 +145,7 @@ export async function runSchedule(
     }
   };
 
-  const watch = watchUncontrolled();
+  watch.begin();
   let done = false;
   let bodyError: unknown;
   let bodyFailed = false;
@@ -120,7 +163,7 @@ export async function runSchedule(
       );
     stop = await controller.drive(() => done || watch.escaped() !== undefined || watch.rejection() !== undefined, o.maxSteps, afterStep);
   } finally {
-    watch.restore();
+    watch.end();
   }
 
   const trace: ScheduleTrace = {

@@ -5,6 +5,7 @@
  * replayed by answering the same again.
  */
 import { FlotillaError } from "../errors.ts";
+import type { ClockEntry } from "./virtual-clock.ts";
 import { KIT_ERROR_CODES } from "./vocabulary.ts";
 
 /** "random": uniform among ready events; "pct": random priorities per actor with a few change
@@ -18,8 +19,12 @@ export interface Strategy {
   readonly name: Exclude<StrategyName, "default"> | "replay";
   /** Called at the start of each iteration with that iteration's random source. */
   begin(random: () => number): void;
-  /** Index of the event to run among `count` ready ones; `actorOf(k)` names event k's actor (its label). */
-  pick(count: number, step: number, actorOf: (k: number) => string): number;
+  /**
+   * Index of the event to run among the `count` ready ones, `ready[0 .. count)`; event k's actor is
+   * its label (`complete load#1`, `timer 3`). A strategy may note things on the events (pct caches
+   * the priority of each event's actor there) but must not change which are ready or their order.
+   */
+  pick(count: number, step: number, ready: readonly ClockEntry[]): number;
   /** Called at the end of each iteration with its step count; false means "nothing left to explore". */
   end(steps: number): boolean;
 }
@@ -41,29 +46,78 @@ function randomStrategy(): Strategy {
  */
 function pctStrategy(depth = 3): Strategy {
   let random: () => number = () => 0;
-  const priority = new Map<string, number>();
+  // The priority of each actor (label) seen in this iteration. Labels recur from one iteration to the
+  // next (the same job has the same tasks), so they keep their slot across iterations and a slot's
+  // priority counts only if it was drawn in this one (`drawnIn`): no map to empty and refill each time.
+  const slots = new Map<string, number>();
+  let priority = new Float64Array(256);
+  let drawnIn = new Int32Array(256);
+  let iteration = 0;
   let changeAt: number[] = [];
   let lowered = 0;
   let expectedSteps = 50; // learnt from the previous iteration's length
+  // Each event also caches its actor's priority (ClockEntry.priority) with the epoch it was read in;
+  // the epoch moves on at each iteration and each priority change, so a cached value is always
+  // current, and each event's label is looked up once instead of once per step it waits.
+  let epoch = 0;
+  const priorityOf = (label: string): number => {
+    let slot = slots.get(label);
+    if (slot === undefined) {
+      slot = slots.size;
+      slots.set(label, slot);
+      if (slot === priority.length) {
+        const grown = new Float64Array(slot * 2);
+        grown.set(priority);
+        priority = grown;
+        const drawn = new Int32Array(slot * 2);
+        drawn.set(drawnIn);
+        drawnIn = drawn;
+      }
+    }
+    // A new actor draws its priority when first seen, as it always has (same draws, same order).
+    if (drawnIn[slot] !== iteration) {
+      drawnIn[slot] = iteration;
+      priority[slot] = 1 + random();
+    }
+    return priority[slot]!;
+  };
   return {
     name: "pct",
     begin(r) {
       random = r;
-      priority.clear();
+      // (Labels that never recur, e.g. ones carrying an iteration number, would grow the map forever.)
+      if (slots.size > 1 << 16) {
+        slots.clear();
+        drawnIn.fill(0);
+      }
+      iteration++;
+      epoch++;
       lowered = 0;
       changeAt = Array.from({ length: Math.max(0, depth - 1) }, () => Math.floor(random() * expectedSteps));
     },
-    pick(count, step, actorOf) {
-      if (count === 1 && !changeAt.includes(step)) return 0;
+    pick(count, step, ready) {
+      const change = changeAt.includes(step);
+      if (count === 1 && !change) return 0;
       let best = 0;
       let bestPriority = -Infinity;
       for (let k = 0; k < count; k++) {
-        const actor = actorOf(k);
-        let p = priority.get(actor);
-        if (p === undefined) priority.set(actor, (p = 1 + random()));
-        if (p > bestPriority) [best, bestPriority] = [k, p];
+        const event = ready[k]!;
+        let p: number;
+        if (event.priorityEpoch === epoch) p = event.priority;
+        else {
+          p = event.priority = priorityOf(event.label);
+          event.priorityEpoch = epoch;
+        }
+        if (p > bestPriority) {
+          best = k;
+          bestPriority = p;
+        }
       }
-      if (changeAt.includes(step)) priority.set(actorOf(best), -++lowered);
+      if (change) {
+        // The running actor drops below every other (its slot was just read, so it is this iteration's).
+        priority[slots.get(ready[best]!.label)!] = -++lowered;
+        epoch++;
+      }
       return best;
     },
     end(steps) {

@@ -1,17 +1,26 @@
 /**
  * Catches what a schedule cannot control, so it fails with a message instead of flaking: real timers
  * (setTimeout, setInterval) started while a schedule runs, and promise rejections nobody handled.
- * The globals are patched for the duration of one schedule and restored after it; the real timers
- * it caught are cleared then, so a flagged setInterval does not keep running (and the process alive).
+ * The globals are patched for the duration of one exploration (or replay) and restored after it; each
+ * schedule starts with nothing seen (`begin`), and the real timers it caught are cleared when it ends
+ * (`end`), so a flagged setInterval does not keep running (and the process alive). Between two
+ * schedules only the kit's own code runs, and no real macrotask passes (the next schedule's first
+ * step is the first), so what the watch sees still belongs to the schedule running. Patching once per
+ * exploration rather than once per schedule saves swapping process-wide listeners thousands of times
+ * (and, measured, the garbage that kept each schedule alive in the young generation).
  * The patches are process-wide: explore.ts lets only one exploration run at a time.
  */
 type TimerFunction = (...args: any[]) => unknown;
 
 export interface UncontrolledWatch {
+  /** A schedule starts: nothing seen yet. */
+  begin(): void;
   /** The first real timer the schedule started, as an error to fail it with. */
   escaped(): Error | undefined;
   /** The first unhandled rejection seen during the schedule. */
   rejection(): unknown;
+  /** The schedule ended: the real timers it started are cleared. */
+  end(): void;
   /** Puts the globals and listeners back and clears the real timers caught; harmless when repeated. */
   restore(): void;
 }
@@ -70,14 +79,23 @@ export function watchUncontrolled(): UncontrolledWatch {
     proc.on!("unhandledRejection", onRejection);
   } else host.addEventListener?.("unhandledrejection", onEvent);
   let restored = false;
+  const end = (): void => {
+    for (const [clear, handle] of started.splice(0)) clear.call(globalThis, handle);
+  };
   return {
+    begin() {
+      escaped = undefined;
+      rejected = false;
+      rejection = undefined;
+    },
     escaped: () => escaped,
     rejection: () => (rejected ? rejection : undefined),
+    end,
     restore() {
       if (restored) return;
       restored = true;
       for (const [name, original] of originals) g[name] = original;
-      for (const [clear, handle] of started.splice(0)) clear.call(globalThis, handle);
+      end();
       if (proc !== undefined) {
         proc.off?.("unhandledRejection", onRejection);
         for (const other of others) proc.on!("unhandledRejection", other);

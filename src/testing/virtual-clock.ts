@@ -24,6 +24,9 @@ export type EntryState = typeof PENDING | typeof DUE | typeof DONE;
  */
 export class ClockEntry {
   state: EntryState;
+  /** The pct strategy's cache of this event's actor priority, valid in epoch `priorityEpoch` (strategies.ts). */
+  priority = 0;
+  priorityEpoch = 0;
   constructor(
     readonly clock: VirtualClock,
     readonly seq: number,
