@@ -31,6 +31,11 @@ export default [
     input: entries,
     external,
     plugins: [dts({ tsconfig: "tsconfig.json" })],
-    output: { dir: "dist", format: "es", entryFileNames: `[name].d.${ext === "js" ? "ts" : "cts"}`, chunkFileNames: `chunks/[name]-[hash].d.${ext === "js" ? "ts" : "cts"}` },
+    output: {
+      dir: "dist",
+      format: "es",
+      entryFileNames: `[name].d.${ext === "js" ? "ts" : "cts"}`,
+      chunkFileNames: `chunks/[name]-[hash].d.${ext === "js" ? "ts" : "cts"}`,
+    },
   })),
 ];

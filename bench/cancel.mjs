@@ -83,7 +83,11 @@ if (child !== undefined) {
   const results = new Map(runs.map(([build, c]) => [`${build} ${c}`, []]));
   for (let p = 0; p < count("processes", "3"); p++) {
     for (const [build, c, module] of runs) {
-      const out = spawnSync(process.execPath, ["--expose-gc", new URL(import.meta.url).pathname, "--case", c, "--module", module, "--tasks", String(n), "--rounds", String(rounds)], { encoding: "utf8" });
+      const out = spawnSync(
+        process.execPath,
+        ["--expose-gc", new URL(import.meta.url).pathname, "--case", c, "--module", module, "--tasks", String(n), "--rounds", String(rounds)],
+        { encoding: "utf8" },
+      );
       if (out.status !== 0) throw new Error(`${build} ${c} failed: ${out.stderr}`);
       results.get(`${build} ${c}`).push(JSON.parse(out.stdout));
     }
@@ -93,6 +97,8 @@ if (child !== undefined) {
   for (const [name, figures] of results) {
     const ms = median(figures.map((f) => f.ms));
     const inside = median(figures.map((f) => f.inside));
-    console.log(`  ${(name.endsWith("floor") ? "floor: AbortControllers" : name).padEnd(24)} ${ms.toFixed(2).padStart(7)} ms   (inside cancel() ${inside.toFixed(2)} ms)   ${(ms / floorMs).toFixed(2)}x the floor`);
+    console.log(
+      `  ${(name.endsWith("floor") ? "floor: AbortControllers" : name).padEnd(24)} ${ms.toFixed(2).padStart(7)} ms   (inside cancel() ${inside.toFixed(2)} ms)   ${(ms / floorMs).toFixed(2)}x the floor`,
+    );
   }
 }

@@ -97,7 +97,12 @@ const hw = hwmReset ? hwm() : undefined;
 const MB = 1024 * 1024;
 console.log(
   JSON.stringify({
-    lib, shape, n, body: bodyKind, concurrency, ms,
+    lib,
+    shape,
+    n,
+    body: bodyKind,
+    concurrency,
+    ms,
     // Peak RSS over the baseline: VmHWM (reset at baseline) when available, else the sampled peak.
     rssMB: ((hw ?? peakRss) - base.rss) / MB,
     heapMB: (peakHeap - base.heapUsed) / MB,

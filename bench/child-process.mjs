@@ -71,4 +71,6 @@ for (const [name, xs] of Object.entries(samples)) {
 const ratio = (a, b) => (a / b).toFixed(2);
 console.log(`flotilla / bare, wall: slots 1 ${ratio(m["flotilla 1"], m["bare 1"])}x, slots 4 ${ratio(m["flotilla 4"], m["bare 4"])}x`);
 console.log(`flotilla / bare, cpu:  slots 1 ${ratio(mc["flotilla 1"], mc["bare 1"])}x, slots 4 ${ratio(mc["flotilla 4"], mc["bare 4"])}x`);
-console.log(`overhead per task, wall: slots 1 ${((m["flotilla 1"] - m["bare 1"]) * 1000).toFixed(0)} µs, slots 4 ${((m["flotilla 4"] - m["bare 4"]) * 1000).toFixed(0)} µs`);
+console.log(
+  `overhead per task, wall: slots 1 ${((m["flotilla 1"] - m["bare 1"]) * 1000).toFixed(0)} µs, slots 4 ${((m["flotilla 4"] - m["bare 4"]) * 1000).toFixed(0)} µs`,
+);

@@ -35,7 +35,6 @@ const SNAPSHOT = `${HERE}.snapshot-explore/`;
 // The graph, shared by both libraries
 // ---------------------------------------------------------------------------------------------
 
-
 /**
  * A seeded random DAG of n tasks: task i > 0 depends on one random earlier task and, half the
  * time, on a second distinct one; sleeps[i] in 0..3 is its body's sleep. Task 0 is the only root.
@@ -119,7 +118,8 @@ async function flotillaCase({ n, strategy, faults, guardFaults, iterations, seed
   const options = { strategy, maxSteps: 10_000, ...(faults ? { faults: guardFaults ? GUARDED_FAULTS : BRIEF_FAULTS } : {}) };
   const warm = n <= 20 ? 1000 : 100;
   await explore(body, { ...options, iterations: warm, seed: 1 }); // JIT warm-up
-  if (iterations === undefined) iterations = await calibrate(n, targetMs, async (k, s) => (await explore(body, { ...options, iterations: k, seed: s })).durationMs);
+  if (iterations === undefined)
+    iterations = await calibrate(n, targetMs, async (k, s) => (await explore(body, { ...options, iterations: k, seed: s })).durationMs);
   stepSum = 0;
   statuses.succeeded = statuses.failed = 0;
   const t0 = performance.now();
@@ -340,10 +340,13 @@ async function anomaliesCase() {
       await sleep(1);
     });
   try {
-    await explore(async (t) => {
-      const r = await run(syncFirst, { runtime: t.runtime });
-      if (r.status !== "succeeded") throw new Error(r.status);
-    }, { iterations: 1 });
+    await explore(
+      async (t) => {
+        const r = await run(syncFirst, { runtime: t.runtime });
+        if (r.status !== "succeeded") throw new Error(r.status);
+      },
+      { iterations: 1 },
+    );
     out.syncTaskFalsePositive = { present: false };
   } catch (e) {
     out.syncTaskFalsePositive = { present: e instanceof ScheduleFailure, message: firstLine(e) };
@@ -354,10 +357,13 @@ async function anomaliesCase() {
     await sleep(1);
   });
   try {
-    await explore(async (t) => {
-      const r = await run(oneTask, { runtime: t.runtime });
-      if (r.status !== "failed") throw new Error(`expected failed, got ${r.status}`);
-    }, { iterations: 1, faults: { "task.attempt": { action: { kind: "fail" } } } });
+    await explore(
+      async (t) => {
+        const r = await run(oneTask, { runtime: t.runtime });
+        if (r.status !== "failed") throw new Error(`expected failed, got ${r.status}`);
+      },
+      { iterations: 1, faults: { "task.attempt": { action: { kind: "fail" } } } },
+    );
     out.faultFalsePositive = { present: false };
   } catch (e) {
     out.faultFalsePositive = { present: e instanceof ScheduleFailure, message: firstLine(e) };
@@ -374,10 +380,13 @@ async function anomaliesCase() {
   }
   for (const strategy of ["random", "pct"]) {
     try {
-      const r = await explore(async (t) => {
-        const res = await run(job, { runtime: t.runtime, concurrency: CONCURRENCY });
-        if (res.status !== "succeeded" && res.status !== "failed") throw new Error(res.status);
-      }, { iterations: 5000, seed: 7, strategy, faults: BRIEF_FAULTS });
+      const r = await explore(
+        async (t) => {
+          const res = await run(job, { runtime: t.runtime, concurrency: CONCURRENCY });
+          if (res.status !== "succeeded" && res.status !== "failed") throw new Error(res.status);
+        },
+        { iterations: 5000, seed: 7, strategy, faults: BRIEF_FAULTS },
+      );
       out[`briefPlan_${strategy}`] = { present: false, iterations: r.iterations };
     } catch (e) {
       out[`briefPlan_${strategy}`] = { present: e instanceof ScheduleFailure, iteration: e.iteration, message: firstLine(e) };
@@ -420,7 +429,11 @@ for (const f of ["index.js", "testing.js", "chunks"]) cpSync(`${distDir}${f}`, `
 const cleanup = () => rmSync(SNAPSHOT, { recursive: true, force: true });
 process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
-const sha = (f) => createHash("sha256").update(readFileSync(`${SNAPSHOT}${f}`)).digest("hex").slice(0, 12);
+const sha = (f) =>
+  createHash("sha256")
+    .update(readFileSync(`${SNAPSHOT}${f}`))
+    .digest("hex")
+    .slice(0, 12);
 const gitHead = (() => {
   try {
     return spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: HERE, encoding: "utf8" }).stdout.trim() || "?";
@@ -452,7 +465,8 @@ const anomalies = [];
 log("anomaly checks …");
 const an = runCase({ kind: "anomalies" });
 if (an.crashed) anomalies.push(`anomaly case crashed: ${an.error}`);
-const falsePositive = !an.crashed && (an.syncTaskFalsePositive.present || an.faultFalsePositive.present || an.briefPlan_random.present || an.briefPlan_pct.present);
+const falsePositive =
+  !an.crashed && (an.syncTaskFalsePositive.present || an.faultFalsePositive.present || an.briefPlan_random.present || an.briefPlan_pct.present);
 const guardFaults = an.crashed || falsePositive;
 
 // ---- 2. throughput ----
@@ -522,8 +536,10 @@ rows.forEach((row, i) => {
   };
   if (row.kind === "flotilla") {
     const hashes = [...new Set(runs.map((r) => r.report.decisionHash))];
-    if (hashes.length > 1) anomalies.push(`${name}, ${row.n} tasks: the same seed and iterations gave different decisionHash in different processes: ${hashes.join(", ")}`);
-    for (const r of runs) if (!r.deterministicInProcess) anomalies.push(`${name}, ${row.n} tasks: same seed twice in one process gave ${r.hashes.join(" vs ")}`);
+    if (hashes.length > 1)
+      anomalies.push(`${name}, ${row.n} tasks: the same seed and iterations gave different decisionHash in different processes: ${hashes.join(", ")}`);
+    for (const r of runs)
+      if (!r.deterministicInProcess) anomalies.push(`${name}, ${row.n} tasks: same seed twice in one process gave ${r.hashes.join(" vs ")}`);
     m = {
       ...m,
       steps: `${r0.report.steps.min}/${r0.report.steps.median}/${r0.report.steps.max}`,
@@ -537,7 +553,9 @@ rows.forEach((row, i) => {
     m = { ...m, steps: `${r0.items / r0.iterations}`, meanSteps: r0.items / r0.iterations };
   }
   measured.push({ row, name, ...m });
-  log(`${name.padEnd(27)} ${String(row.n).padStart(3)} tasks: ${fmt(m.rate).padStart(6)} schedules/s, ${fmt(m.us, 2)} µs/decision (reps ${m.rates.map((x) => fmt(x)).join(", ")})`);
+  log(
+    `${name.padEnd(27)} ${String(row.n).padStart(3)} tasks: ${fmt(m.rate).padStart(6)} schedules/s, ${fmt(m.us, 2)} µs/decision (reps ${m.rates.map((x) => fmt(x)).join(", ")})`,
+  );
 });
 
 // ---- 3. bug finding ----
@@ -546,8 +564,8 @@ const bugs = runCase({ kind: "bugs", seeds, maxSchedules });
 if (bugs.crashed) anomalies.push(`bug-finding case crashed: ${bugs.error}`);
 else for (const r of bugs) r.found = r.found.map((x) => x ?? Infinity);
 const pctMissesUnlabelled =
-  !bugs.crashed && bugs.some((r) => r.lib === "flotilla explore" && r.how === "pct" && r.bug.includes("no labels") && r.found.every((x) => !Number.isFinite(x)));
-
+  !bugs.crashed &&
+  bugs.some((r) => r.lib === "flotilla explore" && r.how === "pct" && r.bug.includes("no labels") && r.found.every((x) => !Number.isFinite(x)));
 
 // ---------------------------------------------------------------------------------------------
 // Report
@@ -557,7 +575,10 @@ const pctMissesUnlabelled =
 // scheduler (waitIdle) on the same graph, measured in the same run, at 20 and at 200 tasks, with the
 // whole executor and faults on.
 const GOAL_RATIO = 1.5;
-const find = (kind, n, key) => measured.find((m) => !m.failed && m.row.kind === kind && m.row.n === n && (m.row.strategy === key || m.row.wait === key) && (kind !== "flotilla" || m.row.faults));
+const find = (kind, n, key) =>
+  measured.find(
+    (m) => !m.failed && m.row.kind === kind && m.row.n === n && (m.row.strategy === key || m.row.wait === key) && (kind !== "flotilla" || m.row.faults),
+  );
 const noFaults = (n) => measured.find((m) => !m.failed && m.row.kind === "flotilla" && m.row.n === n && !m.row.faults);
 /** The ratio of two rows' medians, and the ratio within each rep (the rows of a rep ran minutes apart at most). */
 const ratioOf = (a, b) => ({ median: a.rate / b.rate, reps: a.rates.slice(0, b.rates.length).map((x, i) => x / b.rates[i]) });
@@ -596,7 +617,11 @@ for (const n of [20, 200]) {
   if (fw) ratio.push(`| ${n} | ${cell(fr)} | ${cell(fp)} | ${cell(fd)} | ${cell(f0)} | ${fr ? `${fmt(fr.us / fw.us, 2)}x` : ""} |`);
   if (fw) {
     const parts = [];
-    for (const [key, m] of [["random", fr], ["pct", fp], ["default", fd]]) {
+    for (const [key, m] of [
+      ["random", fr],
+      ["pct", fp],
+      ["default", fd],
+    ]) {
       if (!m) continue;
       const r = ratioOf(m, fw);
       parts.push(`${key} ${fmt(m.rate)}/s = ${fmt(r.median, 2)}x${repsText(r)} ${r.median >= GOAL_RATIO ? "✔" : "✘"}`);
@@ -629,7 +654,9 @@ if (!bugs.crashed) {
     );
     const explained = pctMissesUnlabelled && r.how === "pct" && r.bug.includes("no labels"); // has its own note below
     if (r.lib === "flotilla explore" && hits.length < r.found.length && !explained) {
-      anomalies.push(`explore with strategy ${r.how} missed the bug "${r.bug}" for ${r.found.length - hits.length} of ${r.found.length} seeds (${r.cap} schedules each)`);
+      anomalies.push(
+        `explore with strategy ${r.how} missed the bug "${r.bug}" for ${r.found.length - hits.length} of ${r.found.length} seeds (${r.cap} schedules each)`,
+      );
     }
   }
 }
@@ -642,7 +669,10 @@ if (!bugs.crashed) {
     const p = get("(a) promise");
     const t = get("no labels");
     const tl = get("labelled");
-    const m = (r) => (r.found.every(Number.isFinite) ? `median ${fmt(median(r.found), median(r.found) % 1 ? 1 : 0)}, max ${fmt(Math.max(...r.found))}` : `found for ${r.found.filter(Number.isFinite).length}/${r.found.length} seeds`);
+    const m = (r) =>
+      r.found.every(Number.isFinite)
+        ? `median ${fmt(median(r.found), median(r.found) % 1 ? 1 : 0)}, max ${fmt(Math.max(...r.found))}`
+        : `found for ${r.found.filter(Number.isFinite).length}/${r.found.length} seeds`;
     if (p && t && tl) bugSummary.push(`${how}: promise order ${m(p)}; timer order ${m(t)} (unlabelled), ${m(tl)} (labelled)`);
   }
 }
@@ -654,7 +684,7 @@ if (!an.crashed) {
       "**False invariant violation when a task settles before the end of step 1.** explore() attaches its built-in run invariants " +
         "(`RunInvariants`) in `afterStep`, i.e. only after the first step has run, so task events emitted while the run starts (a synchronous " +
         "body, a fault at `task.attempt` of a root task) and during step 1 are never seen; at the end, `job:end` reports all tasks and `finish()` " +
-        "fails with \"N tasks, but M reached a terminal state\". Repro (no faults): a job `a: () => \"sync\"`, `b: async ({ sleep }) => { await sleep(1) }`, " +
+        'fails with "N tasks, but M reached a terminal state". Repro (no faults): a job `a: () => "sync"`, `b: async ({ sleep }) => { await sleep(1) }`, ' +
         `explored once: \`${an.syncTaskFalsePositive.message}\`. ` +
         "The same cause means a run that settles without any step is never checked at all, and a `task:start` in step 1 skips the dependency check.",
     );
@@ -736,13 +766,18 @@ const body = [
 ];
 
 console.log(["", ...header, "", ...body].join("\n"));
-writeFileSync(`${HERE}explore-results.md`, ["<!-- bench/explore-results.md: written by bench/explore.mjs, overwritten each run. -->", "# explore() benchmark results", "", ...header, "", ...body].join("\n"));
+writeFileSync(
+  `${HERE}explore-results.md`,
+  ["<!-- bench/explore-results.md: written by bench/explore.mjs, overwritten each run. -->", "# explore() benchmark results", "", ...header, "", ...body].join(
+    "\n",
+  ),
+);
 
 // Static: a CPU profile taken by hand (not re-measured by this script), kept with the build it describes.
 const PROFILE = [
   "### Where explore's time goes (profiled by hand on 2026-11-29, build testing.js 90c87df38777 / index.js ee956ea7d7f1; not re-measured by the script)",
   "",
-  "`node --cpu-prof --cpu-prof-interval 100 bench/explore.mjs --case '{\"kind\":\"flotilla\",\"n\":20,\"strategy\":\"random\",\"faults\":true,\"seed\":7,\"iterations\":20000}'`",
+  '`node --cpu-prof --cpu-prof-interval 100 bench/explore.mjs --case \'{"kind":"flotilla","n":20,"strategy":"random","faults":true,"seed":7,"iterations":20000}\'`',
   "(the case runs on dist/; n 200 with 2000 iterations likewise), faults on, on a shared 2-core machine. By area: the per-step macrotask",
   "and Node's native work around it ~33%, core (executor, attempts, task table) ~33%, the testing kit ~18%, GC 8-10% (was 26-28%). Top self time:",
   "",

@@ -43,8 +43,7 @@ export function makeGraph(shape, n, seed = 42) {
         continue;
       }
       const prevStart = layerStart - width;
-      const pick = () =>
-        rand() < 0.8 ? prevStart + Math.floor(rand() * width) : Math.floor(rand() * layerStart);
+      const pick = () => (rand() < 0.8 ? prevStart + Math.floor(rand() * width) : Math.floor(rand() * layerStart));
       const a = pick();
       let b = pick();
       while (b === a) b = pick();

@@ -102,12 +102,28 @@ function ratioRows(results, body) {
     for (const shape of shapes) {
       const [fl, mi, pg, pq] = ["flotilla", "minimal", "pgraph", "pqueue"].map((lib) => get(lib, shape, n));
       const slow = fl?.ms !== undefined && mi?.ms !== undefined ? fl.ms / mi.ms > 2 : fl?.timeout && mi?.ms !== undefined;
-      rows.push([shape, sizeLabel(n), (slow ? "⚠ " : "") + timeRatio(fl, mi), ratio(fl?.rssMB, mi?.rssMB), ratio(fl?.heapMB, mi?.heapMB), timeRatio(pg, fl), timeRatio(pq, fl)]);
+      rows.push([
+        shape,
+        sizeLabel(n),
+        (slow ? "⚠ " : "") + timeRatio(fl, mi),
+        ratio(fl?.rssMB, mi?.rssMB),
+        ratio(fl?.heapMB, mi?.heapMB),
+        timeRatio(pg, fl),
+        timeRatio(pq, fl),
+      ]);
     }
   }
   return rows;
 }
-const RATIO_HEAD = ["shape", "tasks", "flotilla/minimal time", "flotilla/minimal peak RSS Δ", "flotilla/minimal heap Δ", "p-graph/flotilla time", "p-queue/flotilla time"];
+const RATIO_HEAD = [
+  "shape",
+  "tasks",
+  "flotilla/minimal time",
+  "flotilla/minimal peak RSS Δ",
+  "flotilla/minimal heap Δ",
+  "p-graph/flotilla time",
+  "p-queue/flotilla time",
+];
 
 function textTable(head, rows) {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -133,7 +149,9 @@ if (typeof Job !== "function" || typeof run !== "function") throw new Error("dis
 const distHash = () => createHash("sha256").update(readFileSync(snapshot)).digest("hex").slice(0, 12);
 const gitHead = () => {
   try {
-    return execSync("git rev-parse --short HEAD", { cwd: fileURLToPath(new URL(".", import.meta.url)), stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    return execSync("git rev-parse --short HEAD", { cwd: fileURLToPath(new URL(".", import.meta.url)), stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
   } catch {
     return "unknown";
   }
@@ -143,7 +161,12 @@ const baseModule = baseDir === undefined ? undefined : pathToFileURL(resolvePath
 const about = [
   `Date: ${started.toISOString().slice(0, 10)}; Node ${process.version}; ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}); ${os.platform()} ${os.arch()}.`,
   `flotilla: dist/index.js sha256 ${distHash()}… (snapshot taken at start) (git HEAD ${gitHead()}).` +
-    (baseModule === undefined ? "" : ` Base build (warm section): ${fileURLToPath(baseModule)}, sha256 ${createHash("sha256").update(readFileSync(new URL(baseModule))).digest("hex").slice(0, 12)}….`),
+    (baseModule === undefined
+      ? ""
+      : ` Base build (warm section): ${fileURLToPath(baseModule)}, sha256 ${createHash("sha256")
+          .update(readFileSync(new URL(baseModule)))
+          .digest("hex")
+          .slice(0, 12)}….`),
   `Concurrency ${concurrency} for every executor.`,
 ];
 const coldAbout = [
@@ -167,8 +190,7 @@ async function cold() {
   const plan = [];
   for (const body of bodies)
     for (const n of sizes)
-      for (const shape of shapes)
-        for (const lib of libs) if (body === "async" || SYNC_LIBS.includes(lib)) plan.push([lib, shape, n, body]);
+      for (const shape of shapes) for (const lib of libs) if (body === "async" || SYNC_LIBS.includes(lib)) plan.push([lib, shape, n, body]);
   for (const [i, [lib, shape, n, body]] of plan.entries()) {
     const r = await runCase(lib, shape, n, body);
     results.push(r);
@@ -214,7 +236,13 @@ function runWarm(n) {
     child.stderr.on("data", (d) => (err += d));
     child.on("close", (code, signal) => {
       if (code !== 0) return resolve({ error: err.trim().split("\n").slice(0, 8).join("\n") || `exit ${code} ${signal}` });
-      resolve(out.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line)));
+      resolve(
+        out
+          .trim()
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line)),
+      );
     });
   });
 }
@@ -240,18 +268,51 @@ async function warm() {
     for (const r of lines) {
       const us = (x) => f(x.nsPerTask / 1000, 3);
       const mem = r.memoryMB;
-      const row = [r.shape, r.body, sizeLabel(r.n), us(r.full.flotilla), us(r.full.minimal), `${f(r.full.flotilla.ratio, 2)}x`,
-        us(r.builder.flotilla), us(r.builder.minimal), `${f(r.builder.flotilla.ratio, 2)}x`, f(mem.flotilla, 1), f(mem.minimal, 1), ratio(mem.flotilla, mem.minimal)];
+      const row = [
+        r.shape,
+        r.body,
+        sizeLabel(r.n),
+        us(r.full.flotilla),
+        us(r.full.minimal),
+        `${f(r.full.flotilla.ratio, 2)}x`,
+        us(r.builder.flotilla),
+        us(r.builder.minimal),
+        `${f(r.builder.flotilla.ratio, 2)}x`,
+        f(mem.flotilla, 1),
+        f(mem.minimal, 1),
+        ratio(mem.flotilla, mem.minimal),
+      ];
       if (baseModule !== undefined) {
-        row.push(us(r.full.base), `${f(r.full.base.ratio, 2)}x`, `${f(r.full.flotilla.vsBase, 2)}x`, us(r.builder.base), `${f(r.builder.base.ratio, 2)}x`, `${f(r.builder.flotilla.vsBase, 2)}x`, f(mem.base, 1));
+        row.push(
+          us(r.full.base),
+          `${f(r.full.base.ratio, 2)}x`,
+          `${f(r.full.flotilla.vsBase, 2)}x`,
+          us(r.builder.base),
+          `${f(r.builder.base.ratio, 2)}x`,
+          `${f(r.builder.flotilla.vsBase, 2)}x`,
+          f(mem.base, 1),
+        );
       }
       rows.push(row);
       console.error(`[warm ${sizeLabel(n)}] ${r.shape} ${r.body}: full ${f(r.full.flotilla.ratio, 2)}x, builder ${f(r.builder.flotilla.ratio, 2)}x`);
     }
   }
-  const head = ["shape", "body", "tasks", "flotilla µs/task", "minimal µs/task", "flotilla/minimal", "builder µs/task", "minimal build µs/task", "builder/minimal build",
-    "flotilla heap MB", "minimal heap MB", "heap ratio"];
-  if (baseModule !== undefined) head.push("base µs/task", "base/minimal", "flotilla/base", "base builder µs/task", "base builder/minimal build", "builder/base builder", "base heap MB");
+  const head = [
+    "shape",
+    "body",
+    "tasks",
+    "flotilla µs/task",
+    "minimal µs/task",
+    "flotilla/minimal",
+    "builder µs/task",
+    "minimal build µs/task",
+    "builder/minimal build",
+    "flotilla heap MB",
+    "minimal heap MB",
+    "heap ratio",
+  ];
+  if (baseModule !== undefined)
+    head.push("base µs/task", "base/minimal", "flotilla/base", "base builder µs/task", "base builder/minimal build", "builder/base builder", "base heap MB");
   if (rows.length > 0) {
     console.log("\n" + textTable(head, rows));
     md.push(mdTable(head, rows), "");

@@ -115,6 +115,8 @@ for (const shape of shapes) {
     const builder = await measure(c.builder, warmup + rounds, rounds);
     const memory = {};
     for (const [name, build] of Object.entries(c.builder)) memory[name] = retainedMB(build);
-    console.log(JSON.stringify({ shape, n, body: bodyKind, concurrency, rounds, warmup, forceGc, full: summary(full), builder: summary(builder), memoryMB: memory }));
+    console.log(
+      JSON.stringify({ shape, n, body: bodyKind, concurrency, rounds, warmup, forceGc, full: summary(full), builder: summary(builder), memoryMB: memory }),
+    );
   }
 }

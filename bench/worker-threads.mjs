@@ -38,7 +38,10 @@ async function main() {
   const pinMode = process.argv.includes("--pin") ? process.argv[process.argv.indexOf("--pin") + 1] : undefined;
   if (pinMode !== undefined && pinMode !== "same" && pinMode !== "cross") throw new Error(`--pin takes "same" or "cross", received ${pinMode}`);
   if (pinMode === "same" && process.env.FLOTILLA_BENCH_PINNED === undefined) {
-    const child = spawnSync("taskset", ["-c", "0", process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", env: { ...process.env, FLOTILLA_BENCH_PINNED: "same" } });
+    const child = spawnSync("taskset", ["-c", "0", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+      stdio: "inherit",
+      env: { ...process.env, FLOTILLA_BENCH_PINNED: "same" },
+    });
     if (child.error) throw new Error(`--pin same needs taskset (util-linux): ${child.error.message}`);
     process.exit(child.status ?? 1);
   }
@@ -71,7 +74,7 @@ async function main() {
 
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const samples = {};
-  const record = (lib, what, value) => (((samples[lib] ??= {})[what] ??= []).push(value));
+  const record = (lib, what, value) => ((samples[lib] ??= {})[what] ??= []).push(value);
 
   const tinyJob = (n) => {
     const job = new Job("tiny");
@@ -104,10 +107,29 @@ async function main() {
   const direct = workerThreads({ threads: 1 });
   const directNode = direct.startNode({ lost() {} });
   const directSpec = workerTask(self, "tiny", 1);
-  const directCtx = (i) => ({ taskId: `t${i}`, attempt: 1, deps: {}, failures: {}, node: directNode, log() {}, sleep: async () => {}, onAbort: () => () => {}, get signal() { return new AbortController().signal; } });
+  const directCtx = (i) => ({
+    taskId: `t${i}`,
+    attempt: 1,
+    deps: {},
+    failures: {},
+    node: directNode,
+    log() {},
+    sleep: async () => {},
+    onAbort: () => () => {},
+    get signal() {
+      return new AbortController().signal;
+    },
+  });
   const directRun = (i) => direct.run(directNode, directSpec, directCtx(i));
   // The same warm node under run(), to tell the executor's share from a fresh thread's warm-up.
-  const warm = { name: "warm", kinds: direct.kinds, maxNodes: 1, startNode: () => directNode, stopNode() {}, run: (node, body, ctx) => direct.run(directNode, body, ctx) };
+  const warm = {
+    name: "warm",
+    kinds: direct.kinds,
+    maxNodes: 1,
+    startNode: () => directNode,
+    stopNode() {},
+    run: (node, body, ctx) => direct.run(directNode, body, ctx),
+  };
 
   // Warm-up: every thread up, and as much JIT warm-up for each as the measured rounds give the others.
   for (const pool of Object.values(pools)) await Promise.all(Array.from({ length: N }, (_, i) => pool.run(i)));
@@ -222,9 +244,19 @@ async function main() {
   // ---- report -------------------------------------------------------------------------------------
   // [label, samples of throughput, of latency, of cold]
   const rowsOf = [
-    [`flotilla \`run()\` + workerThreads (${THREADS} threads, tasksPerThread ${PER_THREAD}); latency: \`run()\` of a chain on a warm thread`, "flotilla", "flotilla-warm", "flotilla"],
+    [
+      `flotilla \`run()\` + workerThreads (${THREADS} threads, tasksPerThread ${PER_THREAD}); latency: \`run()\` of a chain on a warm thread`,
+      "flotilla",
+      "flotilla-warm",
+      "flotilla",
+    ],
     ["flotilla workerThreads node, `provider.run` without the executor (1 warm thread)", undefined, "flotilla-direct", undefined],
-    [`flotilla \`run()\` with the run's own fresh threads (chain of ${CHAIN.toLocaleString("en-US")} − ${(CHAIN / 5).toLocaleString("en-US")})`, undefined, "flotilla-fresh", undefined],
+    [
+      `flotilla \`run()\` with the run's own fresh threads (chain of ${CHAIN.toLocaleString("en-US")} − ${(CHAIN / 5).toLocaleString("en-US")})`,
+      undefined,
+      "flotilla-fresh",
+      undefined,
+    ],
     [`piscina@5 (${THREADS} threads, concurrentTasksPerWorker 1)`, "piscina", "piscina", "piscina"],
     [`piscina@5 (${THREADS} threads, concurrentTasksPerWorker ${PER_THREAD})`, "piscina-matched", "piscina-matched", "piscina-matched"],
     [`tinypool@2 (${THREADS} threads)`, "tinypool", "tinypool", "tinypool"],
@@ -253,15 +285,25 @@ async function main() {
   try {
     head = execSync("git rev-parse --short HEAD", { encoding: "utf8" }).trim();
   } catch {}
-  const pinned = pinMode === "same" ? ", --pin same (all threads on CPU 0)" : pinMode === "cross" ? ", --pin cross (latency: main thread on CPU 0, warm workers on CPU 1)" : "";
-  console.log(`${N.toLocaleString("en-US")} tiny tasks per throughput round, medians of ${ROUNDS} rounds; latency: medians of ${CYCLES} segments of ${SEGMENT.toLocaleString("en-US")} sequential tasks per runner (fresh threads: ${ROUNDS} rounds)`);
+  const pinned =
+    pinMode === "same"
+      ? ", --pin same (all threads on CPU 0)"
+      : pinMode === "cross"
+        ? ", --pin cross (latency: main thread on CPU 0, warm workers on CPU 1)"
+        : "";
+  console.log(
+    `${N.toLocaleString("en-US")} tiny tasks per throughput round, medians of ${ROUNDS} rounds; latency: medians of ${CYCLES} segments of ${SEGMENT.toLocaleString("en-US")} sequential tasks per runner (fresh threads: ${ROUNDS} rounds)`,
+  );
   console.log(`${os.cpus().length} cpus ${os.cpus()[0]?.model ?? ""}, Node ${process.version}, git ${head}, ${new Date().toISOString().slice(0, 10)}${pinned}`);
   console.log(rows.join("\n"));
   console.log("\nlatency spread over the segments (µs): median, p10, p90 (p10 near the same-CPU figure, p90 near the cross-CPU one when both occur)");
   for (const lib of ["flotilla-warm", "flotilla-direct", "piscina", "piscina-matched", "tinypool", "bare"]) {
-    console.log(`  ${lib.padEnd(16)} ${fmt(get(lib, "latency"), 1).padStart(6)} ${fmt(quantile(lib, 0.1), 1).padStart(6)} ${fmt(quantile(lib, 0.9), 1).padStart(6)}`);
+    console.log(
+      `  ${lib.padEnd(16)} ${fmt(get(lib, "latency"), 1).padStart(6)} ${fmt(quantile(lib, 0.1), 1).padStart(6)} ${fmt(quantile(lib, 0.9), 1).padStart(6)}`,
+    );
   }
   const spread = (lib, what) => (samples[lib]?.[what] ?? []).map((x) => fmt(x, what === "throughput" ? 0 : 1)).join(", ");
   console.log("\nevery round:");
-  for (const lib of Object.keys(samples)) for (const what of ["throughput", "latency", "cold"]) if (samples[lib]?.[what]) console.log(`  ${lib} ${what}: ${spread(lib, what)}`);
+  for (const lib of Object.keys(samples))
+    for (const what of ["throughput", "latency", "cold"]) if (samples[lib]?.[what]) console.log(`  ${lib} ${what}: ${spread(lib, what)}`);
 }

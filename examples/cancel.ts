@@ -6,10 +6,12 @@
 import { Job, start } from "flotilla";
 
 const job = new Job<Record<string, number>>("crawl");
-const page = (ms: number) => async ({ sleep }: { sleep: (ms: number) => Promise<void> }) => {
-  await sleep(ms); // sleep rejects with the cancellation as soon as the signal aborts
-  return ms;
-};
+const page =
+  (ms: number) =>
+  async ({ sleep }: { sleep: (ms: number) => Promise<void> }) => {
+    await sleep(ms); // sleep rejects with the cancellation as soon as the signal aborts
+    return ms;
+  };
 job.task("index", page(20));
 job.task("archive", { dependsOn: ["index"] }, page(10_000)); // far too slow: cancelled below
 job.task("archive-report", { dependsOn: ["archive"] }, page(10));

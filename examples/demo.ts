@@ -7,7 +7,10 @@ import cliProgress from "cli-progress";
 import { Job, start, type RunResult } from "flotilla";
 
 const packages = ["core", "cli", "web", "docs", "sdk"];
-const work = (ms: number) => async ({ sleep }: { sleep: (ms: number) => Promise<void> }) => sleep(ms);
+const work =
+  (ms: number) =>
+  async ({ sleep }: { sleep: (ms: number) => Promise<void> }) =>
+    sleep(ms);
 
 const job = new Job<Record<string, unknown>>("release");
 job.task("checkout", work(150));

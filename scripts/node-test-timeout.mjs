@@ -23,7 +23,9 @@ beforeEach((t) => {
   clearTimeout(watchdog);
   watchdog = setTimeout(() => {
     const file = relative(process.cwd(), process.argv[1] ?? "?");
-    process.stderr.write(`\n✖ test "${t.name}" in ${file} did not finish within ${limitMs} ms (per-test timeout, FLOTILLA_TEST_TIMEOUT_MS): ending this file's run\n`);
+    process.stderr.write(
+      `\n✖ test "${t.name}" in ${file} did not finish within ${limitMs} ms (per-test timeout, FLOTILLA_TEST_TIMEOUT_MS): ending this file's run\n`,
+    );
     process.exit(1);
   }, limitMs);
   watchdog.unref();

@@ -62,7 +62,10 @@ function fail(message) {
 }
 
 const { jobs, names } = parseArgs(process.argv.slice(2));
-const selected = names.length === 0 ? STAGES : STAGES.filter((s) => names.includes(s.name) || (s.name === "build" && STAGES.some((t) => names.includes(t.name) && t.needsDist)));
+const selected =
+  names.length === 0
+    ? STAGES
+    : STAGES.filter((s) => names.includes(s.name) || (s.name === "build" && STAGES.some((t) => names.includes(t.name) && t.needsDist)));
 const build = selected.find((s) => s.name === "build");
 const rest = selected.filter((s) => s !== build);
 
@@ -85,7 +88,10 @@ function runStage(stage, prefix) {
     running.add(entry);
     console.log(`\n▶ ${stage.name} (limit ${stage.minutes} min)`);
 
-    for (const [stream, out] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+    for (const [stream, out] of [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ]) {
       let partial = "";
       stream.setEncoding("utf8");
       stream.on("data", (chunk) => {
@@ -182,7 +188,9 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 console.log(`\n── test summary ${"─".repeat(40)}`);
 for (const stage of selected) {
   const r = results.get(stage.name) ?? { status: "not run", ms: 0, detail: "interrupted" };
-  console.log(`${mark[r.status]} ${stage.name.padEnd(14)} ${r.status.padEnd(9)} ${r.status === "not run" ? "" : seconds(r.ms).padStart(8)}${r.detail ? `  ${r.detail}` : ""}`);
+  console.log(
+    `${mark[r.status]} ${stage.name.padEnd(14)} ${r.status.padEnd(9)} ${r.status === "not run" ? "" : seconds(r.ms).padStart(8)}${r.detail ? `  ${r.detail}` : ""}`,
+  );
   for (const line of r.tail ?? []) console.log(`      │ ${line}`);
 }
 console.log(`total ${seconds(Date.now() - suiteStarted)}${lanes > 1 ? ` (${lanes} stages at a time)` : ""}`);
@@ -193,6 +201,10 @@ for (const stage of selected) {
 }
 if (Object.keys(counts).length > 0) {
   const rerun = selected.filter((s) => ["failed", "timed out"].includes(results.get(s.name)?.status)).map((s) => `npm run ${s.name}`);
-  console.log(`${Object.entries(counts).map(([status, n]) => `${n} ${status}`).join(", ")} of ${selected.length} stages${rerun.length > 0 ? `; to rerun one alone: ${rerun.join(" / ")}` : ""}`);
+  console.log(
+    `${Object.entries(counts)
+      .map(([status, n]) => `${n} ${status}`)
+      .join(", ")} of ${selected.length} stages${rerun.length > 0 ? `; to rerun one alone: ${rerun.join(" / ")}` : ""}`,
+  );
   process.exitCode = interrupted ? 130 : 1;
 }

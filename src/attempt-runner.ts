@@ -125,7 +125,10 @@ export class AttemptRunner implements AttemptHost {
       if (fault?.kind === "delay") {
         // The attempt keeps its slot (and its timeout) meanwhile; released early, the delay is cleared.
         const delays = (this.#delays ??= new Map());
-        delays.set(a, this.runtime.setTimer(fault.ms, () => (delays.delete(a), this.#settle(a, ok, value, true)), this.#s.label("delayed", a)));
+        delays.set(
+          a,
+          this.runtime.setTimer(fault.ms, () => (delays.delete(a), this.#settle(a, ok, value, true)), this.#s.label("delayed", a)),
+        );
         return;
       }
       if (fault?.kind === "fail") {

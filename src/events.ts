@@ -13,7 +13,14 @@ export interface RunEvents {
   /** An attempt began. */
   "task:start": { readonly type: "task:start"; readonly taskId: string; readonly attempt: number; readonly at: number };
   /** An attempt failed and another will follow after `delayMs`. */
-  "task:retry": { readonly type: "task:retry"; readonly taskId: string; readonly attempt: number; readonly error: unknown; readonly delayMs: number; readonly at: number };
+  "task:retry": {
+    readonly type: "task:retry";
+    readonly taskId: string;
+    readonly attempt: number;
+    readonly error: unknown;
+    readonly delayMs: number;
+    readonly at: number;
+  };
   /** The task succeeded with `output`. */
   "task:succeeded": { readonly type: "task:succeeded"; readonly taskId: string; readonly attempt: number; readonly output: unknown; readonly at: number };
   /** The task failed for good. */
@@ -27,7 +34,14 @@ export interface RunEvents {
   /** An aborted attempt ignored its signal past `cancelGraceMs`; its slot was freed and its outcome will be ignored. */
   "task:abandoned": { readonly type: "task:abandoned"; readonly taskId: string; readonly attempt: number; readonly at: number };
   /** A line of an attempt's output: a command's stdout or stderr, or a body's `ctx.log(line)`. */
-  "task:output": { readonly type: "task:output"; readonly taskId: string; readonly attempt: number; readonly stream: OutputStream; readonly line: string; readonly at: number };
+  "task:output": {
+    readonly type: "task:output";
+    readonly taskId: string;
+    readonly attempt: number;
+    readonly stream: OutputStream;
+    readonly line: string;
+    readonly at: number;
+  };
   /** A pool's node is up and takes attempts. */
   "node:start": { readonly type: "node:start"; readonly pool: string; readonly nodeId: string; readonly slots: number; readonly at: number };
   /** A node died (crashed, was killed, was reported lost); its attempts are requeued. */

@@ -64,7 +64,12 @@ export class Executor implements LifecycleHost {
     this.#attempts = new AttemptRunner(s, this.#tasks, faults, pump);
     this.#nodes = new NodeLoss(s, this.#tasks, this.#attempts, (i) => this.#placement.poolFor(i));
     const rooms = { tasks: this.#tasks, attempts: this.#attempts, nodes: this.#nodes, faults };
-    this.#placement = new Placement(s, rooms, (pool, k) => this.#keeperHost(pool, k, faults), (source, reason) => this.cancelRun(source, reason));
+    this.#placement = new Placement(
+      s,
+      rooms,
+      (pool, k) => this.#keeperHost(pool, k, faults),
+      (source, reason) => this.cancelRun(source, reason),
+    );
   }
 
   /** The run's event emitter (the handle's iterator listens on it directly). */
@@ -158,7 +163,9 @@ export class Executor implements LifecycleHost {
   cancelRun(source: CancelSource, reason: unknown): void {
     const s = this.#s;
     if (s.cancel !== undefined || s.phase !== "running") return;
-    const by = { signal: "by its signal", cancel: "by cancel()", cancelTask: "", failFast: "by failFast after a task failed", fault: "by an injected fault" }[source];
+    const by = { signal: "by its signal", cancel: "by cancel()", cancelTask: "", failFast: "by failFast after a task failed", fault: "by an injected fault" }[
+      source
+    ];
     s.cancel = new CancelledError(`the run of job "${s.t.graph.name}" was cancelled ${by}${because(reason)}`, source, reason);
     this.#tasks.cancelAll(s.cancel);
     this.#pump();
@@ -230,7 +237,8 @@ export class Executor implements LifecycleHost {
       fault: faults === undefined ? undefined : (point) => faults.consult(point, undefined),
       wanted: () => s.phase === "running" && this.#tasks.open > 0,
       ready: (node) => {
-        if (s.events.wants("node:start")) s.events.emit("node:start", { type: "node:start", pool: pool.name, nodeId: node.id, slots: node.slots, at: this.runtime.now() });
+        if (s.events.wants("node:start"))
+          s.events.emit("node:start", { type: "node:start", pool: pool.name, nodeId: node.id, slots: node.slots, at: this.runtime.now() });
         this.#pump();
       },
       failed: (error) => {
@@ -245,7 +253,8 @@ export class Executor implements LifecycleHost {
       boundLabel: s.controlled ? nodeLabel("provider wait", pool.name, k) : undefined,
       stopTimeoutMs: s.options.stopTimeoutMs,
       providerError: (operation, nodeId, error) => {
-        if (s.events.wants("provider:error")) s.events.emit("provider:error", { type: "provider:error", pool: pool.name, operation, nodeId, error, at: this.runtime.now() });
+        if (s.events.wants("provider:error"))
+          s.events.emit("provider:error", { type: "provider:error", pool: pool.name, operation, nodeId, error, at: this.runtime.now() });
       },
     };
   }

@@ -11,7 +11,10 @@ import type { FaultAction, FaultPoint, Runtime } from "./runtime.ts";
 import type { TaskTable } from "./task-table.ts";
 
 /** What happens instead of running a body: its dispatch is lost, it times out, or it fails. */
-export type BodyFault = { readonly kind: "lost"; readonly error: NodeLostError } | { readonly kind: "timeout" } | { readonly kind: "fail"; readonly error: unknown };
+export type BodyFault =
+  | { readonly kind: "lost"; readonly error: NodeLostError }
+  | { readonly kind: "timeout" }
+  | { readonly kind: "fail"; readonly error: unknown };
 
 /** What happens to a body's outcome: it arrives later, or it is lost and the attempt fails. */
 export type OutcomeFault = { readonly kind: "delay"; readonly ms: number } | { readonly kind: "fail"; readonly error: unknown };
@@ -54,7 +57,10 @@ export class FaultInjection {
   beforeBody(a: Attempt): BodyFault | undefined {
     if (this.consult("task.dispatch", a)?.kind === "fail") {
       // Only this dispatch is lost, not the node: requeued like an attempt on a lost node.
-      const error = unstacked(() => new NodeLostError(a.node.id, `dispatching task "${a.taskId}" attempt ${a.attempt} to node "${a.node.id}" failed (injected fault at task.dispatch)`));
+      const error = unstacked(
+        () =>
+          new NodeLostError(a.node.id, `dispatching task "${a.taskId}" attempt ${a.attempt} to node "${a.node.id}" failed (injected fault at task.dispatch)`),
+      );
       return { kind: "lost", error };
     }
     const fault = this.consult("task.attempt", a);
@@ -70,7 +76,12 @@ export class FaultInjection {
     if (fault?.kind === "fail") return { kind: "fail", error: injected(fault, "task.complete", a) };
     if (fault?.kind === "timeout") return { kind: "fail", error: unstacked(() => new TimeoutError(a.taskId, a.attempt, 0)) };
     if (this.consult("node.run", a)?.kind === "fail") {
-      return { kind: "fail", error: unstacked(() => new NodeLostError(a.node.id, `node "${a.node.id}" was lost running task "${a.taskId}" attempt ${a.attempt} (injected fault at node.run)`)) };
+      return {
+        kind: "fail",
+        error: unstacked(
+          () => new NodeLostError(a.node.id, `node "${a.node.id}" was lost running task "${a.taskId}" attempt ${a.attempt} (injected fault at node.run)`),
+        ),
+      };
     }
     return undefined;
   }

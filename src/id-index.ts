@@ -189,4 +189,3 @@ export class IdIndex {
     this.#mask = 0;
   }
 }
-

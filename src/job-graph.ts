@@ -40,7 +40,19 @@ export interface JobGraph {
 
 export function emptyGraph(name: string): JobGraph {
   const index = new IdIndex();
-  return { name, ids: index.ids, bodies: [], policies: [], index, deps: new Int32Array(16), depEnd: new Int32Array(16), edges: 0, forward: new Map(), ordered: true, plan: undefined };
+  return {
+    name,
+    ids: index.ids,
+    bodies: [],
+    policies: [],
+    index,
+    deps: new Int32Array(16),
+    depEnd: new Int32Array(16),
+    edges: 0,
+    forward: new Map(),
+    ordered: true,
+    plan: undefined,
+  };
 }
 
 /** A job's dependency plan (see plan.ts). */

@@ -131,7 +131,8 @@ export class NodeKeeper {
     const starting: Promise<void> = Promise.resolve(started).then(
       (node) => {
         this.#settledStart(starting);
-        if (this.#closed) this.stop(node); // arrived after the run stopped waiting for it
+        if (this.#closed)
+          this.stop(node); // arrived after the run stopped waiting for it
         else use(node);
       },
       (error) => {
@@ -173,7 +174,9 @@ export class NodeKeeper {
     if (this.#retry !== undefined) this.#host.runtime.clearTimer(this.#retry);
     this.#retry = undefined;
     if (this.#starting !== undefined) {
-      this.#startAbort?.abort(new CancelledError(`the run no longer needs the node being started by provider "${this.#host.provider.name}"`, "cancel", undefined));
+      this.#startAbort?.abort(
+        new CancelledError(`the run no longer needs the node being started by provider "${this.#host.provider.name}"`, "cancel", undefined),
+      );
       try {
         await this.#bounded(this.#starting, "starting a node");
       } catch (error) {
@@ -198,7 +201,13 @@ export class NodeKeeper {
     const late = new Promise<never>((_, reject) => {
       timer = runtime.setTimer(
         stopTimeoutMs,
-        () => reject(new FlotillaError("E_TIMEOUT", `provider "${provider.name}" did not finish ${what} within ${stopTimeoutMs} ms (run option stopTimeoutMs); the run went on without it`)),
+        () =>
+          reject(
+            new FlotillaError(
+              "E_TIMEOUT",
+              `provider "${provider.name}" did not finish ${what} within ${stopTimeoutMs} ms (run option stopTimeoutMs); the run went on without it`,
+            ),
+          ),
         this.#host.boundLabel,
       );
     });

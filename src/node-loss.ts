@@ -104,11 +104,9 @@ export class NodeLoss {
    * (and true is returned: the run has moved).
    */
   startFailed(pool: Pool, error: unknown): boolean {
-    pool.startError = new NodeLostError(
-      "(none)",
-      `provider "${pool.provider.name}" of pool "${pool.name}" could not start a node: ${messageOf(error)}`,
-      { cause: error },
-    );
+    pool.startError = new NodeLostError("(none)", `provider "${pool.provider.name}" of pool "${pool.name}" could not start a node: ${messageOf(error)}`, {
+      cause: error,
+    });
     if (pool.alive) return false;
     const t = this.#s.t;
     for (let i = 0; i < t.count; i++) {
@@ -121,5 +119,9 @@ export class NodeLoss {
 
 /** The error of attempt `a`, one of `count` attempts lost with the same node. */
 function sharedLoss(error: NodeLostError, a: Attempt, count: number): NodeLostError {
-  return new NodeLostError(error.nodeId, `task "${a.taskId}" attempt ${a.attempt} was on node "${error.nodeId}" (with ${count - 1} other attempt${count === 2 ? "" : "s"}) when it was lost: ${error.message}`, { cause: error });
+  return new NodeLostError(
+    error.nodeId,
+    `task "${a.taskId}" attempt ${a.attempt} was on node "${error.nodeId}" (with ${count - 1} other attempt${count === 2 ? "" : "s"}) when it was lost: ${error.message}`,
+    { cause: error },
+  );
 }

@@ -110,10 +110,7 @@ export function resolveDependency(graph: JobGraph, taskId: string, dep: string):
   if (dep === taskId) throw new CycleError(graph.name, [taskId, taskId]);
   const d = graph.index.get(dep);
   if (d !== undefined) return d;
-  throw new FlotillaError(
-    "E_UNKNOWN_DEPENDENCY",
-    `task "${taskId}" depends on unknown task "${dep}" in job "${graph.name}"${suggest(graph, dep)}`,
-  );
+  throw new FlotillaError("E_UNKNOWN_DEPENDENCY", `task "${taskId}" depends on unknown task "${dep}" in job "${graph.name}"${suggest(graph, dep)}`);
 }
 
 function suggest(graph: JobGraph, dep: string): string {

@@ -170,7 +170,13 @@ export class Pool {
  * provider runs this body's kind; throws E_INVALID_OPTION naming the task, the kind and the pool, and
  * which pool could run it.
  */
-export function poolForTask(pools: readonly Pool[], index: ReadonlyMap<string, number>, taskId: string, name: string, body: TaskBody<any, unknown> | TaskSpec): number {
+export function poolForTask(
+  pools: readonly Pool[],
+  index: ReadonlyMap<string, number>,
+  taskId: string,
+  name: string,
+  body: TaskBody<any, unknown> | TaskSpec,
+): number {
   const p = index.get(name);
   if (p === undefined) {
     const names = pools.map((each) => each.name);
@@ -187,7 +193,9 @@ export function poolForTask(pools: readonly Pool[], index: ReadonlyMap<string, n
     throw new FlotillaError(
       "E_INVALID_OPTION",
       `task "${taskId}": its body is of kind "${kind}", which pool "${name}" (provider "${pool.provider.name}") cannot run (it runs ${pool.kinds.map((k) => `"${k}"`).join(", ")}); ` +
-        (able.length > 0 ? `give the task { pool: ${able.join(" or ")} }` : `add a pool whose provider runs "${kind}" bodies to the run's "pools" and name it in the task's "pool" option`),
+        (able.length > 0
+          ? `give the task { pool: ${able.join(" or ")} }`
+          : `add a pool whose provider runs "${kind}" bodies to the run's "pools" and name it in the task's "pool" option`),
     );
   }
   return p;

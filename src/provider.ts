@@ -78,7 +78,10 @@ export function checkProvider(where: string, value: unknown): asserts value is C
   if (missing.length > 0) throw new FlotillaError("E_INVALID_OPTION", `${where} is not a ComputeProvider: missing ${missing.join(", ")}`);
   const kinds = p.kinds;
   if (kinds !== undefined && !(Array.isArray(kinds) && kinds.length > 0 && kinds.every((k) => typeof k === "string" && k.length > 0))) {
-    throw new FlotillaError("E_INVALID_OPTION", `${where} (provider "${p.name}"): "kinds" must be a non-empty array of body kinds, received ${describe(kinds)}`);
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `${where} (provider "${p.name}"): "kinds" must be a non-empty array of body kinds, received ${describe(kinds)}`,
+    );
   }
   const maxNodes = p.maxNodes;
   if (maxNodes !== undefined && !(Number.isInteger(maxNodes) && (maxNodes as number) >= 1)) {

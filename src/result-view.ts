@@ -93,10 +93,7 @@ function errorJson(error: unknown): unknown {
   }
 }
 
-export function buildResult(
-  table: TaskTable,
-  run: { job: string; status: JobStatus; error: unknown; startedAt: number; finishedAt: number },
-): RunResult<any> {
+export function buildResult(table: TaskTable, run: { job: string; status: JobStatus; error: unknown; startedAt: number; finishedAt: number }): RunResult<any> {
   const counts = { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 };
   for (let i = 0; i < table.count; i++) counts[STATUS[table.state[i]!] as keyof typeof counts]++;
   return {

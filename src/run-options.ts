@@ -106,7 +106,10 @@ function resolvePools(where: string, o: RunOptions): ResolvedRunOptions["pools"]
     return [{ name: "default", provider }];
   }
   if (o.provider !== undefined) {
-    throw new FlotillaError("E_INVALID_OPTION", `${where}: give "provider" (one default pool) or "pools" (named pools), not both; put the provider in pools.default`);
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `${where}: give "provider" (one default pool) or "pools" (named pools), not both; put the provider in pools.default`,
+    );
   }
   const given = o.pools as unknown;
   if (typeof given !== "object" || given === null || Array.isArray(given)) {

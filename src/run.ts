@@ -115,7 +115,11 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
     options: TaskOptions<D>,
     body: TaskBody<DepsOf<Outputs, D>, R>,
   ): RunHandle<Outputs & { [K in Id]: Awaited<R> }>;
-  addTask<Id extends string, R, D extends keyof Outputs & string = never>(id: Id, options: TaskOptions<D>, body: TaskSpec<R>): RunHandle<Outputs & { [K in Id]: R }>;
+  addTask<Id extends string, R, D extends keyof Outputs & string = never>(
+    id: Id,
+    options: TaskOptions<D>,
+    body: TaskSpec<R>,
+  ): RunHandle<Outputs & { [K in Id]: R }>;
   addTask(id: string, optionsOrBody: unknown, body?: unknown): RunHandle<any> {
     if (this.#exec === undefined) throw new FlotillaError("E_RUN_ENDED", `cannot add task "${id}": the run was refused`, { cause: this.#refusal });
     this.#exec.addTask(id, optionsOrBody, body);
@@ -170,10 +174,16 @@ export class RunHandle<Outputs extends Record<string, unknown> = Record<string, 
 function checkListener(method: string, event: unknown, listener: unknown): void {
   if (!RUN_EVENT_NAMES.includes(event as RunEventName)) {
     const hint = typeof event === "string" ? closest(event, RUN_EVENT_NAMES) : undefined;
-    throw new FlotillaError("E_INVALID_OPTION", `handle.${method}(event, listener): unknown event ${describe(event)}${hint ? ` (did you mean "${hint}"?)` : ""}; events: ${RUN_EVENT_NAMES.join(", ")}`);
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `handle.${method}(event, listener): unknown event ${describe(event)}${hint ? ` (did you mean "${hint}"?)` : ""}; events: ${RUN_EVENT_NAMES.join(", ")}`,
+    );
   }
   if (typeof listener !== "function") {
-    throw new FlotillaError("E_INVALID_OPTION", `handle.${method}("${event as string}", listener): the listener must be a function, received ${describe(listener)}`);
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `handle.${method}("${event as string}", listener): the listener must be a function, received ${describe(listener)}`,
+    );
   }
 }
 

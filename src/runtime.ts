@@ -92,7 +92,6 @@ export interface RunObservation {
   settled(): boolean;
 }
 
-
 /**
  * A delay longer than one timer can hold (Node and Deno fire a timer over MAX_TIMER_MS after about
  * 1 ms): re-armed leg by leg, so no delay ever fires early; `current` is the leg now armed.

@@ -81,7 +81,10 @@ export class TaskTable {
   require(id: unknown, operation: string): number {
     const i = this.indexOf(id);
     if (i === undefined) {
-      throw new FlotillaError("E_UNKNOWN_TASK", `${operation}: the run of job "${this.graph.name}" has no task ${typeof id === "string" ? `"${id}"` : describe(id)}`);
+      throw new FlotillaError(
+        "E_UNKNOWN_TASK",
+        `${operation}: the run of job "${this.graph.name}" has no task ${typeof id === "string" ? `"${id}"` : describe(id)}`,
+      );
     }
     return i;
   }

@@ -19,7 +19,10 @@ export function checkKnownKeys(where: string, value: object, known: readonly str
 /** The error for a `kind` (an option, a fault point, ...) named `name` that is not one of `known`, with the closest one as a hint. */
 export function unknownName(where: string, name: string, known: readonly string[], kind = "option"): FlotillaError {
   const hint = closest(name, known);
-  return new FlotillaError("E_INVALID_OPTION", `${where}: unknown ${kind} "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}; known ${kind}s: ${known.join(", ")}`);
+  return new FlotillaError(
+    "E_INVALID_OPTION",
+    `${where}: unknown ${kind} "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}; known ${kind}s: ${known.join(", ")}`,
+  );
 }
 
 /**

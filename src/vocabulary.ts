@@ -57,12 +57,15 @@ function declare<W extends string>(
   owner: string,
   meanings: { readonly [K in W]: string },
 ): { readonly [K in W]: K } {
-  if (typeof owner !== "string" || owner === "") throw new FlotillaError("E_INVALID_OPTION", `declaring a ${kind}: the owner must be a non-empty string (the extension's name)`);
-  if (typeof meanings !== "object" || meanings === null) throw new FlotillaError("E_INVALID_OPTION", `${owner}: ${kind}s must be declared as an object of { name: meaning }`);
+  if (typeof owner !== "string" || owner === "")
+    throw new FlotillaError("E_INVALID_OPTION", `declaring a ${kind}: the owner must be a non-empty string (the extension's name)`);
+  if (typeof meanings !== "object" || meanings === null)
+    throw new FlotillaError("E_INVALID_OPTION", `${owner}: ${kind}s must be declared as an object of { name: meaning }`);
   const names: Record<string, string> = {};
   for (const [name, meaning] of Object.entries(meanings as Record<string, unknown>)) {
     if (!shape.test(name)) throw new FlotillaError("E_INVALID_OPTION", `${owner}: ${kind} "${name}" is malformed: expected ${expected}`);
-    if (typeof meaning !== "string" || meaning === "") throw new FlotillaError("E_INVALID_OPTION", `${owner}: ${kind} "${name}" needs its meaning as a non-empty string`);
+    if (typeof meaning !== "string" || meaning === "")
+      throw new FlotillaError("E_INVALID_OPTION", `${owner}: ${kind} "${name}" needs its meaning as a non-empty string`);
     const known = table.get(name);
     // The same owner may declare again (a second copy of the library, a re-evaluated module).
     if (known !== undefined && (known.owner !== owner || known.meaning !== meaning)) {

@@ -1,5 +1,17 @@
 import { expectAssignable, expectError, expectType } from "tsd";
-import { Job, run, start, FlotillaError, declareErrorCodes, declareFaultPoints, type RunResult, type TaskResult, type RunEvent, type ErrorCode, type ProviderNode } from "flotilla";
+import {
+  Job,
+  run,
+  start,
+  FlotillaError,
+  declareErrorCodes,
+  declareFaultPoints,
+  type RunResult,
+  type TaskResult,
+  type RunEvent,
+  type ErrorCode,
+  type ProviderNode,
+} from "flotilla";
 import { AbortGrace, Outcome, StartedNodes } from "flotilla/provider-kit";
 import { virtualRuntime } from "flotilla/testing";
 
@@ -21,11 +33,13 @@ const job = new Job("etl")
   });
 
 // A task only sees the dependencies it declared.
-new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, ({ deps }) => {
-  // @ts-expect-error "c" is not a dependency of "b"
-  deps.c;
-  return deps.a;
-});
+new Job("j")
+  .task("a", () => 1)
+  .task("b", { dependsOn: ["a"] }, ({ deps }) => {
+    // @ts-expect-error "c" is not a dependency of "b"
+    deps.c;
+    return deps.a;
+  });
 
 // A misspelt dependency id does not compile.
 expectError(new Job("j").task("extract", () => 1).task("load", { dependsOn: ["extrct"] }, () => 2));
@@ -68,15 +82,18 @@ if (e instanceof FlotillaError) expectType<ErrorCode>(e.code);
 
 // flotilla/testing
 import { explore, replay, type ScheduleFailure, type ExploreReport, type ExploreContext, type ScheduleTrace, type RecordedFault } from "flotilla/testing";
-const report = await explore(async (t) => {
-  expectType<ExploreContext>(t);
-  const db = t.service("db", { latencyMs: [1, 5] });
-  expectType<Promise<boolean>>(db.call("get", () => true));
-  expectType<Promise<number>>(db.call("count", async () => 3));
-  t.invariant("ok", () => true);
-  t.eventually("done", () => true, { withinSteps: 10 });
-  await run(job, { runtime: t.runtime });
-}, { iterations: 10, seed: 1, strategy: "pct", maxSteps: 100, faults: { "task.attempt": { probability: 0.1, action: { kind: "fail" } } } });
+const report = await explore(
+  async (t) => {
+    expectType<ExploreContext>(t);
+    const db = t.service("db", { latencyMs: [1, 5] });
+    expectType<Promise<boolean>>(db.call("get", () => true));
+    expectType<Promise<number>>(db.call("count", async () => 3));
+    t.invariant("ok", () => true);
+    t.eventually("done", () => true, { withinSteps: 10 });
+    await run(job, { runtime: t.runtime });
+  },
+  { iterations: 10, seed: 1, strategy: "pct", maxSteps: 100, faults: { "task.attempt": { probability: 0.1, action: { kind: "fail" } } } },
+);
 expectType<ExploreReport>(report);
 expectType<number>(report.steps.median);
 expectError(explore(async () => {}, { strategy: "dfs" }));
@@ -119,7 +136,25 @@ expectError(new Job("j").task("x", { pool: 3 }, () => 1));
 expectError(run(specJob, { pools: { echo: { name: "no methods" } } }));
 // A plain provider's run receives task functions.
 const plain: ComputeProvider = { name: "p", startNode: () => ({ id: "p", slots: 2 }), stopNode: () => {}, run: (_n, body, ctx) => body(ctx) };
-expectType<ContractCheck[]>(providerContract({ provider: () => plain, bodies: { returns: (v) => () => v, fails: (m) => () => { throw new Error(m); }, echoesDeps: () => ({ deps }) => deps, waitsForAbort: () => ({ signal }) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))) } }));
+expectType<ContractCheck[]>(
+  providerContract({
+    provider: () => plain,
+    bodies: {
+      returns: (v) => () => v,
+      fails: (m) => () => {
+        throw new Error(m);
+      },
+      echoesDeps:
+        () =>
+        ({ deps }) =>
+          deps,
+      waitsForAbort:
+        () =>
+        ({ signal }) =>
+          new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    },
+  }),
+);
 
 // The providers' subpaths: specs type outputs, providers go in pools.
 import { workerThreads, workerTask } from "flotilla/worker-threads";
@@ -153,9 +188,11 @@ new Job("satisfy")
     failures.other;
     return 1;
   });
-start(new Job("j").task("a", () => 1)).addTask("b", { onFailure: "satisfy" }, () => "b").addTask("c", { dependsOn: ["b"] }, ({ deps }) => {
-  expectType<string | undefined>(deps.b);
-});
+start(new Job("j").task("a", () => 1))
+  .addTask("b", { onFailure: "satisfy" }, () => "b")
+  .addTask("c", { dependsOn: ["b"] }, ({ deps }) => {
+    expectType<string | undefined>(deps.b);
+  });
 
 // Extensions declare their own vocabulary: codes typed as literals, still FlotillaErrors.
 const MY_CODES = declareErrorCodes("tsd-example", { E_QUOTA: "the cloud refused a node: quota" });

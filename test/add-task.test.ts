@@ -9,10 +9,12 @@ const code = (expected: string, pattern?: RegExp) => (e: unknown) =>
 describe("adding tasks to a running job", () => {
   it("runs a task added while the job runs, with typed access to earlier outputs", async () => {
     const gate = deferred();
-    const handle = start(new Job("grow").task("seed", async () => {
-      await gate.promise;
-      return 20;
-    }));
+    const handle = start(
+      new Job("grow").task("seed", async () => {
+        await gate.promise;
+        return 20;
+      }),
+    );
     await flush();
     const grown = handle.addTask("double", { dependsOn: ["seed"] }, ({ deps }) => deps.seed * 2);
     const both = grown.addTask("independent", () => "free");
@@ -54,7 +56,10 @@ describe("adding tasks to a running job", () => {
     const gate = deferred();
     const handle = start(new Job("j").task("a", () => gate.promise));
     await flush();
-    assert.throws(() => handle.addTask("b", { dependsOn: ["nope" as never] }, () => 1), code("E_UNKNOWN_DEPENDENCY", /task "b" depends on unknown task "nope"/));
+    assert.throws(
+      () => handle.addTask("b", { dependsOn: ["nope" as never] }, () => 1),
+      code("E_UNKNOWN_DEPENDENCY", /task "b" depends on unknown task "nope"/),
+    );
     assert.throws(() => handle.addTask("c", { dependsOn: ["c" as never] }, () => 1), code("E_CYCLE", /c -> c/));
     assert.throws(() => handle.addTask("a", () => 1), code("E_DUPLICATE_TASK"));
     assert.throws(() => handle.addTask("d", { retries: -1 }, () => 1), code("E_INVALID_OPTION"));

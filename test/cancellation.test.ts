@@ -54,13 +54,19 @@ describe("cancellation", () => {
     let removed = 0;
     const remove = controller.signal.removeEventListener.bind(controller.signal);
     controller.signal.removeEventListener = ((...args: Parameters<typeof remove>) => (removed++, remove(...args))) as typeof remove;
-    await run(new Job("j").task("a", () => 1), { signal: controller.signal });
+    await run(
+      new Job("j").task("a", () => 1),
+      { signal: controller.signal },
+    );
     assert.equal(removed, 1);
   });
 
   it("with an already-aborted signal, runs nothing and ends cancelled", async () => {
     let ran = false;
-    const result = await run(new Job("j").task("a", () => void (ran = true)), { signal: AbortSignal.abort("too late") });
+    const result = await run(
+      new Job("j").task("a", () => void (ran = true)),
+      { signal: AbortSignal.abort("too late") },
+    );
     assert.equal(ran, false);
     assert.equal(result.status, "cancelled");
     assert.equal(result.tasks.get("a")!.status, "cancelled");
@@ -103,9 +109,7 @@ describe("cancellation", () => {
   it("cancelTask on a task that has not started yet cancels it before it runs", async () => {
     const gate = deferred();
     let ran = false;
-    const job = new Job("j")
-      .task("first", () => gate.promise)
-      .task("second", { dependsOn: ["first"] }, () => void (ran = true));
+    const job = new Job("j").task("first", () => gate.promise).task("second", { dependsOn: ["first"] }, () => void (ran = true));
     const handle = start(job);
     await flush();
     handle.cancelTask("second");
@@ -139,13 +143,19 @@ describe("cancellation", () => {
 
   it("cancelTask with an unknown id throws E_UNKNOWN_TASK", async () => {
     const handle = start(new Job("j").task("a", () => 1));
-    assert.throws(() => handle.cancelTask("b" as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_UNKNOWN_TASK" && /has no task "b"/.test(e.message));
+    assert.throws(
+      () => handle.cancelTask("b" as never),
+      (e: unknown) => e instanceof FlotillaError && e.code === "E_UNKNOWN_TASK" && /has no task "b"/.test(e.message),
+    );
     await handle.result;
   });
 
   it("cancels a task waiting for its retry backoff, clearing the timer", async () => {
     const runtime = virtualRuntime();
-    const handle = start(new Job("j").task("a", { retries: 5, backoff: { initialMs: 60_000 } }, () => Promise.reject(new Error("no"))), { runtime });
+    const handle = start(
+      new Job("j").task("a", { retries: 5, backoff: { initialMs: 60_000 } }, () => Promise.reject(new Error("no"))),
+      { runtime },
+    );
     handle.once("task:retry", () => handle.cancel("enough"));
     const result = await handle.result;
     assert.equal(result.status, "cancelled");

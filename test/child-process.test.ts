@@ -17,7 +17,22 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
-import { CancelledError, FlotillaError, Job, NodeLostError, TimeoutError, errorCodes, inProcess, isFlotillaError, realRuntime, run, start, type RunEvents, type Runtime, type TaskContext } from "../dist/index.js";
+import {
+  CancelledError,
+  FlotillaError,
+  Job,
+  NodeLostError,
+  TimeoutError,
+  errorCodes,
+  inProcess,
+  isFlotillaError,
+  realRuntime,
+  run,
+  start,
+  type RunEvents,
+  type Runtime,
+  type TaskContext,
+} from "../dist/index.js";
 // @ts-types="../dist/child-process.d.ts"
 import { CHILD_PROCESS_ERROR_CODES, CommandFailedError, childProcess, command, type CommandSpec } from "../dist/child-process.js";
 // @ts-types="../dist/testing.d.ts"
@@ -95,7 +110,10 @@ function isRunning(pid: number): boolean {
     const { status, stdout, code } = error as { status?: number | null; stdout?: string | null; code?: string };
     if (status === 1 && (stdout ?? "") === "") return false;
     // Anything else (no ps at all, a ps without -o/-p) must not pass for "not running".
-    throw new Error(`isRunning(${pid}): cannot tell whether the process runs: \`ps -o stat= -p ${pid}\` failed (${code ?? `exit status ${status}`}); these tests need procps' ps`, { cause: error });
+    throw new Error(
+      `isRunning(${pid}): cannot tell whether the process runs: \`ps -o stat= -p ${pid}\` failed (${code ?? `exit status ${status}`}); these tests need procps' ps`,
+      { cause: error },
+    );
   }
   return !stat.trim().startsWith("Z");
 }
@@ -153,7 +171,7 @@ describe("child-process: output", () => {
     assert.equal(result.output("none"), "c ", "nothing else is trimmed");
   });
 
-  it("parses stdout as JSON with output: \"json\", typed by the caller", async () => {
+  it('parses stdout as JSON with output: "json", typed by the caller', async () => {
     const job = new Job("j").task("count", command<{ n: number; list: number[] }>(["printf", '{"n": 42, "list": [1, 2]}'], { output: "json" }));
     const result = await run(job, { provider: provider() });
     const out = result.output("count");
@@ -161,7 +179,7 @@ describe("child-process: output", () => {
     assert.equal(out?.n, 42);
   });
 
-  it("gives undefined with output: \"none\", and keeps no stdout", async () => {
+  it('gives undefined with output: "none", and keeps no stdout', async () => {
     const result = await run(new Job("j").task("quiet", command(["echo", "ignored"], { output: "none", maxOutputBytes: 0 })), { provider: provider() });
     assert.equal(result.status, "succeeded");
     assert.equal(result.output("quiet"), undefined);
@@ -172,7 +190,10 @@ describe("child-process: output", () => {
     const error = failedWith(result, "bad");
     assert.equal(error.failure, "output-json");
     assert.equal(error.exitCode, 0);
-    assert.match(error.message, /^task "bad" attempt 1: command \["echo","not json"\] exited 0 but its stdout is not valid JSON \(output: "json"\); stdout began "not json\\n"$/);
+    assert.match(
+      error.message,
+      /^task "bad" attempt 1: command \["echo","not json"\] exited 0 but its stdout is not valid JSON \(output: "json"\); stdout began "not json\\n"$/,
+    );
     assert.ok(error.cause instanceof SyntaxError);
   });
 
@@ -210,7 +231,10 @@ describe("child-process: failures", () => {
     assert.deepEqual(error.argv, ["sh", "-c", "echo first >&2; echo boom >&2; exit 7"]);
     assert.equal(error.taskId, "fail");
     assert.equal(error.attempt, 1);
-    assert.equal(error.message, 'task "fail" attempt 1: command ["sh","-c","echo first >&2; echo boom >&2; exit 7"] exited with code 7\nstderr (last lines):\n  first\n  boom');
+    assert.equal(
+      error.message,
+      'task "fail" attempt 1: command ["sh","-c","echo first >&2; echo boom >&2; exit 7"] exited with code 7\nstderr (last lines):\n  first\n  boom',
+    );
     assert.equal(result.tasks.get("after").status, "skipped");
     assert.equal(result.output("other"), "fine");
   });
@@ -240,14 +264,15 @@ describe("child-process: failures", () => {
     const error = failedWith(result, "missing");
     assert.equal(error.failure, "spawn");
     assert.equal((error.cause as NodeJS.ErrnoException).code, "ENOENT");
-    assert.equal(error.message, `task "missing" attempt 1: command ["no-such-command-flotilla"] was not found (ENOENT): "no-such-command-flotilla" is not on PATH (cwd "${process.cwd()}")`);
+    assert.equal(
+      error.message,
+      `task "missing" attempt 1: command ["no-such-command-flotilla"] was not found (ENOENT): "no-such-command-flotilla" is not on PATH (cwd "${process.cwd()}")`,
+    );
     assert.equal(result.tasks.get("ok").status, "succeeded");
   });
 
   it("says so when the cwd is what does not exist, and when the file is not executable", async () => {
-    const job = new Job("j")
-      .task("nocwd", command(["true"], { cwd: "/no/such/dir" }))
-      .task("noexec", command([join(fixtures, "exit-mid-run.mjs")]));
+    const job = new Job("j").task("nocwd", command(["true"], { cwd: "/no/such/dir" })).task("noexec", command([join(fixtures, "exit-mid-run.mjs")]));
     const result = await run(job, { provider: provider() });
     assert.match(failedWith(result, "nocwd").message, /could not be started: its cwd "\/no\/such\/dir" does not exist \(ENOENT\)/);
     assert.match(failedWith(result, "noexec").message, /is not executable \(EACCES/);
@@ -291,7 +316,11 @@ describe("child-process: env, cwd, stdin", () => {
       .task("removed", command(["/usr/bin/env"], { env: { PATH: undefined } }));
     const result = await run(job, { provider: provider() });
     assert.equal(result.output("merged"), "v 1|has-path");
-    assert.ok(!String(result.output("removed")).split("\n").some((l) => l.startsWith("PATH=")));
+    assert.ok(
+      !String(result.output("removed"))
+        .split("\n")
+        .some((l) => l.startsWith("PATH=")),
+    );
   });
 
   it('passes a variable named "__proto__" like any other', async () => {
@@ -307,7 +336,10 @@ describe("child-process: env, cwd, stdin", () => {
 
   it("replaces the environment with inheritEnv: false (flotilla's variables stay)", async () => {
     const result = await run(new Job("j").task("bare", command(["/usr/bin/env"], { inheritEnv: false, env: { ONLY: "this" } })), { provider: provider() });
-    const names = String(result.output("bare")).split("\n").map((l) => l.slice(0, l.indexOf("="))).sort();
+    const names = String(result.output("bare"))
+      .split("\n")
+      .map((l) => l.slice(0, l.indexOf("=")))
+      .sort();
     assert.deepEqual(names, ["FLOTILLA_ATTEMPT", "FLOTILLA_DEPS_FILE", "FLOTILLA_TASK_ID", "ONLY"]);
   });
 
@@ -338,7 +370,11 @@ describe("child-process: dependencies and attempts", () => {
       .task("a", command(["echo", "hello"]))
       .task("b", command(["printf", '{"n":1}'], { output: "json" }))
       .task("broken", { onFailure: "satisfy" }, command(["false"]))
-      .task("c", { dependsOn: ["a", "b", "broken"] }, command(["sh", "-c", 'cat "$FLOTILLA_DEPS_FILE"; echo; echo "$FLOTILLA_DEPS_FILE"; echo "$FLOTILLA_TASK_ID#$FLOTILLA_ATTEMPT"']));
+      .task(
+        "c",
+        { dependsOn: ["a", "b", "broken"] },
+        command(["sh", "-c", 'cat "$FLOTILLA_DEPS_FILE"; echo; echo "$FLOTILLA_DEPS_FILE"; echo "$FLOTILLA_TASK_ID#$FLOTILLA_ATTEMPT"']),
+      );
     const result = await run(job, { provider: provider() });
     assert.equal(result.tasks.get("c").status, "succeeded");
     const [json, file, id] = String(result.output("c")).split("\n") as [string, string, string];
@@ -363,11 +399,18 @@ describe("child-process: dependencies and attempts", () => {
     const job = new Job("j")
       .task("__proto__", { pool: "sh", ...options }, upstream)
       .task("cmd", { dependsOn: ["__proto__"], pool: "sh" }, command(["sh", "-c", 'cat "$FLOTILLA_DEPS_FILE"']))
-      .task("fn", { dependsOn: ["__proto__"] }, (ctx: TaskContext) => ({ deps: Object.keys(ctx.deps), failures: Object.keys(ctx.failures), output: Object.getOwnPropertyDescriptor(ctx.deps, "__proto__")?.value }));
+      .task("fn", { dependsOn: ["__proto__"] }, (ctx: TaskContext) => ({
+        deps: Object.keys(ctx.deps),
+        failures: Object.keys(ctx.failures),
+        output: Object.getOwnPropertyDescriptor(ctx.deps, "__proto__")?.value,
+      }));
     const result = await run(job, { pools: { default: inProcess(), sh: provider() } });
     assert.equal(result.tasks.get("cmd").status, "succeeded");
     // JSON.parse makes "__proto__" an own property, as it does every key.
-    return { command: JSON.parse(String(result.output("cmd"))) as DepsFile, inProcess: result.output("fn") as { deps: string[]; failures: string[]; output: unknown } };
+    return {
+      command: JSON.parse(String(result.output("cmd"))) as DepsFile,
+      inProcess: result.output("fn") as { deps: string[]; failures: string[]; output: unknown },
+    };
   }
 
   it('hands a dependency with the id "__proto__" that succeeded over in deps, as in-process bodies see it', async () => {
@@ -390,7 +433,11 @@ describe("child-process: dependencies and attempts", () => {
   });
 
   it("sets FLOTILLA_ATTEMPT for each attempt", async () => {
-    const job = new Job("j").task("flaky", { retries: 2, backoff: { initialMs: 0 } }, command(["sh", "-c", 'echo "$FLOTILLA_TASK_ID#$FLOTILLA_ATTEMPT"; [ "$FLOTILLA_ATTEMPT" = 3 ]']));
+    const job = new Job("j").task(
+      "flaky",
+      { retries: 2, backoff: { initialMs: 0 } },
+      command(["sh", "-c", 'echo "$FLOTILLA_TASK_ID#$FLOTILLA_ATTEMPT"; [ "$FLOTILLA_ATTEMPT" = 3 ]']),
+    );
     const handle = start(job, { provider: provider() });
     const seen: string[] = [];
     handle.on("task:output", (e) => seen.push(`attempt ${e.attempt}: ${e.line}`));
@@ -446,7 +493,10 @@ describe("child-process: slots", () => {
 describe("child-process: cancel, timeout, and nothing left running", () => {
   it("cancel sends SIGTERM to the whole process group: the command's own child gets it too", async () => {
     const file = join(scratch, "cancel-term");
-    const handle = start(new Job("j").task("group", command(["sh", TERM_GROUP, file], { killGraceMs: SLOW_MS })), { provider: provider(), cancelGraceMs: NEVER_MS });
+    const handle = start(new Job("j").task("group", command(["sh", TERM_GROUP, file], { killGraceMs: SLOW_MS })), {
+      provider: provider(),
+      cancelGraceMs: NEVER_MS,
+    });
     const [shell, child] = pidsOf(await firstLine(handle, "group")) as [number, number];
     handle.cancel("stop now");
     const result = await handle.result;
@@ -532,7 +582,9 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
   it("does not wait forever for a process that left the group (setsid) but holds the output pipe", async () => {
     // Such a process escaped on purpose and is not flotilla's to kill; the attempt stops reading
     // its output killGraceMs after the command exited, and the test kills it.
-    const result = await run(new Job("j").task("daemon", command(["sh", join(fixtures, "daemon.sh"), join(scratch, "daemon-fifo")], { killGraceMs: 20 })), { provider: provider() });
+    const result = await run(new Job("j").task("daemon", command(["sh", join(fixtures, "daemon.sh"), join(scratch, "daemon-fifo")], { killGraceMs: 20 })), {
+      provider: provider(),
+    });
     const pid = Number(result.output("daemon"));
     assert.ok(Number.isInteger(pid) && pid > 0, String(result.output("daemon")));
     try {
@@ -585,7 +637,17 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     const reason = new Error("too late");
     const ran = join(scratch, "aborted-ran");
     const lines: string[] = [];
-    const ctx = { taskId: "t", attempt: 1, signal: AbortSignal.abort(reason), deps: {}, failures: {}, node, sleep: () => Promise.resolve(), log: (l: string) => void lines.push(l), onAbort: () => () => {} };
+    const ctx = {
+      taskId: "t",
+      attempt: 1,
+      signal: AbortSignal.abort(reason),
+      deps: {},
+      failures: {},
+      node,
+      sleep: () => Promise.resolve(),
+      log: (l: string) => void lines.push(l),
+      onAbort: () => () => {},
+    };
     await assert.rejects(p.run(node, command(["sh", "-c", 'echo ran > "$1"; echo ran', "sh", ran]), ctx) as Promise<unknown>, (e) => e === reason);
     await p.stopNode(node); // waits for whatever it started
     assert.deepEqual(lines, []);
@@ -607,16 +669,21 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
 
 describe("child-process: live output", () => {
   it("reports each stdout and stderr line as a task:output event, in order per stream", async () => {
-    const handle = start(
-      new Job("j").task("talk", command(["sh", "-c", "echo one; echo two >&2; printf 'three\\r\\nfour'; printf 'warn' >&2"])),
-      { provider: provider() },
-    );
+    const handle = start(new Job("j").task("talk", command(["sh", "-c", "echo one; echo two >&2; printf 'three\\r\\nfour'; printf 'warn' >&2"])), {
+      provider: provider(),
+    });
     const events: { stream: string; line: string; taskId: string; attempt: number }[] = [];
     handle.on("task:output", (e) => events.push({ stream: e.stream, line: e.line, taskId: e.taskId, attempt: e.attempt }));
     const result = await handle.result;
     assert.equal(result.output("talk"), "one\nthree\r\nfour");
-    assert.deepEqual(events.filter((e) => e.stream === "stdout").map((e) => e.line), ["one", "three", "four"]);
-    assert.deepEqual(events.filter((e) => e.stream === "stderr").map((e) => e.line), ["two", "warn"]);
+    assert.deepEqual(
+      events.filter((e) => e.stream === "stdout").map((e) => e.line),
+      ["one", "three", "four"],
+    );
+    assert.deepEqual(
+      events.filter((e) => e.stream === "stderr").map((e) => e.line),
+      ["two", "warn"],
+    );
     assert.ok(events.every((e) => e.taskId === "talk" && e.attempt === 1));
   });
 
@@ -655,10 +722,22 @@ describe("child-process: option checks", () => {
     invalid(() => command(["x"], { outptu: "json" } as never), /command\(\["x"\]\): unknown option "outptu" \(did you mean "output"\?\)/);
     invalid(() => command(["x"], { output: "xml" } as never), /option "output" must be one of "text", "json", "none", received string "xml"/);
     invalid(() => command(["x"], { maxOutputBytes: -1 }), /option "maxOutputBytes" must be an integer >= 0 or Infinity, received number -1/);
-    invalid(() => command(["x"], { env: { "A=B": "1" } }), /command\(\["x"\]\)?.*option "env" has the name "A=B"; a variable's name must be non-empty, without '=' or NUL/);
-    invalid(() => command(["x"], { killGraceMs: 2 ** 31 }), /option "killGraceMs" must be a number of milliseconds from 0 to 2147483647, received number 2147483648/);
-    invalid(() => command(["x"], { killGraceMs: Number.NaN }), /option "killGraceMs" must be a number of milliseconds from 0 to 2147483647, received number NaN/);
-    invalid(() => command(["x"], { env: { A: 1 } } as never), /option "env\.A" must be a string without NUL characters \(or undefined to remove it\), received number 1/);
+    invalid(
+      () => command(["x"], { env: { "A=B": "1" } }),
+      /command\(\["x"\]\)?.*option "env" has the name "A=B"; a variable's name must be non-empty, without '=' or NUL/,
+    );
+    invalid(
+      () => command(["x"], { killGraceMs: 2 ** 31 }),
+      /option "killGraceMs" must be a number of milliseconds from 0 to 2147483647, received number 2147483648/,
+    );
+    invalid(
+      () => command(["x"], { killGraceMs: Number.NaN }),
+      /option "killGraceMs" must be a number of milliseconds from 0 to 2147483647, received number NaN/,
+    );
+    invalid(
+      () => command(["x"], { env: { A: 1 } } as never),
+      /option "env\.A" must be a string without NUL characters \(or undefined to remove it\), received number 1/,
+    );
     invalid(() => command(["x"], { env: "A=1" } as never), /option "env" must be an object/);
     invalid(() => command(["x"], { cwd: "" }), /option "cwd" must be a non-empty directory path or a file: URL/);
     invalid(() => command(["x"], { stdin: 5 } as never), /option "stdin" must be a string or a Uint8Array, received number 5/);
@@ -685,14 +764,26 @@ describe("child-process: option checks", () => {
 
   it("refuses to run on a node it did not start, naming the task and the node", async () => {
     const p = childProcess({ slots: 1 });
-    const ctx = { taskId: "t", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node: { id: "other", slots: 1 }, sleep: () => Promise.resolve(), log: () => {}, onAbort: () => () => {} };
+    const ctx = {
+      taskId: "t",
+      attempt: 1,
+      signal: new AbortController().signal,
+      deps: {},
+      failures: {},
+      node: { id: "other", slots: 1 },
+      sleep: () => Promise.resolve(),
+      log: () => {},
+      onAbort: () => () => {},
+    };
     await assert.rejects(
       p.run({ id: "other", slots: 1 }, command(["true"]), ctx) as Promise<unknown>,
-      (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && (e as Error).message === 'task "t": provider "child-process" was asked to run on node string "other", which it did not start',
+      (e: unknown) =>
+        isFlotillaError(e, "E_INVALID_OPTION") &&
+        (e as Error).message === 'task "t": provider "child-process" was asked to run on node string "other", which it did not start',
     );
   });
 
-  it("is a valid provider: one node, kind \"command\"; runs refuse bodies of another kind before starting", async () => {
+  it('is a valid provider: one node, kind "command"; runs refuse bodies of another kind before starting', async () => {
     const p = childProcess({ slots: 3 });
     assert.equal(p.name, "child-process");
     assert.deepEqual(p.kinds, ["command"]);
@@ -701,9 +792,22 @@ describe("child-process: option checks", () => {
     assert.equal(node.slots, 3);
     await p.stopNode(node);
     let called = false;
-    await assert.rejects(run(new Job("j").task("fn", () => (called = true)), { provider: p }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /task "fn": its body is of kind "function", which pool "default" \(provider "child-process"\)/.test((e as Error).message));
+    await assert.rejects(
+      run(
+        new Job("j").task("fn", () => (called = true)),
+        { provider: p },
+      ),
+      (e: unknown) =>
+        isFlotillaError(e, "E_INVALID_OPTION") &&
+        /task "fn": its body is of kind "function", which pool "default" \(provider "child-process"\)/.test((e as Error).message),
+    );
     assert.equal(called, false, "the function never ran");
-    await assert.rejects(run(new Job("j").task("cmd", command(["true"]))), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /task "cmd": its body is of kind "command", which pool "default" \(provider "in-process"\)/.test((e as Error).message));
+    await assert.rejects(
+      run(new Job("j").task("cmd", command(["true"]))),
+      (e: unknown) =>
+        isFlotillaError(e, "E_INVALID_OPTION") &&
+        /task "cmd": its body is of kind "command", which pool "default" \(provider "in-process"\)/.test((e as Error).message),
+    );
   });
 });
 
@@ -727,7 +831,10 @@ describe("child-process: the test's own instruments", () => {
     const path = process.env.PATH;
     process.env.PATH = join(scratch, "no-such-dir");
     try {
-      assert.throws(() => isRunning(process.pid), /isRunning\(\d+\): cannot tell whether the process runs: `ps -o stat= -p \d+` failed \(ENOENT\); these tests need procps' ps/);
+      assert.throws(
+        () => isRunning(process.pid),
+        /isRunning\(\d+\): cannot tell whether the process runs: `ps -o stat= -p \d+` failed \(ENOENT\); these tests need procps' ps/,
+      );
     } finally {
       process.env.PATH = path;
     }

@@ -16,7 +16,8 @@ describe("the task context", () => {
       new Job("j")
         .task("a", (ctx) => {
           keys = Object.keys(ctx);
-          for (const name of ["decided", "released", "windingDown", "timer", "keeper", "pool", "task"]) (ctx as unknown as Record<string, unknown>)[name] = true;
+          for (const name of ["decided", "released", "windingDown", "timer", "keeper", "pool", "task"])
+            (ctx as unknown as Record<string, unknown>)[name] = true;
           return Promise.resolve(1);
         })
         .task("b", { dependsOn: ["a"] }, ({ deps }) => deps.a + 1),
@@ -54,7 +55,13 @@ describe("the builder and run options name what is wrong", () => {
 
   for (const option of ["runtime", "provider", "signal", "pools", "concurrency", "cancelGraceMs", "maxNodeLosses", "failFast"]) {
     it(`run option ${option}: null is refused, not taken for the default`, async () => {
-      await assert.rejects(run(new Job("j").task("a", () => 1), { [option]: null } as never), invalid(new RegExp(`"${option}"`)));
+      await assert.rejects(
+        run(
+          new Job("j").task("a", () => 1),
+          { [option]: null } as never,
+        ),
+        invalid(new RegExp(`"${option}"`)),
+      );
     });
   }
 });
@@ -73,11 +80,18 @@ describe("a run's result, logged or stored", () => {
 
   it("JSON.stringify(result) never throws on an odd thrown value (a throwing message getter, a BigInt, a revoked proxy)", async () => {
     const odd = new Error("x");
-    Object.defineProperty(odd, "message", { get: () => { throw new Error("no message"); } });
+    Object.defineProperty(odd, "message", {
+      get: () => {
+        throw new Error("no message");
+      },
+    });
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
     const result = await run(
-      new Job("j").task("a", () => Promise.reject(odd)).task("b", () => Promise.reject(10n)).task("c", () => Promise.reject(revoked.proxy)),
+      new Job("j")
+        .task("a", () => Promise.reject(odd))
+        .task("b", () => Promise.reject(10n))
+        .task("c", () => Promise.reject(revoked.proxy)),
     );
     const json = JSON.parse(JSON.stringify(result));
     assert.equal(json.tasks.a.error.name, "Error");

@@ -5,10 +5,14 @@ import { Job, start, type RunEvent } from "../src/index.ts";
 
 describe("events", () => {
   it("emits the life of a run in order, with typed payloads", async () => {
-    const handle = start(new Job("ev").task("a", { retries: 1, backoff: { initialMs: 0 } }, ({ attempt }) => {
-      if (attempt === 1) throw new Error("retry me");
-      return 1;
-    }).task("b", { dependsOn: ["a"] }, () => 2));
+    const handle = start(
+      new Job("ev")
+        .task("a", { retries: 1, backoff: { initialMs: 0 } }, ({ attempt }) => {
+          if (attempt === 1) throw new Error("retry me");
+          return 1;
+        })
+        .task("b", { dependsOn: ["a"] }, () => 2),
+    );
     const seen: string[] = [];
     for (const name of ["job:start", "task:ready", "task:start", "task:retry", "task:succeeded", "job:end"] as const) {
       handle.on(name, (e: RunEvent) => seen.push("taskId" in e ? `${e.type} ${e.taskId}` : e.type));
@@ -32,9 +36,14 @@ describe("events", () => {
   });
 
   it("yields every event through for await, ending after job:end", async () => {
-    const handle = start(new Job("it").task("a", () => 1).task("b", () => {
-      throw new Error("x");
-    }).task("c", { dependsOn: ["b"] }, () => 3));
+    const handle = start(
+      new Job("it")
+        .task("a", () => 1)
+        .task("b", () => {
+          throw new Error("x");
+        })
+        .task("c", { dependsOn: ["b"] }, () => 3),
+    );
     const types: string[] = [];
     for await (const event of handle) types.push(event.type);
     assert.equal(types[0], "job:start");

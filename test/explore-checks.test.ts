@@ -16,12 +16,18 @@ const failure = (body: (t: ExploreContext) => unknown, options?: Parameters<type
     },
   );
 
-const sleeper = (ms: number) => async ({ sleep }: { sleep: (ms: number) => Promise<void> }) => sleep(ms);
+const sleeper =
+  (ms: number) =>
+  async ({ sleep }: { sleep: (ms: number) => Promise<void> }) =>
+    sleep(ms);
 
 describe("checks on every schedule", () => {
   it("reports steps, strategy and a decision hash that the same seed reproduces", async () => {
     const body = async (t: ExploreContext) => {
-      const job = new Job("j").task("a", sleeper(3)).task("b", sleeper(3)).task("c", { dependsOn: ["a", "b"] }, sleeper(1));
+      const job = new Job("j")
+        .task("a", sleeper(3))
+        .task("b", sleeper(3))
+        .task("c", { dependsOn: ["a", "b"] }, sleeper(1));
       assert.equal((await run(job, { runtime: t.runtime, concurrency: 2 })).status, "succeeded");
     };
     const first = await explore(body, { iterations: 30, seed: 9 });
@@ -117,17 +123,22 @@ describe("fault plans", () => {
     const seen: number[] = [];
     const report = await explore(
       async (t) => {
-        const job = new Job("etl").task("extract", sleeper(1)).task("load", { dependsOn: ["extract"], retries: 1, backoff: { initialMs: 1 } }, ({ attempt }) => {
-          seen.push(attempt);
-          return attempt;
-        });
+        const job = new Job("etl")
+          .task("extract", sleeper(1))
+          .task("load", { dependsOn: ["extract"], retries: 1, backoff: { initialMs: 1 } }, ({ attempt }) => {
+            seen.push(attempt);
+            return attempt;
+          });
         const result = await run(job, { runtime: t.runtime });
         assert.equal(result.output("load"), 2);
       },
       { iterations: 10, faults: { "task.attempt": { when: (c) => c.taskId === "load" && c.attempt === 1, action: { kind: "fail" } } } },
     );
     assert.equal(report.faultsFired["task.attempt"], 10);
-    assert.ok(seen.every((a) => a === 2), "attempt 1 never ran its body");
+    assert.ok(
+      seen.every((a) => a === 2),
+      "attempt 1 never ran its body",
+    );
   });
 
   it("turns probabilistic rules on in some schedules and off in others, and counts what fired", async () => {
@@ -195,13 +206,19 @@ describe("fault plans", () => {
 
   it("replays a schedule whose failure came from probabilistic faults", async () => {
     const body = async (t: ExploreContext) => {
-      const job = new Job("j").task("a", sleeper(5)).task("b", sleeper(5)).task("c", { dependsOn: ["a", "b"], retries: 3, backoff: { initialMs: 1 } }, sleeper(1));
+      const job = new Job("j")
+        .task("a", sleeper(5))
+        .task("b", sleeper(5))
+        .task("c", { dependsOn: ["a", "b"], retries: 3, backoff: { initialMs: 1 } }, sleeper(1));
       const result = await run(job, { runtime: t.runtime });
       assert.ok(result.tasks.get("c").attempts <= 2, `c took ${result.tasks.get("c").attempts} attempts`);
     };
     for (const strategy of ["random", "pct"] as const) {
       const f = await failure(body, { iterations: 500, seed: 3, strategy, faults: { "task.attempt": { probability: 0.4, action: { kind: "fail" } } } });
-      const again = await replay(body, f.trace).then(() => undefined, (e: unknown) => e);
+      const again = await replay(body, f.trace).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(again instanceof ScheduleFailure, `${strategy}: ${String(again)}`);
       assert.equal(again.step, f.step);
       assert.equal((again.cause as Error).message, (f.cause as Error).message);
@@ -210,24 +227,51 @@ describe("fault plans", () => {
 
   it("refuses a bad plan or option up front with E_INVALID_OPTION", async () => {
     const bad = (options: object, pattern: RegExp) =>
-      assert.rejects(explore(() => {}, options as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
-    await bad({ faults: { "task.attempt": { probability: 2, action: { kind: "fail" } } } }, /^explore: faults\["task.attempt"\]: option "probability" must be a number from 0 to 1, received number 2$/);
-    await bad({ faults: { "task.attempt": { action: { kind: "explode" } } } }, /faults\["task.attempt"\]: option "action" must be \{ kind: "fail" \| "timeout" \| "cancel" \| "delay" \}, received object/);
+      assert.rejects(
+        explore(() => {}, options as never),
+        (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message),
+      );
+    await bad(
+      { faults: { "task.attempt": { probability: 2, action: { kind: "fail" } } } },
+      /^explore: faults\["task.attempt"\]: option "probability" must be a number from 0 to 1, received number 2$/,
+    );
+    await bad(
+      { faults: { "task.attempt": { action: { kind: "explode" } } } },
+      /faults\["task.attempt"\]: option "action" must be \{ kind: "fail" \| "timeout" \| "cancel" \| "delay" \}, received object/,
+    );
     await bad({ iterations: 0 }, /option "iterations" must be an integer >= 1/);
     await bad({ strategy: "dfs" }, /option "strategy" must be "random", "pct", "exhaustive" or "default", received string "dfs"/);
     await bad({ iteration: 5 }, /explore: unknown option "iteration" \(did you mean "iterations"\?\)/);
-    await bad({ faults: { "task.atempt": { action: { kind: "fail" } } } }, /unknown fault point "task.atempt" \(did you mean "task.attempt"\?\); known fault points: task.dispatch, .*job.cancel, service.call/);
+    await bad(
+      { faults: { "task.atempt": { action: { kind: "fail" } } } },
+      /unknown fault point "task.atempt" \(did you mean "task.attempt"\?\); known fault points: task.dispatch, .*job.cancel, service.call/,
+    );
     await bad({ faults: { "service.cal": { action: { kind: "fail" } } } }, /unknown fault point "service.cal" \(did you mean "service.call"\?\)/);
-    await bad({ faults: { "task.attempt": { probabilty: 0.5, action: { kind: "fail" } } } }, /^explore: faults\["task.attempt"\]: unknown option "probabilty" \(did you mean "probability"\?\); known options: probability, when, action, times$/);
-    await bad({ faults: { "task.attempt": [{ action: { kind: "fail" } }, 5] } }, /^explore: faults\["task.attempt"\]\[1\] must be a rule \{ probability\?, when\?, action, times\? \}, received number 5$/);
+    await bad(
+      { faults: { "task.attempt": { probabilty: 0.5, action: { kind: "fail" } } } },
+      /^explore: faults\["task.attempt"\]: unknown option "probabilty" \(did you mean "probability"\?\); known options: probability, when, action, times$/,
+    );
+    await bad(
+      { faults: { "task.attempt": [{ action: { kind: "fail" } }, 5] } },
+      /^explore: faults\["task.attempt"\]\[1\] must be a rule \{ probability\?, when\?, action, times\? \}, received number 5$/,
+    );
     await bad({ faults: [] }, /^explore: option "faults" must be an object of rules by fault point, received array$/);
     await bad([] as never, /^explore: options must be an object, received array$/);
-    await bad({ faults: { "task.complete": { action: { kind: "delay", ms: -1 } } } }, /faults\["task.complete"\]: option "action.ms" must be a finite number of milliseconds >= 0, received number -1/);
+    await bad(
+      { faults: { "task.complete": { action: { kind: "delay", ms: -1 } } } },
+      /faults\["task.complete"\]: option "action.ms" must be a finite number of milliseconds >= 0, received number -1/,
+    );
     await assert.rejects(explore(42 as never), /explore\(test, …\): the test must be a function/);
     const badTrace = (trace: unknown, pattern: RegExp) =>
-      assert.rejects(replay(() => {}, trace as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
+      assert.rejects(
+        replay(() => {}, trace as never),
+        (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message),
+      );
     await badTrace("{bad", /replay: expected a ScheduleFailure, its trace, or the trace's JSON \(version 2\); the text is not JSON: /);
-    await badTrace({ version: 2, labelFormat: 1, seed: 1, iteration: 0, strategy: "random", maxSteps: 10, choices: [], counts: [], times: [], labels: [] }, /replay: the trace's "faults" must be an array, received undefined/);
+    await badTrace(
+      { version: 2, labelFormat: 1, seed: 1, iteration: 0, strategy: "random", maxSteps: 10, choices: [], counts: [], times: [], labels: [] },
+      /replay: the trace's "faults" must be an array, received undefined/,
+    );
   });
 
   it("refuses bad arguments to the context's helpers with clear messages", async () => {
@@ -248,7 +292,10 @@ describe("fault plans", () => {
             messages.push(e.message);
           }
         }
-        await t.service("db").call("op", 5 as never).catch((e: FlotillaError) => messages.push(e.message));
+        await t
+          .service("db")
+          .call("op", 5 as never)
+          .catch((e: FlotillaError) => messages.push(e.message));
       },
       { iterations: 1 },
     );
@@ -284,10 +331,12 @@ describe("exhaustive exploration", () => {
     const report = await explore(
       async (t) => {
         const log: string[] = [];
-        const body = (id: string) => async ({ sleep }: { sleep: (ms: number) => Promise<void> }) => {
-          await sleep(1);
-          log.push(id);
-        };
+        const body =
+          (id: string) =>
+          async ({ sleep }: { sleep: (ms: number) => Promise<void> }) => {
+            await sleep(1);
+            log.push(id);
+          };
         await run(new Job("j").task("a", body("a")).task("b", body("b")).task("c", body("c")), { runtime: t.runtime });
         orders.add(log.join(""));
       },

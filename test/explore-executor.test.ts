@@ -28,20 +28,24 @@ function simulatedPool(t: ExploreContext, pick: (n: number) => number) {
     maxNodes,
     startNode: (report: NodeReport) =>
       new Promise<ProviderNode>((resolve) =>
-        t.runtime.setTimer(pick(3), () => {
-          const node = { id: `sim-${++started}`, slots };
-          live.add(node);
-          load.set(node, 0);
-          simulated.mostNodesAtOnce = Math.max(simulated.mostNodesAtOnce, live.size);
-          if (t.random() < 0.3) {
-            const lose = () => {
-              if (live.has(node)) simulated.lossesReported++;
-              report.lost("simulated preemption");
-            };
-            losses.push(t.runtime.setTimer(pick(8), lose, `lose ${node.id}`));
-          }
-          resolve(node);
-        }, "start sim node"),
+        t.runtime.setTimer(
+          pick(3),
+          () => {
+            const node = { id: `sim-${++started}`, slots };
+            live.add(node);
+            load.set(node, 0);
+            simulated.mostNodesAtOnce = Math.max(simulated.mostNodesAtOnce, live.size);
+            if (t.random() < 0.3) {
+              const lose = () => {
+                if (live.has(node)) simulated.lossesReported++;
+                report.lost("simulated preemption");
+              };
+              losses.push(t.runtime.setTimer(pick(8), lose, `lose ${node.id}`));
+            }
+            resolve(node);
+          },
+          "start sim node",
+        ),
       ),
     stopNode: (node) => void live.delete(node),
     run: async (node, body, ctx) => {
@@ -90,8 +94,7 @@ async function randomJob(t: ExploreContext, withPools = false): Promise<void> {
           const wait = new Promise<void>((resolve) => t.runtime.setTimer(work + 5, resolve, `deaf t${i}`));
           deaf.push(wait);
           await wait;
-        }
-        else await ctx.sleep(work);
+        } else await ctx.sleep(work);
         if (t.random() < 0.15) throw new Error(`t${i} failed`);
         return i;
       },
@@ -138,7 +141,8 @@ describe("the executor under exploration", () => {
       faults: everyFault,
     });
     assert.equal(report.iterations, 3_000);
-    for (const point of ["task.attempt", "task.complete", "job.cancel", "task.dispatch", "node.run", "node.lost", "node.start"]) assert.ok((report.faultsFired[point] ?? 0) > 0, `${point} fired`);
+    for (const point of ["task.attempt", "task.complete", "job.cancel", "task.dispatch", "node.run", "node.lost", "node.start"])
+      assert.ok((report.faultsFired[point] ?? 0) > 0, `${point} fired`);
   });
 
   it("holds every invariant on the 10,000 schedules of a campaign seed that once found a stuck run (a node lost at once under a task run alone)", async () => {

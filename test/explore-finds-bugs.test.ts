@@ -45,7 +45,10 @@ describe("explore finds what ordinary tests miss", () => {
     assert.match(failure.message, /sleep b#1\.1 \[\d of 2 ready\]/);
     // Replaying gives the same failure at the same step, from the object or from its JSON.
     for (const from of [failure, JSON.stringify(failure.trace)]) {
-      const again = await replay(body, from).then(() => undefined, (e: unknown) => e);
+      const again = await replay(body, from).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(again instanceof ScheduleFailure);
       assert.equal(again.step, failure.step);
       assert.deepEqual(again.trace.labels, failure.trace.labels);
@@ -59,10 +62,14 @@ describe("explore finds what ordinary tests miss", () => {
         const order: string[] = [];
         await new Promise<void>((resolve) => {
           t.runtime.setTimer(10, () => order.push("flush"), "timer flush");
-          t.runtime.setTimer(10, () => {
-            order.push("close");
-            resolve();
-          }, "timer close");
+          t.runtime.setTimer(
+            10,
+            () => {
+              order.push("close");
+              resolve();
+            },
+            "timer close",
+          );
         });
         assert.deepEqual(order, ["flush", "close"], "close must come after flush");
       },
@@ -125,9 +132,7 @@ describe("explore finds what ordinary tests miss", () => {
       async (t) => {
         let release!: () => void;
         const lock = new Promise<void>((resolve) => (release = resolve));
-        const job = new Job("stuck")
-          .task("consumer", async () => lock)
-          .task("producer", { dependsOn: ["consumer"] }, () => release());
+        const job = new Job("stuck").task("consumer", async () => lock).task("producer", { dependsOn: ["consumer"] }, () => release());
         await run(job, { runtime: t.runtime });
       },
       { iterations: 5 },

@@ -73,12 +73,10 @@ describe("what a failure means for the rest of the job", () => {
   });
 
   it("without failFast, a failure leaves running siblings to finish", async () => {
-    const job = new Job("no-ff")
-      .task("bad", fail("x"))
-      .task("sibling", async () => {
-        await Promise.resolve();
-        return "done";
-      });
+    const job = new Job("no-ff").task("bad", fail("x")).task("sibling", async () => {
+      await Promise.resolve();
+      return "done";
+    });
     const result = await run(job);
     assert.equal(result.status, "failed");
     assert.equal(result.output("sibling"), "done");

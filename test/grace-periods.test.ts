@@ -33,7 +33,10 @@ test("each aborted attempt is abandoned when its own grace period ends, one time
 test("a run whose aborted attempts all settle in time leaves no grace timer behind", async () => {
   const runtime = virtualRuntime();
   const polite = (ctx: { onAbort(listener: (reason: unknown) => void): void }) => new Promise((_resolve, reject) => ctx.onAbort(reject));
-  const job = new Job("polite").task("a", polite).task("b", polite).task("c", { dependsOn: ["a"] }, () => 1);
+  const job = new Job("polite")
+    .task("a", polite)
+    .task("b", polite)
+    .task("c", { dependsOn: ["a"] }, () => 1);
   const handle = start(job, { runtime, cancelGraceMs: 60_000 });
   const abandoned: string[] = [];
   handle.on("task:abandoned", (e) => abandoned.push(e.taskId));

@@ -31,12 +31,23 @@ afterEach(() => mock.restoreAll());
 /** Values whose string form throws or does not exist. */
 const unprintable: [string, () => unknown][] = [
   ["Object.create(null)", () => Object.create(null)],
-  ["an object whose toString throws", () => ({ toString: () => { throw new Error("no toString"); } })],
+  [
+    "an object whose toString throws",
+    () => ({
+      toString: () => {
+        throw new Error("no toString");
+      },
+    }),
+  ],
   [
     "an Error whose message getter throws",
     () => {
       const error = new Error("x");
-      Object.defineProperty(error, "message", { get: () => { throw new Error("no message"); } });
+      Object.defineProperty(error, "message", {
+        get: () => {
+          throw new Error("no message");
+        },
+      });
       return error;
     },
   ],
@@ -46,9 +57,18 @@ describe("hostile values from user code", () => {
   for (const how of ["whose then throws", "whose then getter throws"] as const) {
     it(`a body returning a thenable ${how} fails only its task; the rest runs and the run settles`, async () => {
       const boom = new Error("then exploded");
-      const thenable = how === "whose then throws"
-        ? { then: () => { throw boom; } }
-        : Object.defineProperty({}, "then", { get: () => { throw boom; } });
+      const thenable =
+        how === "whose then throws"
+          ? {
+              then: () => {
+                throw boom;
+              },
+            }
+          : Object.defineProperty({}, "then", {
+              get: () => {
+                throw boom;
+              },
+            });
       const job = new Job("j")
         .task("odd", () => thenable as never)
         .task("sibling", () => "ok")
@@ -170,7 +190,10 @@ describe("hostile values from user code", () => {
 
   it("handle.off with an unknown event name is refused like on()", () => {
     const handle = start(new Job("j").task("a", () => 1));
-    assert.throws(() => handle.off("task:succeded" as never, () => {}), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /did you mean "task:succeeded"/.test((e as Error).message));
+    assert.throws(
+      () => handle.off("task:succeded" as never, () => {}),
+      (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /did you mean "task:succeeded"/.test((e as Error).message),
+    );
   });
 
   it("a listener removed with off() no longer hears events (listeners are wrapped)", async () => {

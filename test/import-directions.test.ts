@@ -281,13 +281,23 @@ describe("import directions", () => {
     const importsOf = (file: string) =>
       importSpecifiers(readFileSync(join(root, file), "utf8")).flatMap(({ specifier }) => resolveSpecifier(file, specifier) ?? []);
     const cycles = importCycles(files, importsOf);
-    assert.deepEqual(cycles.map((c) => c.join(" -> ")), [], "each module of a cycle needs the others: move what they share into a module of its own");
+    assert.deepEqual(
+      cycles.map((c) => c.join(" -> ")),
+      [],
+      "each module of a cycle needs the others: move what they share into a module of its own",
+    );
   });
 
   it("finds an import cycle, type-only or not, and names its modules in order", () => {
     const graph: Record<string, string[]> = { "a.ts": ["b.ts"], "b.ts": ["c.ts", "x.ts"], "c.ts": ["a.ts"], "d.ts": ["a.ts"], "e.ts": [] };
-    assert.deepEqual(importCycles(Object.keys(graph), (f) => graph[f]!), [["a.ts", "b.ts", "c.ts", "a.ts"]]);
-    assert.deepEqual(importCycles(["e.ts", "d.ts"], (f) => graph[f]!), []);
+    assert.deepEqual(
+      importCycles(Object.keys(graph), (f) => graph[f]!),
+      [["a.ts", "b.ts", "c.ts", "a.ts"]],
+    );
+    assert.deepEqual(
+      importCycles(["e.ts", "d.ts"], (f) => graph[f]!),
+      [],
+    );
   });
 
   it("reads every form of import, with its line, and none in comments, strings or regular expressions", () => {

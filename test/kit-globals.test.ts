@@ -29,28 +29,47 @@ function assertRestored(before: ReturnType<typeof globals>, what: string): void 
 }
 
 const passing = async (t: ExploreContext) => {
-  const result = await run(new Job("j").task("a", ({ sleep }) => sleep(2)).task("b", ({ sleep }) => sleep(2)), { runtime: t.runtime });
+  const result = await run(
+    new Job("j").task("a", ({ sleep }) => sleep(2)).task("b", ({ sleep }) => sleep(2)),
+    { runtime: t.runtime },
+  );
   assert.equal(result.status, "succeeded");
 };
 
 /** The ScheduleFailure an exploration or replay rejects with. */
 async function failureOf(promise: Promise<unknown>): Promise<ScheduleFailure> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof ScheduleFailure, `expected a ScheduleFailure, got ${String(error)}`);
   return error;
 }
 
 const isAlreadyRunning = (e: unknown) =>
-  e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && /explore\(\) is already running: await it before starting another explore\(\) or replay\(\)/.test(e.message);
+  e instanceof FlotillaError &&
+  e.code === "E_INVALID_OPTION" &&
+  /explore\(\) is already running: await it before starting another explore\(\) or replay\(\)/.test(e.message);
 
 describe("explore() puts the globals it patches back", () => {
   it("after an exploration that passes, and one whose test body throws", async () => {
     const before = globals();
     await explore(passing, { iterations: 3, seed: 1 });
     assertRestored(before, "passing");
-    await assert.rejects(explore(() => Promise.reject(new Error("boom")), { iterations: 3, seed: 1 }), ScheduleFailure);
+    await assert.rejects(
+      explore(() => Promise.reject(new Error("boom")), { iterations: 3, seed: 1 }),
+      ScheduleFailure,
+    );
     assertRestored(before, "body threw");
-    await assert.rejects(explore(() => { throw new Error("sync boom"); }, { iterations: 3, seed: 1 }), ScheduleFailure);
+    await assert.rejects(
+      explore(
+        () => {
+          throw new Error("sync boom");
+        },
+        { iterations: 3, seed: 1 },
+      ),
+      ScheduleFailure,
+    );
     assertRestored(before, "body threw synchronously");
   });
 
@@ -58,9 +77,15 @@ describe("explore() puts the globals it patches back", () => {
     const before = globals();
     const f = await failureOf(explore(() => new Promise((resolve) => setTimeout(resolve, 1)), { iterations: 2, seed: 1 }));
     assertRestored(before, "real timer");
-    await assert.rejects(explore(() => new Promise(() => {}), { iterations: 2, seed: 1 }), ScheduleFailure);
+    await assert.rejects(
+      explore(() => new Promise(() => {}), { iterations: 2, seed: 1 }),
+      ScheduleFailure,
+    );
     assertRestored(before, "stuck");
-    await assert.rejects(replay(() => new Promise((resolve) => setTimeout(resolve, 1)), f), ScheduleFailure);
+    await assert.rejects(
+      replay(() => new Promise((resolve) => setTimeout(resolve, 1)), f),
+      ScheduleFailure,
+    );
     assertRestored(before, "replay");
   });
 
@@ -88,7 +113,10 @@ describe("explore() puts the globals it patches back", () => {
     let inner: unknown;
     await explore(
       async () => {
-        inner = await explore(passing, { iterations: 1 }).then(() => "ran", (e: unknown) => e);
+        inner = await explore(passing, { iterations: 1 }).then(
+          () => "ran",
+          (e: unknown) => e,
+        );
       },
       { iterations: 1, seed: 1 },
     );

@@ -48,7 +48,10 @@ function fakeRun(t: ExploreContext, shape: { dependencies?: Record<string, strin
 const step = (t: ExploreContext) => new Promise<void>((resolve) => t.runtime.setTimer(1, resolve, "timer step"));
 
 async function violation(body: (t: ExploreContext) => Promise<void>): Promise<string> {
-  const error = await explore(body, { iterations: 1, seed: 1 }).then(() => undefined, (e: unknown) => e);
+  const error = await explore(body, { iterations: 1, seed: 1 }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof ScheduleFailure, `expected a ScheduleFailure, got ${String(error)}`);
   assert.equal((error.cause as Error).name, "InvariantViolation");
   return (error.cause as Error).message;

@@ -15,7 +15,10 @@ const body = async (t: ExploreContext) => {
     t.runtime.setTimer(5, () => order.push("a"), "timer a");
     t.runtime.setTimer(5, () => (order.push("b"), resolve()), "timer b");
   });
-  await t.service("db", { latencyMs: 1 }).call("get", () => 1).catch(() => 0);
+  await t
+    .service("db", { latencyMs: 1 })
+    .call("get", () => 1)
+    .catch(() => 0);
   assert.deepEqual(order, ["a", "b"]);
 };
 
@@ -32,7 +35,8 @@ async function recorded(): Promise<ScheduleTrace> {
 describe("replay checks the trace it is given", () => {
   it("replays an untouched trace, as an object or as JSON", async () => {
     const trace = await recorded();
-    for (const from of [trace, JSON.stringify(trace)]) await assert.rejects(replay(body, from), (e: unknown) => e instanceof ScheduleFailure && e.step === trace.choices.length);
+    for (const from of [trace, JSON.stringify(trace)])
+      await assert.rejects(replay(body, from), (e: unknown) => e instanceof ScheduleFailure && e.step === trace.choices.length);
   });
 
   it("refuses impossible contents with E_INVALID_OPTION naming the field", async () => {
@@ -67,7 +71,10 @@ describe("replay checks the trace it is given", () => {
     ];
     for (const [from, pattern] of cases) {
       let ran = false;
-      const error = await replay(() => void (ran = true), from as never).then(() => undefined, (e: unknown) => e);
+      const error = await replay(() => void (ran = true), from as never).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(error instanceof FlotillaError && error.code === "E_INVALID_OPTION", `${pattern}: got ${String(error)}`);
       assert.match(error.message, pattern);
       assert.equal(ran, false, "nothing ran");
@@ -80,7 +87,10 @@ describe("replay checks the trace it is given", () => {
     const other = { ...trace, labelFormat: LABEL_FORMAT + 1 };
     let ran = false;
     for (const from of [other, JSON.stringify(other)]) {
-      const error = await replay(() => void (ran = true), from).then(() => undefined, (e: unknown) => e);
+      const error = await replay(() => void (ran = true), from).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(error instanceof FlotillaError && error.code === "E_INVALID_OPTION", String(error));
       assert.equal(
         error.message,
@@ -96,7 +106,11 @@ describe("replay checks the trace it is given", () => {
     const trace = { ...(await recorded()), maxSteps: -1 };
     env.FLOTILLA_REPLAY = JSON.stringify(trace);
     try {
-      await assert.rejects(explore(body), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && /the trace's "maxSteps" must be an integer >= 1, received number -1/.test(e.message));
+      await assert.rejects(
+        explore(body),
+        (e: unknown) =>
+          e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && /the trace's "maxSteps" must be an integer >= 1, received number -1/.test(e.message),
+      );
     } finally {
       delete env.FLOTILLA_REPLAY;
     }

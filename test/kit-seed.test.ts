@@ -12,20 +12,28 @@ const env = (globalThis as { process?: { env: Record<string, string | undefined>
 
 /** Two sleeps of the same length: which completes first is the strategy's choice. */
 const twoSleeps = async (t: ExploreContext) => {
-  const result = await run(new Job("j").task("a", ({ sleep }) => sleep(3)).task("b", ({ sleep }) => sleep(3)), { runtime: t.runtime });
+  const result = await run(
+    new Job("j").task("a", ({ sleep }) => sleep(3)).task("b", ({ sleep }) => sleep(3)),
+    { runtime: t.runtime },
+  );
   assert.equal(result.status, "succeeded");
 };
 
 /** Fails in the schedules where b completes first. */
 const racy = async (t: ExploreContext) => {
   const log: string[] = [];
-  const job = new Job("race").task("a", async ({ sleep }) => void (await sleep(5), log.push("a"))).task("b", async ({ sleep }) => void (await sleep(5), log.push("b")));
+  const job = new Job("race")
+    .task("a", async ({ sleep }) => void (await sleep(5), log.push("a")))
+    .task("b", async ({ sleep }) => void (await sleep(5), log.push("b")));
   await run(job, { runtime: t.runtime });
   assert.deepEqual(log, ["a", "b"]);
 };
 
 async function failureOf(promise: Promise<unknown>): Promise<ScheduleFailure> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof ScheduleFailure, `expected a ScheduleFailure, got ${String(error)}`);
   return error;
 }

@@ -10,7 +10,10 @@ import { ScheduleFailure, explore, type ExploreContext } from "../src/testing/in
 import { deferred } from "./helpers.ts";
 
 async function failureOf(body: (t: ExploreContext) => unknown): Promise<ScheduleFailure> {
-  const error = await explore(body, { iterations: 3, seed: 1 }).then(() => undefined, (e: unknown) => e);
+  const error = await explore(body, { iterations: 3, seed: 1 }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof ScheduleFailure, `expected a ScheduleFailure, got ${String(error)}`);
   return error;
 }
@@ -37,7 +40,10 @@ describe("a schedule waiting on what the runtime does not control", () => {
     outside.resolve("late"); // the abandoned schedule may finish now; nothing observes it
     assert.match(f.message, /^stuck at step \d+ of iteration 0 /);
     const cause = (f.cause as Error).message;
-    assert.match(cause, /Still unfinished: job "io": task "read" \(attempt 1\) is running; 2 more have not started \(waiting for dependencies, a slot, or a node the provider is starting\)\./);
+    assert.match(
+      cause,
+      /Still unfinished: job "io": task "read" \(attempt 1\) is running; 2 more have not started \(waiting for dependencies, a slot, or a node the provider is starting\)\./,
+    );
     for (const advice of ADVICE) assert.match(cause, advice);
   });
 
@@ -52,7 +58,10 @@ describe("a schedule waiting on what the runtime does not control", () => {
       await run(job, { runtime: t.runtime, pools: { slow: slowStart } });
     });
     const cause = (f.cause as Error).message;
-    assert.match(cause, /tasks "a" \(attempt 1\), "b" \(attempt 1\), "c" \(attempt 1\), "d" \(attempt 1\), "e" \(attempt 1\) and 2 more are running; 1 more has not started \(waiting for dependencies, a slot, or a node the provider is starting\)\./);
+    assert.match(
+      cause,
+      /tasks "a" \(attempt 1\), "b" \(attempt 1\), "c" \(attempt 1\), "d" \(attempt 1\), "e" \(attempt 1\) and 2 more are running; 1 more has not started \(waiting for dependencies, a slot, or a node the provider is starting\)\./,
+    );
   });
 
   it("the test body itself waiting, with no run in progress", async () => {

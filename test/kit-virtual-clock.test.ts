@@ -46,7 +46,10 @@ describe("the kit's virtual clock", () => {
 
   it("starts where virtualRuntime's startAt says", async () => {
     const runtime = virtualRuntime({ startAt: 1_000 });
-    assert.deepEqual(await timers(runtime), ORDER.map((f) => f.replace(/@(\d+)/, (_, t: string) => `@${1_000 + Number(t)}`)));
+    assert.deepEqual(
+      await timers(runtime),
+      ORDER.map((f) => f.replace(/@(\d+)/, (_, t: string) => `@${1_000 + Number(t)}`)),
+    );
   });
 
   it("ignores a timer handle that is not one of its own, or that already fired", async () => {
@@ -72,7 +75,11 @@ describe("the kit's virtual clock", () => {
       [7, /^virtualRuntime: options must be an object, received number 7$/],
     ];
     for (const [options, pattern] of cases) {
-      assert.throws(() => virtualRuntime(options as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message), String(pattern));
+      assert.throws(
+        () => virtualRuntime(options as never),
+        (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message),
+        String(pattern),
+      );
     }
   });
 });

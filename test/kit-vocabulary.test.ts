@@ -10,7 +10,10 @@ import { FlotillaError, declareFaultPoints, errorCodes, faultPoints } from "../s
 import { ScheduleFailure, explore, type ExploreContext } from "../src/testing/index.ts";
 
 const refused = (options: object, pattern: RegExp) =>
-  assert.rejects(explore(() => {}, { iterations: 1, ...options }), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
+  assert.rejects(
+    explore(() => {}, { iterations: 1, ...options }),
+    (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message),
+  );
 
 describe("the testing kit's vocabulary", () => {
   it("declares its error codes and its fault point as flotilla/testing's", () => {
@@ -20,7 +23,10 @@ describe("the testing kit's vocabulary", () => {
   });
 
   it("raises the codes it declared", async () => {
-    const failure = await explore(() => assert.fail("boom"), { iterations: 1, seed: 1 }).then(() => undefined, (e: unknown) => e);
+    const failure = await explore(() => assert.fail("boom"), { iterations: 1, seed: 1 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(failure instanceof ScheduleFailure && failure.code === "E_SCHEDULE_FAILED", String(failure));
     assert.ok(errorCodes().has(failure.code));
   });
@@ -29,7 +35,10 @@ describe("the testing kit's vocabulary", () => {
     // Undeclared and far from every declared point: taken as a point an extension consults without declaring it.
     await explore(() => {}, { iterations: 1, faults: { "kitvocab.bot": { action: { kind: "fail" } } } });
     declareFaultPoints("kit-vocabulary-test", { "kitvocab.boot": "before a simulated VM boots" });
-    await refused({ faults: { "kitvocab.bot": { action: { kind: "fail" } } } }, /^explore: unknown fault point "kitvocab.bot" \(did you mean "kitvocab.boot"\?\); known fault points: .*service\.call, kitvocab\.boot$/);
+    await refused(
+      { faults: { "kitvocab.bot": { action: { kind: "fail" } } } },
+      /^explore: unknown fault point "kitvocab.bot" \(did you mean "kitvocab.boot"\?\); known fault points: .*service\.call, kitvocab\.boot$/,
+    );
     // The declared point itself is accepted, and a runtime consults it like any other.
     let fired = 0;
     const report = await explore(

@@ -60,21 +60,38 @@ describe("backoff delays are always finite", () => {
   const policy = (p: Partial<TaskPolicy>): TaskPolicy => ({ ...DEFAULT_POLICY, ...p });
 
   it("initialMs 0 stays 0 however many attempts (0 * factor^n would become NaN)", () => {
-    for (const attempt of [2, 10, 1_000, 100_000]) assert.equal(backoffDelay(policy({ initialMs: 0, factor: 10 }), attempt, () => 0.5), 0);
+    for (const attempt of [2, 10, 1_000, 100_000])
+      assert.equal(
+        backoffDelay(policy({ initialMs: 0, factor: 10 }), attempt, () => 0.5),
+        0,
+      );
   });
 
   it("a huge factor or attempt count is capped, never Infinity or NaN", () => {
-    for (const [factor, attempt, jitter] of [[1e200, 3, 0], [2, 5_000, 0], [1e200, 4, 0.5]] as const) {
+    for (const [factor, attempt, jitter] of [
+      [1e200, 3, 0],
+      [2, 5_000, 0],
+      [1e200, 4, 0.5],
+    ] as const) {
       const delay = backoffDelay(policy({ factor, jitter }), attempt, () => 0.5);
       assert.ok(Number.isFinite(delay) && delay > 0, `${factor}^${attempt}: ${delay}`);
     }
-    assert.equal(backoffDelay(policy({ factor: 1e200, maxMs: 5_000 }), 5, () => 0), 5_000);
+    assert.equal(
+      backoffDelay(policy({ factor: 1e200, maxMs: 5_000 }), 5, () => 0),
+      5_000,
+    );
   });
 
-  for (const backoff of [{ initialMs: 0, factor: 10 }, { initialMs: 1, factor: 1e200 }]) {
+  for (const backoff of [
+    { initialMs: 0, factor: 10 },
+    { initialMs: 1, factor: 1e200 },
+  ]) {
     it(`a task with backoff ${JSON.stringify(backoff)} and many retries ends (it used to stay "retrying" forever)`, async () => {
       const runtime = virtualRuntime();
-      const result = await run(new Job("j").task("a", { retries: 400, backoff }, () => Promise.reject(new Error("no"))), { runtime });
+      const result = await run(
+        new Job("j").task("a", { retries: 400, backoff }, () => Promise.reject(new Error("no"))),
+        { runtime },
+      );
       const a = result.tasks.get("a");
       assert.equal(a.status, "failed");
       assert.equal(a.attempts, 401);
@@ -82,7 +99,16 @@ describe("backoff delays are always finite", () => {
   }
 
   it("a delay option that is not a number is still refused", async () => {
-    assert.throws(() => new Job("j").task("a", { timeoutMs: Infinity }, () => 1), (e) => isFlotillaError(e, "E_INVALID_OPTION"));
-    await assert.rejects(run(new Job("j").task("a", () => 1), { cancelGraceMs: Number.NaN }), (e) => isFlotillaError(e, "E_INVALID_OPTION"));
+    assert.throws(
+      () => new Job("j").task("a", { timeoutMs: Infinity }, () => 1),
+      (e) => isFlotillaError(e, "E_INVALID_OPTION"),
+    );
+    await assert.rejects(
+      run(
+        new Job("j").task("a", () => 1),
+        { cancelGraceMs: Number.NaN },
+      ),
+      (e) => isFlotillaError(e, "E_INVALID_OPTION"),
+    );
   });
 });

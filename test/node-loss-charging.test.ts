@@ -74,7 +74,10 @@ describe("charging node losses", () => {
     assert.deepEqual(requeued.sort(), ["crasher#1", "x#1", "y#1"], "the shared loss is charged to nobody");
     // The first attempts shared node-1; after its loss, every requeued attempt ran alone.
     assert.deepEqual(company.filter((line) => line.includes("#1 ")).length, 3);
-    assert.ok(company.some((line) => line.includes("#1 ") && !line.endsWith("with 0 others")), company.join("\n"));
+    assert.ok(
+      company.some((line) => line.includes("#1 ") && !line.endsWith("with 0 others")),
+      company.join("\n"),
+    );
     const later = company.filter((line) => !line.includes("#1 "));
     assert.equal(later.length, 3, company.join("\n"));
     for (const line of later) assert.match(line, /with 0 others$/);
@@ -82,7 +85,10 @@ describe("charging node losses", () => {
 
   it("a task that crashes its node while running alone is charged every time: maxNodeLosses requeues, then E_NODE_LOST", async () => {
     const { provider } = crashingNodes(1, 2);
-    const handle = start(new Job("alone").task("crasher", { retries: 5 }, () => 1).task("fine", () => 2), { provider, maxNodeLosses: 2 });
+    const handle = start(
+      new Job("alone").task("crasher", { retries: 5 }, () => 1).task("fine", () => 2),
+      { provider, maxNodeLosses: 2 },
+    );
     const result = await handle.result;
     const crasher = result.tasks.get("crasher");
     assert.equal(crasher.status, "failed");
@@ -127,7 +133,9 @@ describe("charging node losses", () => {
         let aborted: unknown;
         ctx.onAbort((reason) => (aborted = reason));
         if (deaths.length === 0) runtime.setTimer(20, () => deaths.forEach((die) => die()));
-        return new Promise((_, reject) => deaths.push(() => reject(aborted ?? new NodeLostError(node.id, `node "${node.id}" died under task "${ctx.taskId}"`))));
+        return new Promise((_, reject) =>
+          deaths.push(() => reject(aborted ?? new NodeLostError(node.id, `node "${node.id}" died under task "${ctx.taskId}"`))),
+        );
       },
     };
     const job = new Job("j").task("p", { timeoutMs: 10, priority: 1 }, () => "p").task("b", () => "b");
@@ -161,7 +169,9 @@ describe("charging node losses", () => {
           const kill = () => reject(new NodeLostError(node.id, `${node.id} died under task "${ctx.taskId}"`));
           kills.get(node.id)!.add(kill);
           if (ctx.taskId === "C" && ctx.attempt === 1) runtime.setTimer(5, () => kills.get(node.id)!.forEach((k) => k()));
-          Promise.resolve(body(ctx)).then(resolve, reject).finally(() => kills.get(node.id)!.delete(kill));
+          Promise.resolve(body(ctx))
+            .then(resolve, reject)
+            .finally(() => kills.get(node.id)!.delete(kill));
         }),
     };
     const job = new Job<Record<string, unknown>>("starve").task("C", { priority: 10 }, async ({ sleep }) => (await sleep(20), "c"));
@@ -229,5 +239,4 @@ describe("charging node losses", () => {
       { iterations: 20, seed: 3 },
     );
   });
-
 });

@@ -48,7 +48,12 @@ function echoProvider(maxNodes: number, options: { failStarts?: boolean } = {}) 
 
 describe("pools", () => {
   it("a task made ready by a synchronous completion in a later pool still runs in an earlier pool (found by a 15,000-schedule campaign)", async () => {
-    const inline: ComputeProvider = { name: "inline", startNode: () => ({ id: "inline-1", slots: 1 }), stopNode: () => {}, run: (_node, body, ctx) => body(ctx) };
+    const inline: ComputeProvider = {
+      name: "inline",
+      startNode: () => ({ id: "inline-1", slots: 1 }),
+      stopNode: () => {},
+      run: (_node, body, ctx) => body(ctx),
+    };
     const job = new Job("j").task("x", { pool: "other" }, () => 1).task("y", { dependsOn: ["x"] }, ({ deps }) => deps.x + 1);
     const result = await run(job, { pools: { default: inProcess(), other: inline } });
     assert.equal(result.output("y"), 2);
@@ -100,7 +105,9 @@ describe("pools", () => {
     });
     await assert.rejects(run(job, { pools: { e: echoProvider(1).provider } }), { message: /give the task \{ pool: "e" \}/ });
     const fn = new Job("k").task("f", { pool: "e" }, () => 1);
-    await assert.rejects(run(fn, { pools: { e: echoProvider(1).provider } }), { message: /task "f": its body is of kind "function", which pool "e" \(provider "echo"\)/ });
+    await assert.rejects(run(fn, { pools: { e: echoProvider(1).provider } }), {
+      message: /task "f": its body is of kind "function", which pool "e" \(provider "echo"\)/,
+    });
   });
 
   it("checks the pools option: not with provider, every pool a provider, data members well formed", async () => {
@@ -116,9 +123,7 @@ describe("pools", () => {
   it("a node reported lost is stopped and replaced, the attempt on it requeued; a stale report is ignored", async () => {
     const echoes = echoProvider(1);
     const second = deferred();
-    const job = new Job("j")
-      .task("a", { pool: "echo" }, echo("A"))
-      .task("b", { pool: "echo", dependsOn: ["a"] }, echo("B", second.promise));
+    const job = new Job("j").task("a", { pool: "echo" }, echo("A")).task("b", { pool: "echo", dependsOn: ["a"] }, echo("B", second.promise));
     const events: string[] = [];
     const handle = start(job, { pools: { echo: echoes.provider } });
     handle.on("task:start", (e) => {
@@ -133,13 +138,7 @@ describe("pools", () => {
     assert.equal(result.status, "succeeded");
     assert.equal(result.output("b"), "B");
     assert.equal(result.tasks.get("b").attempts, 2);
-    assert.deepEqual(events, [
-      "start a#1",
-      "start b#1",
-      'lost echo-1: node "echo-1" of pool "echo" was lost: host rebooted',
-      "requeued b",
-      "start b#2",
-    ]);
+    assert.deepEqual(events, ["start a#1", "start b#1", 'lost echo-1: node "echo-1" of pool "echo" was lost: host rebooted', "requeued b", "start b#2"]);
     assert.deepEqual(echoes.started, ["echo-1", "echo-2"]);
     assert.deepEqual(echoes.stopped, ["echo-1", "echo-2"]);
     // A report about a node already gone changes nothing (it is not stopped twice).
@@ -164,7 +163,10 @@ describe("pools", () => {
 
   it("addTask checks the new task's pool and leaves the run unchanged when refused", async () => {
     const gate = deferred();
-    const handle = start(new Job("j").task("a", () => gate.promise), { pools: { echo: echoProvider(1).provider } });
+    const handle = start(
+      new Job("j").task("a", () => gate.promise),
+      { pools: { echo: echoProvider(1).provider } },
+    );
     assert.throws(() => handle.addTask("x", { pool: "nope" }, () => 1), { code: "E_INVALID_OPTION", message: /task "x": option "pool" names pool "nope"/ });
     assert.throws(() => handle.addTask("y", echo("Y")), { message: /task "y": its body is of kind "echo"/ });
     const more = handle.addTask("x", { pool: "echo", dependsOn: ["a"] }, echo("X"));
@@ -176,12 +178,17 @@ describe("pools", () => {
 
   it("ctx.log lines of in-process bodies arrive as task:output events, in order", async () => {
     const events: RunEvent[] = [];
-    const handle = start(new Job("j").task("a", ({ log }) => {
-      log("one");
-      log("two", "stderr");
-    }));
+    const handle = start(
+      new Job("j").task("a", ({ log }) => {
+        log("one");
+        log("two", "stderr");
+      }),
+    );
     handle.on("task:output", (e) => events.push(e));
     await handle.result;
-    assert.deepEqual(events.map((e) => e.type === "task:output" && `${e.stream}:${e.line}`), ["log:one", "stderr:two"]);
+    assert.deepEqual(
+      events.map((e) => e.type === "task:output" && `${e.stream}:${e.line}`),
+      ["log:one", "stderr:two"],
+    );
   });
 });

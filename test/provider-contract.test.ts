@@ -10,7 +10,10 @@ const functionBodies: ContractBodies<TaskBody> = {
   fails: (message) => () => {
     throw new Error(message);
   },
-  echoesDeps: () => ({ deps }) => deps,
+  echoesDeps:
+    () =>
+    ({ deps }) =>
+      deps,
   waitsForAbort: () => untilAborted,
 };
 
@@ -71,10 +74,16 @@ describe("provider contract: catches broken providers", () => {
 
 describe("provider contract: refuses what is not its options, naming what was wrong", () => {
   const refused = (options: unknown, pattern: RegExp) =>
-    assert.throws(() => providerContract(options as never), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
+    assert.throws(
+      () => providerContract(options as never),
+      (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message),
+    );
 
   it("no options, or something else than an options object", () => {
-    refused(undefined, /^providerContract\(options\): options must be an object \{ provider: \(\) => ComputeProvider, bodies: \{ returns, fails, echoesDeps, waitsForAbort, crashesNode\? \} \}, received undefined$/);
+    refused(
+      undefined,
+      /^providerContract\(options\): options must be an object \{ provider: \(\) => ComputeProvider, bodies: \{ returns, fails, echoesDeps, waitsForAbort, crashesNode\? \} \}, received undefined$/,
+    );
     refused(null, /options must be an object .*, received null$/);
     refused(42, /options must be an object .*, received number 42$/);
     refused(inProcess(), /received a provider object; pass \{ provider: \(\) => yourProvider\(\), bodies \}$/);
@@ -86,14 +95,25 @@ describe("provider contract: refuses what is not its options, naming what was wr
     refused({ provider: inProcess(), bodies: functionBodies }, /option "provider" must be .*, received a provider object \(each check needs a fresh one/);
     refused({ provider: inProcess }, /option "bodies" must be an object of functions that make bodies .*, received undefined$/);
     refused({ provider: inProcess, bodies: { returns: functionBodies.returns } }, /option "bodies" lacks fails, echoesDeps, waitsForAbort/);
-    refused({ provider: inProcess, bodies: { ...functionBodies, crashNode: () => () => 1 } }, /option "bodies": unknown body maker "crashNode" \(did you mean "crashesNode"\?\)/);
-    refused({ provider: inProcess, bodies: { ...functionBodies, crashesNode: true } }, /option "bodies.crashesNode" must be a function when given .*, received boolean true$/);
+    refused(
+      { provider: inProcess, bodies: { ...functionBodies, crashNode: () => () => 1 } },
+      /option "bodies": unknown body maker "crashNode" \(did you mean "crashesNode"\?\)/,
+    );
+    refused(
+      { provider: inProcess, bodies: { ...functionBodies, crashesNode: true } },
+      /option "bodies.crashesNode" must be a function when given .*, received boolean true$/,
+    );
     refused({ provider: inProcess, bodies: functionBodies, provder: inProcess }, /providerContract: unknown option "provder" \(did you mean "provider"\?\)/);
   });
 
   it("a factory that does not return a provider fails each check with that said", async () => {
     for (const check of providerContract({ provider: () => undefined as never, bodies: functionBodies })) {
-      await assert.rejects(check.run(), (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && /provider.* must be a ComputeProvider object, received undefined/.test(e.message), check.name);
+      await assert.rejects(
+        check.run(),
+        (e: unknown) =>
+          e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && /provider.* must be a ComputeProvider object, received undefined/.test(e.message),
+        check.name,
+      );
     }
   });
 });

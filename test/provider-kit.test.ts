@@ -290,7 +290,11 @@ describe("StartedNodes", () => {
     const refused = (n: unknown) =>
       assert.rejects(
         nodes.run(n as ProviderNode, ctx, () => assert.fail("must not run")),
-        (e) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && /^task "load": provider "my-cloud" was asked to run on node /.test(e.message) && e.message.endsWith(", which it did not start"),
+        (e) =>
+          e instanceof FlotillaError &&
+          e.code === "E_INVALID_OPTION" &&
+          /^task "load": provider "my-cloud" was asked to run on node /.test(e.message) &&
+          e.message.endsWith(", which it did not start"),
       );
     await refused(node("stranger"));
     await refused(null);
@@ -307,9 +311,15 @@ describe("StartedNodes", () => {
     const nodes = new StartedNodes<ProviderNode>("my-cloud");
     const vm = nodes.add(node("vm-1"));
     nodes.markLost(vm);
-    await assert.rejects(nodes.run(vm, ctx, () => 1), (e) => e instanceof NodeLostError && e.nodeId === "vm-1" && e.message === 'node "vm-1" is lost; task "load" attempt 2 cannot run on it');
+    await assert.rejects(
+      nodes.run(vm, ctx, () => 1),
+      (e) => e instanceof NodeLostError && e.nodeId === "vm-1" && e.message === 'node "vm-1" is lost; task "load" attempt 2 cannot run on it',
+    );
     assert.equal(nodes.markStopped(vm), vm, "a lost node is still to be stopped");
-    await assert.rejects(nodes.run(vm, ctx, () => 1), { message: 'node "vm-1" is stopped; task "load" attempt 2 cannot run on it' });
+    await assert.rejects(
+      nodes.run(vm, ctx, () => 1),
+      { message: 'node "vm-1" is stopped; task "load" attempt 2 cannot run on it' },
+    );
     nodes.markLost(vm);
     assert.equal(nodes.stateOf(vm), "stopped", "a stopped node stays stopped");
   });
@@ -351,7 +361,10 @@ describe("node errors", () => {
     const idle = nodeLostError("vm-1", undefined, "its VM was preempted");
     assert.equal(idle.message, 'node "vm-1" was lost while idle: its VM was preempted');
     assert.equal("cause" in idle, false, "no cause given, none set");
-    assert.equal(nodeStoppedError("vm-1", ctx, 'command ["make"]', "it was killed").message, 'task "load" attempt 2: node "vm-1" was stopped while command ["make"] ran; it was killed');
+    assert.equal(
+      nodeStoppedError("vm-1", ctx, 'command ["make"]', "it was killed").message,
+      'task "load" attempt 2: node "vm-1" was stopped while command ["make"] ran; it was killed',
+    );
     assert.equal(nodeGoneError("vm-1", "lost", ctx).message, 'node "vm-1" is lost; task "load" attempt 2 cannot run on it');
   });
 });

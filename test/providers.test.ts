@@ -25,13 +25,19 @@ describe("providers and lost nodes", () => {
     const provider = inProcess();
     const node = await provider.startNode({ lost: () => {} });
     assert.deepEqual(node, { id: "in-process", slots: Infinity });
-    const result = await run(new Job("j").task("a", (ctx) => `${ctx.node.id}/${ctx.node.slots}`), { provider });
+    const result = await run(
+      new Job("j").task("a", (ctx) => `${ctx.node.id}/${ctx.node.slots}`),
+      { provider },
+    );
     assert.equal(result.output("a"), "in-process/Infinity");
   });
 
   it("requeues an attempt whose node was lost without spending a retry, on a fresh node", async () => {
     const { provider, stopped, started } = crashyProvider({ crashWhen: (taskId, nodeId) => taskId === "b" && nodeId === "node-1" });
-    const handle = start(new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, ({ deps }) => deps.a + 1), { provider });
+    const handle = start(
+      new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, ({ deps }) => deps.a + 1),
+      { provider },
+    );
     const requeued: string[] = [];
     handle.on("task:requeued", (e) => requeued.push(`${e.taskId}#${e.attempt}`));
     const result = await handle.result;
@@ -45,7 +51,10 @@ describe("providers and lost nodes", () => {
 
   it("fails a poison task with E_NODE_LOST after maxNodeLosses requeues", async () => {
     const { provider, stopped, started } = crashyProvider({ crashWhen: (taskId) => taskId === "poison" });
-    const result = await run(new Job("j").task("poison", { retries: 5 }, () => 1).task("fine", () => 2), { provider, maxNodeLosses: 2 });
+    const result = await run(
+      new Job("j").task("poison", { retries: 5 }, () => 1).task("fine", () => 2),
+      { provider, maxNodeLosses: 2 },
+    );
     const poison = result.tasks.get("poison");
     assert.equal(poison.status, "failed");
     // Its first node also ran "fine": that loss is charged to nobody; alone afterwards, two losses are
@@ -91,7 +100,10 @@ describe("providers and lost nodes", () => {
       run: (node, body, ctx) => (node.id === "n1" ? Promise.reject(new NodeLostError(node.id)) : body(ctx)),
     };
     let settled = false;
-    const pending = run(new Job("j").task("a", () => 1), { provider }).then((r) => ((settled = true), r));
+    const pending = run(
+      new Job("j").task("a", () => 1),
+      { provider },
+    ).then((r) => ((settled = true), r));
     while (stops.size < 2) await flush();
     await flush();
     assert.equal(settled, false, "waits for n1 (lost) and n2 (finished) to stop");
@@ -112,7 +124,10 @@ describe("providers and lost nodes", () => {
       run: () => undefined,
     };
     const runtime = virtualRuntime();
-    const result = await run(new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, () => 2), { provider, runtime });
+    const result = await run(
+      new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, () => 2),
+      { provider, runtime },
+    );
     assert.equal(attempts, 4, "the first start and three retries");
     assert.equal(result.finishedAt, 700, "after 100 + 200 + 400 ms of backoff");
     assert.equal(result.status, "failed");
@@ -128,12 +143,15 @@ describe("providers and lost nodes", () => {
       name: "misconfigured",
       startNode: () => {
         attempts++;
-        throw new FlotillaError("E_INVALID_OPTION", "misconfigured(): option \"region\" is unknown to the cloud");
+        throw new FlotillaError("E_INVALID_OPTION", 'misconfigured(): option "region" is unknown to the cloud');
       },
       stopNode: () => {},
       run: () => undefined,
     };
-    const result = await run(new Job("j").task("a", () => 1), { provider, runtime: virtualRuntime() });
+    const result = await run(
+      new Job("j").task("a", () => 1),
+      { provider, runtime: virtualRuntime() },
+    );
     assert.equal(attempts, 1);
     assert.equal(result.finishedAt, 0, "no backoff waited");
     assert.match((result.tasks.get("a").error as Error).message, /could not start a node: misconfigured\(\): option "region"/);

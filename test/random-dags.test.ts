@@ -43,7 +43,14 @@ async function checkSeed(seed: number, { leak = false } = {}): Promise<Record<st
     specs.push({ id, deps, satisfy });
     job.task(
       id,
-      { dependsOn: deps, retries: pick(3), backoff: { initialMs: pick(20), jitter: rand() < 0.5 ? 0 : 0.5 }, timeoutMs, onFailure: satisfy ? "satisfy" : "block", priority: pick(3) },
+      {
+        dependsOn: deps,
+        retries: pick(3),
+        backoff: { initialMs: pick(20), jitter: rand() < 0.5 ? 0 : 0.5 },
+        timeoutMs,
+        onFailure: satisfy ? "satisfy" : "block",
+        priority: pick(3),
+      },
       async (ctx: TaskContext) => {
         const key = `${id}#${ctx.attempt}`;
         holding.add(key);
@@ -96,7 +103,13 @@ async function checkSeed(seed: number, { leak = false } = {}): Promise<Record<st
     assert.equal(task.status, status.get(spec.id), `seed ${seed}: ${spec.id} event and result agree`);
     if (task.status === "succeeded") assert.equal(task.output, spec.id);
     if (task.status === "skipped") {
-      assert.ok(spec.deps.some((d) => { const s = result.tasks.get(d)!.status; return s !== "succeeded" && !(s === "failed" && specs[Number(d.slice(1))]!.satisfy); }), `seed ${seed}: ${spec.id} skipped without cause`);
+      assert.ok(
+        spec.deps.some((d) => {
+          const s = result.tasks.get(d)!.status;
+          return s !== "succeeded" && !(s === "failed" && specs[Number(d.slice(1))]!.satisfy);
+        }),
+        `seed ${seed}: ${spec.id} skipped without cause`,
+      );
     }
   }
   assert.ok(peak <= concurrency, `seed ${seed}: ${peak} attempts held slots at once, concurrency ${concurrency}`);
@@ -128,10 +141,14 @@ describe("random jobs on the virtual clock", () => {
       const rand = seededRandom(seed);
       const job = new Job<Record<string, unknown>>("same");
       for (let i = 0; i < 20; i++) {
-        job.task(`t${i}`, { dependsOn: i === 0 ? [] : [`t${Math.floor(rand() * i)}`], retries: 1, backoff: { initialMs: 5, jitter: 1 } }, async ({ sleep, attempt }) => {
-          await sleep(Math.floor(rand() * 30));
-          if (attempt === 1 && rand() < 0.3) throw new Error("flaky");
-        });
+        job.task(
+          `t${i}`,
+          { dependsOn: i === 0 ? [] : [`t${Math.floor(rand() * i)}`], retries: 1, backoff: { initialMs: 5, jitter: 1 } },
+          async ({ sleep, attempt }) => {
+            await sleep(Math.floor(rand() * 30));
+            if (attempt === 1 && rand() < 0.3) throw new Error("flaky");
+          },
+        );
       }
       const handle = start(job, { runtime, concurrency: 3 });
       const events: string[] = [];

@@ -44,7 +44,10 @@ describe("re-entrant user code", () => {
 
   it("a task added from a task:output listener of an async body still runs (its dispatch is not lost)", async () => {
     const runtime = virtualRuntime();
-    const handle = start(new Job<Record<string, unknown>>("j").task("a", async ({ log, sleep }) => (await sleep(1), log("add"), await sleep(1), 1)), { runtime });
+    const handle = start(
+      new Job<Record<string, unknown>>("j").task("a", async ({ log, sleep }) => (await sleep(1), log("add"), await sleep(1), 1)),
+      { runtime },
+    );
     handle.once("task:output", () => handle.addTask("extra", () => "added"));
     const result = await handle.result;
     assert.equal(result.output("extra"), "added");
@@ -66,7 +69,10 @@ describe("re-entrant user code", () => {
 
   it("a task added by a task:succeeded listener still waits for its other, unfinished dependency", async () => {
     const runtime = virtualRuntime();
-    const handle = start(new Job("j").task("a", () => 1).task("b", async ({ sleep }) => (await sleep(100), "b")), { runtime });
+    const handle = start(
+      new Job("j").task("a", () => 1).task("b", async ({ sleep }) => (await sleep(100), "b")),
+      { runtime },
+    );
     const padded = handle.addTask("pad", () => 0);
     let seen: unknown = "not run";
     handle.on("task:succeeded", (e) => {
@@ -80,8 +86,10 @@ describe("re-entrant user code", () => {
     it(`an abort listener that cancels the whole run (during ${how}) leaves a settled, cancelled run`, async () => {
       const runtime = virtualRuntime();
       const job = new Job("j")
-        .task("a", { timeoutMs: how === "timeout" ? 20 : undefined }, ({ signal }) =>
-          new Promise((resolve) => signal.addEventListener("abort", () => (handle.cancel("from a listener"), resolve(0)))),
+        .task(
+          "a",
+          { timeoutMs: how === "timeout" ? 20 : undefined },
+          ({ signal }) => new Promise((resolve) => signal.addEventListener("abort", () => (handle.cancel("from a listener"), resolve(0)))),
         )
         .task("b", ({ signal }) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))));
       const handle = start(job, { runtime });
@@ -95,8 +103,18 @@ describe("re-entrant user code", () => {
 
   it("a task added by a task:failed listener while no node can start ends exactly once", async () => {
     const runtime = virtualRuntime();
-    const provider: ComputeProvider = { name: "down", startNode: () => { throw new Error("no capacity"); }, stopNode: () => {}, run: () => undefined };
-    const handle = start(new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, () => 2), { runtime, provider });
+    const provider: ComputeProvider = {
+      name: "down",
+      startNode: () => {
+        throw new Error("no capacity");
+      },
+      stopNode: () => {},
+      run: () => undefined,
+    };
+    const handle = start(
+      new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, () => 2),
+      { runtime, provider },
+    );
     const terminal: string[] = [];
     let added = false;
     for (const name of ["task:succeeded", "task:failed", "task:skipped", "task:cancelled"] as const) {
@@ -123,9 +141,7 @@ describe("re-entrant user code", () => {
       stopNode: () => {},
       run: (node, body, ctx) => (ctx.taskId === "lost" ? Promise.reject(new NodeLostError(node.id)) : body(ctx)),
     };
-    const job = new Job("j")
-      .task("flaky", { retries: 1, backoff: { initialMs: 60_000 } }, () => Promise.reject(new Error("no")))
-      .task("lost", () => 1);
+    const job = new Job("j").task("flaky", { retries: 1, backoff: { initialMs: 60_000 } }, () => Promise.reject(new Error("no"))).task("lost", () => 1);
     const result = await start(job, { runtime, provider }).result;
     assert.equal(result.status, "failed");
     assert.equal(runtime.pendingTimers, 0);
@@ -135,7 +151,10 @@ describe("re-entrant user code", () => {
 describe("fault points and providers that misbehave", () => {
   it("a delayed completion of a timed-out attempt leaves no timer", async () => {
     const runtime = virtualRuntime({ fault: (p) => (p === "task.complete" ? { kind: "delay", ms: 60_000 } : undefined) });
-    const result = await start(new Job("j").task("a", { timeoutMs: 10 }, async () => 1), { runtime, cancelGraceMs: 5 }).result;
+    const result = await start(
+      new Job("j").task("a", { timeoutMs: 10 }, async () => 1),
+      { runtime, cancelGraceMs: 5 },
+    ).result;
     assert.equal(result.status, "failed");
     assert.equal(runtime.pendingTimers, 0);
   });
@@ -156,14 +175,20 @@ describe("fault points and providers that misbehave", () => {
   it("a node with 0 slots is refused with a typed error instead of hanging", async () => {
     const runtime = virtualRuntime();
     const provider: ComputeProvider = { name: "zero", startNode: () => ({ id: "n", slots: 0 }), stopNode: () => {}, run: (_n, body, ctx) => body(ctx) };
-    const result = await start(new Job("j").task("a", () => 1), { runtime, provider }).result;
+    const result = await start(
+      new Job("j").task("a", () => 1),
+      { runtime, provider },
+    ).result;
     assert.equal(result.status, "failed");
     const cause = (result.tasks.get("a")!.error as Error).cause;
     assert.ok(cause instanceof FlotillaError && cause.code === "E_INVALID_OPTION" && /slots: number 0/.test(cause.message), String(cause));
   });
 
   it("a refused run that is only iterated (and caught) raises no unhandled rejection", async () => {
-    const handle = start(new Job("j").task("a", () => 1), { concurrency: 0 });
+    const handle = start(
+      new Job("j").task("a", () => 1),
+      { concurrency: 0 },
+    );
     await assert.rejects(async () => {
       for await (const e of handle) void e;
     }, /concurrency/);

@@ -46,7 +46,10 @@ describe("the determinism seam", () => {
 
   it("a runtime's clock dates the run and its tasks", async () => {
     const runtime = virtualRuntime({ startAt: 1_000 });
-    const result = await run(new Job("j").task("a", ({ sleep }) => sleep(250)), { runtime });
+    const result = await run(
+      new Job("j").task("a", ({ sleep }) => sleep(250)),
+      { runtime },
+    );
     assert.equal(result.startedAt, 1_000);
     assert.equal(result.tasks.get("a").startedAt, 1_000);
     assert.equal(result.tasks.get("a").finishedAt, 1_250);
@@ -64,23 +67,32 @@ describe("fault points", () => {
         if (ctx.taskId === "load" && ctx.attempt === 1) return { kind: "fail", error: new Error("injected crash") };
       },
     });
-    const handle = start(new Job("etl").task("load", { retries: 1, backoff: { initialMs: 10 } }, () => "saved"), { runtime });
+    const handle = start(
+      new Job("etl").task("load", { retries: 1, backoff: { initialMs: 10 } }, () => "saved"),
+      { runtime },
+    );
     const errors: unknown[] = [];
     handle.on("task:retry", (e) => errors.push(e.error));
     const result = await handle.result;
     assert.equal(result.output("load"), "saved");
     assert.equal(result.tasks.get("load").attempts, 2);
     assert.equal((errors[0] as Error).message, "injected crash");
-    assert.deepEqual(seen.map((c) => [c.point, c.jobName, c.taskId, c.attempt, c.nodeId]), [
-      ["task.attempt", "etl", "load", 1, "in-process"],
-      ["task.attempt", "etl", "load", 2, "in-process"],
-    ]);
+    assert.deepEqual(
+      seen.map((c) => [c.point, c.jobName, c.taskId, c.attempt, c.nodeId]),
+      [
+        ["task.attempt", "etl", "load", 1, "in-process"],
+        ["task.attempt", "etl", "load", 2, "in-process"],
+      ],
+    );
   });
 
   it("task.attempt can time out an attempt without running its body", async () => {
     let ran = 0;
     const runtime = virtualRuntime({ fault: (point, ctx) => (point === "task.attempt" && ctx.attempt === 1 ? { kind: "timeout" } : undefined) });
-    const result = await run(new Job("j").task("a", { retries: 1, backoff: { initialMs: 0 } }, () => ++ran), { runtime });
+    const result = await run(
+      new Job("j").task("a", { retries: 1, backoff: { initialMs: 0 } }, () => ++ran),
+      { runtime },
+    );
     assert.equal(result.output("a"), 1);
     assert.equal(result.tasks.get("a").attempts, 2);
     assert.equal(runtime.pendingTimers, 0);
@@ -88,14 +100,20 @@ describe("fault points", () => {
 
   it("task.complete can turn a finished attempt into a failure (a lost completion)", async () => {
     const runtime = virtualRuntime({ fault: (point) => (point === "task.complete" ? { kind: "fail" } : undefined) });
-    const result = await run(new Job("j").task("a", () => 1), { runtime });
+    const result = await run(
+      new Job("j").task("a", () => 1),
+      { runtime },
+    );
     assert.equal(result.status, "failed");
     assert.match((result.tasks.get("a").error as Error).message, /injected fault at task.complete \(task "a", attempt 1\)/);
   });
 
   it("job.cancel can cancel the run before a chosen dispatch", async () => {
     const runtime = virtualRuntime({ fault: (point, ctx) => (point === "job.cancel" && ctx.taskId === "b" ? { kind: "cancel", reason: "chaos" } : undefined) });
-    const result = await run(new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, () => 2), { runtime });
+    const result = await run(
+      new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, () => 2),
+      { runtime },
+    );
     assert.equal(result.status, "cancelled");
     assert.equal(result.output("a"), 1);
     const error = result.tasks.get("b").error as CancelledError;

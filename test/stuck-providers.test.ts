@@ -25,7 +25,10 @@ describe("providers that never answer", () => {
       stopNode: (node) => stopped.resolve(node.id),
       run: (_node, body, ctx) => body(ctx),
     };
-    const handle = start(new Job("j").task("a", () => 1), { runtime, provider, stopTimeoutMs: 5_000 });
+    const handle = start(
+      new Job("j").task("a", () => 1),
+      { runtime, provider, stopTimeoutMs: 5_000 },
+    );
     const errors: RunEvents["provider:error"][] = [];
     handle.on("provider:error", (e) => errors.push(e));
     handle.once("job:start", () => queueMicrotask(() => handle.cancel("give up")));
@@ -50,7 +53,10 @@ describe("providers that never answer", () => {
       stopNode: () => {},
       run: (_node, body, ctx) => body(ctx),
     };
-    const handle = start(new Job("j").task("a", () => 1), { runtime, provider });
+    const handle = start(
+      new Job("j").task("a", () => 1),
+      { runtime, provider },
+    );
     const errors: unknown[] = [];
     handle.on("provider:error", (e) => errors.push(e));
     handle.once("job:start", () => queueMicrotask(() => handle.cancel()));
@@ -68,13 +74,19 @@ describe("providers that never answer", () => {
       stopNode: () => new Promise(() => {}),
       run: (_node, body, ctx) => body(ctx),
     };
-    const handle = start(new Job("j").task("a", () => 1), { runtime, provider, stopTimeoutMs: 2_000 });
+    const handle = start(
+      new Job("j").task("a", () => 1),
+      { runtime, provider, stopTimeoutMs: 2_000 },
+    );
     const errors: RunEvents["provider:error"][] = [];
     handle.on("provider:error", (e) => errors.push(e));
     const result = await handle.result;
     assert.equal(result.status, "succeeded");
     assert.equal(result.finishedAt - result.startedAt, 2_000);
-    assert.deepEqual(errors.map((e) => [e.operation, e.nodeId, isFlotillaError(e.error, "E_TIMEOUT")]), [["stopNode", "n1", true]]);
+    assert.deepEqual(
+      errors.map((e) => [e.operation, e.nodeId, isFlotillaError(e.error, "E_TIMEOUT")]),
+      [["stopNode", "n1", true]],
+    );
   });
 
   it("a stopNode that throws is reported, not swallowed", async () => {
@@ -87,7 +99,10 @@ describe("providers that never answer", () => {
       },
       run: (_node, body, ctx) => body(ctx),
     };
-    const handle = start(new Job("j").task("a", () => 1), { provider });
+    const handle = start(
+      new Job("j").task("a", () => 1),
+      { provider },
+    );
     const errors: unknown[] = [];
     handle.on("provider:error", (e) => errors.push(e.error));
     assert.equal((await handle.result).status, "succeeded");
@@ -97,18 +112,36 @@ describe("providers that never answer", () => {
 
 describe("providers whose values throw", () => {
   const odd: [string, () => unknown][] = [
-    ["a start whose thenable has a throwing then getter", () => Object.defineProperty({}, "then", { get: () => { throw new Error("then getter exploded"); } })],
-    ["a node whose id getter throws", () => Object.defineProperty({ slots: 1 }, "id", { get: () => { throw new Error("id getter exploded"); } })],
+    [
+      "a start whose thenable has a throwing then getter",
+      () =>
+        Object.defineProperty({}, "then", {
+          get: () => {
+            throw new Error("then getter exploded");
+          },
+        }),
+    ],
+    [
+      "a node whose id getter throws",
+      () =>
+        Object.defineProperty({ slots: 1 }, "id", {
+          get: () => {
+            throw new Error("id getter exploded");
+          },
+        }),
+    ],
   ];
   for (const [name, make] of odd) {
     it(`${name}: the start fails (retried, then the pool's tasks fail) and the run settles`, async () => {
       const runtime = virtualRuntime();
       const provider: ComputeProvider = { name: "odd", startNode: () => make() as never, stopNode: () => {}, run: (_node, body, ctx) => body(ctx) };
-      const result = await start(new Job("j").task("a", () => 1), { runtime, provider }).result;
+      const result = await start(
+        new Job("j").task("a", () => 1),
+        { runtime, provider },
+      ).result;
       assert.equal(result.status, "failed");
       assert.ok(isFlotillaError(result.tasks.get("a").error, "E_NODE_LOST"));
       assert.match((result.tasks.get("a").error as Error).message, /could not start a node: .*exploded/);
     });
   }
 });
-

@@ -84,7 +84,10 @@ describe("building a job", () => {
 describe("starting a run", () => {
   it("rejects an unknown dependency with E_UNKNOWN_DEPENDENCY and a suggestion", async () => {
     const job = new Job<Record<string, unknown>>("etl").task("transform", noop).task("load", { dependsOn: ["transfrom"] }, noop);
-    await assert.rejects(run(job), rejectsWith("E_UNKNOWN_DEPENDENCY", /task "load" depends on unknown task "transfrom" in job "etl" \(did you mean "transform"\?\)/));
+    await assert.rejects(
+      run(job),
+      rejectsWith("E_UNKNOWN_DEPENDENCY", /task "load" depends on unknown task "transfrom" in job "etl" \(did you mean "transform"\?\)/),
+    );
   });
 
   it("rejects a cycle with E_CYCLE naming the whole cycle path", async () => {

@@ -25,7 +25,8 @@ test("an extension declares its own codes and points, typed as literals, and rai
 });
 
 test("a declaration that takes another owner's word, or is malformed, is refused with what was wrong", () => {
-  const refused = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
+  const refused = (f: () => unknown, pattern: RegExp) =>
+    assert.throws(f, (e: unknown) => e instanceof FlotillaError && e.code === "E_INVALID_OPTION" && pattern.test(e.message));
   refused(() => declareErrorCodes("other", { E_CYCLE: "my cycle" }), /other: error code "E_CYCLE" is already declared by flotilla/);
   refused(() => declareFaultPoints("other", { "task.attempt": "mine" }), /fault point "task.attempt" is already declared by flotilla/);
   refused(() => declareErrorCodes("other", { e_lower: "x" } as never), /error code "e_lower" is malformed: expected E_ and upper-case/);

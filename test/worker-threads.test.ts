@@ -165,7 +165,7 @@ describe("worker threads", () => {
     assert.equal(stdout.trim(), "succeeded 5");
   });
 
-  it("gives a body the errors of dependencies that failed with onFailure \"satisfy\"", async () => {
+  it('gives a body the errors of dependencies that failed with onFailure "satisfy"', async () => {
     const job = new Job("satisfy")
       .task("bad", { onFailure: "satisfy" }, workerTask(tasks, "fails", "source is down"))
       .task("report", { dependsOn: ["bad"] }, workerTask(tasks, "seesFailures"));
@@ -173,7 +173,7 @@ describe("worker threads", () => {
     assert.deepEqual(result.output("report"), { bad: { isError: true, name: "RangeError", message: "source is down", code: "E_FIXTURE", dep: undefined } });
   });
 
-  it("a dependency called \"__proto__\" reaches ctx.deps and ctx.failures like any other, and so does an error property of that name", async () => {
+  it('a dependency called "__proto__" reaches ctx.deps and ctx.failures like any other, and so does an error property of that name', async () => {
     const ownKeys = new URL("./fixtures/worker/own-keys.mjs", import.meta.url);
     type Seen = { deps: [string, unknown][]; failures: [string, unknown][] };
     const failed = await run(
@@ -182,7 +182,10 @@ describe("worker threads", () => {
         .task("report", { dependsOn: ["__proto__"] }, workerTask<Seen>(ownKeys, "ownEntries")),
       { provider: workerThreads({ threads: 1 }) },
     );
-    assert.deepEqual(failed.output("report"), { deps: [], failures: [["__proto__", { isError: true, message: "source is down", code: "E_FIXTURE", ownProto: "kept" }]] });
+    assert.deepEqual(failed.output("report"), {
+      deps: [],
+      failures: [["__proto__", { isError: true, message: "source is down", code: "E_FIXTURE", ownProto: "kept" }]],
+    });
     const error = failed.tasks.get("__proto__").error;
     assert.equal(Object.getOwnPropertyDescriptor(error, "__proto__")?.value, "kept", "the error's own property came back from the thread");
     assert.ok(error instanceof Error);
@@ -229,7 +232,10 @@ describe("worker threads", () => {
       const result = await run(job, { provider: workerThreads({ threads: 2 }) });
       const error = result.tasks.get("odd").error;
       assert.ok(isFlotillaError(error, "E_WORKER_FAILED"), String(error));
-      assert.match(error.message, /^task "odd": the output of export "uncloneable" \(module file:\/\/.*tasks\.mjs\) cannot be sent back from the worker thread: output\.items\[1\]\.save is a function \(save\)$/);
+      assert.match(
+        error.message,
+        /^task "odd": the output of export "uncloneable" \(module file:\/\/.*tasks\.mjs\) cannot be sent back from the worker thread: output\.items\[1\]\.save is a function \(save\)$/,
+      );
       for (let i = 0; i < 20; i++) assert.equal(result.output(`t${i}`), i);
       assert.equal(result.counts.succeeded, 20);
     });
@@ -242,7 +248,10 @@ describe("worker threads", () => {
       const result = await run(job, { provider: workerThreads({ threads: 1 }) });
       const error = result.tasks.get("fnInput").error;
       assert.ok(isFlotillaError(error, "E_WORKER_FAILED"), String(error));
-      assert.match(error.message, /^task "fnInput": the input of its workerTask \(export "returns" of file:\/\/.*tasks\.mjs\) cannot be sent to a worker thread: input\.callback is a function \(callback\)$/);
+      assert.match(
+        error.message,
+        /^task "fnInput": the input of its workerTask \(export "returns" of file:\/\/.*tasks\.mjs\) cannot be sent to a worker thread: input\.callback is a function \(callback\)$/,
+      );
       assert.equal(result.output("fine"), 3);
       assert.equal(result.output("local"), 1);
     });
@@ -259,16 +268,24 @@ describe("worker threads", () => {
 
     it("refuses a body that is not a workerTask before the run starts", async () => {
       const job = new Job("fn").task("inline", () => 1);
-      await assert.rejects(run(job, { provider: workerThreads({ threads: 1 }) }), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /task "inline": its body is of kind "function", which pool "default" \(provider "worker-threads"\)/.test((e as Error).message));
+      await assert.rejects(
+        run(job, { provider: workerThreads({ threads: 1 }) }),
+        (e: unknown) =>
+          isFlotillaError(e, "E_INVALID_OPTION") &&
+          /task "inline": its body is of kind "function", which pool "default" \(provider "worker-threads"\)/.test((e as Error).message),
+      );
     });
   });
 
   describe("lost threads", () => {
     it("a thread that crashes is a lost node: the attempt is requeued on a fresh thread without spending a retry", async () => {
       const flag = cells();
-      const handle = start(new Job("crash").task("once", workerTask<string>(tasks, "crashOnce", { flag })).task("fine", workerTask(tasks, "add", { a: 1, b: 1 })), {
-        provider: workerThreads({ threads: 1 }),
-      });
+      const handle = start(
+        new Job("crash").task("once", workerTask<string>(tasks, "crashOnce", { flag })).task("fine", workerTask(tasks, "add", { a: 1, b: 1 })),
+        {
+          provider: workerThreads({ threads: 1 }),
+        },
+      );
       const requeued: unknown[] = [];
       handle.on("task:requeued", (e) => e.taskId === "once" && requeued.push(e.error));
       const result = await handle.result;
@@ -303,7 +320,10 @@ describe("worker threads", () => {
 
     it("a thread that runs out of memory under resourceLimits is a lost node", { skip: isDeno ? "Deno ignores resourceLimits" : false }, async () => {
       const job = new Job("oom").task("hog", workerTask(tasks, "exhaustMemory")).task("fine", workerTask(tasks, "add", { a: 1, b: 1 }));
-      const result = await run(job, { provider: workerThreads({ threads: 2, tasksPerThread: 1, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } }), maxNodeLosses: 1 });
+      const result = await run(job, {
+        provider: workerThreads({ threads: 2, tasksPerThread: 1, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } }),
+        maxNodeLosses: 1,
+      });
       const hog = result.tasks.get("hog");
       assert.ok(isFlotillaError(hog.error, "E_NODE_LOST"), String(hog.error));
       assert.match((hog.error as Error).message, /its worker thread crashed: .*memory/);
@@ -320,7 +340,17 @@ describe("worker threads", () => {
         const lost = new Promise<unknown>((resolve) => (report = resolve));
         const node = await provider.startNode({ lost: report } satisfies NodeReport);
         const go = cells();
-        const ctx = { taskId: "later", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node, sleep: async () => {}, log: () => {}, onAbort: () => () => {} };
+        const ctx = {
+          taskId: "later",
+          attempt: 1,
+          signal: new AbortController().signal,
+          deps: {},
+          failures: {},
+          node,
+          sleep: async () => {},
+          log: () => {},
+          onAbort: () => () => {},
+        };
         assert.equal(await provider.run(node, workerTask(tasks, "crashLater", { go }), ctx), "returned");
         Atomics.store(go, 0, 1);
         Atomics.notify(go, 0);
@@ -368,7 +398,14 @@ describe("worker threads", () => {
         assert.equal(result.tasks.get("c").status, "succeeded", String(result.tasks.get("c").error));
         assert.deepEqual(lost, []);
         const thread = result.output("hold");
-        assert.deepEqual([result.output("b"), result.output("c")], [{ input: "b", threadId: thread }, { input: "c", threadId: thread }], "b and c ran on the thread that loaded the module: it was not terminated");
+        assert.deepEqual(
+          [result.output("b"), result.output("c")],
+          [
+            { input: "b", threadId: thread },
+            { input: "c", threadId: thread },
+          ],
+          "b and c ran on the thread that loaded the module: it was not terminated",
+        );
       } finally {
         mock.timers.reset();
       }
@@ -555,17 +592,30 @@ describe("worker threads", () => {
       const spec: WorkerTaskSpec<number> = workerTask<number>(tasks, "add", { a: 1, b: 2 });
       assert.deepEqual({ ...spec }, { kind: "worker-thread", module: tasks.href, export: "add", input: { a: 1, b: 2 } });
       assert.equal(workerTask(tasks.href, "add").module, tasks.href);
-      const badUrl = (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /moduleUrl must be a URL, an absolute URL string or an absolute path .* received string "\.\/tasks\.mjs"/.test((e as Error).message);
+      const badUrl = (e: unknown) =>
+        isFlotillaError(e, "E_INVALID_OPTION") &&
+        /moduleUrl must be a URL, an absolute URL string or an absolute path .* received string "\.\/tasks\.mjs"/.test((e as Error).message);
       assert.throws(() => workerTask("./tasks.mjs", "add"), badUrl);
-      assert.throws(() => workerTask(tasks, ""), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /exportName must be a non-empty string .* received string ""/.test((e as Error).message));
-      assert.throws(() => workerTask(42 as never, "add"), (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /received number 42/.test((e as Error).message));
+      assert.throws(
+        () => workerTask(tasks, ""),
+        (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /exportName must be a non-empty string .* received string ""/.test((e as Error).message),
+      );
+      assert.throws(
+        () => workerTask(42 as never, "add"),
+        (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && /received number 42/.test((e as Error).message),
+      );
     });
 
     it("a thread that cannot start (a bad execArgv) fails the waiting tasks with the reason", async () => {
-      const result = await run(new Job("flags").task("a", workerTask(tasks, "add", { a: 1, b: 1 })), { provider: workerThreads({ threads: 1, execArgv: ["--no-such-flag"] }) });
+      const result = await run(new Job("flags").task("a", workerTask(tasks, "add", { a: 1, b: 1 })), {
+        provider: workerThreads({ threads: 1, execArgv: ["--no-such-flag"] }),
+      });
       const error = result.tasks.get("a").error;
       assert.ok(isFlotillaError(error, "E_NODE_LOST"), String(error));
-      assert.match((error as Error).message, /provider "worker-threads" .*could not start a node: workerThreads\(\): option "execArgv" is refused by worker threads: .*--no-such-flag/);
+      assert.match(
+        (error as Error).message,
+        /provider "worker-threads" .*could not start a node: workerThreads\(\): option "execArgv" is refused by worker threads: .*--no-such-flag/,
+      );
       // Refused as a bad option, so the start was not retried.
       assert.ok(isFlotillaError((error as Error).cause, "E_INVALID_OPTION"));
     });
@@ -576,7 +626,17 @@ describe("worker threads", () => {
         const provider = workerThreads({ threads: 1, idleTimeoutMs: 1_000 });
         const lost: unknown[] = [];
         const node = await provider.startNode({ lost: (reason: unknown) => lost.push(reason) });
-        const ctx = { taskId: "who", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node, sleep: async () => {}, log: () => {}, onAbort: () => () => {} };
+        const ctx = {
+          taskId: "who",
+          attempt: 1,
+          signal: new AbortController().signal,
+          deps: {},
+          failures: {},
+          node,
+          sleep: async () => {},
+          log: () => {},
+          onAbort: () => () => {},
+        };
         const first = (await provider.run(node, workerTask(tasks, "whoAmI"), ctx)) as { threadId: number };
         mock.timers.tick(999);
         const same = (await provider.run(node, workerTask(tasks, "whoAmI"), ctx)) as { threadId: number };
@@ -594,10 +654,22 @@ describe("worker threads", () => {
     it("refuses to run on a node it did not start, or on one it stopped", async () => {
       const provider = workerThreads({ threads: 1 });
       const node = await provider.startNode({ lost: () => {} });
-      const ctx = { taskId: "who", attempt: 1, signal: new AbortController().signal, deps: {}, failures: {}, node, sleep: async () => {}, log: () => {}, onAbort: () => () => {} };
+      const ctx = {
+        taskId: "who",
+        attempt: 1,
+        signal: new AbortController().signal,
+        deps: {},
+        failures: {},
+        node,
+        sleep: async () => {},
+        log: () => {},
+        onAbort: () => () => {},
+      };
       await assert.rejects(
         Promise.resolve(provider.run({ id: "other", slots: 1 }, workerTask(tasks, "whoAmI"), ctx)),
-        (e: unknown) => isFlotillaError(e, "E_INVALID_OPTION") && (e as Error).message === 'task "who": provider "worker-threads" was asked to run on node string "other", which it did not start',
+        (e: unknown) =>
+          isFlotillaError(e, "E_INVALID_OPTION") &&
+          (e as Error).message === 'task "who": provider "worker-threads" was asked to run on node string "other", which it did not start',
       );
       await provider.stopNode(node);
       await assert.rejects(

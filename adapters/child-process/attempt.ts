@@ -242,7 +242,13 @@ class CommandAttempt implements LiveGroup {
     } else if (this.#node.stopped) {
       this.#outcome.reject(nodeStoppedError(this.#node.id, this.#ctx, `command ${preview(this.#cmd.argv)}`, "it was killed"));
     } else if (this.#overLimit) {
-      this.#fail("output-limit", `wrote more than ${this.#maxBytes} bytes to stdout (maxOutputBytes) and was stopped; raise maxOutputBytes, or write large output to a file`, undefined, code, signal);
+      this.#fail(
+        "output-limit",
+        `wrote more than ${this.#maxBytes} bytes to stdout (maxOutputBytes) and was stopped; raise maxOutputBytes, or write large output to a file`,
+        undefined,
+        code,
+        signal,
+      );
     } else if (signal !== null) {
       this.#fail("signal", `was killed by ${signal}`, undefined, code, signal);
     } else if (code !== 0) {
@@ -279,7 +285,13 @@ class CommandAttempt implements LiveGroup {
     const ctx = this.#ctx;
     const message =
       `task "${ctx.taskId}" attempt ${ctx.attempt}: command ${preview(this.#cmd.argv)} ${why}` +
-      (stderrTail !== "" ? `\nstderr (last lines):\n${stderrTail.replace(/^/gm, "  ")}` : failure === "exit" || failure === "signal" ? "; it wrote nothing to stderr" : "");
-    this.#outcome.reject(new CommandFailedError({ failure, argv: this.#cmd.argv, taskId: ctx.taskId, attempt: ctx.attempt, exitCode, signal, stderrTail }, message, options));
+      (stderrTail !== ""
+        ? `\nstderr (last lines):\n${stderrTail.replace(/^/gm, "  ")}`
+        : failure === "exit" || failure === "signal"
+          ? "; it wrote nothing to stderr"
+          : "");
+    this.#outcome.reject(
+      new CommandFailedError({ failure, argv: this.#cmd.argv, taskId: ctx.taskId, attempt: ctx.attempt, exitCode, signal, stderrTail }, message, options),
+    );
   }
 }

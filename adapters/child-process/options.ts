@@ -54,5 +54,6 @@ export function resolveOptions(options: ChildProcessOptions | undefined): Resolv
 
 /** The check of `maxOutputBytes`, here and in `command()`'s options. */
 export function checkMaxOutputBytes(where: string, value: unknown): void {
-  if (!(value === Infinity || (Number.isInteger(value) && (value as number) >= 0))) throw invalidOption(where, "maxOutputBytes", "an integer >= 0 or Infinity", value);
+  if (!(value === Infinity || (Number.isInteger(value) && (value as number) >= 0)))
+    throw invalidOption(where, "maxOutputBytes", "an integer >= 0 or Infinity", value);
 }

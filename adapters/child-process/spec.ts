@@ -123,7 +123,10 @@ export function resolveSpec(spec: unknown): ResolvedCommand {
 function resolveCommand(argv: readonly string[], options: CommandOptions): ResolvedCommand {
   const where = `command(${preview(argv)})`;
   if (!Array.isArray(argv) || argv.length === 0) {
-    throw new FlotillaError("E_INVALID_OPTION", `command(argv): argv must be a non-empty array of strings (the program, then its arguments), received ${Array.isArray(argv) ? "an empty array" : describe(argv)}`);
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `command(argv): argv must be a non-empty array of strings (the program, then its arguments), received ${Array.isArray(argv) ? "an empty array" : describe(argv)}`,
+    );
   }
   for (let i = 0; i < argv.length; i++) {
     const arg: unknown = argv[i];
@@ -138,7 +141,10 @@ function resolveCommand(argv: readonly string[], options: CommandOptions): Resol
     if (typeof env !== "object" || env === null || Array.isArray(env)) throw invalidOption(where, "env", "an object of string values", env);
     for (const [name, value] of Object.entries(env)) {
       if (name === "" || name.includes("=") || name.includes("\0")) {
-        throw new FlotillaError("E_INVALID_OPTION", `${where}: option "env" has the name ${JSON.stringify(name)}; a variable's name must be non-empty, without '=' or NUL`);
+        throw new FlotillaError(
+          "E_INVALID_OPTION",
+          `${where}: option "env" has the name ${JSON.stringify(name)}; a variable's name must be non-empty, without '=' or NUL`,
+        );
       }
       if (value !== undefined && (typeof value !== "string" || value.includes("\0"))) {
         throw invalidOption(where, `env.${name}`, "a string without NUL characters (or undefined to remove it)", value);

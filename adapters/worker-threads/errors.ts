@@ -60,7 +60,10 @@ export function failureError(taskId: string, spec: WorkerTaskSpec, failure: Fail
     case "export": {
       const hint = closest(name, failure.exports);
       const exports = failure.exports.length > 0 ? failure.exports.join(", ") : "(none)";
-      return new FlotillaError(E_WORKER_FAILED, `${where}: module ${spec.module} has no export "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}; its exports: ${exports}`);
+      return new FlotillaError(
+        E_WORKER_FAILED,
+        `${where}: module ${spec.module} has no export "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}; its exports: ${exports}`,
+      );
     }
     case "type":
       return new FlotillaError(E_WORKER_FAILED, `${where}: export "${name}" of module ${spec.module} is ${failure.type}, not a function`);
@@ -79,13 +82,21 @@ export function inputError(taskId: string, spec: WorkerTaskSpec, input: unknown,
   const options = { cause: cloneError };
   const found = findUncloneable(input, "input");
   if (found !== undefined) {
-    return new FlotillaError(E_WORKER_FAILED, `${where}: the input of its workerTask (export "${spec.export}" of ${spec.module}) cannot be sent to a worker thread: ${found[0]} is ${found[1]}`, options);
+    return new FlotillaError(
+      E_WORKER_FAILED,
+      `${where}: the input of its workerTask (export "${spec.export}" of ${spec.module}) cannot be sent to a worker thread: ${found[0]} is ${found[1]}`,
+      options,
+    );
   }
   if (typeof deps === "object" && deps !== null) {
     for (const [id, output] of Object.entries(deps)) {
       const inDep = findUncloneable(output, `deps.${id}`);
       if (inDep !== undefined) {
-        return new FlotillaError(E_WORKER_FAILED, `${where}: the output of its dependency "${id}" cannot be sent to a worker thread: ${inDep[0]} is ${inDep[1]}`, options);
+        return new FlotillaError(
+          E_WORKER_FAILED,
+          `${where}: the output of its dependency "${id}" cannot be sent to a worker thread: ${inDep[0]} is ${inDep[1]}`,
+          options,
+        );
       }
     }
   }
@@ -100,5 +111,7 @@ export function threadStartError(nodeId: string, taskId: string, error: unknown)
 /** Node refuses an `execArgv` flag only when a thread starts; a refused flag will be refused every time. */
 export function execArgvError(error: unknown): FlotillaError | undefined {
   if ((error as { code?: unknown } | null)?.code !== "ERR_WORKER_INVALID_EXEC_ARGV") return undefined;
-  return new FlotillaError("E_INVALID_OPTION", `workerThreads(): option "execArgv" is refused by worker threads: ${(error as Error).message}`, { cause: error });
+  return new FlotillaError("E_INVALID_OPTION", `workerThreads(): option "execArgv" is refused by worker threads: ${(error as Error).message}`, {
+    cause: error,
+  });
 }

@@ -281,7 +281,9 @@ export class ThreadNode implements ProviderNode, AttemptNode {
     this.#clearIdleTimer();
     terminate(worker);
     const grace = this.host.options.terminateGraceMs;
-    this.#rejectAll((other) => nodeLostError(this.id, other.ctx, `its worker thread was terminated because task "${call.ctx.taskId}" ignored its abort signal for ${grace} ms`));
+    this.#rejectAll((other) =>
+      nodeLostError(this.id, other.ctx, `its worker thread was terminated because task "${call.ctx.taskId}" ignored its abort signal for ${grace} ms`),
+    );
   }
 
   /** Whether some attempt on the thread is not aborted. */
@@ -349,4 +351,3 @@ export class ThreadNode implements ProviderNode, AttemptNode {
 function terminate(worker: Worker): void {
   void Promise.resolve(worker.terminate()).catch(() => {});
 }
-

@@ -84,12 +84,14 @@ export function resolveOptions(options: WorkerThreadsOptions | undefined): Resol
   const tasksPerThread = o.tasksPerThread ?? 8;
   if (!(Number.isInteger(tasksPerThread) && tasksPerThread >= 1)) throw invalidOption(WHERE, "tasksPerThread", "an integer >= 1", tasksPerThread);
   const idleTimeoutMs = o.idleTimeoutMs ?? 30_000;
-  if (!(typeof idleTimeoutMs === "number" && idleTimeoutMs > 0)) throw invalidOption(WHERE, "idleTimeoutMs", "a number of milliseconds > 0, or Infinity", idleTimeoutMs);
+  if (!(typeof idleTimeoutMs === "number" && idleTimeoutMs > 0))
+    throw invalidOption(WHERE, "idleTimeoutMs", "a number of milliseconds > 0, or Infinity", idleTimeoutMs);
   const terminateGraceMs = o.terminateGraceMs ?? 500;
   checkDelayMs(WHERE, "terminateGraceMs", terminateGraceMs);
   const limits = o.resourceLimits;
   if (limits !== undefined) {
-    if (typeof limits !== "object" || limits === null || Array.isArray(limits)) throw invalidOption(WHERE, "resourceLimits", "an object of sizes in MB", limits);
+    if (typeof limits !== "object" || limits === null || Array.isArray(limits))
+      throw invalidOption(WHERE, "resourceLimits", "an object of sizes in MB", limits);
     checkKnownKeys(`${WHERE}: option "resourceLimits"`, limits, LIMIT_NAMES, "limit");
     for (const [key, value] of Object.entries(limits)) {
       if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value > 0)) {
@@ -99,7 +101,8 @@ export function resolveOptions(options: WorkerThreadsOptions | undefined): Resol
   }
   const env = o.env;
   if (env !== undefined && env !== SHARE_ENV) {
-    if (typeof env !== "object" || env === null || Array.isArray(env)) throw invalidOption(WHERE, "env", "an object of strings or SHARE_ENV (from node:worker_threads)", env);
+    if (typeof env !== "object" || env === null || Array.isArray(env))
+      throw invalidOption(WHERE, "env", "an object of strings or SHARE_ENV (from node:worker_threads)", env);
     for (const [key, value] of Object.entries(env)) {
       if (typeof value !== "string") throw invalidOption(WHERE, `env.${key}`, "a string", value);
     }

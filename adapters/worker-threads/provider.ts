@@ -75,9 +75,17 @@ class Host implements ThreadHost {
 
   run(node: ProviderNode, body: unknown, ctx: TaskContext<any>): Promise<unknown> {
     if (!isWorkerTaskSpec(body)) {
-      const received = typeof body === "function" ? "a function" : typeof body === "object" && body !== null ? `a spec of kind ${describe((body as { kind?: unknown }).kind)}` : describe(body);
+      const received =
+        typeof body === "function"
+          ? "a function"
+          : typeof body === "object" && body !== null
+            ? `a spec of kind ${describe((body as { kind?: unknown }).kind)}`
+            : describe(body);
       return Promise.reject(
-        new FlotillaError("E_INVALID_OPTION", `task "${ctx.taskId}": provider "${NAME}" runs workerTask(module, export, input) bodies (kind "${WORKER_THREAD_KIND}"), received ${received}`),
+        new FlotillaError(
+          "E_INVALID_OPTION",
+          `task "${ctx.taskId}": provider "${NAME}" runs workerTask(module, export, input) bodies (kind "${WORKER_THREAD_KIND}"), received ${received}`,
+        ),
       );
     }
     // A stopped or lost node rejects with NodeLostError; a node of another provider, with E_INVALID_OPTION.

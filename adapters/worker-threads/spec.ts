@@ -74,7 +74,10 @@ function moduleHref(moduleUrl: unknown): string {
 
 function checkExportName(exportName: unknown): string {
   if (typeof exportName === "string" && exportName.length > 0) return exportName;
-  throw new FlotillaError("E_INVALID_OPTION", `workerTask(moduleUrl, exportName, input): exportName must be a non-empty string (the name of the module's exported function), received ${describe(exportName)}`);
+  throw new FlotillaError(
+    "E_INVALID_OPTION",
+    `workerTask(moduleUrl, exportName, input): exportName must be a non-empty string (the name of the module's exported function), received ${describe(exportName)}`,
+  );
 }
 
 /** Whether a task body is a workerTask spec. */

@@ -8,10 +8,7 @@ import type { ErrorWire, FailureWire } from "./wire.ts";
 
 type Fn = (input: unknown, ctx: unknown) => unknown;
 
-export function threadMain(
-  findUncloneable: (value: unknown, path: string) => [string, string] | undefined,
-  toErrorWire: (thrown: unknown) => ErrorWire,
-): void {
+export function threadMain(findUncloneable: (value: unknown, path: string) => [string, string] | undefined, toErrorWire: (thrown: unknown) => ErrorWire): void {
   const { parentPort } = require("node:worker_threads") as typeof import("node:worker_threads");
   const port = parentPort!;
   const NOT_ABORTED = Symbol("not aborted");
@@ -174,7 +171,15 @@ export function threadMain(
     fns[fnId] = fn;
   }
 
-  function start(id: number, fnId: number, input: unknown, deps: unknown, failures: Record<string, ErrorWire> | undefined, attempt: number, taskId: string): void {
+  function start(
+    id: number,
+    fnId: number,
+    input: unknown,
+    deps: unknown,
+    failures: Record<string, ErrorWire> | undefined,
+    attempt: number,
+    taskId: string,
+  ): void {
     const ctx = new Ctx(id, taskId, attempt, deps, failures);
     live.set(id, ctx);
     const fn = fns[fnId];
@@ -214,7 +219,15 @@ export function threadMain(
     while (i < n) {
       const op = batch[i] as number;
       if (op === 1) {
-        start(batch[i + 1] as number, batch[i + 2] as number, batch[i + 3], batch[i + 4], batch[i + 5] as Record<string, ErrorWire> | undefined, batch[i + 6] as number, batch[i + 7] as string);
+        start(
+          batch[i + 1] as number,
+          batch[i + 2] as number,
+          batch[i + 3],
+          batch[i + 4],
+          batch[i + 5] as Record<string, ErrorWire> | undefined,
+          batch[i + 6] as number,
+          batch[i + 7] as string,
+        );
         i += 8;
       } else if (op === 0) {
         define(batch[i + 1] as number, batch[i + 2] as string, batch[i + 3] as string);

@@ -126,7 +126,8 @@ export function toErrorWire(thrown: unknown, depth = 0): ErrorWire {
     if (key === "name" || key === "message" || key === "stack" || key === "cause") continue;
     const v = (e as Record<string, unknown>)[key];
     // No prototype: a property called "__proto__" is kept like any other.
-    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === undefined || v === null || probe(v)) (props ??= Object.create(null) as Record<string, unknown>)[key] = v;
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === undefined || v === null || probe(v))
+      (props ??= Object.create(null) as Record<string, unknown>)[key] = v;
   }
   return {
     error: {

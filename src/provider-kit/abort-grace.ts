@@ -67,7 +67,8 @@ export class AbortGrace {
   watch(ctx: Pick<TaskContext<any>, "onAbort">): this {
     if (this.#released) return this;
     const unlisten = ctx.onAbort((reason) => this.#heard(reason));
-    if (this.#released) unlisten(); // the abort came at once and settled the attempt
+    if (this.#released)
+      unlisten(); // the abort came at once and settled the attempt
     else this.#unlisten = unlisten;
     return this;
   }

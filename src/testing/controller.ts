@@ -146,7 +146,10 @@ export class Controller {
     const r = this.#replay!;
     const step = this.step;
     if (step >= r.choices.length) {
-      throw new FlotillaError(KIT_ERROR_CODES.E_SCHEDULE_DIVERGED, `replay diverged after step ${step}: the trace ended there, but the test goes on (${count} events ready)`);
+      throw new FlotillaError(
+        KIT_ERROR_CODES.E_SCHEDULE_DIVERGED,
+        `replay diverged after step ${step}: the trace ended there, but the test goes on (${count} events ready)`,
+      );
     }
     const k = r.choices[step]!;
     if (count !== r.counts[step] || this.#ready[k]?.label !== r.labels[step]) {

@@ -67,7 +67,11 @@ async function exploreAll(body: ExploreBody, o: Resolved, watch: UncontrolledWat
   let bounded = 0;
   const exhaustive = o.strategy === "exhaustive" ? exhaustiveStrategy() : undefined;
   const strategies: Strategy[] =
-    exhaustive !== undefined ? [exhaustive] : o.strategy === "default" ? [strategyFor("random", o.pctDepth), strategyFor("pct", o.pctDepth)] : [strategyFor(o.strategy, o.pctDepth)];
+    exhaustive !== undefined
+      ? [exhaustive]
+      : o.strategy === "default"
+        ? [strategyFor("random", o.pctDepth), strategyFor("pct", o.pctDepth)]
+        : [strategyFor(o.strategy, o.pctDepth)];
   for (let i = 0; i < o.iterations; i++) {
     // Exhaustive search needs the program to behave the same given the same choices, so every
     // schedule gets the same seed (the same random numbers); the others get a seed each.
@@ -149,7 +153,8 @@ async function exclusively<T>(name: "explore" | "replay", work: () => Promise<T>
 }
 
 function checkBody(name: string, body: unknown): void {
-  if (typeof body !== "function") throw new FlotillaError("E_INVALID_OPTION", `${name}(test, …): the test must be a function (t) => …, received ${describe(body)}`);
+  if (typeof body !== "function")
+    throw new FlotillaError("E_INVALID_OPTION", `${name}(test, …): the test must be a function (t) => …, received ${describe(body)}`);
 }
 
 /** Iteration i's seed: a mix of the exploration seed and i (splitmix32), so neighbouring seeds differ fully. */

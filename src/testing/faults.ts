@@ -66,7 +66,8 @@ export function checkFaultPlan(plan: unknown): Map<string, FaultRule[]> {
       if (action.kind === "delay" && !(typeof action.ms === "number" && action.ms >= 0 && Number.isFinite(action.ms))) {
         throw invalidOption(where, "action.ms", "a finite number of milliseconds >= 0", action.ms);
       }
-      if (times !== undefined && !(times === Infinity || (Number.isInteger(times) && times >= 0))) throw invalidOption(where, "times", "an integer >= 0 or Infinity", times);
+      if (times !== undefined && !(times === Infinity || (Number.isInteger(times) && times >= 0)))
+        throw invalidOption(where, "times", "an integer >= 0 or Infinity", times);
     });
     rules.set(point, list as FaultRule[]);
   }

@@ -59,4 +59,3 @@ export function holdMacrotasks(): void {
 export function releaseMacrotasks(): void {
   if (--holders === 0 && waiting.length === 0) receiver?.unref?.();
 }
-

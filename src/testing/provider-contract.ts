@@ -61,7 +61,10 @@ export function providerContract<Body>(options: ProviderContractOptions<Body>): 
       const provider = options.provider();
       checkProvider("the provider", provider);
       const kind = bodyKind(bodies.returns(1) as never);
-      expect((provider.kinds ?? ["function"]).includes(kind), `its kinds ${JSON.stringify(provider.kinds ?? ["function"])} include "${kind}", the kind of its bodies`);
+      expect(
+        (provider.kinds ?? ["function"]).includes(kind),
+        `its kinds ${JSON.stringify(provider.kinds ?? ["function"])} include "${kind}", the kind of its bodies`,
+      );
     }),
     check("runs a body and returns its output", async () => {
       const value = { text: "ünïcode ✓", n: 42.5, list: [1, null, true], nested: { empty: {} } };
@@ -104,9 +107,12 @@ export function providerContract<Body>(options: ProviderContractOptions<Body>): 
     }),
     check("stops a running body when its task is cancelled, within the grace period", async () => {
       const p = fresh();
-      const handle = start(new Job<Record<string, unknown>>("contract").task("wait", bodies.waitsForAbort() as never).task("other", bodies.returns(1) as never), {
-        provider: p.provider,
-      });
+      const handle = start(
+        new Job<Record<string, unknown>>("contract").task("wait", bodies.waitsForAbort() as never).task("other", bodies.returns(1) as never),
+        {
+          provider: p.provider,
+        },
+      );
       let abandoned = false;
       handle.on("task:abandoned", () => (abandoned = true));
       // Once the provider has the attempt (a task:start listener would cancel before the body runs).
@@ -124,7 +130,10 @@ export function providerContract<Body>(options: ProviderContractOptions<Body>): 
       handle.on("task:abandoned", () => (abandoned = true));
       const result = await handle.result;
       const slow = result.tasks.get("slow");
-      expect(slow.status === "failed" && isFlotillaError(slow.error) && slow.error.code === "E_TIMEOUT", `task "slow" failed with E_TIMEOUT (got ${slow.status}: ${messageOf(slow.error)})`);
+      expect(
+        slow.status === "failed" && isFlotillaError(slow.error) && slow.error.code === "E_TIMEOUT",
+        `task "slow" failed with E_TIMEOUT (got ${slow.status}: ${messageOf(slow.error)})`,
+      );
       expect(!abandoned, "the body stopped when its signal aborted (it was abandoned after the grace period instead)");
       p.allStopped();
     }),
@@ -161,7 +170,10 @@ export function providerContract<Body>(options: ProviderContractOptions<Body>): 
         handle.on("task:requeued", (e) => (requeued += e.taskId === "poison" ? 1 : 0));
         const result = await handle.result;
         const poison = result.tasks.get("poison");
-        expect(poison.status === "failed" && poison.error instanceof NodeLostError, `task "poison" failed with E_NODE_LOST (got ${poison.status}: ${messageOf(poison.error)})`);
+        expect(
+          poison.status === "failed" && poison.error instanceof NodeLostError,
+          `task "poison" failed with E_NODE_LOST (got ${poison.status}: ${messageOf(poison.error)})`,
+        );
         // Two losses charged to it (maxNodeLosses), then E_NODE_LOST; one more, free, when its first
         // node also ran "fine" (a loss on a shared node is charged to nobody; the task then runs alone).
         expect(
@@ -195,16 +207,27 @@ function checkOptions(options: unknown): asserts options is ProviderContractOpti
   const { provider, bodies } = options as { provider?: unknown; bodies?: unknown };
   if (typeof provider !== "function") {
     const received = looksLikeProvider(provider) ? "a provider object (each check needs a fresh one: provider: () => yourProvider())" : describe(provider);
-    throw new FlotillaError("E_INVALID_OPTION", `providerContract: option "provider" must be a function that makes a fresh provider, () => ComputeProvider, received ${received}`);
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `providerContract: option "provider" must be a function that makes a fresh provider, () => ComputeProvider, received ${received}`,
+    );
   }
   if (typeof bodies !== "object" || bodies === null) {
-    throw invalidOption("providerContract", "bodies", "an object of functions that make bodies of the provider's kind { returns, fails, echoesDeps, waitsForAbort, crashesNode? }", bodies);
+    throw invalidOption(
+      "providerContract",
+      "bodies",
+      "an object of functions that make bodies of the provider's kind { returns, fails, echoesDeps, waitsForAbort, crashesNode? }",
+      bodies,
+    );
   }
   checkKnownKeys('providerContract: option "bodies"', bodies, BODY_MAKERS, "body maker");
   const b = bodies as Record<string, unknown>;
   const missing = BODY_MAKERS.filter((m) => m !== "crashesNode" && typeof b[m] !== "function");
   if (missing.length > 0) {
-    throw new FlotillaError("E_INVALID_OPTION", `providerContract: option "bodies" lacks ${missing.join(", ")} (functions that make bodies of the provider's kind)`);
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `providerContract: option "bodies" lacks ${missing.join(", ")} (functions that make bodies of the provider's kind)`,
+    );
   }
   if (b.crashesNode !== undefined && typeof b.crashesNode !== "function") {
     throw invalidOption("providerContract", "bodies.crashesNode", "a function when given (omit it for providers whose nodes cannot crash)", b.crashesNode);
@@ -225,7 +248,10 @@ function watched<Body>(provider: ComputeProvider<Body>) {
     ...(provider.maxNodes === undefined ? {} : { maxNodes: provider.maxNodes }),
     startNode: async (report) => {
       const node = await provider.startNode(report);
-      expect(typeof node?.id === "string" && (node.slots === Infinity || (Number.isInteger(node.slots) && node.slots >= 1)), `startNode returned { id: string, slots >= 1 } (got ${JSON.stringify(node)})`);
+      expect(
+        typeof node?.id === "string" && (node.slots === Infinity || (Number.isInteger(node.slots) && node.slots >= 1)),
+        `startNode returned { id: string, slots >= 1 } (got ${JSON.stringify(node)})`,
+      );
       live.set(node, (live.get(node) ?? 0) + 1);
       return node;
     },
@@ -248,7 +274,8 @@ function watched<Body>(provider: ComputeProvider<Body>) {
     set onRun(hook: (taskId: string) => unknown) {
       hooks.onRun = hook;
     },
-    allStopped: () => expect(live.size === 0, `every started node was stopped by the end of the run (still running: ${[...live.keys()].map((n) => n.id).join(", ")})`),
+    allStopped: () =>
+      expect(live.size === 0, `every started node was stopped by the end of the run (still running: ${[...live.keys()].map((n) => n.id).join(", ")})`),
   };
 }
 
@@ -266,4 +293,3 @@ function same(actual: unknown, expected: unknown, what: string): void {
   const e = JSON.stringify(expected);
   if (a !== e) throw new Error(`provider contract: ${what} should be ${e}, got ${a}`);
 }
-

@@ -58,7 +58,8 @@ export class ScheduleFailure extends FlotillaError {
   constructor(trace: ScheduleTrace, cause: unknown, what = "schedule failed") {
     const reason = messageOf(cause);
     const explored = trace.exploreSeed !== undefined ? `, explore seed ${trace.exploreSeed}` : "";
-    const rerun = trace.exploreSeed !== undefined ? `  run its schedules again: explore(test, { seed: ${trace.exploreSeed} }) or FLOTILLA_SEED=${trace.exploreSeed}\n` : "";
+    const rerun =
+      trace.exploreSeed !== undefined ? `  run its schedules again: explore(test, { seed: ${trace.exploreSeed} }) or FLOTILLA_SEED=${trace.exploreSeed}\n` : "";
     super(
       KIT_ERROR_CODES.E_SCHEDULE_FAILED,
       `${what} at step ${trace.choices.length} of iteration ${trace.iteration} (seed ${trace.seed}, strategy ${trace.strategy}${explored}): ${reason}\n` +
@@ -88,7 +89,11 @@ export function formatTrace(trace: ScheduleTrace, lastSteps = Infinity): string 
   if (from > 0) lines.push(`  … ${from} earlier steps`);
   for (let s = from; s < trace.choices.length; s++) {
     const choice = trace.counts[s]! > 1 ? ` [${trace.choices[s]! + 1} of ${trace.counts[s]} ready]` : "";
-    const faults = faultsAt.get(s + 1)?.map((f) => `  ⚡ ${f}`).join("") ?? "";
+    const faults =
+      faultsAt
+        .get(s + 1)
+        ?.map((f) => `  ⚡ ${f}`)
+        .join("") ?? "";
     lines.push(`  step ${String(s + 1).padStart(4)}  t=${trace.times[s]}ms  ${trace.labels[s]}${choice}${faults}`);
   }
   return lines.join("\n");
@@ -103,11 +108,11 @@ export function toTrace(from: ScheduleFailure | ScheduleTrace | string): Schedul
   } catch (error) {
     throw new FlotillaError("E_INVALID_OPTION", `${expected}; the text is not JSON: ${messageOf(error)}`, { cause: error });
   }
-  if (typeof trace !== "object" || trace === null || Array.isArray(trace)) throw new FlotillaError("E_INVALID_OPTION", `${expected}, received ${describe(trace)}`);
+  if (typeof trace !== "object" || trace === null || Array.isArray(trace))
+    throw new FlotillaError("E_INVALID_OPTION", `${expected}, received ${describe(trace)}`);
   checkTrace(trace as Record<string, unknown>);
   return trace as ScheduleTrace;
 }
-
 
 /**
  * A trace that could not have been recorded (edited by hand, cut short, from another tool) is refused
@@ -130,20 +135,39 @@ function checkTrace(t: Record<string, unknown>): void {
   }
   check(Number.isInteger(t.seed), "seed", "an integer", t.seed);
   check(isInt(t.iteration, 0), "iteration", "an integer >= 0", t.iteration);
-  check(typeof t.strategy === "string" && t.strategy !== "default" && STRATEGY_NAMES.includes(t.strategy as never), "strategy", `"random", "pct" or "exhaustive"`, t.strategy);
+  check(
+    typeof t.strategy === "string" && t.strategy !== "default" && STRATEGY_NAMES.includes(t.strategy as never),
+    "strategy",
+    `"random", "pct" or "exhaustive"`,
+    t.strategy,
+  );
   check(isInt(t.maxSteps, 1), "maxSteps", "an integer >= 1", t.maxSteps);
   check(t.exploreSeed === undefined || Number.isInteger(t.exploreSeed), "exploreSeed", "an integer when given", t.exploreSeed);
   for (const field of ["choices", "counts", "times", "labels", "faults"]) check(Array.isArray(t[field]), field, "an array", t[field]);
   const [choices, counts, times, labels, faults] = [t.choices, t.counts, t.times, t.labels, t.faults] as unknown[][];
   const steps = choices!.length;
   check(steps <= (t.maxSteps as number), "choices", `at most maxSteps (${String(t.maxSteps)}) entries`, choices, `${steps}`);
-  for (const [field, list] of [["counts", counts], ["times", times], ["labels", labels]] as const) {
+  for (const [field, list] of [
+    ["counts", counts],
+    ["times", times],
+    ["labels", labels],
+  ] as const) {
     check(list!.length === steps, field, `as long as "choices" (${steps} entries)`, list, `${list!.length}`);
   }
   for (let s = 0; s < steps; s++) {
     check(isInt(counts![s], 1), `counts[${s}]`, "an integer >= 1 (events ready at that step)", counts![s]);
-    check(isInt(choices![s], 0) && (choices![s] as number) < (counts![s] as number), `choices[${s}]`, `an integer from 0 to counts[${s}] - 1 (${(counts![s] as number) - 1})`, choices![s]);
-    check(typeof times![s] === "number" && (times![s] as number) >= (s === 0 ? 0 : (times![s - 1] as number)), `times[${s}]`, s === 0 ? "a number >= 0" : `a number >= times[${s - 1}] (virtual time never goes back)`, times![s]);
+    check(
+      isInt(choices![s], 0) && (choices![s] as number) < (counts![s] as number),
+      `choices[${s}]`,
+      `an integer from 0 to counts[${s}] - 1 (${(counts![s] as number) - 1})`,
+      choices![s],
+    );
+    check(
+      typeof times![s] === "number" && (times![s] as number) >= (s === 0 ? 0 : (times![s - 1] as number)),
+      `times[${s}]`,
+      s === 0 ? "a number >= 0" : `a number >= times[${s - 1}] (virtual time never goes back)`,
+      times![s],
+    );
     check(typeof labels![s] === "string", `labels[${s}]`, "a string", labels![s]);
   }
   faults!.forEach((f, i) => {
@@ -153,14 +177,25 @@ function checkTrace(t: Record<string, unknown>): void {
     check(typeof r.point === "string" && r.point.length > 0, `faults[${i}].point`, "a fault point's name", r.point);
     check(typeof r.where === "string", `faults[${i}].where`, "a string", r.where);
     check(typeof r.action === "string" && ACTION_KINDS.includes(r.action), `faults[${i}].action`, `"fail", "timeout", "cancel" or "delay"`, r.action);
-    check(r.detail === undefined || typeof r.detail === "string" || typeof r.detail === "number", `faults[${i}].detail`, "a string or a number when given", r.detail);
+    check(
+      r.detail === undefined || typeof r.detail === "string" || typeof r.detail === "number",
+      `faults[${i}].detail`,
+      "a string or a number when given",
+      r.detail,
+    );
   });
 }
 
 /** A fault as the trace records it: the action's details as text, and where it fired as the same text replay looks for. */
 export function recordFault(step: number, point: FaultPoint, context: FaultContext, action: FaultAction): RecordedFault {
   const detail =
-    action.kind === "delay" ? action.ms : action.kind === "fail" && action.error instanceof Error ? action.error.message : action.kind === "cancel" && action.reason !== undefined ? String(action.reason) : undefined;
+    action.kind === "delay"
+      ? action.ms
+      : action.kind === "fail" && action.error instanceof Error
+        ? action.error.message
+        : action.kind === "cancel" && action.reason !== undefined
+          ? String(action.reason)
+          : undefined;
   return { step, point, where: faultSiteLabel(context), action: action.kind, ...(detail !== undefined ? { detail } : {}) };
 }
 

@@ -76,7 +76,13 @@ const STEP: PropertyDescriptor = {
  * instance built field by field in its constructor still kept each schedule alive through scavenges,
  * measured), whose `step` then becomes the shared accessor above, in its place among the keys.
  */
-function scheduleContext(controller: Controller, s: { readonly iteration: number; readonly seed: number }, o: Resolved, invariants: Check[], eventually: Eventually[]): ExploreContext {
+function scheduleContext(
+  controller: Controller,
+  s: { readonly iteration: number; readonly seed: number },
+  o: Resolved,
+  invariants: Check[],
+  eventually: Eventually[],
+): ExploreContext {
   const runtime = controller.runtime;
   const t: ExploreContext = {
     runtime,
@@ -195,7 +201,10 @@ export async function runSchedule(
   if (bodyFailed) return fail(bodyError);
   if (s.replaying !== undefined && controller.step < s.replaying.choices.length) {
     return fail(
-      new FlotillaError(KIT_ERROR_CODES.E_SCHEDULE_DIVERGED, `replay diverged: the test finished after ${controller.step} steps, but the trace has ${s.replaying.choices.length}; a trace replays only on the same code, job and options`),
+      new FlotillaError(
+        KIT_ERROR_CODES.E_SCHEDULE_DIVERGED,
+        `replay diverged: the test finished after ${controller.step} steps, but the trace has ${s.replaying.choices.length}; a trace replays only on the same code, job and options`,
+      ),
     );
   }
   try {
@@ -226,7 +235,8 @@ function stuckMessage(runs: readonly RunInvariants[]): string {
 }
 
 function checkCheck(where: string, name: unknown, check: unknown): void {
-  if (typeof name !== "string" || name.length === 0) throw new FlotillaError("E_INVALID_OPTION", `${where}(name, check): the name must be a non-empty string, received ${describe(name)}`);
-  if (typeof check !== "function") throw new FlotillaError("E_INVALID_OPTION", `${where}("${name}", check): the check must be a function, received ${describe(check)}`);
+  if (typeof name !== "string" || name.length === 0)
+    throw new FlotillaError("E_INVALID_OPTION", `${where}(name, check): the name must be a non-empty string, received ${describe(name)}`);
+  if (typeof check !== "function")
+    throw new FlotillaError("E_INVALID_OPTION", `${where}("${name}", check): the check must be a function, received ${describe(check)}`);
 }
-

@@ -30,7 +30,8 @@ export interface ServiceModel {
 }
 
 export function serviceModel(runtime: Runtime, name: string, options: ServiceOptions = {}): ServiceModel {
-  if (typeof name !== "string" || name.length === 0) throw new FlotillaError("E_INVALID_OPTION", `t.service(name): the name must be a non-empty string, received ${describe(name)}`);
+  if (typeof name !== "string" || name.length === 0)
+    throw new FlotillaError("E_INVALID_OPTION", `t.service(name): the name must be a non-empty string, received ${describe(name)}`);
   const where = `service "${name}"`;
   checkOptionsObject(where, options, ["latencyMs"]);
   const latency: unknown = options.latencyMs ?? [1, 10];
@@ -43,7 +44,10 @@ export function serviceModel(runtime: Runtime, name: string, options: ServiceOpt
     call<T>(op: string, effect: () => T): Promise<Awaited<T>> {
       if (typeof op !== "string" || op.length === 0 || typeof effect !== "function") {
         return Promise.reject(
-          new FlotillaError("E_INVALID_OPTION", `service "${name}": call(op, effect) needs an operation name and a function, received ${describe(op)} and ${describe(effect)}`),
+          new FlotillaError(
+            "E_INVALID_OPTION",
+            `service "${name}": call(op, effect) needs an operation name and a function, received ${describe(op)} and ${describe(effect)}`,
+          ),
         );
       }
       const ms = min + Math.floor(runtime.random() * (max - min + 1));

@@ -53,7 +53,8 @@ export function virtualRuntime(options: VirtualRuntimeOptions = {}): VirtualRunt
   const { seed = 1, startAt = 0, fault } = options;
   if (!Number.isInteger(seed)) throw invalidOption("virtualRuntime", "seed", "an integer", seed);
   if (!Number.isFinite(startAt)) throw invalidOption("virtualRuntime", "startAt", "a finite number of milliseconds", startAt);
-  if (fault !== undefined && typeof fault !== "function") throw invalidOption("virtualRuntime", "fault", "a function (point, context) => FaultAction | undefined", fault);
+  if (fault !== undefined && typeof fault !== "function")
+    throw invalidOption("virtualRuntime", "fault", "a function (point, context) => FaultAction | undefined", fault);
   const clock = new VirtualClock(startAt);
   let fired = 0;
   let ticking = false;

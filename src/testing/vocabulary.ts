@@ -9,8 +9,10 @@ import { declareErrorCodes, declareFaultPoints, faultPoints } from "../vocabular
 const OWNER = "flotilla/testing";
 
 export const KIT_ERROR_CODES = declareErrorCodes(OWNER, {
-  E_SCHEDULE_FAILED: "a schedule explore() or replay() ran failed (an assertion, an invariant, liveness, or a schedule that could not go on); the error is a ScheduleFailure whose trace replays it",
-  E_SCHEDULE_DIVERGED: "a replayed schedule took another course than the one recorded: the code, the job or the options changed, or the test is not deterministic under the controlled runtime",
+  E_SCHEDULE_FAILED:
+    "a schedule explore() or replay() ran failed (an assertion, an invariant, liveness, or a schedule that could not go on); the error is a ScheduleFailure whose trace replays it",
+  E_SCHEDULE_DIVERGED:
+    "a replayed schedule took another course than the one recorded: the code, the job or the options changed, or the test is not deterministic under the controlled runtime",
 });
 
 export const KIT_FAULT_POINTS = declareFaultPoints(OWNER, {

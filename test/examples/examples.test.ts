@@ -21,20 +21,53 @@ function runExample(file: string): Promise<{ code: number | null; stdout: string
 }
 
 const expectations: Record<string, RegExp[]> = {
-  "demo.ts": [/job "release" succeeded in \d+ ms/, /21 succeeded, 0 failed, 0 cancelled, 0 skipped/, /upload: succeeded after 2 attempts/, /announce -> released s3:\/\/releases\/v1\.2\.3\.tgz/],
+  "demo.ts": [
+    /job "release" succeeded in \d+ ms/,
+    /21 succeeded, 0 failed, 0 cancelled, 0 skipped/,
+    /upload: succeeded after 2 attempts/,
+    /announce -> released s3:\/\/releases\/v1\.2\.3\.tgz/,
+  ],
   "etl.ts": [/^succeeded 4 \(load took 2 attempts\)$/m],
   "cancel.ts": [/status: cancelled/, /archive: cancelled, archive-report: skipped/, /"succeeded":15/, /page budget reached/],
   "virtual-time.ts": [/virtual duration 3840 s, 3 attempts of sync: ok/],
-  "explore-signup-race.ts": [/found after \d+ schedule\(s\): duplicate key "ada"/, /call db\.get -> call db\.get -> call db\.insert -> call db\.insert/, /replayed: the same failure at step \d+/, /fixed: 500 schedules passed/],
-  "worker-threads.ts": [/requeued flaky: node "worker-thread-\d" was lost running task "flaky" attempt 1: its worker thread exited with code 1/, /^chunk3: 150000\.\.200000: 4136 primes$/m, /primes below 200000: 17984 \(4 chunks on 2 threads\)/, /flaky: ok on attempt 2 after 1 requeue/, /slow: failed with E_TIMEOUT/],
-  "custom-provider.ts": [/^\[long-shot\] frame 7 ignored the stop request and was killed after 30 ms$/m, /^encode: 6 frames$/m, /^frame-3: frame 3 on farm-N$/m, /^long-shot: failed with E_TIMEOUT/m, /^declared by render-farm-example: E_FRAME_KILLED$/m],
+  "explore-signup-race.ts": [
+    /found after \d+ schedule\(s\): duplicate key "ada"/,
+    /call db\.get -> call db\.get -> call db\.insert -> call db\.insert/,
+    /replayed: the same failure at step \d+/,
+    /fixed: 500 schedules passed/,
+  ],
+  "worker-threads.ts": [
+    /requeued flaky: node "worker-thread-\d" was lost running task "flaky" attempt 1: its worker thread exited with code 1/,
+    /^chunk3: 150000\.\.200000: 4136 primes$/m,
+    /primes below 200000: 17984 \(4 chunks on 2 threads\)/,
+    /flaky: ok on attempt 2 after 1 requeue/,
+    /slow: failed with E_TIMEOUT/,
+  ],
+  "custom-provider.ts": [
+    /^\[long-shot\] frame 7 ignored the stop request and was killed after 30 ms$/m,
+    /^encode: 6 frames$/m,
+    /^frame-3: frame 3 on farm-N$/m,
+    /^long-shot: failed with E_TIMEOUT/m,
+    /^declared by render-farm-example: E_FRAME_KILLED$/m,
+  ],
   "explore-faults.ts": [/300 schedules passed in \d+ ms; faults fired: \{.*"task\.attempt":\d+/],
-  "child-process.ts": [/^summary: words=3 files=3$/m, /^ {2}\[summary stdout\] words=3 files=3$/m, /^lint failed with exit code 3: src\/a\.ts: unused variable$/m, /^slow: E_TIMEOUT/m, /^failed: 3 succeeded, 2 failed$/m],
+  "child-process.ts": [
+    /^summary: words=3 files=3$/m,
+    /^ {2}\[summary stdout\] words=3 files=3$/m,
+    /^lint failed with exit code 3: src\/a\.ts: unused variable$/m,
+    /^slow: E_TIMEOUT/m,
+    /^failed: 3 succeeded, 2 failed$/m,
+  ],
 };
 
 describe("examples", () => {
   it("every example has expectations here", () => {
-    assert.deepEqual(readdirSync(new URL("../../examples/", import.meta.url)).filter((f) => f.endsWith(".ts")).sort(), Object.keys(expectations).sort());
+    assert.deepEqual(
+      readdirSync(new URL("../../examples/", import.meta.url))
+        .filter((f) => f.endsWith(".ts"))
+        .sort(),
+      Object.keys(expectations).sort(),
+    );
   });
   for (const [file, patterns] of Object.entries(expectations)) {
     it(`${file} runs, prints what it promises and exits on its own`, async () => {

@@ -13,9 +13,15 @@ test("explore finds a timer-ordering bug and passes a correct job under vitest",
     expect(log).toEqual(["a", "b"]);
   };
   await expect(explore(racy, { iterations: 50, seed: 11 })).rejects.toBeInstanceOf(ScheduleFailure);
-  const report = await explore(async (t) => {
-    const result = await run(new Job("ok").task("a", ({ sleep }) => sleep(5)), { runtime: t.runtime });
-    expect(result.status).toBe("succeeded");
-  }, { iterations: 50 });
+  const report = await explore(
+    async (t) => {
+      const result = await run(
+        new Job("ok").task("a", ({ sleep }) => sleep(5)),
+        { runtime: t.runtime },
+      );
+      expect(result.status).toBe("succeeded");
+    },
+    { iterations: 50 },
+  );
   expect(report.iterations).toBe(50);
 });
