@@ -7,15 +7,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Job, run, start } from "../src/index.ts";
 import { ScheduleFailure, explore, replay, virtualRuntime, type ExploreContext } from "../src/testing/index.ts";
+import { scheduleFailureOf } from "./helpers.ts";
 
-async function failureOf(body: (t: ExploreContext) => Promise<void>, options: Parameters<typeof explore>[1]): Promise<ScheduleFailure> {
-  const error = await explore(body, options).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ScheduleFailure, `expected a ScheduleFailure, got ${String(error)}`);
-  return error;
-}
+const failureOf = (body: (t: ExploreContext) => Promise<void>, options: Parameters<typeof explore>[1]) => scheduleFailureOf(explore(body, options));
 
 describe("explore finds what ordinary tests miss", () => {
   it("an ordering bug between two task bodies, and replays it exactly", async () => {

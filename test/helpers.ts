@@ -1,4 +1,6 @@
 /** Small helpers shared by the test files: explicit signals instead of sleeps. */
+import assert from "node:assert/strict";
+import { ScheduleFailure } from "../src/testing/index.ts";
 
 /** A promise with its resolve function outside, to release a task body from the test. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
@@ -13,6 +15,16 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
 
 /** Lets every queued promise callback run (one real macrotask; the testing kit's own yield). */
 export { macrotask as flush } from "../src/testing/macrotask.ts";
+
+/** The ScheduleFailure an exploration or replay rejects with (the test fails if it resolves or rejects otherwise). */
+export async function scheduleFailureOf(promise: Promise<unknown>): Promise<ScheduleFailure> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof ScheduleFailure, `expected a ScheduleFailure, got ${String(error)}`);
+  return error;
+}
 
 /** A body that never settles until its signal aborts, then rejects with the signal's reason. */
 export function untilAborted({ signal }: { signal: AbortSignal }): Promise<never> {

@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FlotillaError, Job, run } from "../src/index.ts";
 import { ScheduleFailure, explore, replay, type ExploreContext } from "../src/testing/index.ts";
+import { scheduleFailureOf } from "./helpers.ts";
 
 const proc = (globalThis as { Deno?: unknown }).Deno === undefined ? (globalThis as { process?: NodeJS.Process }).process : undefined;
 
@@ -36,15 +37,7 @@ const passing = async (t: ExploreContext) => {
   assert.equal(result.status, "succeeded");
 };
 
-/** The ScheduleFailure an exploration or replay rejects with. */
-async function failureOf(promise: Promise<unknown>): Promise<ScheduleFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ScheduleFailure, `expected a ScheduleFailure, got ${String(error)}`);
-  return error;
-}
+const failureOf = scheduleFailureOf;
 
 const isAlreadyRunning = (e: unknown) =>
   e instanceof FlotillaError &&

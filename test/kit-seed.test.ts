@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Job, run } from "../src/index.ts";
 import { ScheduleFailure, explore, replay, type ExploreContext } from "../src/testing/index.ts";
+import { scheduleFailureOf } from "./helpers.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process!.env;
 
@@ -29,14 +30,7 @@ const racy = async (t: ExploreContext) => {
   assert.deepEqual(log, ["a", "b"]);
 };
 
-async function failureOf(promise: Promise<unknown>): Promise<ScheduleFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ScheduleFailure, `expected a ScheduleFailure, got ${String(error)}`);
-  return error;
-}
+const failureOf = scheduleFailureOf;
 
 describe("the seed of an exploration", () => {
   it("is fresh for each explore() call that does not fix it, and reported", async () => {

@@ -7,16 +7,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Job, run, type ComputeProvider } from "../src/index.ts";
 import { ScheduleFailure, explore, type ExploreContext } from "../src/testing/index.ts";
-import { deferred } from "./helpers.ts";
+import { deferred, scheduleFailureOf } from "./helpers.ts";
 
-async function failureOf(body: (t: ExploreContext) => unknown): Promise<ScheduleFailure> {
-  const error = await explore(body, { iterations: 3, seed: 1 }).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ScheduleFailure, `expected a ScheduleFailure, got ${String(error)}`);
-  return error;
-}
+const failureOf = (body: (t: ExploreContext) => unknown) => scheduleFailureOf(explore(body, { iterations: 3, seed: 1 }));
 
 const ADVICE = [
   /nothing the runtime controls is pending \(no timer, no task completion, no service call\), so the schedule cannot go on/,
