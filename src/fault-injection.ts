@@ -29,7 +29,7 @@ export class FaultInjection {
   }
 
   /** Consults `point` about attempt `a`, or about the next attempt of `task` on `node`. */
-  consult(point: CoreFaultPoint | FaultPoint, a: Attempt | undefined, task = a?.task ?? -1, node?: ProviderNode): FaultAction | undefined {
+  consult(point: FaultPoint, a: Attempt | undefined, task = a?.task ?? -1, node?: ProviderNode): FaultAction | undefined {
     const t = this.#t;
     const action = this.#runtime.fault!(point, {
       point,
