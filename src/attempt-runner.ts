@@ -223,7 +223,14 @@ export class AttemptRunner implements AttemptHost {
       const batch: GraceBatch = (burst = this.#burst = { attempts: [], left: 0, timer: undefined });
       queueMicrotask(() => {
         this.#burst = undefined;
-        if (batch.left > 0) batch.timer = this.runtime.setTimer(graceMs, () => this.#gracesEnded(batch));
+        if (batch.left === 0) return;
+        try {
+          batch.timer = this.runtime.setTimer(graceMs, () => this.#gracesEnded(batch));
+        } catch (error) {
+          // A user runtime whose setTimer throws: reported, and the graces end now, so the run still settles.
+          this.callbackFailed(error);
+          this.#gracesEnded(batch);
+        }
       });
     }
     burst.attempts.push(a);

@@ -1,7 +1,8 @@
-import { test } from "node:test";
+import { mock, test } from "node:test";
 import assert from "node:assert/strict";
 import { Job, start } from "../src/index.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
+import { deferred } from "./helpers.ts";
 
 // Under the real runtime (here its virtual twin: no `defer`) one timer serves the grace periods of every
 // aborted attempt. Each attempt must still be abandoned exactly when its own grace ends, whatever was
@@ -48,4 +49,47 @@ test("a run whose aborted attempts all settle in time leaves no grace timer behi
   assert.deepEqual(abandoned, []);
   assert.equal(result.finishedAt, 0, "no time passed: nothing waited for a grace period");
   assert.equal(runtime.pendingTimers, 0);
+});
+
+test("a runtime whose setTimer throws for a grace period: the error is reported and the run still settles", async () => {
+  const base = virtualRuntime();
+  const graceMs = 7_777;
+  const broken = new Error("no timers today");
+  const runtime = {
+    now: () => base.now(),
+    random: () => base.random(),
+    clearTimer: (handle: unknown) => base.clearTimer(handle),
+    setTimer: (ms: number, callback: () => void) => {
+      if (ms === graceMs) throw broken;
+      return base.setTimer(ms, callback);
+    },
+  };
+  const reported: unknown[] = [];
+  const reject = Promise.reject;
+  mock.method(Promise, "reject", (error: unknown) => {
+    reported.push(error);
+    const rejected = reject.call(Promise, error);
+    rejected.catch(() => {}); // handled here, so the test itself does not fail
+    return rejected;
+  });
+  try {
+    const started = deferred();
+    const handle = start(
+      new Job("broken-timers").task("deaf", () => {
+        started.resolve();
+        return new Promise(() => {}); // never settles, ignores its signal
+      }),
+      { runtime, cancelGraceMs: graceMs },
+    );
+    const abandoned: string[] = [];
+    handle.on("task:abandoned", (e) => abandoned.push(e.taskId));
+    await started.promise;
+    handle.cancel("stop");
+    const result = await handle.result;
+    assert.equal(result.status, "cancelled");
+    assert.deepEqual(abandoned, ["deaf"], "abandoned at once: no timer could bound its grace");
+    assert.deepEqual(reported, [broken], "the runtime's error surfaces once, as an unhandled rejection");
+  } finally {
+    mock.restoreAll();
+  }
 });
