@@ -9,6 +9,7 @@ export const CORE_FAULT_POINTS = {
   "node.run": "after a body ran; fail: the node died under it (its side effects happened; the attempt is requeued: at-least-once)",
   "node.lost": "before each dispatch; fail: the node is lost now, with everything running on it",
   "node.start": "before the provider starts a node; fail: that start fails (retried, up to 3 times, with backoff)",
+  "node.preempt": "where a provider may preempt a low-priority node (the simulated cloud consults it); fail: that node is preempted now",
   "provider.call": "before the provider is called to start or stop a node; fail: that call fails",
   "job.cancel": "before each dispatch; cancel: the run is cancelled",
 } as const;

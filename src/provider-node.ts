@@ -10,3 +10,9 @@ export interface ProviderNode {
   /** How many attempts may run on it at once (Infinity for no limit). */
   readonly slots: number;
 }
+
+/**
+ * Which kind of node a pool asks for: `dedicated` (kept until the pool lets it go) or `lowPriority`
+ * (a spot VM: cheaper, and its provider may take it back at any time: `report.preempted()`).
+ */
+export type NodePriority = "dedicated" | "lowPriority";

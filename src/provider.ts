@@ -7,10 +7,11 @@
  * between attempts is reported through the `lost` callback its start was given.
  */
 import { FlotillaError, describe } from "./errors.ts";
-import type { ProviderNode } from "./provider-node.ts";
+import type { NodePriority, ProviderNode } from "./provider-node.ts";
+import type { Runtime } from "./runtime.ts";
 import type { TaskBody, TaskContext, TaskSpec } from "./task-context.ts";
 
-export type { ProviderNode } from "./provider-node.ts";
+export type { NodePriority, ProviderNode } from "./provider-node.ts";
 
 /** Given to `startNode`: how the provider tells the run that this node died between attempts. */
 export interface NodeReport {
@@ -19,6 +20,20 @@ export interface NodeReport {
    * started when work remains. Calls after the first, or after the node was stopped, are ignored.
    */
   lost(reason?: unknown): void;
+  /**
+   * The node was preempted (a low-priority node taken back by its cloud): attempts on it are requeued
+   * without spending a retry (at most the run's `maxPreemptions` times per task), it is counted in the
+   * pool's `preemptions`, and the autoscaler replaces the capacity. Ignored after the first report.
+   * (Optional so a test may call `startNode` with a report of its own.)
+   */
+  preempted?(reason?: unknown): void;
+  /** Which kind of node the pool asks for. A provider without low-priority nodes may ignore it. @default "dedicated" */
+  readonly priority?: NodePriority;
+  /**
+   * The pool's runtime: its clock, timers and randomness (virtual under test). A provider that waits
+   * or draws at random should use it, so it stays deterministic under `explore()`.
+   */
+  readonly runtime?: Runtime;
   /**
    * Aborted when the run no longer wants the node this start brings (the run ended or was cancelled
    * while the start was in flight). A provider whose start waits on something slow (a cloud API)

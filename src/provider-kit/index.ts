@@ -10,6 +10,9 @@
  * - `nodeLostError`, `nodeStoppedError`, `nodeGoneError`, `foreignNodeError`: its errors about nodes,
  *   worded like every adapter's.
  *
+ * - `VmDriver` and its types and errors (`vmThrottled`, `vmQuotaExceeded`, `vmApiError`): the contract a
+ *   cloud's VM API meets to become a provider through `cloudVm({ driver })` (flotilla/cloud-vm).
+ *
  * Declare your adapter's own error codes with `declareErrorCodes` (from "flotilla"), and check your
  * provider with `providerContract` (from "flotilla/testing").
  */
@@ -17,3 +20,15 @@ export { Outcome } from "./outcome.ts";
 export { AbortGrace, type AbortGraceOptions, type GraceTimers } from "./abort-grace.ts";
 export { StartedNodes, type NodeState } from "./started-nodes.ts";
 export { attemptName, nodeLostError, nodeStoppedError, nodeGoneError, foreignNodeError, type AttemptRef } from "./node-errors.ts";
+export {
+  VM_ERROR_CODES,
+  VmApiError,
+  vmThrottled,
+  vmQuotaExceeded,
+  vmApiError,
+  type NodePriority,
+  type VmInfo,
+  type VmEvents,
+  type VmCreateRequest,
+  type VmDriver,
+} from "./vm-driver.ts";
