@@ -45,15 +45,16 @@ export class AttemptRunner implements AttemptHost {
     this.#pump = pump;
   }
 
-  /** Starts an attempt of ready task i on the node at position k of `pool`. */
-  start(i: number, pool: Pool, k: number, node: ProviderNode): void {
+  /** Starts an attempt of ready task i on the node at position k of `pool`, taking `slots` of it. */
+  start(i: number, pool: Pool, k: number, node: ProviderNode, slots: number): void {
     const s = this.#s;
     const t = s.t;
     const number = ++t.attempts[i]!;
     const a = new Attempt(this, i, t.graph.ids[i]!, number, node);
     a.pool = pool;
     a.keeper = k;
-    a.placement = pool.take(k);
+    a.slots = slots;
+    a.placement = pool.take(k, slots);
     t.state[i] = RUNNING;
     t.current[i] = a;
     this.busy++;
@@ -150,7 +151,7 @@ export class AttemptRunner implements AttemptHost {
   release(a: Attempt): void {
     a.released = true;
     this.busy--;
-    a.pool.give(a.keeper);
+    a.pool.give(a.keeper, a.slots);
     if (a.windingDown && --this.#windingDownLeft === 0) this.#windingDown.length = 0;
     const batch = a.grace;
     if (batch !== undefined && --batch.left === 0 && batch.timer !== undefined) {

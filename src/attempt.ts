@@ -50,6 +50,8 @@ export class Attempt {
   /** The pool it runs in, and its node's position there (set by the executor at dispatch). */
   pool!: Pool;
   keeper = 0;
+  /** Slots of its node it holds (its task's `slots`). */
+  slots = 1;
   /** The armed timer: the timeout while it runs, the grace period once aborted. */
   timer: TimerHandle | undefined = undefined;
   /** The task's outcome for this attempt is recorded (settled, timed out or cancelled). */

@@ -1,6 +1,7 @@
 /** The typed event map of a run. Every payload carries its own `type`, so the async iterator yields a union. */
 import type { CancelledError, DependencyFailedError } from "./errors.ts";
 import type { RunResult, JobStatus } from "./result.ts";
+import type { NodePriority } from "./provider-node.ts";
 import type { OutputStream } from "./task-context.ts";
 
 export interface RunEvents {
@@ -43,9 +44,31 @@ export interface RunEvents {
     readonly at: number;
   };
   /** A pool's node is up and takes attempts. */
-  "node:start": { readonly type: "node:start"; readonly pool: string; readonly nodeId: string; readonly slots: number; readonly at: number };
+  "node:start": {
+    readonly type: "node:start";
+    readonly pool: string;
+    readonly nodeId: string;
+    readonly slots: number;
+    readonly priority: NodePriority;
+    readonly at: number;
+  };
+  /** A node of a shared pool runs no attempt any more. */
+  "node:idle": { readonly type: "node:idle"; readonly pool: string; readonly nodeId: string; readonly at: number };
+  /** A node's stop finished (scaled down, pool closed, run ended for a private pool). */
+  "node:stop": { readonly type: "node:stop"; readonly pool: string; readonly nodeId: string; readonly priority: NodePriority; readonly at: number };
   /** A node died (crashed, was killed, was reported lost); its attempts are requeued. */
   "node:lost": { readonly type: "node:lost"; readonly pool: string; readonly nodeId: string; readonly error: unknown; readonly at: number };
+  /** A low-priority node was taken back by its provider; its attempts are requeued without spending a retry. */
+  "node:preempted": { readonly type: "node:preempted"; readonly pool: string; readonly nodeId: string; readonly error: unknown; readonly at: number };
+  /** A shared pool set new target node counts (`reason`: what made it look: demand, idle timeout, ...). */
+  "pool:resize": {
+    readonly type: "pool:resize";
+    readonly pool: string;
+    readonly dedicated: number;
+    readonly lowPriority: number;
+    readonly reason: string;
+    readonly at: number;
+  };
   /**
    * A provider call failed or did not answer within `stopTimeoutMs` where no task reports it: a
    * `stopNode` (the node may still be running), or a node start the ending run stopped waiting for.
@@ -79,6 +102,10 @@ export const RUN_EVENT_NAMES: readonly RunEventName[] = [
   "task:abandoned",
   "task:output",
   "node:start",
+  "node:idle",
+  "node:stop",
   "node:lost",
+  "node:preempted",
+  "pool:resize",
   "provider:error",
 ];

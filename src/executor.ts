@@ -16,8 +16,8 @@ import { AttemptRunner } from "./attempt-runner.ts";
 import { CancelledError, FlotillaError, describe, messageOf, type CancelSource, type NodeLostError } from "./errors.ts";
 import { FaultInjection } from "./fault-injection.ts";
 import type { JobGraph, Plan } from "./job-graph.ts";
-import type { NodeKeeperHost } from "./node-keeper.ts";
 import { NodeLoss } from "./node-loss.ts";
+import type { Tenant } from "./node-pool.ts";
 import { Placement } from "./placement.ts";
 import type { Pool } from "./pool.ts";
 import type { ProviderNode } from "./provider.ts";
@@ -31,7 +31,6 @@ import type { Runtime } from "./runtime.ts";
 import { TaskLifecycle, type LifecycleHost } from "./task-lifecycle.ts";
 import { TaskTable } from "./task-table.ts";
 import { CANCELLED, FAILED, SUCCEEDED } from "./task-state.ts";
-import { nodeLabel } from "./trace-labels.ts";
 
 export class Executor implements LifecycleHost {
   readonly runtime: Runtime;
@@ -43,6 +42,7 @@ export class Executor implements LifecycleHost {
   readonly #attempts: AttemptRunner;
   readonly #nodes: NodeLoss;
   readonly #placement: Placement;
+  readonly #faults: FaultInjection | undefined;
 
   #pumping = false;
   #pumpQueued = false;
@@ -64,12 +64,8 @@ export class Executor implements LifecycleHost {
     this.#attempts = new AttemptRunner(s, this.#tasks, faults, pump);
     this.#nodes = new NodeLoss(s, this.#tasks, this.#attempts, (i) => this.#placement.poolFor(i));
     const rooms = { tasks: this.#tasks, attempts: this.#attempts, nodes: this.#nodes, faults };
-    this.#placement = new Placement(
-      s,
-      rooms,
-      (pool, k) => this.#keeperHost(pool, k, faults),
-      (source, reason) => this.cancelRun(source, reason),
-    );
+    this.#placement = new Placement(s, rooms, (source, reason) => this.cancelRun(source, reason));
+    this.#faults = faults;
   }
 
   /** The run's event emitter (the handle's iterator listens on it directly). */
@@ -107,6 +103,7 @@ export class Executor implements LifecycleHost {
     if (s.phase !== "created") return;
     s.phase = "running";
     this.#startTime = this.runtime.now();
+    this.#placement.attach((pool) => this.#tenantFor(pool));
     if (typeof this.runtime.observe === "function") this.#observe();
     const signal = s.options.signal;
     if (signal !== undefined && !signal.aborted) {
@@ -189,6 +186,10 @@ export class Executor implements LifecycleHost {
     this.#nodes.lostAttempt(a, error, charged);
   }
 
+  ended(task: number): void {
+    if (this.#placement.anyShared) this.#placement.ended(task);
+  }
+
   // ---- the loop ----
 
   /**
@@ -228,35 +229,52 @@ export class Executor implements LifecycleHost {
 
   // ---- nodes ----
 
-  /** What the keeper of node position `k` of `pool` asks of the run. */
-  #keeperHost(pool: Pool, k: number, faults: FaultInjection | undefined): NodeKeeperHost {
+  /** The run as one of its pools sees it (node-pool.ts). */
+  #tenantFor(pool: Pool): Tenant {
     const s = this.#s;
+    const faults = this.#faults;
+    const placement = this.#placement;
     return {
-      runtime: this.runtime,
-      provider: pool.provider,
-      fault: faults === undefined ? undefined : (point) => faults.consult(point, undefined),
-      wanted: () => s.phase === "running" && this.#tasks.open > 0,
-      ready: (node) => {
-        if (s.events.wants("node:start"))
-          s.events.emit("node:start", { type: "node:start", pool: pool.name, nodeId: node.id, slots: node.slots, at: this.runtime.now() });
-        this.#pump();
+      priority: s.options.priority,
+      readySize: () => pool.waitingTasks,
+      demand: () => {
+        let extra = 0;
+        for (const i of pool.alone) extra += placement.slotsOf(i);
+        for (const i of pool.wide) extra += placement.slotsOf(i);
+        const ready = pool.waitingTasks;
+        const readySlots = pool.queuedSlots + extra;
+        const waiting = Math.max(0, pool.tasks - pool.ended - ready - pool.running);
+        const waitingSlots = Math.max(0, pool.taskSlots - pool.endedSlots - readySlots - pool.runningSlots);
+        return { ready, readySlots, running: pool.running, runningSlots: pool.runningSlots, waiting, waitingSlots };
       },
-      failed: (error) => {
+      wanted: () => s.phase === "running" && this.#tasks.open > 0,
+      fault: faults === undefined ? undefined : (point) => faults.consult(point, undefined),
+      controlled: s.controlled,
+      // A shared pool wakes its runs from another run's step: each pumps after it, not inside it.
+      wake: pool.nodes.shared ? () => this.#pumpLater() : () => this.#pump(),
+      nodeGone: (k, node, error, exit, under) => {
+        if (under === undefined && s.phase !== "running") return;
+        this.#nodes.gone(pool, k, node, error, exit, under as Attempt | undefined);
+        // (An attempt that reported its node lost is inside a step that pumps after it.)
+        if (under === undefined) this.#pump();
+      },
+      startFailed: (error) => {
         if (s.phase === "running" && this.#nodes.startFailed(pool, error)) this.#pump();
       },
-      lost: (node, reason) => {
-        if (s.phase !== "running") return;
-        this.#nodes.reported(pool, node, reason);
-        this.#pump();
-      },
-      retryLabel: s.controlled ? nodeLabel("retry node start", pool.name, k) : undefined,
-      boundLabel: s.controlled ? nodeLabel("provider wait", pool.name, k) : undefined,
-      stopTimeoutMs: s.options.stopTimeoutMs,
-      providerError: (operation, nodeId, error) => {
-        if (s.events.wants("provider:error"))
-          s.events.emit("provider:error", { type: "provider:error", pool: pool.name, operation, nodeId, error, at: this.runtime.now() });
+      event: (type, payload) => {
+        if (s.events.wants(type)) s.events.emit(type, { type, pool: pool.name, ...payload, at: this.runtime.now() } as never);
       },
     };
+  }
+
+  /** Pumps once the current step is over (a shared pool's wake). */
+  #pumpLater(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
   }
 
   // ---- the end ----
@@ -267,7 +285,7 @@ export class Executor implements LifecycleHost {
     s.phase = "ending";
     if (this.#onCallerAbort !== undefined) s.options.signal!.removeEventListener("abort", this.#onCallerAbort);
     this.#onCallerAbort = undefined;
-    await this.#placement.close();
+    const pools = await this.#placement.close();
     s.phase = "ended";
     const finishedAt = this.runtime.now();
     const status = this.#jobStatus();
@@ -277,6 +295,7 @@ export class Executor implements LifecycleHost {
       error: status === "cancelled" && s.cancel !== undefined ? s.cancel : (this.#tasks.firstError ?? this.#firstCancel()),
       startedAt: this.#startTime,
       finishedAt,
+      pools,
     });
     if (s.events.wants("job:end")) s.events.emit("job:end", { type: "job:end", job: s.t.graph.name, status, result, at: finishedAt });
     s.events.emitter.removeAllListeners();

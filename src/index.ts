@@ -21,4 +21,8 @@ export {
 export { declareErrorCodes, declareFaultPoints, errorCodes, faultPoints, type Declaration } from "./vocabulary.ts";
 export type { CoreFaultPoint } from "./fault-points.ts";
 export { realRuntime, type Runtime, type TimerHandle, type FaultPoint, type FaultContext, type FaultAction, type RunObservation } from "./runtime.ts";
-export { inProcess, type ComputeProvider, type ProviderNode, type NodeReport } from "./provider.ts";
+export { inProcess, type ComputeProvider, type ProviderNode, type NodeReport, type NodePriority } from "./provider.ts";
+export { pool, type Pool, type PoolEvent, type SampleMetrics } from "./shared-pool.ts";
+export type { PoolOptions } from "./pool-options.ts";
+export type { PoolMetrics, PoolTargets, AutoscalePolicy, NodeCounts, Demand } from "./autoscale.ts";
+export { STARVATION_BOUND, type PoolStats, type PoolRunStats, type PoolEventMap } from "./node-pool.ts";

@@ -7,7 +7,7 @@
  * The executor decides what a lost node means for its attempts; this class only keeps the node.
  */
 import { CancelledError, FlotillaError, describe, isFlotillaError } from "./errors.ts";
-import type { ComputeProvider, NodeReport, ProviderNode } from "./provider.ts";
+import type { ComputeProvider, NodePriority, NodeReport, ProviderNode } from "./provider.ts";
 import type { FaultAction, FaultPoint, Runtime, TimerHandle } from "./runtime.ts";
 import { thenOf } from "./thenable.ts";
 
@@ -26,6 +26,15 @@ export interface NodeKeeperHost {
   failed(error: unknown): void;
   /** The provider reported the node in use lost (between attempts, or under them). */
   lost(node: ProviderNode, reason: unknown): void;
+  /** The provider reported the node in use preempted (a low-priority node taken back). */
+  preempted(node: ProviderNode, reason: unknown): void;
+  /**
+   * Nodes counted from the start request until their stop finished (+1 at a start, -1 when a start
+   * ends without a node or a node's stop finished): what node-seconds are measured on.
+   */
+  meter(delta: 1 | -1): void;
+  /** A start not done within it is aborted and counts as a failed start (Infinity: no bound). */
+  readonly startTimeoutMs: number;
   /** A trace label for the retry timer, under a controlled runtime. */
   readonly retryLabel: string | undefined;
   /** A trace label for the timer bounding a wait on the provider, under a controlled runtime. */
@@ -48,6 +57,9 @@ const NOT_ABORTED = Symbol("not aborted");
  */
 class StartReport implements NodeReport {
   readonly lost: (reason?: unknown) => void;
+  readonly preempted: (reason?: unknown) => void;
+  readonly priority: NodePriority;
+  readonly runtime: Runtime;
   declare readonly signal: AbortSignal;
   #controller: AbortController | undefined = undefined;
   #reason: unknown = NOT_ABORTED;
@@ -64,8 +76,11 @@ class StartReport implements NodeReport {
     configurable: true,
   };
 
-  constructor(lost: (reason?: unknown) => void) {
+  constructor(lost: (reason?: unknown) => void, preempted: (reason?: unknown) => void, priority: NodePriority, runtime: Runtime) {
     this.lost = lost;
+    this.preempted = preempted;
+    this.priority = priority;
+    this.runtime = runtime;
     Object.defineProperty(this, "signal", StartReport.#SIGNAL);
   }
 
@@ -91,6 +106,12 @@ export class NodeKeeper {
   #closed = false;
   /** Every start failed, retries included: no more starts in this run. */
   gaveUp = false;
+  /** Let go by its pool (scaled down, start given up, pool closed): it takes no more work, and is closed. */
+  retired = false;
+  /** The kind of node this position asks for (set by its pool before a start). */
+  priority: NodePriority = "dedicated";
+  /** Bounds the start in flight (`startTimeoutMs`). */
+  #startTimer: TimerHandle | undefined = undefined;
 
   constructor(host: NodeKeeperHost) {
     this.#host = host;
@@ -107,9 +128,18 @@ export class NodeKeeper {
     let started: ProviderNode | PromiseLike<ProviderNode>;
     // Bound to the node this start brings up; a report about a node no longer in use is ignored.
     let mine: ProviderNode | undefined;
-    const report = new StartReport((reason) => {
-      if (mine !== undefined && this.node === mine) this.#host.lost(mine, reason);
-    });
+    const host = this.#host;
+    const report = new StartReport(
+      (reason) => {
+        if (mine !== undefined && this.node === mine) host.lost(mine, reason);
+      },
+      (reason) => {
+        if (mine !== undefined && this.node === mine) host.preempted(mine, reason);
+      },
+      this.priority,
+      host.runtime,
+    );
+    host.meter(1);
     const use = (node: ProviderNode) => {
       mine = node;
       this.#use(node);
@@ -120,6 +150,7 @@ export class NodeKeeper {
       started = this.#host.provider.startNode(report);
       later = thenOf(started) !== undefined; // (a `then` getter may throw: that start failed)
     } catch (error) {
+      host.meter(-1);
       this.#startFailed(error);
       return;
     }
@@ -130,17 +161,33 @@ export class NodeKeeper {
     this.#startAbort = report;
     const starting: Promise<void> = Promise.resolve(started).then(
       (node) => {
-        this.#settledStart(starting);
-        if (this.#closed)
-          this.stop(node); // arrived after the run stopped waiting for it
+        // Not the start in flight any more: it timed out, or the keeper was closed meanwhile.
+        if (!this.#settledStart(starting) || this.#closed) this.stop(node);
         else use(node);
       },
       (error) => {
-        this.#settledStart(starting);
-        this.#startFailed(error);
+        host.meter(-1);
+        if (this.#settledStart(starting)) this.#startFailed(error);
       },
     );
     this.#starting = starting;
+    if (host.startTimeoutMs !== Infinity) {
+      this.#startTimer = host.runtime.setTimer(
+        host.startTimeoutMs,
+        () => {
+          this.#startTimer = undefined;
+          if (this.#starting !== starting) return;
+          const error = new FlotillaError(
+            "E_TIMEOUT",
+            `provider "${host.provider.name}" did not start a node within ${host.startTimeoutMs} ms (pool option startTimeoutMs)`,
+          );
+          report.abort(error);
+          this.#settledStart(starting);
+          this.#startFailed(error);
+        },
+        host.boundLabel,
+      );
+    }
   }
 
   /** The node is gone: it is no longer used, and it is stopped. (`start()` brings a replacement.) */
@@ -163,6 +210,7 @@ export class NodeKeeper {
       } catch (error) {
         this.#host.providerError("stopNode", (node as { id?: unknown })?.id as string | undefined, error);
       }
+      this.#host.meter(-1);
     })();
     this.#stopping.add(stopping);
     void stopping.then(() => this.#stopping.delete(stopping));
@@ -173,6 +221,8 @@ export class NodeKeeper {
     this.#closed = true;
     if (this.#retry !== undefined) this.#host.runtime.clearTimer(this.#retry);
     this.#retry = undefined;
+    if (this.#startTimer !== undefined) this.#host.runtime.clearTimer(this.#startTimer);
+    this.#startTimer = undefined;
     if (this.#starting !== undefined) {
       this.#startAbort?.abort(
         new CancelledError(`the run no longer needs the node being started by provider "${this.#host.provider.name}"`, "cancel", undefined),
@@ -188,10 +238,14 @@ export class NodeKeeper {
     await Promise.all(this.#stopping);
   }
 
-  #settledStart(starting: Promise<void>): void {
-    if (this.#starting !== starting) return;
+  /** The start `starting` is over; false when it was no longer the start in flight (timed out, or closed). */
+  #settledStart(starting: Promise<void>): boolean {
+    if (this.#starting !== starting) return false;
     this.#starting = undefined;
     this.#startAbort = undefined;
+    if (this.#startTimer !== undefined) this.#host.runtime.clearTimer(this.#startTimer);
+    this.#startTimer = undefined;
+    return true;
   }
 
   /** Waits for `call` at most `stopTimeoutMs` (on the run's clock); rejects with E_TIMEOUT past it. */
@@ -220,10 +274,12 @@ export class NodeKeeper {
     try {
       if (typeof node === "object" && node !== null) ({ id, slots } = node);
     } catch (error) {
+      this.#host.meter(-1);
       this.#startFailed(error); // a node whose `id` or `slots` getter throws
       return;
     }
     if (typeof id !== "string" || !(slots === Infinity || (Number.isInteger(slots) && (slots as number) >= 1))) {
+      this.#host.meter(-1);
       this.#startFailed(
         new FlotillaError(
           "E_INVALID_OPTION",

@@ -6,6 +6,7 @@
 import type { Attempt } from "./attempt.ts";
 import type { AttemptRunner } from "./attempt-runner.ts";
 import { NodeLostError, messageOf } from "./errors.ts";
+import type { NodeExit } from "./node-pool.ts";
 import type { Pool } from "./pool.ts";
 import type { ProviderNode } from "./provider.ts";
 import type { RunState } from "./run-state.ts";
@@ -15,6 +16,8 @@ import { RUNNING, SUCCEEDED } from "./task-state.ts";
 export class NodeLoss {
   /** Counts lost nodes (placement goes round again when a node it just started dies at once). */
   losses = 0;
+  /** Times each task's attempts were preempted (made at the first preemption). */
+  #preemptions: Map<number, number> | undefined = undefined;
 
   readonly #s: RunState;
   readonly #tasks: TaskLifecycle;
@@ -28,44 +31,44 @@ export class NodeLoss {
     this.#poolOf = poolOf;
   }
 
-  /** The provider reported a node of `pool` lost (between attempts, or under them). */
-  reported(pool: Pool, node: ProviderNode, reason: unknown): void {
-    const why = reason === undefined ? "reported lost by its provider" : messageOf(reason);
-    this.lost(pool, node, new NodeLostError(node.id, `node "${node.id}" of pool "${pool.name}" was lost: ${why}`, { cause: reason }));
+  /**
+   * The node under attempt `under` (or a dispatch to it) is gone: its pool forgets it, and every run
+   * using the pool moves its attempts off it (`gone`). A node no longer in use (already lost and
+   * replaced) affects only the reporting attempt.
+   */
+  lost(pool: Pool, node: ProviderNode, error: NodeLostError, under?: Attempt): void {
+    if (!pool.nodes.lose(node, error, "lost", pool.tenant, under) && under !== undefined) this.lostAttempt(under, error, true);
   }
 
   /**
-   * A node is gone, and with it every attempt still running there: each is aborted, its slot freed at
-   * once (what it reports later is ignored) and it is requeued like any attempt on a lost node; a
-   * replacement node is started when work remains. `under`: the attempt whose failure reported it.
+   * Node `node` at position k of `pool` left (`exit`), and with it every attempt of this run still
+   * there: each is aborted, its slot freed at once (what it reports later is ignored) and requeued.
+   * A lost node's attempts follow the charging rule below; a preempted node's are requeued free (at
+   * most `maxPreemptions` times per task), as are those of a node the autoscaler let go.
+   * `under`: the attempt whose failure reported it.
    */
-  lost(pool: Pool, node: ProviderNode, error: NodeLostError, under?: Attempt): void {
-    // Forgotten first, so the attempts failed below do not each lose it again.
-    const position = pool.keeperOf(node);
-    if (position < 0) {
-      // A node no longer in use (already lost and replaced): only the reporting attempt is affected.
-      if (under !== undefined) this.lostAttempt(under, error, true);
-      return;
-    }
-    pool.keepers[position]!.forget(node);
+  gone(pool: Pool, k: number, node: ProviderNode, error: NodeLostError, exit: NodeExit, under: Attempt | undefined): void {
     this.losses++;
-    const s = this.#s;
-    if (s.events.wants("node:lost")) s.events.emit("node:lost", { type: "node:lost", pool: pool.name, nodeId: node.id, error, at: s.runtime.now() });
-    const t = s.t;
+    const t = this.#s.t;
     const victims: Attempt[] = under === undefined ? [] : [under];
-    for (let k = 0; k < t.count; k++) {
-      const a = t.current[k];
-      if (t.state[k] !== RUNNING || a === undefined || a.node !== node || a === under) continue;
-      t.current[k] = undefined;
+    for (let i = 0; i < t.count; i++) {
+      const a = t.current[i];
+      if (t.state[i] !== RUNNING || a === undefined || a.node !== node || a === under) continue;
+      t.current[i] = undefined;
       a.decided = true;
       this.#attempts.release(a);
       victims.push(a);
     }
-    // Attempts aborted earlier were winding down on the lost node.
+    // Attempts aborted earlier were winding down on the node.
     this.#attempts.releaseWindingDown(node);
+    if (exit !== "lost") {
+      for (const a of victims) this.#evicted(a, error, exit === "preempted");
+      for (const a of victims) a.abort(error);
+      return;
+    }
     // Shared over the attempt's whole life, not only now: a culprit whose aborted attempt settled a
     // moment before its neighbour reported the loss shared the node as much as one still on it.
-    const placements = pool.placements[position]!;
+    const placements = pool.placements[k]!;
     const shared = victims.length > 1 || victims.some((a) => a.placement !== placements);
     // On a shared node, each attempt's error names its own task (the provider's error is about the
     // attempt that reported the loss, if one did).
@@ -74,6 +77,30 @@ export class NodeLoss {
     // After the tasks' moves: abort listeners run user code.
     for (let v = 0; v < victims.length; v++) victims[v]!.abort(errors[v]);
     // The caller pumps: the requeued attempts find another node, or a replacement is started.
+  }
+
+  /** An attempt on a node preempted or let go by the autoscaler: requeued without spending a retry. */
+  #evicted(a: Attempt, error: NodeLostError, preempted: boolean): void {
+    const i = a.task;
+    const t = this.#s.t;
+    if (t.state[i] !== RUNNING) return;
+    if (preempted) {
+      const count = ((this.#preemptions ??= new Map()).get(i) ?? 0) + 1;
+      this.#preemptions.set(i, count);
+      if (count > this.#s.options.maxPreemptions) {
+        t.failedAttempts[i]!++;
+        this.#tasks.fail(
+          i,
+          new NodeLostError(
+            error.nodeId,
+            `task "${a.taskId}" was preempted ${count} times (run option maxPreemptions: ${this.#s.options.maxPreemptions}); last: ${error.message}`,
+            { cause: error },
+          ),
+        );
+        return;
+      }
+    }
+    this.#tasks.requeue(a, error);
   }
 
   /**

@@ -1,16 +1,20 @@
 /**
  * Placement: which node of which pool takes the next ready task. Each pool has its ready queue (best
- * first); a ready task goes to the least loaded node of its pool with a free slot, and when none has
- * one the pool starts more nodes (up to its provider's `maxNodes`). A task that must run alone (see
- * node-loss.ts) waits for an empty node. Capacity is the run's `concurrency` and the nodes' slots.
- * A pool owns its nodes and their load (pool.ts); the attempt runner runs what is placed.
+ * first); a ready task goes to a node of its pool with its `slots` free (the pool's `placement` says
+ * which), and when none has them the pool grows (a private pool starts nodes up to its provider's
+ * `maxNodes`; a shared one asks its autoscale policy). A task that must run alone (see node-loss.ts)
+ * waits for an empty node; one that needs more slots than any node has free waits for one where it
+ * fits, while smaller tasks go ahead. On a pool shared by several runs, the run whose turn it is
+ * (node-pool.ts) takes the next free slot. Capacity is the run's `concurrency` and the nodes' slots.
+ * A pool owns its nodes and their load (node-pool.ts); the attempt runner runs what is placed.
  */
 import type { AttemptRunner } from "./attempt-runner.ts";
-import type { CancelSource } from "./errors.ts";
+import { type CancelSource, FlotillaError } from "./errors.ts";
 import type { FaultInjection } from "./fault-injection.ts";
-import type { NodeKeeperHost } from "./node-keeper.ts";
 import type { NodeLoss } from "./node-loss.ts";
+import { NodePool, type PoolRunStats, type Tenant } from "./node-pool.ts";
 import { Pool, poolForTask } from "./pool.ts";
+import { privatePoolOptions } from "./pool-options.ts";
 import type { ProviderNode } from "./provider.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 import type { RunState } from "./run-state.ts";
@@ -25,6 +29,8 @@ export class Placement {
   readonly #poolOf: number[] | undefined;
   /** The run's only pool runs functions: a function task without a pool option needs no check. */
   readonly #functionsOnly: boolean;
+  /** Some pool is shared with other runs (its autoscaler counts this run's tasks). */
+  readonly anyShared: boolean;
 
   readonly #s: RunState;
   readonly #tasks: TaskLifecycle;
@@ -36,7 +42,6 @@ export class Placement {
   constructor(
     state: RunState,
     rooms: { tasks: TaskLifecycle; attempts: AttemptRunner; nodes: NodeLoss; faults: FaultInjection | undefined },
-    hostFor: (pool: Pool, position: number) => NodeKeeperHost,
     cancelRun: (source: CancelSource, reason: unknown) => void,
   ) {
     this.#s = state;
@@ -46,22 +51,45 @@ export class Placement {
     this.#faults = rooms.faults;
     this.#cancelRun = cancelRun;
     const t = state.t;
-    this.pools = state.options.pools.map(({ name, provider }, p) => {
+    const o = state.options;
+    this.pools = o.pools.map(({ name, provider, shared }, p) => {
       this.#index.set(name, p);
-      return new Pool(name, provider, new ReadyQueue(t.priority, t.rank), hostFor);
+      const nodes = shared ?? new NodePool(provider, privatePoolOptions(provider, name, o.runtime, o.stopTimeoutMs), false);
+      return new Pool(name, nodes, new ReadyQueue(t.priority, t.rank));
     });
     this.#poolOf = this.pools.length > 1 ? [] : undefined;
-    this.#functionsOnly = this.pools.length === 1 && this.pools[0]!.kinds.includes("function");
+    this.anyShared = this.pools.some((pool) => pool.nodes.shared);
+    this.#functionsOnly = this.pools.length === 1 && this.pools[0]!.kinds.includes("function") && !this.anyShared;
     for (let i = 0; i < t.count; i++) this.check(i);
   }
 
-  /** Checks task i's pool and body kind (E_INVALID_OPTION before anything runs) and records its pool. */
+  /** Checks task i's pool, body kind and slots (E_INVALID_OPTION before anything runs) and records its pool. */
   check(i: number): void {
     const g = this.#s.t.graph;
-    const name = g.policies[i]?.pool ?? "default";
-    if (this.#functionsOnly && name === "default" && typeof g.bodies[i] === "function") return;
-    const p = poolForTask(this.pools, this.#index, g.ids[i]!, name, g.bodies[i]!);
+    const policy = g.policies[i];
+    const name = policy?.pool ?? "default";
+    if (this.#functionsOnly && name === "default" && typeof g.bodies[i] === "function" && (policy === undefined || policy.slots === 1)) return;
+    const need = policy?.slots ?? 1;
+    const p = poolForTask(this.pools, this.#index, g.ids[i]!, name, g.bodies[i]!, need);
     if (this.#poolOf !== undefined) this.#poolOf[i] = p;
+    const pool = this.pools[p]!;
+    if (pool.nodes.shared) {
+      pool.tasks++;
+      pool.taskSlots += need;
+    }
+  }
+
+  /** Slots task i needs on one node. */
+  slotsOf(i: number): number {
+    return this.#s.t.graph.policies[i]?.slots ?? 1;
+  }
+
+  /** Task i reached a final state (counted for a shared pool's autoscaler). */
+  ended(i: number): void {
+    const pool = this.poolFor(i);
+    if (!pool.nodes.shared) return;
+    pool.ended++;
+    pool.endedSlots += this.slotsOf(i);
   }
 
   poolFor(i: number): Pool {
@@ -70,7 +98,9 @@ export class Placement {
 
   /** Ready task i waits in its pool's queue. */
   enqueue(i: number): void {
-    this.poolFor(i).queue.push(i);
+    const pool = this.poolFor(i);
+    pool.queue.push(i);
+    if (pool.nodes.shared) pool.queuedSlots += this.slotsOf(i);
   }
 
   /** Tasks were added: the queues see the grown table; `reordered`: some task's rank rose. */
@@ -99,23 +129,35 @@ export class Placement {
     const queue = pool.queue;
     const concurrency = s.options.concurrency;
     const attempts = this.#attempts;
+    const nodes = pool.nodes;
+    const shared = nodes.shared;
     // A pool of one node keeps using it while it has room (no search per task); with several nodes
-    // each attempt goes to the least loaded one.
+    // each attempt goes where the pool's placement says.
     const single = pool.maxNodes === 1;
     let k = -1;
     let node: ProviderNode | undefined;
     let nodeLost = false;
     if (pool.alone.length > 0) this.#placeAlone(pool);
+    if (pool.wide.length > 0) this.#placeWide(pool);
     while (attempts.busy < concurrency && s.cancel === undefined) {
+      if (shared && nodes.tenants > 1 && pool.waitingTasks > 0) {
+        // Another run's turn on the shared pool: it is woken, and this run is when a slot frees.
+        const other = nodes.turn(pool.tenant);
+        if (other !== undefined) {
+          other.wake();
+          return;
+        }
+      }
       if (!single || pool.restricted || k < 0 || pool.load[k]! >= node!.slots || pool.keepers[k]!.node !== node) {
-        k = pool.free();
+        k = pool.free(1);
         if (k < 0) {
-          if (queue.size === 0 && pool.alone.length === 0) return;
+          if (queue.size === 0 && pool.alone.length === 0 && pool.wide.length === 0) return;
           const losses = this.#nodes.losses;
-          pool.grow(queue.size + pool.alone.length);
+          pool.grow(pool.waitingTasks);
           // A provider that starts nodes synchronously has one up already.
           if (pool.alone.length > 0) this.#placeAlone(pool);
-          k = pool.free();
+          if (pool.wide.length > 0) this.#placeWide(pool);
+          k = pool.free(1);
           // That node may have been lost at once, under a task run alone on it (and charged for it):
           // go round again, so a replacement is started. (Each round charges a loss, so it ends.)
           if (k < 0 && this.#nodes.losses !== losses) continue;
@@ -128,6 +170,8 @@ export class Placement {
       }
       const i = queue.pop();
       if (i < 0) return;
+      const need = this.slotsOf(i);
+      if (shared) pool.queuedSlots -= need;
       // (Read afresh: a listener or body may have added tasks, and the table may have grown.)
       if (s.t.state[i] !== READY) continue; // cancelled while queued
       if (s.t.alone[i] === 1) {
@@ -137,23 +181,35 @@ export class Placement {
         k = -1;
         continue;
       }
+      let at = k;
+      if (need > 1 && pool.load[k]! + need > nodes.slotsOf(k)) {
+        at = pool.free(need);
+        if (at < 0) {
+          // Waits for a node where it fits; smaller tasks go ahead meanwhile.
+          pool.wide.push(i);
+          if (!nodes.fits(need)) this.#tooWide(pool, i, need);
+          continue;
+        }
+      }
       if (this.#faults !== undefined) {
-        const cancel = this.#faults.cancelBeforeDispatch(i, node!);
+        const cancel = this.#faults.cancelBeforeDispatch(i, pool.keepers[at]!.node!);
         if (cancel !== undefined) {
           this.#cancelRun("fault", cancel.reason);
           return;
         }
         // At most one injected loss per pass, so a rule that always fires cannot spin here.
-        const lost = nodeLost ? undefined : this.#faults.nodeLossBeforeDispatch(i, node!);
+        const lost = nodeLost ? undefined : this.#faults.nodeLossBeforeDispatch(i, pool.keepers[at]!.node!);
         if (lost !== undefined) {
-          this.#nodes.lost(pool, node!, lost);
+          this.#nodes.lost(pool, pool.keepers[at]!.node!, lost);
           nodeLost = true;
           k = -1;
           queue.push(i); // not dispatched: it goes to another node, or the replacement
+          if (shared) pool.queuedSlots += need;
           continue;
         }
       }
-      attempts.start(i, pool, k, node!);
+      attempts.start(i, pool, at, pool.keepers[at]!.node!, need);
+      if (shared) nodes.took(pool.tenant);
     }
   }
 
@@ -170,14 +226,58 @@ export class Placement {
       if (k < 0) return;
       const i = waiting.shift()!;
       pool.hold(k, true);
-      this.#attempts.start(i, pool, k, pool.keepers[k]!.node!);
+      this.#attempts.start(i, pool, k, pool.keepers[k]!.node!, this.slotsOf(i));
     }
     if (waiting.length === 0) pool.reserved = -1;
   }
 
+  /** Starts the tasks waiting for more free slots than a node had that now find a node where they fit. */
+  #placeWide(pool: Pool): void {
+    const s = this.#s;
+    const waiting = pool.wide;
+    for (let w = 0; w < waiting.length && this.#attempts.busy < s.options.concurrency && s.cancel === undefined; ) {
+      const i = waiting[w]!;
+      if (s.t.state[i] !== READY) {
+        waiting.splice(w, 1); // cancelled meanwhile
+        continue;
+      }
+      const need = this.slotsOf(i);
+      const k = pool.free(need);
+      if (k < 0) {
+        if (!pool.nodes.fits(need)) {
+          waiting.splice(w, 1);
+          this.#tooWide(pool, i, need);
+        } else w++;
+        continue;
+      }
+      waiting.splice(w, 1);
+      this.#attempts.start(i, pool, k, pool.keepers[k]!.node!, need);
+      if (pool.nodes.shared) pool.nodes.took(pool.tenant);
+    }
+  }
+
+  /** Task i needs more slots than any node of its pool has: it fails, saying so. */
+  #tooWide(pool: Pool, i: number, need: number): void {
+    const at = pool.wide.indexOf(i);
+    if (at >= 0) pool.wide.splice(at, 1);
+    let most = 0;
+    for (let k = 0; k < pool.keepers.length; k++) if (pool.keepers[k]!.node !== undefined) most = Math.max(most, pool.nodes.slotsOf(k));
+    this.#tasks.fail(
+      i,
+      new FlotillaError(
+        "E_INVALID_OPTION",
+        `task "${this.#s.t.graph.ids[i]}": option "slots" is ${need}, but the nodes of pool "${pool.name}" (provider "${pool.provider.name}") have at most ${most} slot${most === 1 ? "" : "s"}; give the task at most ${most}, or give the pool a provider with bigger nodes`,
+      ),
+    );
+  }
+
   /** Fails the ready tasks of a pool that has no node and can start none. */
   #failQueued(pool: Pool): void {
-    for (let i = pool.queue.pop(); i >= 0; i = pool.queue.pop()) if (this.#s.t.state[i] === READY) this.#tasks.fail(i, pool.startError);
+    for (let i = pool.queue.pop(); i >= 0; i = pool.queue.pop()) {
+      if (pool.nodes.shared) pool.queuedSlots -= this.slotsOf(i);
+      if (this.#s.t.state[i] === READY) this.#tasks.fail(i, pool.startError);
+    }
+    for (const i of pool.wide.splice(0)) if (this.#s.t.state[i] === READY) this.#tasks.fail(i, pool.startError);
   }
 
   /** The most slots the run may hold now: min(concurrency, the slots of the nodes up). */
@@ -188,8 +288,22 @@ export class Placement {
     return Math.min(this.#s.options.concurrency, slots);
   }
 
-  /** No more node starts; every node stopped; resolves when every stop has finished. */
-  async close(): Promise<void> {
-    await Promise.all(this.pools.map((pool) => pool.close()));
+  /** The run starts using its pools. */
+  attach(tenantFor: (pool: Pool) => Tenant): void {
+    for (const pool of this.pools) {
+      pool.tenant = tenantFor(pool);
+      pool.nodes.attach(pool.tenant);
+    }
+  }
+
+  /**
+   * At the end of the run: a private pool starts no more nodes and stops every one (resolves when every
+   * stop has finished); a shared pool goes on without this run. Returns what each pool did for the run.
+   */
+  async close(): Promise<Record<string, PoolRunStats>> {
+    await Promise.all(this.pools.map((pool) => (pool.nodes.shared ? undefined : pool.nodes.close())));
+    const stats: Record<string, PoolRunStats> = {};
+    for (const pool of this.pools) stats[pool.name] = pool.nodes.detach(pool.tenant);
+    return stats;
   }
 }

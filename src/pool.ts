@@ -1,174 +1,134 @@
 /**
- * A pool: the nodes one provider runs for a run, the ready tasks waiting for them, and how many
- * attempts each node holds. Nodes start as ready work needs them (up to the provider's `maxNodes`),
- * each kept by its own NodeKeeper (replaced when lost, a failed start retried), and all are stopped
- * when the run ends.
+ * A run's view of one of its pools: the name its tasks use, the ready tasks waiting for it (best
+ * first), those waiting for a node of their own or for more free slots than any node has now, and the
+ * NodePool whose nodes run them (node-pool.ts) — private to the run for a bare provider, or shared
+ * with other runs for a pool made with `pool()`. Slots and node state live on the NodePool; the hot
+ * path reads `keepers` and `load` straight from it.
  */
 import { FlotillaError } from "./errors.ts";
+import type { NodeKeeper } from "./node-keeper.ts";
+import type { NodePool, Tenant } from "./node-pool.ts";
 import { bodyKind, type ComputeProvider } from "./provider.ts";
-import { NodeKeeper, type NodeKeeperHost } from "./node-keeper.ts";
 import type { ReadyQueue } from "./ready-queue.ts";
 import type { TaskBody, TaskSpec } from "./task-context.ts";
 import { closest } from "./validation.ts";
 
 export class Pool {
+  /** The name the run's tasks give in their `pool` option. */
   readonly name: string;
+  readonly nodes: NodePool;
   readonly provider: ComputeProvider<any>;
   readonly kinds: readonly string[];
   readonly maxNodes: number;
   /** Ready tasks of this pool, best first. */
   readonly queue: ReadyQueue;
-  /** One keeper per node position, made as demand grows. */
-  readonly keepers: NodeKeeper[] = [];
-  /** Attempts holding a slot on `keepers[k]`'s node. */
-  readonly load: number[] = [];
-  /**
-   * Attempts ever placed on position k. An attempt that found its node empty and sees the same count
-   * when the node is lost had the node to itself its whole life (see the executor's `#nodeLost`).
-   */
-  readonly placements: number[] = [];
-  /** The last error of a start that failed for good, if no node could be started. */
-  startError: unknown = undefined;
+  /** The NodePool's keepers and loads (the same arrays). */
+  readonly keepers: NodeKeeper[];
+  readonly load: number[];
+  readonly placements: number[];
   /**
    * Ready tasks that must run alone on a node (requeued from a node lost while they shared it, so
-   * one of them may have killed it), waiting for an empty node. See the executor's `#nodeLost`.
+   * one of them may have killed it), waiting for an empty node. See node-loss.ts.
    */
   readonly alone: number[] = [];
-  /** Per node position: held by an attempt that runs alone (no other attempt goes there). */
-  readonly exclusive: boolean[] = [];
-  /** A node position kept free of new work until a task waiting in `alone` gets it, or -1. */
-  reserved = -1;
-  /** How many positions are exclusive now (0: the fast paths need not look). */
-  #exclusiveCount = 0;
+  /** Ready tasks needing more slots than any node has free now, waiting for a node where they fit. */
+  readonly wide: number[] = [];
+  /** The run, as the NodePool sees it (set when the run attaches). */
+  tenant!: Tenant;
+  /** Slots needed by the tasks in `queue` (stale entries of tasks cancelled while queued included). */
+  queuedSlots = 0;
+  /** Attempts of this run on the pool's nodes, and their slots. */
+  running = 0;
+  runningSlots = 0;
+  /** Tasks of this run in the pool, and those that ended (for the autoscaler's `waiting`). */
+  tasks = 0;
+  taskSlots = 0;
+  ended = 0;
+  endedSlots = 0;
 
-  readonly #hostFor: (pool: Pool, keeper: number) => NodeKeeperHost;
-
-  constructor(name: string, provider: ComputeProvider<any>, queue: ReadyQueue, hostFor: (pool: Pool, keeper: number) => NodeKeeperHost) {
+  constructor(name: string, nodes: NodePool, queue: ReadyQueue) {
     this.name = name;
-    this.provider = provider;
-    this.kinds = provider.kinds ?? ["function"];
-    this.maxNodes = provider.maxNodes ?? 1;
+    this.nodes = nodes;
+    this.provider = nodes.provider;
+    this.kinds = nodes.kinds;
+    this.maxNodes = nodes.shared ? Infinity : nodes.maxNodes;
     this.queue = queue;
-    this.#hostFor = hostFor;
+    this.keepers = nodes.keepers;
+    this.load = nodes.load;
+    this.placements = nodes.placements;
   }
 
-  /** True while some node takes no shared work (held alone, or reserved for a task that must run alone). */
   get restricted(): boolean {
-    return this.#exclusiveCount > 0 || this.reserved >= 0;
+    return this.nodes.restricted;
   }
 
-  /** The keeper whose node is up and has a free slot (the least loaded) and takes shared work, or -1. */
-  free(): number {
-    const keepers = this.keepers;
-    const restricted = this.restricted;
-    let best = -1;
-    let bestLoad = Infinity;
-    for (let k = 0; k < keepers.length; k++) {
-      const node = keepers[k]!.node;
-      const load = this.load[k]!;
-      if (node === undefined || load >= node.slots || load >= bestLoad) continue;
-      if (restricted && (this.exclusive[k] === true || k === this.reserved)) continue;
-      best = k;
-      bestLoad = load;
-      if (load === 0) break;
-    }
-    return best;
+  get reserved(): number {
+    return this.nodes.reserved;
   }
 
-  /**
-   * A node position for a task that must run alone: an up node with nothing on it (the reserved one
-   * first), or -1. When there is none, the least loaded node is reserved: it takes no new work, so it
-   * empties and the task cannot wait forever behind a stream of other tasks.
-   */
+  set reserved(k: number) {
+    this.nodes.reserved = k;
+  }
+
+  get startError(): unknown {
+    return this.nodes.startError;
+  }
+
+  set startError(error: unknown) {
+    this.nodes.startError = error;
+  }
+
+  /** Ready tasks waiting here, in any of the three lines. */
+  get waitingTasks(): number {
+    return this.queue.size + this.alone.length + this.wide.length;
+  }
+
+  free(need: number): number {
+    return this.nodes.free(need);
+  }
+
   empty(): number {
-    // A reservation on a position whose node is gone helps nobody: reserve a live node instead.
-    if (this.reserved >= 0 && this.keepers[this.reserved]!.node === undefined) this.reserved = -1;
-    if (this.reserved >= 0 && this.load[this.reserved] === 0) return this.reserved;
-    let best = -1;
-    let bestLoad = Infinity;
-    for (let k = 0; k < this.keepers.length; k++) {
-      if (this.keepers[k]!.node === undefined || this.exclusive[k] === true) continue;
-      if (this.load[k] === 0) return k;
-      if (this.reserved < 0 && this.load[k]! < bestLoad) [best, bestLoad] = [k, this.load[k]!];
-    }
-    if (this.reserved < 0 && best >= 0) this.reserved = best;
-    return -1;
+    return this.nodes.empty();
   }
 
-  /**
-   * An attempt takes a slot at position k. Returns its placement: its number in the sequence of
-   * attempts placed there, negated when the node already held another (see `placements`).
-   */
-  take(k: number): number {
-    const placed = ++this.placements[k]!;
-    return this.load[k]!++ === 0 ? placed : -placed;
+  /** An attempt takes `need` slots at position k; returns its placement (see node-loss.ts). */
+  take(k: number, need: number): number {
+    this.running++;
+    this.runningSlots += need;
+    return this.nodes.take(k, need);
   }
 
-  /** An attempt at position k let go of its slot. */
-  give(k: number): void {
-    this.load[k]!--;
-    // An exclusive position holds one attempt, the one running alone there: this one.
-    if (this.#exclusiveCount > 0 && this.exclusive[k] === true) this.hold(k, false);
+  give(k: number, need: number): void {
+    this.running--;
+    this.runningSlots -= need;
+    this.nodes.give(k, need);
   }
 
-  /** Position `k` is held by an attempt running alone (`on`), or free for shared work again. */
   hold(k: number, on: boolean): void {
-    if (this.exclusive[k] === on) return;
-    this.exclusive[k] = on;
-    this.#exclusiveCount += on ? 1 : -1;
-    if (on && this.reserved === k) this.reserved = -1;
+    this.nodes.hold(k, on);
   }
 
-  /**
-   * Starts nodes for `waiting` ready tasks that found no free slot: one more node per waiting task
-   * (a new node has at least one slot), counting those already on their way, up to `maxNodes`.
-   */
   grow(waiting: number): void {
-    let coming = 0;
-    for (const keeper of this.keepers) if (keeper.starting) coming++;
-    for (let k = 0; k < this.maxNodes && coming < waiting; k++) {
-      if (k === this.keepers.length) {
-        this.keepers.push(new NodeKeeper(this.#hostFor(this, k)));
-        this.load.push(0);
-        this.placements.push(0);
-        this.exclusive.push(false);
-      }
-      const keeper = this.keepers[k]!;
-      if (keeper.node !== undefined || keeper.starting || keeper.gaveUp) continue;
-      coming++;
-      keeper.start();
-    }
+    this.nodes.grow(waiting, this.tenant);
   }
 
-  /** Whether a node is up or on its way (false: every start failed for good, or none was asked for). */
   get alive(): boolean {
-    for (const keeper of this.keepers) if (keeper.node !== undefined || keeper.starting) return true;
-    return false;
+    return this.nodes.alive;
   }
 
-  /** Slots of the nodes up now. */
   get slots(): number {
-    let slots = 0;
-    for (const keeper of this.keepers) slots += keeper.node?.slots ?? 0;
-    return slots;
+    return this.nodes.slots;
   }
 
-  /** The position of the keeper holding `node`, or -1 when it is no longer in use. */
   keeperOf(node: object): number {
-    for (let k = 0; k < this.keepers.length; k++) if (this.keepers[k]!.node === node) return k;
-    return -1;
-  }
-
-  /** No more starts; every node stopped; resolves when every stop has finished. */
-  async close(): Promise<void> {
-    await Promise.all(this.keepers.map((keeper) => keeper.close()));
+    return this.nodes.keeperOf(node);
   }
 }
 
 /**
- * The index of the pool task `taskId` names (`pool`), after checking that the run has it and that its
- * provider runs this body's kind; throws E_INVALID_OPTION naming the task, the kind and the pool, and
- * which pool could run it.
+ * The index of the pool task `taskId` names (`pool`), after checking that the run has it, that its
+ * provider runs this body's kind and that one of its nodes can hold the task's `slots`; throws
+ * E_INVALID_OPTION naming the task, the pool and the numbers, and which pool could run it.
  */
 export function poolForTask(
   pools: readonly Pool[],
@@ -176,6 +136,7 @@ export function poolForTask(
   taskId: string,
   name: string,
   body: TaskBody<any, unknown> | TaskSpec,
+  slots: number,
 ): number {
   const p = index.get(name);
   if (p === undefined) {
@@ -196,6 +157,13 @@ export function poolForTask(
         (able.length > 0
           ? `give the task { pool: ${able.join(" or ")} }`
           : `add a pool whose provider runs "${kind}" bodies to the run's "pools" and name it in the task's "pool" option`),
+    );
+  }
+  const perNode = pool.nodes.options.slotsPerNode;
+  if (slots > 1 && perNode !== undefined && slots > perNode) {
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `task "${taskId}": option "slots" is ${slots}, but a node of pool "${name}" has ${perNode} slot${perNode === 1 ? "" : "s"} (pool option slotsPerNode); give the task at most ${perNode}, or the pool bigger nodes`,
     );
   }
   return p;

@@ -4,6 +4,7 @@
  * result objects nobody reads.
  */
 import { messageOf } from "./errors.ts";
+import type { PoolRunStats } from "./pool-stats.ts";
 import type { JobStatus, RunResult, TaskResult, TaskResults, TaskStatus } from "./result.ts";
 import { STATE_NAMES, SUCCEEDED } from "./task-state.ts";
 import type { TaskTable } from "./task-table.ts";
@@ -93,7 +94,10 @@ function errorJson(error: unknown): unknown {
   }
 }
 
-export function buildResult(table: TaskTable, run: { job: string; status: JobStatus; error: unknown; startedAt: number; finishedAt: number }): RunResult<any> {
+export function buildResult(
+  table: TaskTable,
+  run: { job: string; status: JobStatus; error: unknown; startedAt: number; finishedAt: number; pools: Record<string, PoolRunStats> },
+): RunResult<any> {
   const counts = { succeeded: 0, failed: 0, cancelled: 0, skipped: 0 };
   for (let i = 0; i < table.count; i++) counts[STATUS[table.state[i]!] as keyof typeof counts]++;
   return {
@@ -105,6 +109,7 @@ export function buildResult(table: TaskTable, run: { job: string; status: JobSta
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     durationMs: run.finishedAt - run.startedAt,
+    pools: run.pools,
     toJSON() {
       return { ...this, error: errorJson(this.error) };
     },

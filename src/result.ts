@@ -1,4 +1,5 @@
 /** What a run resolves to. */
+import type { PoolRunStats } from "./pool-stats.ts";
 
 /** Final state of a job. */
 export type JobStatus = "succeeded" | "failed" | "cancelled";
@@ -38,6 +39,12 @@ export interface RunResult<Outputs = Record<string, unknown>> {
   readonly startedAt: number;
   readonly finishedAt: number;
   readonly durationMs: number;
+  /**
+   * What each of the run's pools did while the run used it: `{ peakNodes, nodeSeconds, cost,
+   * preemptions, startFailures, utilization }`, by the name the run gave the pool. For a pool shared
+   * with other runs, these are the pool's figures over the run's life (not the run's share).
+   */
+  readonly pools: Readonly<Record<string, PoolRunStats>>;
   /** The output of a task, or undefined when it did not succeed. */
   output<K extends keyof Outputs & string>(id: K): Outputs[K] | undefined;
   /**

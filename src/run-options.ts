@@ -1,5 +1,7 @@
 /** Options of a run, with defaults and bounds, and their single check. */
 import { FlotillaError } from "./errors.ts";
+import type { NodePool } from "./node-pool.ts";
+import { type Pool, checkSharedPool, sharedPoolOf } from "./shared-pool.ts";
 import { checkProvider, inProcess, type ComputeProvider } from "./provider.ts";
 import { missingRuntimeMembers, realRuntime, type Runtime } from "./runtime.ts";
 import { checkOptionsObject, invalidOption } from "./validation.ts";
@@ -24,7 +26,17 @@ export interface RunOptions {
    *
    * @example { default: inProcess(), cpu: workerThreads({ threads: 2 }), sh: childProcess({ slots: 4 }) }
    */
-  readonly pools?: Readonly<Record<string, ComputeProvider<any>>>;
+  readonly pools?: Readonly<Record<string, ComputeProvider<any> | Pool>>;
+  /**
+   * Among runs sharing a pool (made with `pool()`), higher takes free slots first; a run with ready
+   * work still gets a slot after at most 8 went to other runs (STARVATION_BOUND). @default 0. Bounds: finite.
+   */
+  readonly priority?: number;
+  /**
+   * How many times a task's attempt may be requeued because its low-priority node was preempted,
+   * before the task fails with E_NODE_LOST. Preemptions spend no retry. @default 10. Bounds: integer >= 0.
+   */
+  readonly maxPreemptions?: number;
   /**
    * How long an aborted attempt (cancelled or timed out) may keep its slot while it winds down. A body
    * that ignores its signal longer is abandoned: its slot is freed and its outcome ignored.
@@ -53,13 +65,27 @@ export interface ResolvedRunOptions {
   readonly failFast: boolean;
   readonly runtime: Runtime;
   /** The pools, "default" first. */
-  readonly pools: readonly { readonly name: string; readonly provider: ComputeProvider<any> }[];
+  readonly pools: readonly { readonly name: string; readonly provider: ComputeProvider<any>; readonly shared?: NodePool }[];
+  readonly priority: number;
+  readonly maxPreemptions: number;
   readonly cancelGraceMs: number;
   readonly maxNodeLosses: number;
   readonly stopTimeoutMs: number;
 }
 
-const RUN_OPTION_NAMES = ["concurrency", "signal", "failFast", "runtime", "provider", "pools", "cancelGraceMs", "maxNodeLosses", "stopTimeoutMs"];
+const RUN_OPTION_NAMES = [
+  "concurrency",
+  "signal",
+  "failFast",
+  "runtime",
+  "provider",
+  "pools",
+  "cancelGraceMs",
+  "maxNodeLosses",
+  "stopTimeoutMs",
+  "priority",
+  "maxPreemptions",
+];
 
 export function resolveRunOptions(jobName: string, options: unknown): ResolvedRunOptions {
   const where = `run of job "${jobName}"`;
@@ -81,14 +107,18 @@ export function resolveRunOptions(jobName: string, options: unknown): ResolvedRu
   if (missing.length > 0) {
     throw new FlotillaError("E_INVALID_OPTION", `${where}: option "runtime" is not a Runtime: missing ${missing.join(", ")}`);
   }
-  const pools = resolvePools(where, o);
+  const pools = resolvePools(where, o, runtime);
   const cancelGraceMs = millis(where, "cancelGraceMs", o.cancelGraceMs, 1_000);
   const maxNodeLosses = o.maxNodeLosses === undefined ? 3 : o.maxNodeLosses;
   if (!(Number.isInteger(maxNodeLosses) && maxNodeLosses >= 0)) {
     throw invalidOption(where, "maxNodeLosses", "an integer >= 0", maxNodeLosses);
   }
   const stopTimeoutMs = millis(where, "stopTimeoutMs", o.stopTimeoutMs, 10_000);
-  return { concurrency, signal, failFast, runtime, pools, cancelGraceMs, maxNodeLosses, stopTimeoutMs };
+  const priority = o.priority === undefined ? 0 : o.priority;
+  if (!(typeof priority === "number" && Number.isFinite(priority))) throw invalidOption(where, "priority", "a finite number", priority);
+  const maxPreemptions = o.maxPreemptions === undefined ? 10 : o.maxPreemptions;
+  if (!(Number.isInteger(maxPreemptions) && maxPreemptions >= 0)) throw invalidOption(where, "maxPreemptions", "an integer >= 0", maxPreemptions);
+  return { concurrency, signal, failFast, runtime, pools, cancelGraceMs, maxNodeLosses, stopTimeoutMs, priority, maxPreemptions };
 }
 
 /**
@@ -98,7 +128,7 @@ export function resolveRunOptions(jobName: string, options: unknown): ResolvedRu
  */
 let defaultPools: ResolvedRunOptions["pools"] | undefined;
 
-function resolvePools(where: string, o: RunOptions): ResolvedRunOptions["pools"] {
+function resolvePools(where: string, o: RunOptions, runtime: Runtime): ResolvedRunOptions["pools"] {
   if (o.pools === undefined && o.provider === undefined) return (defaultPools ??= Object.freeze([Object.freeze({ name: "default", provider: inProcess() })]));
   if (o.pools === undefined) {
     const provider = o.provider === undefined ? inProcess() : o.provider;
@@ -115,11 +145,17 @@ function resolvePools(where: string, o: RunOptions): ResolvedRunOptions["pools"]
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
     throw invalidOption(where, "pools", "an object of named providers, like { default: inProcess(), cpu: workerThreads() }", given);
   }
-  const pools: { name: string; provider: ComputeProvider<any> }[] = [];
+  const pools: { name: string; provider: ComputeProvider<any>; shared?: NodePool }[] = [];
   for (const name of Object.keys(given)) {
-    const provider = (given as Record<string, unknown>)[name];
-    checkProvider(`${where}: pool "${name}"`, provider);
-    pools.push({ name, provider });
+    const entry = (given as Record<string, unknown>)[name];
+    const shared = sharedPoolOf(entry);
+    if (shared !== undefined) {
+      checkSharedPool(where, name, shared, runtime);
+      pools.push({ name, provider: shared.provider, shared });
+      continue;
+    }
+    checkProvider(`${where}: pool "${name}"`, entry);
+    pools.push({ name, provider: entry });
   }
   const d = pools.findIndex((pool) => pool.name === "default");
   if (d < 0) pools.unshift({ name: "default", provider: inProcess() });

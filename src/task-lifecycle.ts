@@ -23,6 +23,8 @@ export interface LifecycleHost {
   nodeLost(pool: Pool, node: ProviderNode, error: NodeLostError, under: Attempt): void;
   /** Attempt `a`'s dispatch alone was lost: requeued, charged as a loss (node-loss.ts). */
   lostAttempt(a: Attempt, error: NodeLostError, charged: boolean): void;
+  /** Task i reached its final state. */
+  ended(task: number): void;
   /** Cancels the whole run (failFast). */
   cancelRun(source: CancelSource, reason: unknown): void;
   pump(): void;
@@ -171,6 +173,7 @@ export class TaskLifecycle {
     const t = this.#s.t;
     t.state[i] = state;
     this.open--;
+    this.#host.ended(i);
     return (t.finishedAt[i] = this.#s.runtime.now());
   }
 

@@ -49,6 +49,12 @@ export interface TaskOptions<Dep extends string = string> {
    * or the run is refused before it starts. @default "default"
    */
   readonly pool?: string;
+  /**
+   * Slots of one node the task's attempt holds (a task that needs a whole 4-slot node says 4). A task
+   * needing more than its pool's nodes have is refused before the run (pool option `slotsPerNode`), or
+   * fails when the pool's nodes turn out smaller. @default 1. Bounds: integer >= 1.
+   */
+  readonly slots?: number;
 }
 
 /** Options of a task whose failure satisfies its dependents: its output is `Output | undefined` in theirs. */
@@ -65,6 +71,7 @@ export interface TaskPolicy {
   readonly satisfy: boolean;
   readonly priority: number;
   readonly pool: string; // "default" unless given
+  readonly slots: number;
 }
 
 export const DEFAULT_POLICY: TaskPolicy = Object.freeze({
@@ -77,9 +84,10 @@ export const DEFAULT_POLICY: TaskPolicy = Object.freeze({
   satisfy: false,
   priority: 0,
   pool: "default",
+  slots: 1,
 });
 
-const TASK_OPTION_NAMES = ["dependsOn", "retries", "backoff", "timeoutMs", "onFailure", "priority", "pool"];
+const TASK_OPTION_NAMES = ["dependsOn", "retries", "backoff", "timeoutMs", "onFailure", "priority", "pool", "slots"];
 const BACKOFF_OPTION_NAMES = ["initialMs", "factor", "maxMs", "jitter"];
 const NO_DEPS: readonly string[] = Object.freeze([]);
 
@@ -129,8 +137,16 @@ function listedTwice(id: string, dep: string): FlotillaError {
 
 /** Validates everything but `dependsOn` of task `id`; returns undefined when every policy option is the default. */
 export function checkPolicy(id: string, options: TaskOptions): TaskPolicy | undefined {
-  const { retries, backoff, timeoutMs, onFailure, priority, pool } = options;
-  if (retries === undefined && backoff === undefined && timeoutMs === undefined && onFailure === undefined && priority === undefined && pool === undefined) {
+  const { retries, backoff, timeoutMs, onFailure, priority, pool, slots } = options;
+  if (
+    retries === undefined &&
+    backoff === undefined &&
+    timeoutMs === undefined &&
+    onFailure === undefined &&
+    priority === undefined &&
+    pool === undefined &&
+    slots === undefined
+  ) {
     return undefined;
   }
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
@@ -148,6 +164,7 @@ export function checkPolicy(id: string, options: TaskOptions): TaskPolicy | unde
   if (pool !== undefined && !(typeof pool === "string" && pool.length > 0)) {
     throw invalidOption(aboutTask(id), "pool", "the name of a pool (a non-empty string)", pool);
   }
+  if (slots !== undefined && !(Number.isInteger(slots) && slots >= 1)) throw invalidOption(aboutTask(id), "slots", "an integer >= 1", slots);
   const b = checkBackoff(aboutTask(id), backoff);
   return Object.freeze({
     retries: retries ?? 0,
@@ -156,6 +173,7 @@ export function checkPolicy(id: string, options: TaskOptions): TaskPolicy | unde
     satisfy: onFailure === "satisfy",
     priority: priority ?? 0,
     pool: pool ?? "default",
+    slots: slots ?? 1,
   });
 }
 

@@ -32,6 +32,14 @@ export function nodeLabel(event: NodeEvent, pool: string, position: number): str
   return `${event} ${pool}#${position}`;
 }
 
+/** What a shared pool's own timer is for. */
+export type PoolEvent = "pool start backoff" | "pool idle timeout" | "pool evaluate";
+
+/** `pool idle timeout render`: the timer of pool "render" (made with `pool()`). */
+export function poolLabel(event: PoolEvent, pool: string): string {
+  return `${event} ${pool}`;
+}
+
 /** `timer 3`: a timer set without a label, named by its sequence number on its virtual clock. */
 export function timerLabel(seq: number): string {
   return `timer ${seq}`;
