@@ -118,6 +118,11 @@ export class NodePool {
   #startBackoffMs = 0;
   #startBackoffTimer: TimerHandle | undefined = undefined;
   #wakeQueued = false;
+  readonly #idleCandidates: number[] = [];
+  #idleCheckQueued = false;
+  /** Counts changes of node state; an evaluation on demand is skipped when none happened since the last. */
+  #changes = 0;
+  #evaluatedChanges = -1;
   #intervalTimer: TimerHandle | undefined = undefined;
   /** Runs that ended while the pool waited to close. */
   #idleRuns: (() => void) | undefined = undefined;
@@ -278,7 +283,7 @@ export class NodePool {
     if (this.meter.metered) this.meter.busy(-need);
     if (this.#exclusiveCount > 0 && this.exclusive[k] === true) this.hold(k, false);
     if (this.shared) {
-      if (load === 0) this.#becameIdle(k);
+      if (load === 0) this.#maybeIdle(k);
       // Another run may be waiting for its turn: it is woken after this step.
       if (this.#tenants.length > 1) this.#wakeAll();
     }
@@ -317,6 +322,9 @@ export class NodePool {
    */
   grow(waiting: number, tenant: Tenant): void {
     if (this.shared) {
+      // Nothing can grow a pool already at its bounds until a node comes or goes: no need to ask again.
+      const o = this.options;
+      if (this.#changes === this.#evaluatedChanges && this.#targets.dedicated === o.maxNodes && this.#targets.lowPriority === o.maxLowPriority) return;
       this.evaluate("demand");
       return;
     }
@@ -386,6 +394,7 @@ export class NodePool {
   }
 
   #up(k: number, node: ProviderNode): void {
+    this.#changes++;
     const slots = this.options.slotsPerNode ?? node.slots;
     if (Number.isFinite(node.slots)) this.#seenSlots = Math.max(this.#seenSlots, node.slots);
     this.#counted[k] = slots;
@@ -429,6 +438,7 @@ export class NodePool {
 
   /** Position k's node leaves the pool's counts (it is being stopped). Idempotent. */
   #down(k: number): void {
+    this.#changes++;
     if (this.#counted[k]! > 0) this.meter.slotsUp(-this.#counted[k]!);
     this.#counted[k] = 0;
     this.idleSince[k] = NaN;
@@ -440,6 +450,7 @@ export class NodePool {
   }
 
   #gaveUp(k: number, error: unknown): void {
+    this.#changes++;
     this.meter.startFailures++;
     this.#startFailuresSince++;
     if (!this.shared) {
@@ -482,6 +493,26 @@ export class NodePool {
   }
 
   // ---- autoscaling (shared pools) ----
+
+  /**
+   * Position k's last attempt let go. Usually the next one takes it in the same step, so whether it
+   * stays idle is looked at once the step is over (an event and an evaluation per attempt would be
+   * most of a big run's cost).
+   */
+  #maybeIdle(k: number): void {
+    this.#idleCandidates.push(k);
+    if (this.#idleCheckQueued) return;
+    this.#idleCheckQueued = true;
+    queueMicrotask(() => {
+      this.#idleCheckQueued = false;
+      const candidates = this.#idleCandidates;
+      for (let c = 0; c < candidates.length; c++) {
+        const at = candidates[c]!;
+        if (this.load[at] === 0 && Number.isNaN(this.idleSince[at]!)) this.#becameIdle(at);
+      }
+      candidates.length = 0;
+    });
+  }
 
   #becameIdle(k: number): void {
     if (this.keepers[k]!.node === undefined || this.keepers[k]!.retired) return;
@@ -599,6 +630,7 @@ export class NodePool {
     if (!this.shared || this.#closed || this.#evaluating) return;
     this.#evaluating = true;
     try {
+      this.#evaluatedChanges = this.#changes;
       const metrics = this.metrics();
       let targets: PoolTargets;
       try {
@@ -709,6 +741,7 @@ export class NodePool {
    * were moved off it).
    */
   #retire(k: number, _why: string): void {
+    this.#changes++;
     const keeper = this.keepers[k]!;
     const node = keeper.node;
     this.#down(k);
