@@ -47,7 +47,11 @@ export interface SimulatedCloudOptions {
   readonly apiLatencyMs?: LatencyMs;
   /** From an accepted create until the VM runs (or its start fails), drawn per VM. Integers >= 0. @default { min: 20_000, max: 60_000 } */
   readonly startLatencyMs?: LatencyMs;
-  /** From an accepted delete until the VM is gone (it is billed until then), drawn per VM. Integers >= 0. @default { min: 5_000, max: 15_000 } */
+  /**
+   * From an accepted delete until the VM is gone (it is billed until then), drawn per VM. Integers >= 0. The
+   * default stays, with the API latency, under a run's default `stopTimeoutMs` (10 s), so a run's end waits for its deletes.
+   * @default { min: 2_000, max: 8_000 }
+   */
   readonly deleteLatencyMs?: LatencyMs;
   /** Chance that a VM's start fails once its start latency has passed: it never runs, is cleaned up, and its create rejects (E_VM_API). 0..1. @default 0 */
   readonly startFailureRate?: number;
@@ -105,7 +109,7 @@ export const CLOUD_DEFAULTS = Object.freeze({
   name: "simulated-cloud",
   apiLatencyMs: Object.freeze({ min: 20, max: 200 }),
   startLatencyMs: Object.freeze({ min: 20_000, max: 60_000 }),
-  deleteLatencyMs: Object.freeze({ min: 5_000, max: 15_000 }),
+  deleteLatencyMs: Object.freeze({ min: 2_000, max: 8_000 }),
   startFailureRate: 0,
   hangRate: 0,
   apiErrorRate: 0,
