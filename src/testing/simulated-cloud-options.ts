@@ -212,7 +212,7 @@ function perPriority(option: string, value: unknown, fallback: PerPriority, vali
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw invalidOption(WHERE, option, "an object { dedicated?, lowPriority? }", value);
   }
-  checkKnownKeys(`${WHERE}: option "${option}"`, value, PRIORITIES, "priority");
+  checkKnownKeys(`${WHERE}: option "${option}"`, value, PRIORITIES, "field");
   const given = value as Partial<PerPriority>;
   const resolved: Record<NodePriority, number> = { ...fallback };
   for (const priority of PRIORITIES) {
