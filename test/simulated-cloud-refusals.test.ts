@@ -54,7 +54,7 @@ describe("simulatedCloud refuses what a cloud refuses", () => {
     const first = cloud.list();
     await until(runtime, 50);
     const second = cloud.list();
-    const [a, b] = [await rejection(first), await rejection(second)];
+    const [a, b] = await Promise.all([rejection(first), rejection(second)]);
     assert.ok(a instanceof VmApiError && a.code === "E_VM_THROTTLED" && a.retryAfterMs === 1_000, String(a));
     assert.equal(a.message, 'simulated cloud "c": list throttled (HTTP 429): retry after 1000 ms');
     assert.ok(b instanceof VmApiError && b.code === "E_VM_THROTTLED");

@@ -5,7 +5,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { NodeLostError } from "../src/index.ts";
+import { NodeLostError, type Runtime } from "../src/index.ts";
 import { simulatedCloud, virtualRuntime, type CloudTimelineEntry, type SimulatedCloud } from "../src/testing/index.ts";
 import { rejection, request, until } from "./simulated-cloud-helpers.ts";
 
@@ -132,6 +132,18 @@ describe("simulatedCloud: a VM's life on the runtime's clock", () => {
       [3_600, 0.5, 7_200, 0.25, 10_800, 0.75],
     );
     assert.deepEqual(cloud.ledger(), end, "nothing is billed once everything is gone");
+  });
+
+  it("labels every timer it sets for traces: the cloud, what is due, and the VM (or the create's name)", async () => {
+    const base = virtualRuntime();
+    const labels: (string | undefined)[] = [];
+    const runtime: Runtime = { ...base, setTimer: (ms, callback, label) => (labels.push(label), base.setTimer(ms, callback, label)) };
+    const cloud = simulatedCloud({ runtime, ...FIXED, name: "eu", preemptionsPerHour: 1 });
+    const vm = await cloud.create(request(runtime, "web-1", "lowPriority").req);
+    await cloud.list();
+    await cloud.delete(vm.id);
+    assert.deepEqual(labels, ["cloud eu call create web-1", "cloud eu start vm-1", "cloud eu preempt vm-1", "cloud eu call list", "cloud eu call delete vm-1", "cloud eu gone vm-1"]);
+    assert.equal(base.pendingTimers, 0, "the preemption timer was cleared by the delete");
   });
 
   it("uses its defaults: 1 slot, ids vm-1, vm-2, … in the order creates land, and a start latency of 20 to 60 s", async () => {
