@@ -5,8 +5,8 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Job, run, type ComputeProvider, type NodePriority, type Runtime } from "../src/index.ts";
-import type { VmInfo } from "../src/provider-kit/index.ts";
+import { Job, run, type ComputeProvider, type Runtime } from "../src/index.ts";
+import type { NodePriority, VmInfo } from "../src/provider-kit/index.ts";
 import { explore, simulatedCloud, type ExploreContext, type SimulatedCloud } from "../src/testing/index.ts";
 
 const code = (error: unknown) => (error as { code?: unknown }).code;
@@ -17,7 +17,7 @@ async function retried<T>(runtime: Runtime, call: () => Promise<T>): Promise<T> 
     try {
       return await call();
     } catch (error) {
-      if (code(error) === "E_VM_THROTTLED") await new Promise((resolve) => runtime.setTimer((error as { retryAfterMs: number }).retryAfterMs, resolve));
+      if (code(error) === "E_VM_THROTTLED") await new Promise<void>((resolve) => runtime.setTimer((error as { retryAfterMs: number }).retryAfterMs, resolve));
       else if (code(error) !== "E_VM_API") throw error;
     }
   }

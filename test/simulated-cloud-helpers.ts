@@ -1,6 +1,6 @@
 /** What the simulated cloud's tests share: create requests that record their VM's events, a task context, and waits on the runtime's clock. */
-import type { NodePriority, Runtime, TaskContext } from "../src/index.ts";
-import type { VmCreateRequest } from "../src/provider-kit/index.ts";
+import type { Runtime, TaskContext } from "../src/index.ts";
+import type { NodePriority, VmCreateRequest } from "../src/provider-kit/index.ts";
 
 /** A create request whose events are recorded in `preempted` / `lost`, with its AbortController. */
 export function request(runtime: Runtime, name: string, priority: NodePriority = "dedicated") {

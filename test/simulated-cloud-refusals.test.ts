@@ -128,7 +128,10 @@ describe("simulatedCloud refuses what a cloud refuses", () => {
     assert.equal(first.status, "fulfilled");
     assert.ok(second.status === "rejected" && second.reason instanceof FlotillaError);
     assert.equal(second.reason.code, "E_VM_NAME_IN_USE");
-    assert.equal(second.reason.message, 'simulated cloud "c": create refused: the name "web" is in use by vm-1; names are unique among the VMs the cloud holds');
+    assert.equal(
+      second.reason.message,
+      'simulated cloud "c": create refused: the name "web" is in use by vm-1; names are unique among the VMs the cloud holds',
+    );
     await cloud.delete("vm-1");
     const again = await cloud.create(request(runtime, "web").req);
     assert.equal(again.id, "vm-2");
@@ -145,7 +148,10 @@ describe("simulatedCloud refuses what a cloud refuses", () => {
     assert.equal(runtime.now(), 1_100);
     assert.deepEqual(cloud.vms(), []);
     const { dedicated } = cloud.ledger();
-    assert.deepEqual([dedicated.created, dedicated.started, dedicated.failedStarts, dedicated.held, dedicated.nodeSeconds, dedicated.cost], [1, 0, 1, 0, 1, 0.001]);
+    assert.deepEqual(
+      [dedicated.created, dedicated.started, dedicated.failedStarts, dedicated.held, dedicated.nodeSeconds, dedicated.cost],
+      [1, 0, 1, 0, 1, 0.001],
+    );
   });
 
   it("lets a start hang when hangRate says so: the create waits until its signal aborts", async () => {
@@ -209,11 +215,23 @@ describe("simulatedCloud checks what it is given", () => {
       { runtime, startLatencyMs: -1 },
       'simulatedCloud: option "startLatencyMs" must be an integer number of milliseconds >= 0, or { min, max } with integers 0 <= min <= max, received number -1',
     );
-    refused({ runtime, startLatencyMs: { min: 5, max: 2 } }, 'simulatedCloud: option "startLatencyMs.max" must be an integer number of milliseconds >= min (5), received number 2');
-    refused({ runtime, apiLatencyMs: { min: 1, mx: 2 } }, 'simulatedCloud: option "apiLatencyMs": unknown field "mx" (did you mean "max"?); known fields: min, max');
-    refused({ runtime, apiLatencyMs: [1, 2] }, 'simulatedCloud: option "apiLatencyMs" must be an integer number of milliseconds >= 0, or { min, max } with integers 0 <= min <= max, received array');
+    refused(
+      { runtime, startLatencyMs: { min: 5, max: 2 } },
+      'simulatedCloud: option "startLatencyMs.max" must be an integer number of milliseconds >= min (5), received number 2',
+    );
+    refused(
+      { runtime, apiLatencyMs: { min: 1, mx: 2 } },
+      'simulatedCloud: option "apiLatencyMs": unknown field "mx" (did you mean "max"?); known fields: min, max',
+    );
+    refused(
+      { runtime, apiLatencyMs: [1, 2] },
+      'simulatedCloud: option "apiLatencyMs" must be an integer number of milliseconds >= 0, or { min, max } with integers 0 <= min <= max, received array',
+    );
     refused({ runtime, apiErrorRate: 1.5 }, 'simulatedCloud: option "apiErrorRate" must be a number from 0 to 1, received number 1.5');
-    refused({ runtime, throttleRetryAfterMs: 0.5 }, 'simulatedCloud: option "throttleRetryAfterMs" must be an integer number of milliseconds >= 0, received number 0.5');
+    refused(
+      { runtime, throttleRetryAfterMs: 0.5 },
+      'simulatedCloud: option "throttleRetryAfterMs" must be an integer number of milliseconds >= 0, received number 0.5',
+    );
     refused({ runtime, preemptionsPerHour: Infinity }, 'simulatedCloud: option "preemptionsPerHour" must be a finite number >= 0, received number Infinity');
     refused({ runtime, quota: { dedicated: -1 } }, 'simulatedCloud: option "quota.dedicated" must be an integer >= 0 or Infinity, received number -1');
     refused(

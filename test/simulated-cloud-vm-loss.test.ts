@@ -37,10 +37,7 @@ describe("simulatedCloud: preemption of low-priority VMs", () => {
       assert.ok(r.preempted[0] instanceof NodeLostError);
       assert.equal(r.lost.length, 0);
     }
-    assert.equal(
-      cloud.timeline().filter((e) => e.event === "preempted").length,
-      200,
-    );
+    assert.equal(cloud.timeline().filter((e) => e.event === "preempted").length, 200);
     await Promise.all(vms.slice(200).map((vm) => cloud.delete(vm.id)));
     assert.deepEqual(cloud.vms(), []);
     assert.equal(runtime.pendingTimers, 0);
@@ -63,7 +60,10 @@ describe("simulatedCloud: preemption of low-priority VMs", () => {
     assert.ok(ea instanceof NodeLostError && eb instanceof NodeLostError);
     assert.equal(ea.code, "E_NODE_LOST");
     assert.equal(ea.nodeId, "vm-1");
-    assert.match(ea.message, /^node "vm-1" was lost running task "a" attempt 1: simulated cloud "c" preempted VM vm-1 \("spot"\): the cloud took its capacity back after \d+ ms of running$/);
+    assert.match(
+      ea.message,
+      /^node "vm-1" was lost running task "a" attempt 1: simulated cloud "c" preempted VM vm-1 \("spot"\): the cloud took its capacity back after \d+ ms of running$/,
+    );
     assert.match(eb.message, /running task "b" attempt 2/);
     assert.equal(preempted.length, 1);
     const after = await rejection(cloud.run(vm, body, context(runtime, "c")) as Promise<unknown>);
@@ -124,7 +124,10 @@ describe("simulatedCloud: attempts on its VMs", () => {
     await until(runtime, 200);
     const early = await rejection(cloud.run({ id: "vm-1", name: "a", priority: "dedicated", state: "creating" }, () => 1, ctx) as Promise<unknown>);
     assert.ok(early instanceof FlotillaError && early.code === "E_INVALID_OPTION");
-    assert.equal(early.message, 'simulated cloud "c": task "t" attempt 1 cannot run on VM vm-1: it is still creating (run only on a VM its create resolved with)');
+    assert.equal(
+      early.message,
+      'simulated cloud "c": task "t" attempt 1 cannot run on VM vm-1: it is still creating (run only on a VM its create resolved with)',
+    );
     const vm = await creating;
     const foreign = await rejection(cloud.run({ ...vm, id: "vm-7" }, () => 1, ctx) as Promise<unknown>);
     assert.ok(foreign instanceof FlotillaError && foreign.code === "E_INVALID_OPTION");
@@ -200,7 +203,10 @@ describe("simulatedCloud: the fault points it consults", () => {
     const error = await rejection(cloud.run(vm, () => void (ran = true), context(runtime, "t")) as Promise<unknown>);
     assert.equal(ran, true, "its side effects happened");
     assert.ok(error instanceof NodeLostError);
-    assert.equal(error.message, 'node "vm-1" was lost running task "t" attempt 1: simulated cloud "c" lost VM vm-1 ("a"): injected fault at node.run (its body had run)');
+    assert.equal(
+      error.message,
+      'node "vm-1" was lost running task "t" attempt 1: simulated cloud "c" lost VM vm-1 ("a"): injected fault at node.run (its body had run)',
+    );
     assert.equal(lost.length, 1);
     assert.deepEqual(cloud.vms(), []);
     assert.equal(cloud.ledger().dedicated.lost, 1);

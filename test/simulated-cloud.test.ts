@@ -58,7 +58,12 @@ describe("simulatedCloud: a VM's life on the runtime's clock", () => {
 
   it("draws each latency from its range, per call and per VM", async () => {
     const runtime = virtualRuntime({ seed: 11 });
-    const cloud = simulatedCloud({ runtime, apiLatencyMs: { min: 10, max: 20 }, startLatencyMs: { min: 1_000, max: 3_000 }, deleteLatencyMs: { min: 50, max: 60 } });
+    const cloud = simulatedCloud({
+      runtime,
+      apiLatencyMs: { min: 10, max: 20 },
+      startLatencyMs: { min: 1_000, max: 3_000 },
+      deleteLatencyMs: { min: 50, max: 60 },
+    });
     await churn(cloud, runtime, 40);
     const byVm = new Map<string, CloudTimelineEntry[]>();
     for (const e of cloud.timeline()) byVm.set(e.vmId, [...(byVm.get(e.vmId) ?? []), e]);
@@ -142,7 +147,14 @@ describe("simulatedCloud: a VM's life on the runtime's clock", () => {
     const vm = await cloud.create(request(runtime, "web-1", "lowPriority").req);
     await cloud.list();
     await cloud.delete(vm.id);
-    assert.deepEqual(labels, ["cloud eu call create web-1", "cloud eu start vm-1", "cloud eu preempt vm-1", "cloud eu call list", "cloud eu call delete vm-1", "cloud eu gone vm-1"]);
+    assert.deepEqual(labels, [
+      "cloud eu call create web-1",
+      "cloud eu start vm-1",
+      "cloud eu preempt vm-1",
+      "cloud eu call list",
+      "cloud eu call delete vm-1",
+      "cloud eu gone vm-1",
+    ]);
     assert.equal(base.pendingTimers, 0, "the preemption timer was cleared by the delete");
   });
 
@@ -229,12 +241,18 @@ describe("simulatedCloud: deleting, and aborting a create", () => {
     const runtime = virtualRuntime();
     const cloud = simulatedCloud({ runtime, ...FIXED, name: "c" });
     const creating = rejection(cloud.create(request(runtime, "a").req));
-    await until(runtime, 200);
+    await until(runtime, 900);
+    // The delete lands at 1000; the start would have been due at 1100, while the VM is being deleted.
     await cloud.delete("vm-1");
     const error = await creating;
     assert.ok(error instanceof NodeLostError, String(error));
     assert.equal(error.message, 'simulated cloud "c": VM vm-1 ("a") was deleted before it started');
+    await runtime.idle();
     assert.deepEqual(cloud.vms(), []);
+    assert.deepEqual(
+      cloud.timeline().map((e) => `${e.event}@${e.at}`),
+      ["created@100", "deleting@1000", "deleted@1500"],
+    );
     assert.equal(cloud.ledger().dedicated.started, 0);
   });
 

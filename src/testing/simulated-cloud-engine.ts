@@ -140,6 +140,7 @@ export class CloudEngine {
   delete(vm: SimVm): Promise<void> {
     if (vm.deletion !== undefined) return vm.deletion;
     const wasCreating = vm.state === "creating";
+    // Its start (or its preemption) will not come: a VM being deleted only goes away.
     vm.clearTimers(this.runtime);
     vm.state = "deleting";
     this.#record(vm, "deleting");

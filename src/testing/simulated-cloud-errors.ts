@@ -50,7 +50,11 @@ export function quotaExceeded(cloud: string, priority: NodePriority, quota: numb
 
 /** The same words whether or not the cloud acted before the answer was lost: the caller cannot tell. */
 export function transientApiError(cloud: string, op: string, cause?: unknown): VmApiError {
-  const unknown = op.startsWith("create") ? "; whether the VM was made is unknown: list() tells" : op.startsWith("delete") ? "; whether the delete was accepted is unknown" : "";
+  const unknown = op.startsWith("create")
+    ? "; whether the VM was made is unknown: list() tells"
+    : op.startsWith("delete")
+      ? "; whether the delete was accepted is unknown"
+      : "";
   return vmApiError(`${cloudName(cloud)}: ${op} failed with a transient API error (HTTP 503)${unknown}`, cause);
 }
 

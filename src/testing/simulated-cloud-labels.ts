@@ -7,15 +7,7 @@
  */
 
 /** What a cloud's timer (or fault consultation) is about. */
-export type CloudEvent =
-  | "call create"
-  | "call delete"
-  | "call list"
-  | "start"
-  | "gone"
-  | "preempt"
-  | "lose"
-  | "run";
+export type CloudEvent = "call create" | "call delete" | "call list" | "start" | "gone" | "preempt" | "lose" | "run";
 
 /** `cloud aws start vm-3`, `cloud aws call create pool#2`, `cloud aws call list`. */
 export function cloudLabel(cloud: string, event: CloudEvent, subject?: string): string {

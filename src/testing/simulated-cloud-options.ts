@@ -166,7 +166,13 @@ export function resolveCloudOptions(options: unknown): CloudConfig {
     throttleRetryAfterMs: integerMs("throttleRetryAfterMs", o.throttleRetryAfterMs ?? CLOUD_DEFAULTS.throttleRetryAfterMs),
     preemptionsPerHour: nonNegative("preemptionsPerHour", o.preemptionsPerHour ?? CLOUD_DEFAULTS.preemptionsPerHour, "a finite number >= 0"),
     quota: perPriority("quota", o.quota, CLOUD_DEFAULTS.quota, (v) => v === Infinity || (Number.isInteger(v) && v >= 0), "an integer >= 0 or Infinity"),
-    costPerNodeHour: perPriority("costPerNodeHour", o.costPerNodeHour, CLOUD_DEFAULTS.costPerNodeHour, (v) => Number.isFinite(v) && v >= 0, "a finite number >= 0"),
+    costPerNodeHour: perPriority(
+      "costPerNodeHour",
+      o.costPerNodeHour,
+      CLOUD_DEFAULTS.costPerNodeHour,
+      (v) => Number.isFinite(v) && v >= 0,
+      "a finite number >= 0",
+    ),
     slotsPerVm: slots(o.slotsPerVm ?? CLOUD_DEFAULTS.slotsPerVm),
   };
 }

@@ -15,7 +15,9 @@ import type { VmAttempt } from "./simulated-cloud-vm.ts";
 
 export function runOnVm(engine: CloudEngine, vmArg: unknown, body: unknown, ctx: TaskContext<any>): Promise<unknown> {
   if (typeof ctx !== "object" || ctx === null) {
-    return Promise.reject(new FlotillaError("E_INVALID_OPTION", `${cloudName(engine.name)}: run(vm, body, ctx) needs the attempt's context, received ${describe(ctx)}`));
+    return Promise.reject(
+      new FlotillaError("E_INVALID_OPTION", `${cloudName(engine.name)}: run(vm, body, ctx) needs the attempt's context, received ${describe(ctx)}`),
+    );
   }
   let id: unknown;
   try {
@@ -28,7 +30,10 @@ export function runOnVm(engine: CloudEngine, vmArg: unknown, body: unknown, ctx:
   if (typeof body !== "function") {
     const kind = typeof body === "object" && body !== null ? `a "${String((body as { kind?: unknown }).kind)}" spec` : describe(body);
     return Promise.reject(
-      new FlotillaError("E_INVALID_OPTION", `${cloudName(engine.name)}: task "${ctx.taskId}": its VMs run function bodies only (kinds ["function"]), received ${kind}`),
+      new FlotillaError(
+        "E_INVALID_OPTION",
+        `${cloudName(engine.name)}: task "${ctx.taskId}": its VMs run function bodies only (kinds ["function"]), received ${kind}`,
+      ),
     );
   }
   switch (vm.state) {

@@ -141,7 +141,8 @@ function list(engine: CloudEngine): Promise<readonly VmInfo[]> {
 
 /** What is wrong with a create request, or undefined. */
 function badRequest(request: unknown): string | undefined {
-  if (typeof request !== "object" || request === null) return `the request must be an object { name, priority, signal, events, runtime }, received ${describe(request)}`;
+  if (typeof request !== "object" || request === null)
+    return `the request must be an object { name, priority, signal, events, runtime }, received ${describe(request)}`;
   const r = request as Partial<VmCreateRequest>;
   if (typeof r.name !== "string" || r.name.length === 0) return `"name" must be a non-empty string, received ${describe(r.name)}`;
   if (r.priority !== "dedicated" && r.priority !== "lowPriority") return `"priority" must be "dedicated" or "lowPriority", received ${describe(r.priority)}`;
