@@ -55,7 +55,7 @@ describe("simulatedCloud: preemption of low-priority VMs", () => {
       return "done";
     };
     const [a, b] = [cloud.run(vm, body, context(runtime, "a")), cloud.run(vm, body, context(runtime, "b", 2))];
-    const [ea, eb] = await Promise.all([rejection(a as Promise<unknown>), rejection(b as Promise<unknown>)]);
+    const [ea, eb] = await Promise.all([rejection(a), rejection(b)]);
     assert.equal(bodyEnded, false);
     assert.ok(ea instanceof NodeLostError && eb instanceof NodeLostError);
     assert.equal(ea.code, "E_NODE_LOST");
@@ -66,7 +66,7 @@ describe("simulatedCloud: preemption of low-priority VMs", () => {
     );
     assert.match(eb.message, /running task "b" attempt 2/);
     assert.equal(preempted.length, 1);
-    const after = await rejection(cloud.run(vm, body, context(runtime, "c")) as Promise<unknown>);
+    const after = await rejection(cloud.run(vm, body, context(runtime, "c")));
     assert.ok(after instanceof NodeLostError);
     assert.equal(after.message, 'node "vm-1" is lost; task "c" attempt 1 cannot run on it');
     assert.deepEqual(cloud.vms(), []);
@@ -84,7 +84,7 @@ describe("simulatedCloud: attempts on its VMs", () => {
     const vm = await cloud.create(request(runtime, "a").req);
     assert.equal(await cloud.run(vm, async ({ taskId, sleep }) => (await sleep(60_000), `${taskId}@${runtime.now()}`), context(runtime, "x")), "x@61100");
     const failure = new Error("bad input");
-    assert.equal(await rejection(cloud.run(vm, () => Promise.reject(failure), context(runtime)) as Promise<unknown>), failure);
+    assert.equal(await rejection(cloud.run(vm, () => Promise.reject(failure), context(runtime))), failure);
     assert.equal(
       await rejection(
         cloud.run(
@@ -93,7 +93,7 @@ describe("simulatedCloud: attempts on its VMs", () => {
             throw failure;
           },
           context(runtime),
-        ) as Promise<unknown>,
+        ),
       ),
       failure,
     );
@@ -106,7 +106,7 @@ describe("simulatedCloud: attempts on its VMs", () => {
     const cloud = simulatedCloud({ runtime, ...FIXED });
     const { req, preempted, lost } = request(runtime, "a");
     const vm = await cloud.create(req);
-    const running = rejection(cloud.run(vm, (ctx) => ctx.sleep(HOUR), context(runtime, "t")) as Promise<unknown>);
+    const running = rejection(cloud.run(vm, (ctx) => ctx.sleep(HOUR), context(runtime, "t")));
     assert.equal(cloud.vms()[0]?.attempts, 1);
     await cloud.delete(vm.id);
     const error = await running;
@@ -122,21 +122,21 @@ describe("simulatedCloud: attempts on its VMs", () => {
     const ctx = context(runtime, "t");
     const creating = cloud.create(request(runtime, "a").req);
     await until(runtime, 200);
-    const early = await rejection(cloud.run({ id: "vm-1", name: "a", priority: "dedicated", state: "creating" }, () => 1, ctx) as Promise<unknown>);
+    const early = await rejection(cloud.run({ id: "vm-1", name: "a", priority: "dedicated", state: "creating" }, () => 1, ctx));
     assert.ok(early instanceof FlotillaError && early.code === "E_INVALID_OPTION");
     assert.equal(
       early.message,
       'simulated cloud "c": task "t" attempt 1 cannot run on VM vm-1: it is still creating (run only on a VM its create resolved with)',
     );
     const vm = await creating;
-    const foreign = await rejection(cloud.run({ ...vm, id: "vm-7" }, () => 1, ctx) as Promise<unknown>);
+    const foreign = await rejection(cloud.run({ ...vm, id: "vm-7" }, () => 1, ctx));
     assert.ok(foreign instanceof FlotillaError && foreign.code === "E_INVALID_OPTION");
     assert.equal(foreign.message, 'task "t": provider "c" was asked to run on node string "vm-7", which it did not start');
-    const spec = await rejection(cloud.run(vm, { kind: "command" } as never, ctx) as Promise<unknown>);
+    const spec = await rejection(cloud.run(vm, { kind: "command" } as never, ctx));
     assert.equal((spec as Error).message, 'simulated cloud "c": task "t": its VMs run function bodies only (kinds ["function"]), received a "command" spec');
     const deleting = cloud.delete(vm.id);
     await until(runtime, runtime.now() + 150);
-    const stopping = await rejection(cloud.run(vm, () => 1, ctx) as Promise<unknown>);
+    const stopping = await rejection(cloud.run(vm, () => 1, ctx));
     assert.ok(stopping instanceof NodeLostError);
     assert.equal(stopping.message, 'node "vm-1" is stopped; task "t" attempt 1 cannot run on it');
     await deleting;
@@ -200,7 +200,7 @@ describe("simulatedCloud: the fault points it consults", () => {
     const { req, lost } = request(runtime, "a");
     const vm = await cloud.create(req);
     let ran = false;
-    const error = await rejection(cloud.run(vm, () => void (ran = true), context(runtime, "t")) as Promise<unknown>);
+    const error = await rejection(cloud.run(vm, () => void (ran = true), context(runtime, "t")));
     assert.equal(ran, true, "its side effects happened");
     assert.ok(error instanceof NodeLostError);
     assert.equal(
@@ -220,7 +220,7 @@ describe("simulatedCloud: the fault points it consults", () => {
     const vm = await cloud.create(req);
     armed = true;
     let ran = false;
-    const error = await rejection(cloud.run(vm, () => void (ran = true), context(runtime, "t")) as Promise<unknown>);
+    const error = await rejection(cloud.run(vm, () => void (ran = true), context(runtime, "t")));
     assert.ok(error instanceof NodeLostError);
     assert.equal(ran, false);
     assert.equal(lost.length, 1);

@@ -27,6 +27,11 @@ export { CLOUD_ERROR_CODES } from "./simulated-cloud-errors.ts";
 export interface SimulatedCloud extends VmDriver<TaskBody<any, unknown>> {
   readonly name: string;
   readonly kinds: readonly string[];
+  /**
+   * Runs one attempt's body (a function, called in-process with `ctx`) on a running VM; rejects with a
+   * NodeLostError if the VM is preempted, lost or deleted before the body settles.
+   */
+  run(vm: VmInfo, body: TaskBody<any, unknown>, ctx: TaskContext<any>): Promise<unknown>;
   /** The VMs it holds now (creating, running or deleting), in the order they were made: empty once everything made was deleted. */
   vms(): readonly SimulatedVm[];
   /** Its books now: VMs made and how they ended, VM-seconds and cost per priority, calls and refusals. */
