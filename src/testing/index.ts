@@ -13,3 +13,15 @@ export { InvariantViolation } from "./invariants.ts";
 export { virtualRuntime, type VirtualRuntime, type VirtualRuntimeOptions } from "./virtual-runtime.ts";
 export { seededRandom } from "./seeded-random.ts";
 export { providerContract, type ProviderContractOptions, type ContractBodies, type ContractCheck } from "./provider-contract.ts";
+export {
+  simulatedCloud,
+  CLOUD_ERROR_CODES,
+  type SimulatedCloud,
+  type SimulatedCloudOptions,
+  type LatencyMs,
+  type PerPriority,
+  type CloudLedger,
+  type PriorityLedger,
+  type SimulatedVm,
+  type CloudTimelineEntry,
+} from "./simulated-cloud.ts";
