@@ -225,7 +225,11 @@ export class NodeKeeper {
     this.#startTimer = undefined;
     if (this.#starting !== undefined) {
       this.#startAbort?.abort(
-        new CancelledError(`the node being started by provider "${this.#host.provider.name}" is no longer needed (the run ended, or its pool scaled down or closed)`, "cancel", undefined),
+        new CancelledError(
+          `the node being started by provider "${this.#host.provider.name}" is no longer needed (the run ended, or its pool scaled down or closed)`,
+          "cancel",
+          undefined,
+        ),
       );
       try {
         await this.#bounded(this.#starting, "starting a node");

@@ -26,6 +26,8 @@ export {
   vmThrottled,
   vmQuotaExceeded,
   vmApiError,
+  vmUnknown,
+  vmNameInUse,
   type NodePriority,
   type VmInfo,
   type VmEvents,

@@ -23,6 +23,8 @@ export const VM_ERROR_CODES = declareErrorCodes("flotilla/provider-kit", {
   E_VM_THROTTLED: "a cloud API call was throttled; retry after `retryAfterMs` (VmApiError)",
   E_VM_QUOTA: "a VM could not be created: the account's quota for that priority is used up (VmApiError)",
   E_VM_API: "a cloud API call failed transiently; it may be retried (VmApiError)",
+  E_VM_UNKNOWN: "a cloud API call named a VM the cloud does not hold (never made, or already gone): a delete may count it as done (VmApiError; HTTP 404)",
+  E_VM_NAME_IN_USE: "a create was refused: a VM the cloud holds already has that name (VmApiError; HTTP 409)",
 });
 
 /** Why a VM API call failed, in a form the provider can act on. */
@@ -51,6 +53,16 @@ export function vmQuotaExceeded(message: string): VmApiError {
 /** A transient API failure (an HTTP 5xx, a dropped connection): the call may be retried. */
 export function vmApiError(message: string, cause?: unknown): VmApiError {
   return new VmApiError("E_VM_API", message, { cause });
+}
+
+/** The cloud holds no VM by that id (never made, or already gone): a delete whose first answer was lost may get it. */
+export function vmUnknown(message: string): VmApiError {
+  return new VmApiError("E_VM_UNKNOWN", message);
+}
+
+/** A create named its VM as one the cloud already holds (names are unique, so `list()` can find a VM by its create's name). */
+export function vmNameInUse(message: string): VmApiError {
+  return new VmApiError("E_VM_NAME_IN_USE", message);
 }
 
 /** A VM as the driver describes it. */

@@ -15,7 +15,6 @@ export { seededRandom } from "./seeded-random.ts";
 export { providerContract, type ProviderContractOptions, type ContractBodies, type ContractCheck } from "./provider-contract.ts";
 export {
   simulatedCloud,
-  CLOUD_ERROR_CODES,
   type SimulatedCloud,
   type SimulatedCloudOptions,
   type LatencyMs,

@@ -1,19 +1,12 @@
 /**
  * What a simulated cloud answers when it refuses, worded in one place. The refusals a real cloud's
  * driver reports through the VmDriver contract use its errors (`vmThrottled`, `vmQuotaExceeded`,
- * `vmApiError`); the two a cloud answers with a client error of its own (HTTP 404, 409) get the kit's
- * codes below; a VM gone under an attempt is a NodeLostError, as from every provider.
+ * `vmApiError`, `vmUnknown`, `vmNameInUse`); a VM gone under an attempt is a NodeLostError, as from every provider.
  */
 import { FlotillaError, NodeLostError } from "../errors.ts";
 import { type AttemptRef, attemptName } from "../provider-kit/node-errors.ts";
-import { type VmApiError, vmApiError, vmQuotaExceeded, vmThrottled } from "../provider-kit/vm-driver.ts";
+import { type VmApiError, vmApiError, vmNameInUse, vmQuotaExceeded, vmThrottled, vmUnknown } from "../provider-kit/vm-driver.ts";
 import type { NodePriority } from "../provider-node.ts";
-import { declareErrorCodes } from "../vocabulary.ts";
-
-export const CLOUD_ERROR_CODES = declareErrorCodes("flotilla/testing", {
-  E_VM_UNKNOWN: "a simulated cloud was asked about a VM it does not hold (never made by it, or already gone); a cloud's HTTP 404",
-  E_VM_NAME_IN_USE: "a simulated cloud refused a create: a VM it holds already has that name; a cloud's HTTP 409",
-});
 
 /** How a VM ended, once it is gone. */
 export type VmEnd = "deleted" | "preempted" | "lost" | "failed";
@@ -30,14 +23,11 @@ export function vmName(vm: { readonly id: string; readonly name: string }): stri
 
 export function unknownVm(cloud: string, op: string, vmId: string, end: VmEnd | undefined): FlotillaError {
   const why = end === undefined ? "it holds no VM with that id" : `that VM is gone (${end})`;
-  return new FlotillaError(CLOUD_ERROR_CODES.E_VM_UNKNOWN, `${cloudName(cloud)}: ${op} ${JSON.stringify(vmId)} refused: ${why}`);
+  return vmUnknown(`${cloudName(cloud)}: ${op} ${JSON.stringify(vmId)} refused: ${why}`);
 }
 
 export function nameInUse(cloud: string, vm: { readonly id: string; readonly name: string }): FlotillaError {
-  return new FlotillaError(
-    CLOUD_ERROR_CODES.E_VM_NAME_IN_USE,
-    `${cloudName(cloud)}: create refused: the name "${vm.name}" is in use by ${vm.id}; names are unique among the VMs the cloud holds`,
-  );
+  return vmNameInUse(`${cloudName(cloud)}: create refused: the name "${vm.name}" is in use by ${vm.id}; names are unique among the VMs the cloud holds`);
 }
 
 export function throttled(cloud: string, op: string, retryAfterMs: number): VmApiError {

@@ -21,7 +21,6 @@ import type { CloudTimelineEntry, SimulatedVm } from "./simulated-cloud-vm.ts";
 export type { SimulatedCloudOptions, LatencyMs, PerPriority } from "./simulated-cloud-options.ts";
 export type { CloudLedger, PriorityLedger } from "./simulated-cloud-ledger.ts";
 export type { SimulatedVm, CloudTimelineEntry } from "./simulated-cloud-vm.ts";
-export { CLOUD_ERROR_CODES } from "./simulated-cloud-errors.ts";
 
 /** A simulated cloud: a VmDriver, plus what a test reads of it (never API calls: no latency, no faults). */
 export interface SimulatedCloud extends VmDriver<TaskBody<any, unknown>> {
