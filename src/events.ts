@@ -77,7 +77,8 @@ export interface RunEvents {
   "provider:error": {
     readonly type: "provider:error";
     readonly pool: string;
-    readonly operation: "startNode" | "stopNode";
+    /** The provider call that failed, or `"autoscale"`: a shared pool's policy threw or answered nonsense. */
+    readonly operation: "startNode" | "stopNode" | "autoscale";
     readonly nodeId: string | undefined;
     readonly error: unknown;
     readonly at: number;

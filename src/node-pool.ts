@@ -33,7 +33,7 @@ export interface PoolEventMap {
   "node:stop": { readonly nodeId: string; readonly priority: NodePriority };
   "node:preempted": { readonly nodeId: string; readonly error: unknown };
   "node:lost": { readonly nodeId: string; readonly error: unknown };
-  "provider:error": { readonly operation: "startNode" | "stopNode"; readonly nodeId: string | undefined; readonly error: unknown };
+  "provider:error": { readonly operation: "startNode" | "stopNode" | "autoscale"; readonly nodeId: string | undefined; readonly error: unknown };
 }
 
 /** What a pool asks of a run using it. */
@@ -637,7 +637,7 @@ export class NodePool {
         targets = this.dryRun(metrics);
       } catch (error) {
         // A policy that throws or answers nonsense is reported; the default policy sizes the pool meanwhile.
-        this.#emit("provider:error", { operation: "startNode", nodeId: undefined, error });
+        this.#emit("provider:error", { operation: "autoscale", nodeId: undefined, error });
         targets = defaultTargets(metrics, this.options);
       }
       this.#preemptionsSince = 0;
@@ -675,7 +675,10 @@ export class NodePool {
         }
       }
       if (this.#startBackoffTimer !== undefined) return;
-      while (current < target && startingAll < this.options.maxConcurrentStarts) {
+      // A node still stopping counts against the bound too: the provider has not let it go yet.
+      const p = priority === "lowPriority" ? 1 : 0;
+      const bound = p === 1 ? this.options.maxLowPriority : this.options.maxNodes;
+      while (current < target && startingAll < this.options.maxConcurrentStarts && this.meter.aliveOf(p) < bound) {
         let k = keepers.findIndex((each) => each.node === undefined && !each.starting && !each.gaveUp);
         if (k < 0) k = keepers.findIndex((each) => each.retired);
         if (k < 0) k = this.#addPosition(undefined);
@@ -750,6 +753,8 @@ export class NodePool {
     const closing = keeper.close().then(() => {
       this.#retiring.delete(closing);
       if (node !== undefined) this.#emit("node:stop", { nodeId: node.id, priority });
+      // Its place under the bound is free again: a start held back for it may go now.
+      if (this.shared) this.#evaluateSoon();
     });
     this.#retiring.add(closing);
   }

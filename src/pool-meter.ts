@@ -74,6 +74,11 @@ export class PoolMeter {
     this.#busy += delta;
   }
 
+  /** Nodes of priority `p` counted now (from their start request until their stop finished). */
+  aliveOf(p: 0 | 1): number {
+    return this.#alive[p];
+  }
+
   /** Nodes counted now (from their start request until their stop finished). */
   get alive(): number {
     return this.#alive[0] + this.#alive[1];

@@ -340,3 +340,71 @@ describe("shared pools", () => {
     await render.close();
   });
 });
+
+describe("shared pools: bounds and policy errors", () => {
+  test("a policy that throws during a run is reported (provider:error, operation autoscale) and the default policy sizes the pool", async () => {
+    const runtime = virtualRuntime();
+    const cloud = fakeCloud(runtime, { slots: 1 });
+    const render = pool(cloud.provider, {
+      maxNodes: 2,
+      runtime,
+      autoscale: () => {
+        throw new Error("policy bug");
+      },
+    });
+    const errors: unknown[] = [];
+    render.on("provider:error", (e) => errors.push(e.operation === "autoscale" && (e.error as Error).message));
+    const result = await run(sleepers("p", 3, 10), { pools: { render }, runtime });
+    assert.equal(result.status, "succeeded");
+    assert.ok(errors.length > 0 && errors.every((e) => e === "policy bug"), String(errors));
+    await render.close();
+    assert.equal(cloud.live.size, 0);
+  });
+
+  test("a node still stopping counts against the bound: no new start until its stop finished", async () => {
+    const runtime = virtualRuntime();
+    let stopsInFlight = 0;
+    let most = 0;
+    let alive = 0;
+    let n = 0;
+    const provider: ComputeProvider = {
+      name: "slow-stop",
+      startNode: () => {
+        alive++;
+        most = Math.max(most, alive);
+        return { id: `n${++n}`, slots: 1 };
+      },
+      stopNode: () =>
+        new Promise<void>((resolve) => {
+          stopsInFlight++;
+          runtime.setTimer(500, () => {
+            stopsInFlight--;
+            alive--;
+            resolve();
+          });
+        }),
+      run: (_node, body, ctx) => (body as (c: typeof ctx) => unknown)(ctx),
+    };
+    let target = 1;
+    const render = pool(provider, {
+      maxNodes: 1,
+      runtime,
+      onScaleDown: "requeue",
+      evaluateIntervalMs: 10,
+      autoscale: () => ({ dedicated: target, lowPriority: 0 }),
+    });
+    const job = new Job("bound").task("a", { pool: "render" }, async (ctx) => {
+      if (ctx.attempt === 1)
+        target = 0; // let the busy node go; it takes 500 ms to stop
+      else target = 1;
+      await ctx.sleep(50);
+      if (ctx.attempt === 1) target = 1;
+    });
+    // The body's first attempt asks for 0, is requeued when its node goes, and asks for 1 again.
+    const result = await run(job, { pools: { render }, runtime });
+    assert.equal(result.status, "succeeded");
+    assert.equal(most, 1, "never two nodes of a pool bounded at one, even while one was stopping");
+    await render.close();
+    assert.equal(stopsInFlight, 0);
+  });
+});
