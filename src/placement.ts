@@ -169,7 +169,11 @@ export class Placement {
         node = pool.keepers[k]!.node!;
       }
       const i = queue.pop();
-      if (i < 0) return;
+      if (i < 0) {
+        // Tasks waiting for a node where they fit count as demand: a shared pool may grow for them.
+        if (shared && pool.wide.length > 0) pool.grow(pool.waitingTasks);
+        return;
+      }
       const need = this.slotsOf(i);
       if (shared) pool.queuedSlots -= need;
       // (Read afresh: a listener or body may have added tasks, and the table may have grown.)
