@@ -16,3 +16,8 @@
 export { cloudVm } from "./provider.ts";
 export type { CloudVmOptions, CloudVmRateLimit } from "./options.ts";
 export type { VmNode } from "./node.ts";
+export { localVms, type LocalVmsDriver } from "./local/driver.ts";
+export type { LocalVmsOptions } from "./local/options.ts";
+export type { LocalVmInfo } from "./local/vm-process.ts";
+export type { LocalVmBody } from "./local/body.ts";
+export { CLOUD_VM_ERROR_CODES, VmTaskFailedError, type VmTaskFailure, type VmTaskFailedDetails } from "./errors.ts";
