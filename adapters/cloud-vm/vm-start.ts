@@ -50,10 +50,16 @@ export async function startVm(host: StartHost, request: StartRequest): Promise<S
     const name = host.nextName();
     const events = new VmEventsLink();
     let vm: VmInfo;
+    // Whether the cloud was called at all: a start aborted while its call waited in the queue made nothing.
+    let called = false;
+    const create = () => {
+      called = true;
+      return driver.create({ name, priority, signal, events, runtime });
+    };
     try {
-      vm = await host.calls.run(() => driver.create({ name, priority, signal, events, runtime }), { runtime, signal, retryApiErrors: false, count });
+      vm = await host.calls.run(create, { runtime, signal, retryApiErrors: false, count });
     } catch (error) {
-      if (!outcomeUnknown(error)) throw error;
+      if (!called || !outcomeUnknown(error)) throw error;
       await reconcile(host, name, runtime, error);
       signal.throwIfAborted();
       const delay = retryDelay(error, count, host.options, () => runtime.random(), true);
