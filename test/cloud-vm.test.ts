@@ -232,7 +232,7 @@ describe("cloudVm: retries on the pool's runtime", () => {
   });
 
   it("runs under explore(): its happy path starts no real timer", async () => {
-    const report = await explore(
+    const explored = await explore(
       async (t) => {
         const cloud = new FakeCloud();
         const job = new Job("explored").task("a", () => 1).task("b", { dependsOn: ["a"] }, ({ deps }: TaskContext<{ a: number }>) => deps.a + 1);
@@ -242,7 +242,7 @@ describe("cloudVm: retries on the pool's runtime", () => {
       },
       { iterations: 20, seed: 3 },
     );
-    assert.equal(report.iterations, 20);
+    assert.equal(explored.iterations, 20);
   });
 });
 
