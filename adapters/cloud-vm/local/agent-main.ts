@@ -16,7 +16,6 @@ type Send = (message: FromAgent) => void;
 export async function agentMain(errorWire: (thrown: unknown) => ErrorWire): Promise<void> {
   const { spawn } = await import("node:child_process");
   const fs = await import("node:fs");
-  const os = await import("node:os");
   const path = await import("node:path");
   const { Buffer } = await import("node:buffer");
   const proc = process as NodeJS.Process & { send(message: unknown): boolean };
@@ -25,7 +24,8 @@ export async function agentMain(errorWire: (thrown: unknown) => ErrorWire): Prom
 
   /** Live attempts by id: how to abort each, and (commands) how to kill it now. */
   const live = new Map<number, { abort(reason: unknown): void; kill(): void }>();
-  let dir: string | undefined;
+  // The VM's private directory, made and removed by the provider (a killed agent cleans nothing up).
+  const dir = process.argv[process.argv.length - 1]!;
 
   const send: Send = (message) => {
     try {
@@ -143,7 +143,6 @@ export async function agentMain(errorWire: (thrown: unknown) => ErrorWire): Prom
   };
 
   const runCommand = (id: number, taskId: string, attempt: number, cmd: CommandWire, payload: RunPayload): void => {
-    dir ??= fs.mkdtempSync(path.join(os.tmpdir(), "flotilla-vm-"));
     const depsFile = path.join(dir, `deps-${id}.json`);
     let done = false;
     const settle = (message: FromAgent): void => {
@@ -304,7 +303,6 @@ export async function agentMain(errorWire: (thrown: unknown) => ErrorWire): Prom
   // The provider deleted this VM (or died): nothing it started may outlive it.
   proc.on("disconnect", () => {
     for (const attempt of live.values()) attempt.kill();
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   });
   send({ t: "ready", pid: process.pid });

@@ -8,6 +8,9 @@
  * killed by a signal runs no hook, but each agent exits (killing its commands) when its channel closes.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { NodeLostError, messageOf } from "../../../src/errors.ts";
 import { vmApiError, type NodePriority, type VmEvents, type VmInfo } from "../../../src/provider-kit/index.ts";
 import type { Runtime } from "../../../src/runtime.ts";
@@ -31,7 +34,7 @@ export interface AgentListener {
 const active = new Set<LocalVm>();
 
 function onExit(): void {
-  for (const vm of active) vm.killNow();
+  for (const vm of active) vm.cleanUpNow();
   removeAgentScript();
 }
 
@@ -48,6 +51,8 @@ export class LocalVm {
   readonly #listeners = new Map<number, AgentListener>();
   /** Process groups of the commands the agent has running (their leaders' pids). */
   readonly #groups = new Set<number>();
+  /** The VM's private directory (its commands' dependency files); removed when its process has exited. */
+  readonly #dir: string;
   #state: VmInfo["state"] = "creating";
   #deleting = false;
   #ended = false;
@@ -70,9 +75,11 @@ export class LocalVm {
     this.#events = events;
     if (active.size === 0) process.on("exit", onExit);
     active.add(this);
+    // mkdtemp makes the directory readable by this user only.
+    this.#dir = mkdtempSync(join(tmpdir(), "flotilla-vm-"));
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [...options.execArgv, agentScriptPath()], {
+      child = spawn(process.execPath, [...options.execArgv, agentScriptPath(), this.#dir], {
         env: options.env ?? { ...process.env },
         // A group of its own: a Ctrl-C meant for this program is handled by it, which deletes its VMs.
         detached: true,
@@ -154,6 +161,12 @@ export class LocalVm {
     await this.#exited;
   }
 
+  /** At this program's exit: kill everything, remove the directory (synchronously). */
+  cleanUpNow(): void {
+    this.killNow();
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+
   /** SIGKILL to every command group and to the agent's group (synchronous: the exit hook uses it). */
   killNow(): void {
     for (const pid of this.#groups) killGroup(pid);
@@ -180,6 +193,7 @@ export class LocalVm {
   }
 
   #forget(): void {
+    rmSync(this.#dir, { recursive: true, force: true });
     if (!active.delete(this)) return;
     if (active.size === 0) {
       process.off("exit", onExit);
