@@ -189,7 +189,7 @@ export class LocalVm {
     const listeners = [...this.#listeners.values()];
     this.#listeners.clear();
     for (const listener of listeners) listener.ended(this.#deleting, why);
-    if (!this.#deleting) this.#events.lost(new NodeLostError(this.id, `node "${this.id}" (local VM ${this.name}) was lost: ${why}`));
+    if (!this.#deleting) this.#events.lost(new NodeLostError(this.id, `local VM "${this.name}": ${why}`));
   }
 
   #forget(): void {
