@@ -40,9 +40,9 @@ const job = new Job("local")
 void run(job, { pools: { default: vms, fn: fnProvider } });
 
 // A node keeps its VmInfo.
-declare const node: VmNode;
-expectType<VmInfo>(node.vm);
-expectType<string>(node.id);
+declare const vmNode: VmNode;
+expectType<VmInfo>(vmNode.vm);
+expectType<string>(vmNode.id);
 
 // Options are typed.
 expectError(cloudVm({}));
