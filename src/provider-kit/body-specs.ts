@@ -56,7 +56,7 @@ export interface WorkerTaskContext<Deps = Record<string, unknown>> {
  */
 export interface CommandOptions {
   /**
-   * Environment variables, merged over this process's `process.env` as it was when the run began
+   * Environment variables, merged over this program's environment as it was when the run began
    * (or replacing it with `inheritEnv: false`). A value of `undefined` removes an inherited variable.
    * flotilla always sets `FLOTILLA_TASK_ID`, `FLOTILLA_ATTEMPT` and `FLOTILLA_DEPS_FILE` on top. @default {}
    */
