@@ -10,6 +10,7 @@ const entries = {
   "provider-kit": "src/provider-kit/index.ts",
   "child-process": "adapters/child-process/index.ts",
   "worker-threads": "adapters/worker-threads/index.ts",
+  "cloud-vm": "adapters/cloud-vm/index.ts",
 };
 // Chunk names carry content hashes: without a clean start, dist/ (and the published package) would keep
 // every earlier build's chunks.

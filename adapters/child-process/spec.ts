@@ -1,64 +1,12 @@
 /** `command()`: the task body of this adapter, a command line, with its options and their one check. */
 import { fileURLToPath } from "node:url";
 import { FlotillaError, describe } from "../../src/errors.ts";
-import type { TaskSpec } from "../../src/task-context.ts";
+import type { CommandOptions, CommandSpec } from "../../src/provider-kit/body-specs.ts";
 import { checkDelayMs, checkOptionsObject, invalidOption } from "../../src/validation.ts";
 import { checkMaxOutputBytes } from "./options.ts";
 
-/**
- * Options of one command.
- *
- * @example command(["convert", "in.png", "out.jpg"], { cwd: "/tmp/images", env: { MAGICK_THREAD_LIMIT: "1" } })
- */
-export interface CommandOptions {
-  /**
-   * Environment variables, merged over this process's `process.env` as it was when the run began
-   * (or replacing it with `inheritEnv: false`). A value of `undefined` removes an inherited variable.
-   * flotilla always sets `FLOTILLA_TASK_ID`, `FLOTILLA_ATTEMPT` and `FLOTILLA_DEPS_FILE` on top. @default {}
-   */
-  readonly env?: Readonly<Record<string, string | undefined>>;
-  /** Whether the command starts from this process's environment. @default true */
-  readonly inheritEnv?: boolean;
-  /** Working directory (a path or a `file:` URL). @default this process's current directory */
-  readonly cwd?: string | URL;
-  /** Written to the command's stdin, which is then closed. Without it stdin is empty (/dev/null). @default none */
-  readonly stdin?: string | Uint8Array;
-  /**
-   * `false`: argv[0] is the program and argv[1..] its arguments, never interpreted by a shell.
-   * `true` (or a shell's path): argv[0] is a shell line run with `/bin/sh -c` (or that shell), and
-   * argv[1..] are its positional parameters `$1`, `$2`, …  @default false
-   *
-   * @example command(['tar czf "$1" .', "out.tgz"], { shell: true })
-   */
-  readonly shell?: boolean | string;
-  /**
-   * What the task's output is: `"text"`, stdout as a string with one final newline removed;
-   * `"json"`, stdout parsed as JSON (invalid JSON fails the attempt); `"none"`, undefined (stdout is
-   * still reported line by line, and not capped). @default "text"
-   */
-  readonly output?: "text" | "json" | "none";
-  /**
-   * Most bytes of stdout kept. A command that writes more is stopped and its attempt fails with
-   * `failure: "output-limit"` (output is never silently truncated). Applies to "text" and "json".
-   * @default the provider's (1 MiB). Bounds: integer >= 0, or Infinity.
-   */
-  readonly maxOutputBytes?: number;
-  /**
-   * After a cancel, a timeout or the output cap, the command's process group gets SIGTERM, then
-   * SIGKILL after this many milliseconds if its leader has not exited.
-   * @default the provider's (500). Bounds: finite, >= 0. Keep it below the run's `cancelGraceMs`.
-   */
-  readonly killGraceMs?: number;
-}
-
-/** The task body `command()` returns: a plain, frozen description of the command to run. */
-export interface CommandSpec<Output = string> extends TaskSpec<Output> {
-  readonly kind: "command";
-  /** The command line as given. */
-  readonly argv: readonly string[];
-  /** The options as given. */
-  readonly options: CommandOptions;
-}
+// The types live in the provider kit, so other providers run the same bodies (see body-specs.ts).
+export type { CommandOptions, CommandSpec } from "../../src/provider-kit/body-specs.ts";
 
 /** A command, checked and ready to spawn. */
 export interface ResolvedCommand {

@@ -2,52 +2,13 @@
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
 import { FlotillaError, describe } from "../../src/errors.ts";
-import type { TaskSpec } from "../../src/task-context.ts";
+import type { WorkerTaskSpec } from "../../src/provider-kit/body-specs.ts";
+
+// The types live in the provider kit, so other providers run the same bodies (see body-specs.ts).
+export type { WorkerTaskSpec, WorkerTaskContext } from "../../src/provider-kit/body-specs.ts";
 
 /** The body kind `workerThreads()` runs. */
 export const WORKER_THREAD_KIND = "worker-thread";
-
-/**
- * A task body for `workerThreads()`: the export `export` of the module at `module` (an absolute URL),
- * called in a worker thread as `fn(input, ctx)`. A plain object, so it can be built anywhere.
- */
-export interface WorkerTaskSpec<Output = unknown> extends TaskSpec<Output> {
-  readonly kind: "worker-thread";
-  /** The module's absolute URL (`file:`, `data:`, ...). */
-  readonly module: string;
-  /** The name of the exported function (`"default"` for the default export). */
-  readonly export: string;
-  /** The first argument of the function; crosses to the thread by structured clone. */
-  readonly input: unknown;
-}
-
-/**
- * What a worker export receives as its second argument.
- *
- * @example
- * // tasks.mjs
- * export async function resize(input, { deps, signal, log }) {
- *   log(`resizing ${deps.fetch.length} bytes`);
- *   return sharp(deps.fetch).resize(input.width).toBuffer({ signal });
- * }
- */
-export interface WorkerTaskContext<Deps = Record<string, unknown>> {
-  /** The task's id. */
-  readonly taskId: string;
-  /** 1 for the first attempt, 2 for the first retry, and so on. */
-  readonly attempt: number;
-  /** Aborted when the attempt is cancelled or times out (reason: an Error with the main thread's name, message and code). */
-  readonly signal: AbortSignal;
-  /** The outputs of the task's dependencies, by id (structured clones). */
-  readonly deps: Deps;
-  /**
-   * Errors of dependencies that failed with `onFailure: "satisfy"`, by id (their `deps` entry is
-   * undefined): Errors with the original's name, message, stack and properties such as `code`.
-   */
-  readonly failures: Readonly<Record<string, unknown>>;
-  /** Reports a line as a `task:output` event on the main thread. */
-  readonly log: (line: string) => void;
-}
 
 /**
  * A task body that runs `exportName` from the module at `moduleUrl` in a worker thread of

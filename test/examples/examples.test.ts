@@ -51,6 +51,12 @@ const expectations: Record<string, RegExp[]> = {
     /^declared by render-farm-example: E_FRAME_KILLED$/m,
   ],
   "explore-faults.ts": [/300 schedules passed in \d+ ms; faults fired: \{.*"task\.attempt":\d+/],
+  "cloud-vm.ts": [
+    /^succeeded: primes below 200000: 17984 \(0 VMs left\)$/m,
+    /^requeued slow: .*local VM ".*": its process was killed by SIGKILL$/m,
+    /^then: slow cancelled on its second VM \(0 VMs left\)$/m,
+    /^throttled create retried: node vm-2 after 10 virtual minutes$/m,
+  ],
   "child-process.ts": [
     /^summary: words=3 files=3$/m,
     /^ {2}\[summary stdout\] words=3 files=3$/m,
