@@ -236,7 +236,7 @@ export class Executor implements LifecycleHost {
     const placement = this.#placement;
     return {
       priority: s.options.priority,
-      readySize: () => pool.waitingTasks,
+      hasReady: () => s.phase === "running" && s.cancel === undefined && placement.hasReady(pool),
       demand: () => {
         let extra = 0;
         for (const i of pool.alone) extra += placement.slotsOf(i);

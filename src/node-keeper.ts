@@ -20,6 +20,12 @@ export interface NodeKeeperHost {
   readonly fault: ((point: FaultPoint) => FaultAction | undefined) | undefined;
   /** Whether a node is still wanted (the run goes on and has work left). */
   wanted(): boolean;
+  /**
+   * Whether a start may go now (a shared pool's bound counts nodes still stopping, and starts given
+   * up on that the provider has not finished). A start held back leaves the keeper idle; its pool
+   * starts it again when there is room.
+   */
+  mayStart(): boolean;
   /** A node is up. */
   ready(node: ProviderNode): void;
   /** No node could be started, retries included. */
@@ -32,7 +38,7 @@ export interface NodeKeeperHost {
    * Nodes counted from the start request until their stop finished (+1 at a start, -1 when a start
    * ends without a node or a node's stop finished): what node-seconds are measured on.
    */
-  meter(delta: 1 | -1): void;
+  meter(delta: 1 | -1, priority: NodePriority): void;
   /** A start not done within it is aborted and counts as a failed start (Infinity: no bound). */
   readonly startTimeoutMs: number;
   /** A trace label for the retry timer, under a controlled runtime. */
@@ -98,6 +104,8 @@ export class NodeKeeper {
 
   readonly #host: NodeKeeperHost;
   readonly #stopping = new Set<Promise<void>>();
+  /** Starts given up on (timed out) that the provider has not finished yet. */
+  readonly #late = new Set<Promise<void>>();
   #starting: Promise<void> | undefined = undefined;
   /** Aborts the start in flight (the run no longer wants its node). */
   #startAbort: StartReport | undefined = undefined;
@@ -110,6 +118,8 @@ export class NodeKeeper {
   retired = false;
   /** The kind of node this position asks for (set by its pool before a start). */
   priority: NodePriority = "dedicated";
+  /** The kind of the node in use (what its start asked for). */
+  #nodePriority: NodePriority = "dedicated";
   /** Bounds the start in flight (`startTimeoutMs`). */
   #startTimer: TimerHandle | undefined = undefined;
 
@@ -125,6 +135,7 @@ export class NodeKeeper {
   /** Starts a node unless one is up or on its way. */
   start(): void {
     if (this.node !== undefined || this.#starting !== undefined || this.#retry !== undefined || this.#closed || this.gaveUp) return;
+    if (!this.#host.mayStart()) return;
     let started: ProviderNode | PromiseLike<ProviderNode>;
     // Bound to the node this start brings up; a report about a node no longer in use is ignored.
     let mine: ProviderNode | undefined;
@@ -139,10 +150,12 @@ export class NodeKeeper {
       this.priority,
       host.runtime,
     );
-    host.meter(1);
+    // Counted under the kind asked for, until this start's node is stopped (the position may ask for another kind by then).
+    const priority = this.priority;
+    host.meter(1, priority);
     const use = (node: ProviderNode) => {
       mine = node;
-      this.#use(node);
+      this.#use(node, priority);
     };
     let later: boolean;
     try {
@@ -150,7 +163,7 @@ export class NodeKeeper {
       started = this.#host.provider.startNode(report);
       later = thenOf(started) !== undefined; // (a `then` getter may throw: that start failed)
     } catch (error) {
-      host.meter(-1);
+      host.meter(-1, priority);
       this.#startFailed(error);
       return;
     }
@@ -162,11 +175,11 @@ export class NodeKeeper {
     const starting: Promise<void> = Promise.resolve(started).then(
       (node) => {
         // Not the start in flight any more: it timed out, or the keeper was closed meanwhile.
-        if (!this.#settledStart(starting) || this.#closed) this.stop(node);
+        if (!this.#settledStart(starting) || this.#closed) this.stop(node, priority);
         else use(node);
       },
       (error) => {
-        host.meter(-1);
+        host.meter(-1, priority);
         if (this.#settledStart(starting)) this.#startFailed(error);
       },
     );
@@ -183,6 +196,9 @@ export class NodeKeeper {
           );
           report.abort(error);
           this.#settledStart(starting);
+          // Still the provider's to finish (a VM it makes meanwhile is stopped): close() waits for it.
+          this.#late.add(starting);
+          void starting.then(() => this.#late.delete(starting));
           this.#startFailed(error);
         },
         host.boundLabel,
@@ -194,14 +210,14 @@ export class NodeKeeper {
   forget(node: ProviderNode): void {
     if (this.node !== node) return;
     this.node = undefined;
-    this.stop(node);
+    this.stop(node, this.#nodePriority);
   }
 
   /**
    * Stops a node; `close()` waits for every stop, each for at most `stopTimeoutMs`. A stop that fails
    * or does not answer is reported; the run's outcome stands whatever the provider says here.
    */
-  stop(node: ProviderNode): void {
+  stop(node: ProviderNode, priority: NodePriority): void {
     const stopping = (async () => {
       try {
         this.#injectFault("provider.call", `stopping node "${node.id}"`);
@@ -210,7 +226,7 @@ export class NodeKeeper {
       } catch (error) {
         this.#host.providerError("stopNode", (node as { id?: unknown })?.id as string | undefined, error);
       }
-      this.#host.meter(-1);
+      this.#host.meter(-1, priority);
     })();
     this.#stopping.add(stopping);
     void stopping.then(() => this.#stopping.delete(stopping));
@@ -237,8 +253,15 @@ export class NodeKeeper {
         this.#host.providerError("startNode", undefined, error);
       }
     }
-    if (this.node !== undefined) this.stop(this.node);
+    if (this.node !== undefined) this.stop(this.node, this.#nodePriority);
     this.node = undefined;
+    for (const late of this.#late) {
+      try {
+        await this.#bounded(late, "starting a node it was no longer waiting for");
+      } catch (error) {
+        this.#host.providerError("startNode", undefined, error);
+      }
+    }
     await Promise.all(this.#stopping);
   }
 
@@ -272,18 +295,18 @@ export class NodeKeeper {
     return Promise.race([call, late]).finally(() => runtime.clearTimer(timer));
   }
 
-  #use(node: ProviderNode): void {
+  #use(node: ProviderNode, priority: NodePriority): void {
     let id: unknown;
     let slots: unknown;
     try {
       if (typeof node === "object" && node !== null) ({ id, slots } = node);
     } catch (error) {
-      this.#host.meter(-1);
+      this.#host.meter(-1, priority);
       this.#startFailed(error); // a node whose `id` or `slots` getter throws
       return;
     }
     if (typeof id !== "string" || !(slots === Infinity || (Number.isInteger(slots) && (slots as number) >= 1))) {
-      this.#host.meter(-1);
+      this.#host.meter(-1, priority);
       this.#startFailed(
         new FlotillaError(
           "E_INVALID_OPTION",
@@ -293,6 +316,7 @@ export class NodeKeeper {
       return;
     }
     this.node = node;
+    this.#nodePriority = priority;
     this.#failures = 0;
     this.#host.ready(node);
   }

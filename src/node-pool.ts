@@ -40,8 +40,8 @@ export interface PoolEventMap {
 export interface Tenant {
   /** The run's priority for free slots (run option `priority`). */
   readonly priority: number;
-  /** Ready tasks of this run waiting for the pool (a slot, or a node of their own). */
-  readySize(): number;
+  /** Whether the run has a ready task waiting for the pool (a slot, or a node of its own). */
+  hasReady(): boolean;
   /** Demand of this run on the pool, for the autoscaler. */
   demand(): { ready: number; readySlots: number; running: number; runningSlots: number; waiting: number; waitingSlots: number };
   /** Whether the run still wants nodes (it runs and has work left). */
@@ -93,6 +93,8 @@ export class NodePool {
   readonly idleSince: number[] = [];
   /** A node position kept free of new work until a task waiting to run alone gets it, or -1. */
   reserved = -1;
+  /** The run whose task waiting to run alone holds `reserved`. */
+  #reservedBy: Tenant | undefined = undefined;
   /** The last error of a start that failed for good, if no node could be started. */
   startError: unknown = undefined;
 
@@ -118,6 +120,8 @@ export class NodePool {
   #startBackoffMs = 0;
   #startBackoffTimer: TimerHandle | undefined = undefined;
   #wakeQueued = false;
+  /** Runs made with the pool that have not begun yet. */
+  #expected = 0;
   readonly #idleCandidates: number[] = [];
   #idleCheckQueued = false;
   /** Counts changes of node state; an evaluation on demand is skipped when none happened since the last. */
@@ -155,7 +159,16 @@ export class NodePool {
   // ---- runs ----
 
   /** A run starts using the pool. */
+  /**
+   * A run was made with this pool and will attach when it begins (a microtask later): `close()` called
+   * meanwhile waits for it too.
+   */
+  expect(): void {
+    this.#expected++;
+  }
+
   attach(tenant: Tenant): void {
+    if (this.#expected > 0) this.#expected--;
     this.#tenants.push({ tenant, passed: 0, peak: this.meter.alive, from: this.meter.read() });
     if (this.shared) this.#armInterval();
   }
@@ -165,10 +178,13 @@ export class NodePool {
     const at = this.#tenants.findIndex((each) => each.tenant === tenant);
     const entry = this.#tenants[at]!;
     this.#tenants.splice(at, 1);
+    this.unreserve(tenant);
     const stats = this.meter.since(entry.from, entry.peak);
     if (this.shared) {
       this.#evaluateSoon();
-      if (this.#tenants.length === 0) {
+      // The runs left may have been waiting for this one's turn.
+      this.#wakeAll();
+      if (this.#tenants.length === 0 && this.#expected === 0) {
         // No run to serve: no periodic evaluation either (idle nodes still time out).
         if (this.#intervalTimer !== undefined) this.runtime.clearTimer(this.#intervalTimer);
         this.#intervalTimer = undefined;
@@ -188,7 +204,7 @@ export class NodePool {
     if (tenants.length < 2) return undefined;
     let best: TenantEntry | undefined;
     for (const entry of tenants) {
-      if (entry.tenant !== asking && entry.tenant.readySize() === 0) continue;
+      if (entry.tenant !== asking && !entry.tenant.hasReady()) continue;
       if (best === undefined || outranks(entry, best)) best = entry;
     }
     return best === undefined || best.tenant === asking ? undefined : best.tenant;
@@ -200,7 +216,7 @@ export class NodePool {
     if (tenants.length < 2) return;
     for (const entry of tenants) {
       if (entry.tenant === tenant) entry.passed = 0;
-      else if (entry.tenant.readySize() > 0) entry.passed++;
+      else if (entry.tenant.hasReady()) entry.passed++;
     }
   }
 
@@ -253,7 +269,7 @@ export class NodePool {
    * or -1. When there is none, the least loaded node is reserved: it takes no new work, so it empties
    * and the task cannot wait forever behind a stream of other tasks.
    */
-  empty(): number {
+  empty(tenant: Tenant | undefined): number {
     if (this.reserved >= 0 && this.keepers[this.reserved]!.node === undefined) this.reserved = -1;
     if (this.reserved >= 0 && this.load[this.reserved] === 0) return this.reserved;
     let best = -1;
@@ -263,8 +279,24 @@ export class NodePool {
       if (this.load[k] === 0) return k;
       if (this.reserved < 0 && this.load[k]! < bestLoad) [best, bestLoad] = [k, this.load[k]!];
     }
-    if (this.reserved < 0 && best >= 0) this.reserved = best;
+    if (this.reserved < 0 && best >= 0) {
+      this.reserved = best;
+      this.#reservedBy = tenant;
+    }
     return -1;
+  }
+
+  /** `tenant` has no task waiting to run alone any more: its reservation (if it holds it) ends. */
+  unreserve(tenant: Tenant | undefined): void {
+    if (this.#reservedBy === tenant) this.reserved = -1;
+  }
+
+  /** Whether some up node that takes work has nothing on it (a task that must run alone could go there now). */
+  hasEmpty(): boolean {
+    for (let k = 0; k < this.keepers.length; k++) {
+      if (this.keepers[k]!.node !== undefined && this.load[k] === 0 && this.exclusive[k] !== true && this.draining[k] !== true) return true;
+    }
+    return false;
   }
 
   /** An attempt takes `need` slots at position k. Returns its placement (see node-loss.ts). */
@@ -375,11 +407,12 @@ export class NodePool {
       provider: this.provider,
       fault,
       wanted: () => (tenant !== undefined ? tenant.wanted() : !this.#closed && !self().retired),
+      mayStart: () => tenant !== undefined || this.#underBound(self().priority),
       ready: (node) => this.#up(k, node),
       failed: (error) => this.#gaveUp(k, error),
       lost: (node, reason) => this.#reported(k, node, reason, "lost"),
       preempted: (node, reason) => this.#reported(k, node, reason, "preempted"),
-      meter: (delta) => this.#metered(self(), delta),
+      meter: (delta, priority) => this.#metered(priority, delta),
       startTimeoutMs: this.options.startTimeoutMs,
       retryLabel: controlled ? nodeLabel("retry node start", this.name, k) : undefined,
       boundLabel: controlled ? nodeLabel("provider wait", this.name, k) : undefined,
@@ -388,13 +421,18 @@ export class NodePool {
     };
   }
 
-  #metered(keeper: NodeKeeper, delta: 1 | -1): void {
-    this.meter.nodes(keeper.priority === "lowPriority" ? 1 : 0, delta);
+  #metered(priority: NodePriority, delta: 1 | -1): void {
+    this.meter.nodes(priority === "lowPriority" ? 1 : 0, delta);
+    // A node's life ended (its stop finished, or its start failed): a start held back for room may go.
+    if (delta === -1 && this.shared) this.#evaluateSoon();
     if (delta === 1) for (const entry of this.#tenants) entry.peak = Math.max(entry.peak, this.meter.alive);
   }
 
   #up(k: number, node: ProviderNode): void {
     this.#changes++;
+    // Starts work again: the backoff after failed starts ends, and their error is history.
+    this.#startBackoffMs = 0;
+    this.startError = undefined;
     const slots = this.options.slotsPerNode ?? node.slots;
     if (Number.isFinite(node.slots)) this.#seenSlots = Math.max(this.#seenSlots, node.slots);
     this.#counted[k] = slots;
@@ -675,10 +713,7 @@ export class NodePool {
         }
       }
       if (this.#startBackoffTimer !== undefined) return;
-      // A node still stopping counts against the bound too: the provider has not let it go yet.
-      const p = priority === "lowPriority" ? 1 : 0;
-      const bound = p === 1 ? this.options.maxLowPriority : this.options.maxNodes;
-      while (current < target && startingAll < this.options.maxConcurrentStarts && this.meter.aliveOf(p) < bound) {
+      while (current < target && startingAll < this.options.maxConcurrentStarts && this.#underBound(priority)) {
         let k = keepers.findIndex((each) => each.node === undefined && !each.starting && !each.gaveUp);
         if (k < 0) k = keepers.findIndex((each) => each.retired);
         if (k < 0) k = this.#addPosition(undefined);
@@ -717,16 +752,24 @@ export class NodePool {
       if (this.options.requeueOnScaleDown) {
         const node = keeper.node;
         const error = new NodeLostError(node.id, `node "${node.id}" of pool "${this.name}" was let go by its autoscaler (onScaleDown: "requeue")`);
-        // Retired first, so the attempts let go below do not make it look idle.
-        keeper.retired = true;
-        this.#down(k);
-        for (const entry of this.#tenants.slice()) entry.tenant.nodeGone(k, node, error, "scaleDown", undefined);
+        // Retired first (its keeper forgets it at once), so no run places an attempt on it again and
+        // the attempts let go below do not make it look idle.
         this.#retire(k, "scaled down");
+        for (const entry of this.#tenants.slice()) entry.tenant.nodeGone(k, node, error, "scaleDown", undefined);
       } else {
         this.draining[k] = true;
         this.#drainingCount++;
       }
     }
+  }
+
+  /**
+   * Whether one more node of `priority` fits under the pool's bound. Nodes count from their start
+   * request until their stop finished (a node still stopping, a start given up on that the provider
+   * has not finished), so the provider never holds more than the bound.
+   */
+  #underBound(priority: NodePriority): boolean {
+    return priority === "lowPriority" ? this.meter.aliveOf(1) < this.options.maxLowPriority : this.meter.aliveOf(0) < this.options.maxNodes;
   }
 
   /** Position k's keeper was retired earlier: a fresh keeper takes the position. */
@@ -780,7 +823,7 @@ export class NodePool {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closing = (async () => {
-      if (this.shared && this.#tenants.length > 0) await new Promise<void>((resolve) => (this.#idleRuns = resolve));
+      if (this.shared && (this.#tenants.length > 0 || this.#expected > 0)) await new Promise<void>((resolve) => (this.#idleRuns = resolve));
       this.#closed = true;
       if (this.#idleTimer !== undefined) this.runtime.clearTimer(this.#idleTimer);
       if (this.#startBackoffTimer !== undefined) this.runtime.clearTimer(this.#startBackoffTimer);

@@ -61,6 +61,9 @@ export class Placement {
     this.anyShared = this.pools.some((pool) => pool.nodes.shared);
     this.#functionsOnly = this.pools.length === 1 && this.pools[0]!.kinds.includes("function") && !this.anyShared;
     for (let i = 0; i < t.count; i++) this.check(i);
+    // (Last: a run refused by the checks above never attaches.) Runs made with a shared pool attach
+    // when they begin; a pool closing meanwhile waits for them.
+    for (const pool of this.pools) if (pool.nodes.shared) pool.nodes.expect();
   }
 
   /** Checks task i's pool, body kind and slots (E_INVALID_OPTION before anything runs) and records its pool. */
@@ -94,6 +97,27 @@ export class Placement {
 
   poolFor(i: number): Pool {
     return this.pools[this.#poolOf === undefined ? 0 : this.#poolOf[i]!]!;
+  }
+
+  /**
+   * Whether `pool` has a task of this run that is still ready (entries of tasks cancelled while they
+   * waited are dropped on the way): a shared pool asks before it gives this run the turn.
+   */
+  hasReady(pool: Pool): boolean {
+    if (this.#attempts.busy >= this.#s.options.concurrency) return false; // could take no slot now
+    const state = this.#s.t.state;
+    // Tasks waiting for a node of their own, or for more free slots, count when they could go now.
+    if (pool.alone.length > 0 && pool.nodes.hasEmpty()) for (const i of pool.alone) if (state[i] === READY) return true;
+    for (const i of pool.wide) if (state[i] === READY && pool.free(this.slotsOf(i)) >= 0) return true;
+    const queue = pool.queue;
+    for (let i = queue.pop(); i >= 0; i = queue.pop()) {
+      if (state[i] === READY) {
+        queue.push(i); // the best ready task goes back where it was: first
+        return true;
+      }
+      pool.queuedSlots -= this.slotsOf(i);
+    }
+    return false;
   }
 
   /** Ready task i waits in its pool's queue. */
@@ -162,7 +186,8 @@ export class Placement {
           // go round again, so a replacement is started. (Each round charges a loss, so it ends.)
           if (k < 0 && this.#nodes.losses !== losses) continue;
           if (k < 0) {
-            if (!pool.alive && pool.startError !== undefined) this.#failQueued(pool);
+            // (A shared pool fails its waiting tasks itself, when a start gives up with no node left.)
+            if (!pool.alive && pool.startError !== undefined && !nodes.shared) this.#failQueued(pool);
             return;
           }
         }
@@ -231,8 +256,9 @@ export class Placement {
       const i = waiting.shift()!;
       pool.hold(k, true);
       this.#attempts.start(i, pool, k, pool.keepers[k]!.node!, this.slotsOf(i));
+      if (pool.nodes.shared) pool.nodes.took(pool.tenant);
     }
-    if (waiting.length === 0) pool.reserved = -1;
+    if (waiting.length === 0) pool.nodes.unreserve(pool.tenant);
   }
 
   /** Starts the tasks waiting for more free slots than a node had that now find a node where they fit. */

@@ -62,14 +62,6 @@ export class Pool {
     return this.nodes.restricted;
   }
 
-  get reserved(): number {
-    return this.nodes.reserved;
-  }
-
-  set reserved(k: number) {
-    this.nodes.reserved = k;
-  }
-
   get startError(): unknown {
     return this.nodes.startError;
   }
@@ -88,7 +80,7 @@ export class Pool {
   }
 
   empty(): number {
-    return this.nodes.empty();
+    return this.nodes.empty(this.tenant);
   }
 
   /** An attempt takes `need` slots at position k; returns its placement (see node-loss.ts). */
