@@ -57,6 +57,13 @@ const expectations: Record<string, RegExp[]> = {
     /^then: slow cancelled on its second VM \(0 VMs left\)$/m,
     /^throttled create retried: node vm-2 after 10 virtual minutes$/m,
   ],
+  "capacity-planning.ts": [
+    /^autoscale setting\s+makespan\s+peak nodes\s+cost\s+preemptions\s+utilization\s*$/m,
+    /^20 dedicated, fixed\s+[\d.]+ min\s+20\s+\$[\d.]+/m,
+    /^up to 100 dedicated\s+[\d.]+ min\s+\d+\s+\$[\d.]+/m,
+    /^10 dedicated \+ 150 spot\s+[\d.]+ min\s+\d+\s+\$[\d.]+/m,
+    /^3 plans of a 2000-task job in (under a second|[\d.]+ s) of real time$/m,
+  ],
   "child-process.ts": [
     /^summary: words=3 files=3$/m,
     /^ {2}\[summary stdout\] words=3 files=3$/m,
