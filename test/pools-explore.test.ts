@@ -87,6 +87,9 @@ async function campaign(t: ExploreContext): Promise<void> {
     const low = held.filter((vm) => vm.priority === "lowPriority" && vm.state !== "deleting").length;
     return dedicated <= maxNodes && low <= maxLow;
   });
+  t.invariant("no slot is over-committed, and no attempt runs on a VM that is not running", () =>
+    cloud.vms().every((vm) => vm.attempts <= 2 && (vm.attempts === 0 || vm.state === "running")),
+  );
 
   const ended = new Map<string, number>();
   const runs: Promise<RunResult<any>>[] = [];
