@@ -45,7 +45,12 @@ async function runOnce(lib, n) {
   return { ms, virtualMinutes: result.durationMs / 60_000, ...result.pools.render };
 }
 
-/** Scale-down: real and virtual ms from the decision (target 0) to the last node's stop. */
+/**
+ * Scale-down: a pool whose policy wants `nodes` VMs while a run uses it, then 0. `inFlight`: the target
+ * drops while the starts are in flight (they are aborted); otherwise once every VM is up and idle. The
+ * figures: real ms of the evaluation that decides it (`pool:resize` to 0), and real and virtual ms from
+ * that decision to the last VM gone from the cloud.
+ */
 async function scaleDown(lib, inFlight) {
   const runtime = lib.virtualRuntime({ seed: 2 });
   const cloud = lib.simulatedCloud({
@@ -60,33 +65,31 @@ async function scaleDown(lib, inFlight) {
     runtime,
     maxNodes: nodes,
     maxConcurrentStarts: nodes,
+    evaluateIntervalMs: 1_000,
+    stopTimeoutMs: 60_000,
     autoscale: () => ({ dedicated: target, lowPriority: 0 }),
   });
-  render.evaluate();
-  // Starts in flight: decide at once; otherwise wait until every VM is up and idle.
   let up = 0;
   render.on("node:start", () => up++);
-  if (!inFlight) while (up < nodes) await new Promise((resolve) => runtime.setTimer(1_000, resolve));
-  else await new Promise((resolve) => runtime.setTimer(1, resolve));
-  let stopped = 0;
-  let done;
-  const all = new Promise((resolve) => (done = resolve));
-  render.on("node:stop", () => ++stopped === up && done());
-  const v0 = runtime.now();
-  const t0 = performance.now();
+  let decided;
+  render.on("pool:resize", (e) => {
+    if (e.dedicated === 0 && decided === undefined) decided = { real: performance.now(), virtual: runtime.now() };
+  });
+  // A run keeps the pool evaluating (on demand, then every second) until the test says stop.
+  let stop;
+  const job = new lib.Job("keep").task("keep", () => new Promise((resolve) => (stop = resolve)));
+  const kept = lib.run(job, { pools: { render }, runtime }); // its task runs in-process; the run uses the pool
+  if (inFlight) while (render.stats().nodes.dedicated.starting < nodes) await new Promise((resolve) => runtime.setTimer(1, resolve));
+  else while (up < nodes) await new Promise((resolve) => runtime.setTimer(1_000, resolve));
+  const starting = render.stats().nodes.dedicated.starting;
   target = 0;
-  // The decision: what `evaluate` would do on its own at the next interval or event, forced now.
-  render.evaluate();
-  const stats = render.stats();
-  const t1 = performance.now();
-  if (up > 0) await all;
-  // Starts aborted in flight: released once the cloud holds none of their VMs.
-  while (cloud.vms().length > 0) await new Promise((resolve) => runtime.setTimer(100, resolve));
-  const t2 = performance.now();
-  const virtualMs = runtime.now() - v0;
+  while (decided === undefined || cloud.vms().length > 0) await new Promise((resolve) => runtime.setTimer(100, resolve));
+  const released = { real: performance.now(), virtual: runtime.now() };
+  stop();
+  await kept;
   await render.close();
   if (cloud.vms().length > 0) throw new Error(`${cloud.vms().length} VMs left`);
-  return { decisionMs: t1 - t0, releasedMs: t2 - t0, virtualMs, up, starting: stats.nodes.dedicated.starting };
+  return { releasedMs: released.real - decided.real, virtualMs: released.virtual - decided.virtual, up, starting };
 }
 
 const mode = process.argv[2];

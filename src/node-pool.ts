@@ -170,7 +170,10 @@ export class NodePool {
   attach(tenant: Tenant): void {
     if (this.#expected > 0) this.#expected--;
     this.#tenants.push({ tenant, passed: 0, peak: this.meter.alive, from: this.meter.read() });
-    if (this.shared) this.#armInterval();
+    if (this.shared) {
+      this.#armInterval();
+      this.#evaluateSoon(); // a run came: its policy may want nodes ahead of its first ready task
+    }
   }
 
   /** A run stopped using the pool; returns what the pool did for it meanwhile. */
