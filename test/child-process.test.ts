@@ -37,6 +37,7 @@ import {
 import { CHILD_PROCESS_ERROR_CODES, CommandFailedError, childProcess, command, type CommandSpec } from "../dist/child-process.js";
 // @ts-types="../dist/testing.d.ts"
 import { providerContract } from "../dist/testing.js";
+import { isRunning } from "./processes.ts";
 
 const fixtures = fileURLToPath(new URL("./fixtures/process/", import.meta.url));
 const GROUP = join(fixtures, "group.sh");
@@ -91,32 +92,6 @@ after(() => {
   // Only when a test failed half-way can one of its processes still run: don't leave it behind.
   for (const pid of seenPids) if (isRunning(pid)) process.kill(pid, "SIGKILL");
 });
-
-/** Whether a process is running. A zombie (dead, waiting for its parent to collect it) is not. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
-    throw error;
-  }
-  // kill(pid, 0) also succeeds for a zombie. Orphans are collected by PID 1, which some containers do
-  // slowly, so ask ps for the state (ps, not /proc: Deno lets a test read /proc only with --allow-all).
-  let stat: string;
-  try {
-    stat = execFileSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8" });
-  } catch (error) {
-    // ps exits 1 and prints nothing when no process has this pid: it ended since kill(pid, 0).
-    const { status, stdout, code } = error as { status?: number | null; stdout?: string | null; code?: string };
-    if (status === 1 && (stdout ?? "") === "") return false;
-    // Anything else (no ps at all, a ps without -o/-p) must not pass for "not running".
-    throw new Error(
-      `isRunning(${pid}): cannot tell whether the process runs: \`ps -o stat= -p ${pid}\` failed (${code ?? `exit status ${status}`}); these tests need procps' ps`,
-      { cause: error },
-    );
-  }
-  return !stat.trim().startsWith("Z");
-}
 
 /**
  * Resolves once `pid` is no longer running. A process that got SIGKILL finishes dying in the kernel

@@ -8,7 +8,6 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
 import { Job, isFlotillaError, start, run, type RunEvents } from "../dist/index.js";
@@ -20,6 +19,7 @@ import { workerTask } from "../dist/worker-threads.js";
 import { command } from "../dist/child-process.js";
 // @ts-types="../dist/testing.d.ts"
 import { providerContract } from "../dist/testing.js";
+import { isRunning } from "./processes.ts";
 
 const TASKS = new URL("./fixtures/vm/tasks.mjs", import.meta.url);
 
@@ -28,26 +28,6 @@ const seenPids: number[] = [];
 after(() => {
   for (const pid of seenPids) if (isRunning(pid)) process.kill(pid, "SIGKILL");
 });
-
-/** Whether a process is running. A zombie (dead, waiting for its parent to collect it) is not. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
-    throw error;
-  }
-  // kill(pid, 0) also succeeds for a zombie: ask ps for the state (Deno lets a test read /proc only with --allow-all).
-  let stat: string;
-  try {
-    stat = execFileSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8" });
-  } catch (error) {
-    const { status, stdout } = error as { status?: number | null; stdout?: string | null };
-    if (status === 1 && (stdout ?? "") === "") return false;
-    throw error;
-  }
-  return !stat.trim().startsWith("Z");
-}
 
 describe("cloudVm(localVms()): the provider contract", () => {
   const checks = providerContract({

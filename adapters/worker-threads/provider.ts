@@ -1,6 +1,6 @@
 /** `workerThreads()`: the provider whose nodes are worker threads. */
 import { FlotillaError, describe } from "../../src/errors.ts";
-import { StartedNodes } from "../../src/provider-kit/index.ts";
+import { StartedNodes, bodyName } from "../../src/provider-kit/index.ts";
 import type { ComputeProvider, NodeReport, ProviderNode } from "../../src/provider.ts";
 import type { TaskContext } from "../../src/task-context.ts";
 import { execArgvError } from "./errors.ts";
@@ -75,16 +75,10 @@ class Host implements ThreadHost {
 
   run(node: ProviderNode, body: unknown, ctx: TaskContext<any>): Promise<unknown> {
     if (!isWorkerTaskSpec(body)) {
-      const received =
-        typeof body === "function"
-          ? "a function"
-          : typeof body === "object" && body !== null
-            ? `a spec of kind ${describe((body as { kind?: unknown }).kind)}`
-            : describe(body);
       return Promise.reject(
         new FlotillaError(
           "E_INVALID_OPTION",
-          `task "${ctx.taskId}": provider "${NAME}" runs workerTask(module, export, input) bodies (kind "${WORKER_THREAD_KIND}"), received ${received}`,
+          `task "${ctx.taskId}": provider "${NAME}" runs workerTask(module, export, input) bodies (kind "${WORKER_THREAD_KIND}"), received ${bodyName(body)}`,
         ),
       );
     }

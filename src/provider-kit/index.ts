@@ -19,7 +19,7 @@
 export { Outcome } from "./outcome.ts";
 export { AbortGrace, type AbortGraceOptions, type GraceTimers } from "./abort-grace.ts";
 export { StartedNodes, type NodeState } from "./started-nodes.ts";
-export { attemptName, nodeLostError, nodeStoppedError, nodeGoneError, foreignNodeError, type AttemptRef } from "./node-errors.ts";
+export { attemptName, bodyName, nodeLostError, nodeStoppedError, nodeGoneError, foreignNodeError, type AttemptRef } from "./node-errors.ts";
 export {
   VM_ERROR_CODES,
   VmApiError,

@@ -1,7 +1,7 @@
 /**
  * The errors a provider raises about its nodes, built in one place so every adapter words them alike:
  * a node lost under an attempt or while idle, a node stopped under an attempt, `run` on a node that is
- * gone, and `run` on a node the provider never started.
+ * gone, and `run` on a node the provider never started (and how they name a body they cannot run).
  */
 import { FlotillaError, NodeLostError, describe } from "../errors.ts";
 
@@ -52,4 +52,11 @@ export function foreignNodeError(provider: string, node: unknown, taskId: string
     id = undefined; // an id getter that throws: not a node of ours either way
   }
   return new FlotillaError("E_INVALID_OPTION", `task "${taskId}": provider "${provider}" was asked to run on node ${describe(id)}, which it did not start`);
+}
+
+/** `a function`, `a spec of kind "command"`: how messages name a body a provider cannot run. */
+export function bodyName(body: unknown): string {
+  if (typeof body === "function") return "a function";
+  if (typeof body === "object" && body !== null) return `a spec of kind ${describe((body as { kind?: unknown }).kind)}`;
+  return describe(body);
 }

@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import { fileURLToPath } from "node:url";
 import { FlotillaError, describe } from "../../../src/errors.ts";
 import type { CommandOptions, CommandSpec, WorkerTaskSpec } from "../../../src/provider-kit/body-specs.ts";
+import { bodyName } from "../../../src/provider-kit/node-errors.ts";
 import type { ResolvedLocalOptions } from "./options.ts";
 import type { CommandWire, ModuleWire } from "./wire.ts";
 
@@ -37,15 +38,9 @@ export function bodyWire(body: unknown, taskId: string, defaults: ResolvedLocalO
       return wire;
     }
   }
-  const received =
-    typeof body === "function"
-      ? "a function"
-      : typeof body === "object" && body !== null
-        ? `a spec of kind ${describe((body as { kind?: unknown }).kind)}`
-        : describe(body);
   throw new FlotillaError(
     "E_INVALID_OPTION",
-    `task "${taskId}": local VMs run workerTask(module, export, input) bodies (kind "worker-thread") and command([...]) bodies (kind "command"), received ${received}`,
+    `task "${taskId}": local VMs run workerTask(module, export, input) bodies (kind "worker-thread") and command([...]) bodies (kind "command"), received ${bodyName(body)}`,
   );
 }
 
