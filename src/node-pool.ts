@@ -36,6 +36,8 @@ export interface PoolEventMap {
   "provider:error": { readonly operation: "startNode" | "stopNode" | "autoscale"; readonly nodeId: string | undefined; readonly error: unknown };
 }
 
+type PoolListeners = { [K in keyof PoolEventMap]: (event: PoolEventMap[K] & { type: K; pool: string; at: number }) => void };
+
 /** What a pool asks of a run using it. */
 export interface Tenant {
   /** The run's priority for free slots (run option `priority`). */
@@ -99,7 +101,8 @@ export class NodePool {
   startError: unknown = undefined;
 
   readonly meter: PoolMeter;
-  readonly events = new EventEmitter<{ [K in keyof PoolEventMap]: (event: PoolEventMap[K] & { type: K; pool: string; at: number }) => void }>();
+  /** The pool's own listeners (made when the first is added: a run's private pool never has any). */
+  #events: EventEmitter<PoolListeners> | undefined = undefined;
   readonly #tenants: TenantEntry[] = [];
   #exclusiveCount = 0;
   /** Per position: the slots its node adds to the pool's metered capacity (0 while down). */
@@ -140,6 +143,10 @@ export class NodePool {
     this.shared = shared;
     this.maxNodes = options.maxNodes + options.maxLowPriority;
     this.meter = new PoolMeter(options.runtime, options.costPerNodeHour);
+  }
+
+  get events(): EventEmitter<PoolListeners> {
+    return (this.#events ??= new EventEmitter<PoolListeners>());
   }
 
   get closed(): boolean {
@@ -519,8 +526,9 @@ export class NodePool {
 
   #emit<K extends keyof PoolEventMap>(type: K, payload: PoolEventMap[K]): void {
     for (const entry of this.#tenants) entry.tenant.event(type, payload);
-    if (this.events.listenerCount(type) > 0)
-      (this.events.emit as (t: string, e: unknown) => void)(type, { type, pool: this.name, ...payload, at: this.runtime.now() });
+    const events = this.#events;
+    if (events !== undefined && events.listenerCount(type) > 0)
+      (events.emit as (t: string, e: unknown) => void)(type, { type, pool: this.name, ...payload, at: this.runtime.now() });
   }
 
   /** Wakes every run using the shared pool, once, after the current step. */
