@@ -676,7 +676,12 @@ export class NodePool {
 
   /** Sizes the pool now: runs the policy on the metrics and starts or lets go of nodes to meet its targets. */
   evaluate(reason: string): void {
-    if (!this.shared || this.#closed || this.#evaluating) return;
+    if (!this.shared || this.#closed) return;
+    if (this.#evaluating) {
+      // Asked again from inside an evaluation (a run placing the attempts a scale-down moved): once this one is over.
+      this.#evaluateSoon();
+      return;
+    }
     this.#evaluating = true;
     try {
       this.#evaluatedChanges = this.#changes;

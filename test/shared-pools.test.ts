@@ -409,3 +409,83 @@ describe("shared pools: bounds and policy errors", () => {
     assert.equal(stopsInFlight, 0);
   });
 });
+
+describe("shared pools: starts, drains and slots", () => {
+  test("a start not done within startTimeoutMs is aborted (report.signal) and retried; the job goes on", async () => {
+    const runtime = virtualRuntime();
+    let starts = 0;
+    const aborted: unknown[] = [];
+    const live = new Set<string>();
+    const provider: ComputeProvider = {
+      name: "hangs-once",
+      maxNodes: 4,
+      startNode: (report) =>
+        new Promise((resolve, reject) => {
+          const id = `n${++starts}`;
+          report.signal?.addEventListener("abort", () => {
+            aborted.push(report.signal!.reason);
+            reject(report.signal!.reason);
+          });
+          if (starts > 1) runtime.setTimer(10, () => (live.add(id), resolve({ id, slots: 1 }))); // the first start hangs
+        }),
+      stopNode: (node) => void live.delete(node.id),
+      run: (_node, body, ctx) => (body as (c: typeof ctx) => unknown)(ctx),
+    };
+    const render = pool(provider, { maxNodes: 1, runtime, startTimeoutMs: 1_000 });
+    const result = await run(sleepers("slow", 2, 10), { pools: { render }, runtime });
+    assert.equal(result.status, "succeeded");
+    assert.equal(aborted.length, 1);
+    assert.match(String((aborted[0] as Error).message), /did not start a node within 1000 ms \(pool option startTimeoutMs\)/);
+    assert.equal(result.pools.render!.startFailures, 0, "retried within the keeper's three retries, not given up");
+    await render.close();
+    assert.equal(live.size, 0);
+  });
+
+  test('onScaleDown "wait": a busy node let go takes no new work and stops once empty', async () => {
+    const runtime = virtualRuntime();
+    const cloud = fakeCloud(runtime, { slots: 2 });
+    let target = 2;
+    const render = pool(cloud.provider, { maxNodes: 2, runtime, evaluateIntervalMs: 5, autoscale: () => ({ dedicated: target, lowPriority: 0 }) });
+    const stops: number[] = [];
+    render.on("node:stop", (e) => stops.push(e.at));
+    const nodeOf = new Map<string, string>();
+    const job = new Job<Record<string, unknown>>("drain");
+    // t0, t1 fill one node and t2, t3 the other (pack); t3 drops the target to 1, so the second node
+    // drains. At 100 ms t1 and t3 end, each node has a free slot, and t4, t5 become ready: both must
+    // go to the node kept, never to the draining one.
+    const ms: Record<string, number> = { t0: 500, t1: 100, t2: 500, t3: 100, t4: 100, t5: 100 };
+    for (let i = 0; i < 6; i++) {
+      // (Priorities place t0, t1, t2, t3 in that order.)
+      job.task(`t${i}`, { pool: "render", priority: Math.max(0, 4 - i), dependsOn: i >= 4 ? ["t1", "t3"] : [] }, async (ctx) => {
+        nodeOf.set(ctx.taskId, ctx.node.id);
+        if (ctx.taskId === "t3") target = 1;
+        await ctx.sleep(ms[ctx.taskId]!);
+      });
+    }
+    const handle = start(job, { pools: { render }, runtime });
+    const requeued: unknown[] = [];
+    handle.on("task:requeued", (e) => requeued.push(e));
+    const result = await handle.result;
+    assert.equal(result.status, "succeeded");
+    assert.deepEqual(requeued, [], "nothing is requeued when a node drains");
+    assert.notEqual(nodeOf.get("t2"), nodeOf.get("t0"), JSON.stringify([...nodeOf]));
+    assert.equal(nodeOf.get("t4"), nodeOf.get("t0"), "no new work on the draining node");
+    assert.equal(nodeOf.get("t5"), nodeOf.get("t0"), "no new work on the draining node");
+    assert.equal(stops.length, 1, "the drained node stopped once empty");
+    await render.close();
+    assert.equal(cloud.live.size, 0);
+  });
+
+  test("a task needing more slots than its private pool's nodes turn out to have fails, saying so", async () => {
+    const runtime = virtualRuntime();
+    const cloud = fakeCloud(runtime, { slots: 2 });
+    const job = new Job("wide").task("big", { pool: "render", slots: 3 }, () => 1);
+    const result = await run(job, { pools: { render: cloud.provider }, runtime });
+    assert.equal(result.status, "failed");
+    assert.match(
+      String((result.error as Error).message),
+      /task "big": option "slots" is 3, but the nodes of pool "render" \(provider "fake-cloud"\) have at most 2 slots/,
+    );
+    assert.equal(cloud.live.size, 0);
+  });
+});
