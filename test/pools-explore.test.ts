@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { cloudVm } from "../adapters/cloud-vm/index.ts";
-import { Job, type RunEvent, type RunResult, pool, start } from "../src/index.ts";
+import { Job, type RunEvent, type RunResult, type TaskContext, pool, start } from "../src/index.ts";
 import { type ExploreContext, explore, simulatedCloud } from "../src/testing/index.ts";
 import { readEnv } from "../src/testing/env.ts";
 
@@ -17,6 +17,7 @@ const TERMINAL = new Set(["task:succeeded", "task:failed", "task:cancelled", "ta
 
 /** A random job of 4 to 12 tasks: dependencies on earlier tasks, 1 or 2 slots, a few retries. */
 function randomJob(t: ExploreContext, name: string, bodyEnded: (id: string, aborted: boolean) => void) {
+  const live = new Map<string, Set<TaskContext<any>>>();
   const job = new Job<Record<string, unknown>>(name);
   const count = 4 + Math.floor(t.random() * 9);
   for (let i = 0; i < count; i++) {
@@ -27,11 +28,18 @@ function randomJob(t: ExploreContext, name: string, bodyEnded: (id: string, abor
       `${name}${i}`,
       { pool: "render", dependsOn, slots: t.random() < 0.3 ? 2 : 1, retries: Math.floor(t.random() * 3), backoff: { initialMs: 5 } },
       async (ctx) => {
+        // Two attempts of a task never run at once: an earlier one still running was aborted (its node lost, preempted or let go).
+        const others = live.get(ctx.taskId) ?? new Set();
+        for (const other of others)
+          if (!other.signal.aborted) throw new Error(`task "${ctx.taskId}": attempts ${other.attempt} and ${ctx.attempt} run at once`);
+        live.set(ctx.taskId, others.add(ctx));
         try {
           await ctx.sleep(ms);
         } catch (error) {
           bodyEnded(ctx.taskId, true);
           throw error;
+        } finally {
+          others.delete(ctx);
         }
         bodyEnded(ctx.taskId, false);
         if (fails && ctx.attempt === 1) throw new Error(`${ctx.taskId} failed once`);
