@@ -41,6 +41,9 @@ export { STARVATION_BOUND } from "./pool-turns.ts";
 
 type PoolListeners = { [K in keyof PoolEventMap]: (event: PoolEventMap[K] & { type: K; pool: string; at: number }) => void };
 
+/** The kinds of a provider that names none (one frozen list for every pool). */
+const FUNCTIONS_ONLY: readonly string[] = Object.freeze(["function"]);
+
 export class NodePool {
   readonly name: string;
   readonly provider: ComputeProvider<any>;
@@ -92,7 +95,7 @@ export class NodePool {
   constructor(provider: ComputeProvider<any>, options: ResolvedPoolOptions, shared: boolean) {
     this.name = options.name;
     this.provider = provider;
-    this.kinds = provider.kinds ?? ["function"];
+    this.kinds = provider.kinds ?? FUNCTIONS_ONLY;
     this.options = options;
     this.runtime = options.runtime;
     this.shared = shared;
