@@ -104,8 +104,8 @@ export class NodeKeeper {
 
   readonly #host: NodeKeeperHost;
   readonly #stopping = new Set<Promise<void>>();
-  /** Starts given up on (timed out) that the provider has not finished yet. */
-  readonly #late = new Set<Promise<void>>();
+  /** Starts given up on (timed out) that the provider has not finished yet (made at the first). */
+  #late: Set<Promise<void>> | undefined = undefined;
   #starting: Promise<void> | undefined = undefined;
   /** Aborts the start in flight (the run no longer wants its node). */
   #startAbort: StartReport | undefined = undefined;
@@ -197,8 +197,9 @@ export class NodeKeeper {
           report.abort(error);
           this.#settledStart(starting);
           // Still the provider's to finish (a VM it makes meanwhile is stopped): close() waits for it.
-          this.#late.add(starting);
-          void starting.then(() => this.#late.delete(starting));
+          const late = (this.#late ??= new Set());
+          late.add(starting);
+          void starting.then(() => late.delete(starting));
           this.#startFailed(error);
         },
         host.boundLabel,
@@ -255,7 +256,7 @@ export class NodeKeeper {
     }
     if (this.node !== undefined) this.stop(this.node, this.#nodePriority);
     this.node = undefined;
-    for (const late of this.#late) {
+    for (const late of this.#late ?? []) {
       try {
         await this.#bounded(late, "starting a node it was no longer waiting for");
       } catch (error) {

@@ -9,31 +9,40 @@
  * slots its attempts hold, `placements[k]` the attempts ever placed there (the charging rule of lost
  * nodes, node-loss.ts). A position whose node is gone takes a new start later.
  *
- * This file owns the node positions and their keepers, their slots (which position an attempt goes
- * to, what it holds), what the keepers report (a node up, lost, preempted, a start given up on), the
- * pool's events and closing it. The runs using the pool and their turns are in pool-turns.ts; sizing a
- * shared pool (its policy, idle nodes, its timers) in pool-autoscaler.ts. Both are made here and reach
- * back through the members marked engine-internal.
+ * This file owns the node positions and their slots (what an attempt holds, a node reserved for a
+ * task that must run alone), the pool's events and closing it; the searches for a position with room
+ * are in pool-slots.ts. Three rooms hold the rest, each made here and reaching back through the
+ * members marked engine-internal: the keepers of the positions and what they report (a node up, lost,
+ * preempted, a start given up on, a position let go) in pool-keepers.ts; the runs using the pool and
+ * their turns in pool-turns.ts; sizing a shared pool (its policy, idle nodes, its timers) in
+ * pool-autoscaler.ts.
+ *
+ * A private pool is made per run, and explore() starts a run per schedule: it makes nothing it never
+ * uses (no autoscaler, no emitter, no timers; see `autoscaler` and `events`).
  */
 import { EventEmitter } from "eventemitter3";
 import type { PoolMetrics, PoolTargets } from "./autoscale.ts";
-import { NodeLostError, messageOf } from "./errors.ts";
-import { NodeKeeper, type NodeKeeperHost } from "./node-keeper.ts";
+import type { NodeLostError } from "./errors.ts";
+import type { NodeKeeper } from "./node-keeper.ts";
 import { PoolAutoscaler } from "./pool-autoscaler.ts";
+import { PoolKeepers } from "./pool-keepers.ts";
 import { PoolMeter } from "./pool-meter.ts";
 import type { ResolvedPoolOptions } from "./pool-options.ts";
-import type { PoolRunStats } from "./pool-stats.ts";
+import { fitsSomeNode, freePosition, hasEmptyPosition } from "./pool-slots.ts";
+import type { PoolRunStats, PoolStats } from "./pool-stats.ts";
 import { PoolTurns } from "./pool-turns.ts";
 import type { NodeExit, PoolEventMap, Tenant } from "./pool-types.ts";
-import type { ComputeProvider, NodePriority, ProviderNode } from "./provider.ts";
-import type { FaultPoint, Runtime } from "./runtime.ts";
-import { nodeLabel } from "./trace-labels.ts";
+import type { ComputeProvider, ProviderNode } from "./provider.ts";
+import type { Runtime } from "./runtime.ts";
 
-export type { PoolRunStats } from "./pool-stats.ts";
+export type { PoolRunStats, PoolStats } from "./pool-stats.ts";
 export type { NodeExit, PoolEventMap, Tenant } from "./pool-types.ts";
 export { STARVATION_BOUND } from "./pool-turns.ts";
 
 type PoolListeners = { [K in keyof PoolEventMap]: (event: PoolEventMap[K] & { type: K; pool: string; at: number }) => void };
+
+/** The kinds of a provider that names none (one frozen list for every pool). */
+const FUNCTIONS_ONLY: readonly string[] = Object.freeze(["function"]);
 
 export class NodePool {
   readonly name: string;
@@ -66,31 +75,45 @@ export class NodePool {
   readonly meter: PoolMeter;
   /** Engine-internal: the runs using the pool and their turns (pool-turns.ts). */
   readonly turns: PoolTurns;
-  /** Engine-internal: the pool's sizing (pool-autoscaler.ts; a private pool's never evaluates). */
-  readonly autoscaler: PoolAutoscaler;
+  /**
+   * The pool's sizing (pool-autoscaler.ts): a shared pool's is made with it; a private pool's never
+   * evaluates, so it is made only if asked for (never by the engine: explore() makes a private pool per
+   * schedule).
+   */
+  #autoscaler: PoolAutoscaler | undefined;
+  /** The node keepers and what they report (pool-keepers.ts). */
+  readonly #keepers: PoolKeepers;
   /** The pool's own listeners (made when the first is added: a run's private pool never has any). */
   #events: EventEmitter<PoolListeners> | undefined = undefined;
   #exclusiveCount = 0;
   #drainingCount = 0;
-  /** Per position: the slots its node adds to the pool's metered capacity (0 while down). */
-  readonly #counted: number[] = [];
   #closed = false;
   #closing: Promise<void> | undefined = undefined;
-  readonly #retiring = new Set<Promise<void>>();
   /** Runs that ended while the pool waited to close. */
   #idleRuns: (() => void) | undefined = undefined;
 
   constructor(provider: ComputeProvider<any>, options: ResolvedPoolOptions, shared: boolean) {
     this.name = options.name;
     this.provider = provider;
-    this.kinds = provider.kinds ?? ["function"];
+    this.kinds = provider.kinds ?? FUNCTIONS_ONLY;
     this.options = options;
     this.runtime = options.runtime;
     this.shared = shared;
     this.maxNodes = options.maxNodes + options.maxLowPriority;
     this.meter = new PoolMeter(options.runtime, options.costPerNodeHour);
     this.turns = new PoolTurns(this.meter);
-    this.autoscaler = new PoolAutoscaler(this);
+    this.#autoscaler = shared ? new PoolAutoscaler(this) : undefined;
+    this.#keepers = new PoolKeepers(this);
+  }
+
+  /** Engine-internal: the pool's sizing (pool-autoscaler.ts), made when first asked for. */
+  get autoscaler(): PoolAutoscaler {
+    return (this.#autoscaler ??= new PoolAutoscaler(this));
+  }
+
+  /** Engine-internal: the pool's autoscaler if it was made (always, for a shared pool). */
+  get autoscalerIfMade(): PoolAutoscaler | undefined {
+    return this.#autoscaler;
   }
 
   get events(): EventEmitter<PoolListeners> {
@@ -169,35 +192,14 @@ export class NodePool {
     return this.options.slotsPerNode ?? this.keepers[k]!.node!.slots;
   }
 
-  /**
-   * A position whose node is up, takes shared work and has `need` free slots, or -1: the least loaded
-   * (`spread`), or the fullest that fits (`pack`, so the others empty and can go).
-   */
+  /** A position whose node is up, takes shared work and has `need` free slots, or -1 (pool-slots.ts). */
   free(need: number): number {
-    const keepers = this.keepers;
-    const restricted = this.restricted;
-    const pack = this.options.pack;
-    const fixed = this.options.slotsPerNode;
-    let best = -1;
-    let bestLoad = pack ? -1 : Infinity;
-    for (let k = 0; k < keepers.length; k++) {
-      const node = keepers[k]!.node;
-      const load = this.load[k]!;
-      if (node === undefined || load + need > (fixed ?? node.slots)) continue;
-      if (pack ? load <= bestLoad : load >= bestLoad) continue;
-      if (restricted && (this.exclusive[k] === true || k === this.reserved || this.draining[k] === true)) continue;
-      best = k;
-      bestLoad = load;
-      if (!pack && load === 0) break;
-    }
-    return best;
+    return freePosition(this, need);
   }
 
   /** Whether some node up (or one the pool may still start) could ever hold `need` slots. */
   fits(need: number): boolean {
-    if (this.options.slotsPerNode !== undefined) return need <= this.options.slotsPerNode;
-    for (const keeper of this.keepers) if (keeper.node !== undefined && keeper.node.slots >= need) return true;
-    return this.seenSlots === 0 || need <= this.seenSlots;
+    return fitsSomeNode(this, need);
   }
 
   /**
@@ -229,10 +231,7 @@ export class NodePool {
 
   /** Whether some up node that takes work has nothing on it (a task that must run alone could go there now). */
   hasEmpty(): boolean {
-    for (let k = 0; k < this.keepers.length; k++) {
-      if (this.keepers[k]!.node !== undefined && this.load[k] === 0 && this.exclusive[k] !== true && this.draining[k] !== true) return true;
-    }
-    return false;
+    return hasEmptyPosition(this);
   }
 
   /** An attempt takes `need` slots at position k. Returns its placement (see node-loss.ts). */
@@ -287,7 +286,7 @@ export class NodePool {
     this.#drainingCount += on ? 1 : -1;
   }
 
-  // ---- growth ----
+  // ---- the positions' keepers (pool-keepers.ts) ----
 
   /**
    * Ready work of `tenant` found no free slot. A private pool starts one node per waiting task (a new
@@ -295,41 +294,18 @@ export class NodePool {
    * policy.
    */
   grow(waiting: number, tenant: Tenant): void {
-    if (this.shared) {
-      this.autoscaler.grow();
-      return;
-    }
-    let coming = 0;
-    for (const keeper of this.keepers) if (keeper.starting) coming++;
-    for (let k = 0; k < this.maxNodes && coming < waiting; k++) {
-      if (k === this.keepers.length) this.addPosition(tenant);
-      const keeper = this.keepers[k]!;
-      if (keeper.node !== undefined || keeper.starting || keeper.gaveUp) continue;
-      coming++;
-      keeper.start();
-    }
+    if (this.shared) this.autoscaler.grow();
+    else this.#keepers.grow(waiting, tenant);
   }
 
   /** Engine-internal (also the autoscaler's): a new position, with a keeper whose node is not started yet. */
   addPosition(tenant: Tenant | undefined): number {
-    const k = this.keepers.length;
-    this.keepers.push(this.#keeper(k, tenant));
-    this.#counted.push(0);
-    this.load.push(0);
-    this.placements.push(0);
-    this.exclusive.push(false);
-    this.draining.push(false);
-    this.idleSince.push(NaN);
-    return k;
+    return this.#keepers.addPosition(tenant);
   }
 
   /** Engine-internal (the autoscaler's): position k's keeper was retired earlier: a fresh keeper takes the position. */
   renew(k: number): void {
-    if (!this.keepers[k]!.retired) return;
-    this.keepers[k] = this.#keeper(k, undefined);
-    this.placements[k] = 0;
-    this.load[k] = 0;
-    if (this.exclusive[k]) this.hold(k, false);
+    this.#keepers.renew(k);
   }
 
   /**
@@ -338,138 +314,12 @@ export class NodePool {
    * retired (or one whose attempts were moved off it).
    */
   retire(k: number, _why: string): void {
-    this.autoscaler.changed();
-    const keeper = this.keepers[k]!;
-    const node = keeper.node;
-    this.#down(k);
-    keeper.retired = true;
-    const priority = keeper.priority;
-    const closing = keeper.close().then(() => {
-      this.#retiring.delete(closing);
-      if (node !== undefined) this.emit("node:stop", { nodeId: node.id, priority });
-      // Its place under the bound is free again: a start held back for it may go now.
-      if (this.shared) this.autoscaler.evaluateSoon();
-    });
-    this.#retiring.add(closing);
+    this.#keepers.retire(k);
   }
 
-  // ---- what the keepers report ----
-
-  /** A keeper for position k (its host's meter and errors stay with it after the position is renewed). */
-  #keeper(k: number, tenant: Tenant | undefined): NodeKeeper {
-    let keeper: NodeKeeper | undefined;
-    const host = this.#hostFor(k, tenant, () => keeper!);
-    keeper = new NodeKeeper(host);
-    return keeper;
-  }
-
-  #hostFor(k: number, tenant: Tenant | undefined, self: () => NodeKeeper): NodeKeeperHost {
-    const controlled = tenant === undefined ? typeof this.runtime.defer === "function" : tenant.controlled;
-    const runtimeFault = this.runtime.fault;
-    const fault =
-      tenant !== undefined
-        ? tenant.fault
-        : typeof runtimeFault === "function"
-          ? (point: FaultPoint) => runtimeFault.call(this.runtime, point, { point, jobName: `pool ${this.name}` }) ?? undefined
-          : undefined;
-    return {
-      runtime: this.runtime,
-      provider: this.provider,
-      fault,
-      wanted: () => (tenant !== undefined ? tenant.wanted() : !this.#closed && !self().retired),
-      mayStart: () => tenant !== undefined || this.autoscaler.underBound(self().priority),
-      ready: (node) => this.#up(k, node),
-      failed: (error) => this.#gaveUp(k, error),
-      lost: (node, reason) => this.#reported(k, node, reason, "lost"),
-      preempted: (node, reason) => this.#reported(k, node, reason, "preempted"),
-      meter: (delta, priority) => this.#metered(priority, delta),
-      startTimeoutMs: this.options.startTimeoutMs,
-      retryLabel: controlled ? nodeLabel("retry node start", this.name, k) : undefined,
-      boundLabel: controlled ? nodeLabel("provider wait", this.name, k) : undefined,
-      stopTimeoutMs: this.options.stopTimeoutMs,
-      providerError: (operation, nodeId, error) => this.emit("provider:error", { operation, nodeId, error }),
-    };
-  }
-
-  #metered(priority: NodePriority, delta: 1 | -1): void {
-    this.meter.nodes(priority === "lowPriority" ? 1 : 0, delta);
-    // A node's life ended (its stop finished, or its start failed): a start held back for room may go.
-    if (delta === -1 && this.shared) this.autoscaler.evaluateSoon();
-    if (delta === 1) this.turns.peaked();
-  }
-
-  #up(k: number, node: ProviderNode): void {
-    this.autoscaler.changed();
-    // Starts work again: the backoff after failed starts ends, and their error is history.
-    this.autoscaler.startsWork();
-    this.startError = undefined;
-    const slots = this.options.slotsPerNode ?? node.slots;
-    if (Number.isFinite(node.slots)) this.seenSlots = Math.max(this.seenSlots, node.slots);
-    this.#counted[k] = slots;
-    this.meter.slotsUp(slots);
-    this.idleSince[k] = this.runtime.now();
-    this.emit("node:start", { nodeId: node.id, slots, priority: this.keepers[k]!.priority });
-    if (this.shared) {
-      this.autoscaler.becameIdle(k);
-      this.turns.wakeAll();
-    } else this.turns.entries[0]?.tenant.wake();
-  }
-
-  /** Node `node` at position k is gone (reported by its provider, or under an attempt): its attempts move. */
-  #reported(k: number, node: ProviderNode, reason: unknown, exit: NodeExit): void {
-    const why = reason === undefined ? `reported ${exit === "preempted" ? "preempted" : "lost"} by its provider` : messageOf(reason);
-    const error = new NodeLostError(node.id, `node "${node.id}" of pool "${this.name}" was ${exit === "preempted" ? "preempted" : "lost"}: ${why}`, {
-      cause: reason,
-    });
-    this.lose(node, error, exit, undefined, undefined);
-  }
-
-  /**
-   * A node left: it is forgotten (and stopped), counted, and every run using the pool moves its
-   * attempts off it (`under`: the attempt of `origin` that reported it). Returns false when the node
-   * was no longer in use.
-   */
+  /** A node left: every run using the pool moves its attempts off it (see PoolKeepers.lose). False: the node was no longer in use. */
   lose(node: ProviderNode, error: NodeLostError, exit: NodeExit, origin: Tenant | undefined, under: unknown): boolean {
-    const k = this.keeperOf(node);
-    if (k < 0) return false;
-    this.#down(k);
-    this.keepers[k]!.forget(node);
-    if (exit === "preempted") {
-      this.meter.preemptions++;
-      this.autoscaler.preempted();
-      this.emit("node:preempted", { nodeId: node.id, error });
-    } else if (exit === "lost") this.emit("node:lost", { nodeId: node.id, error });
-    for (const entry of this.turns.entries.slice()) entry.tenant.nodeGone(k, node, error, exit, entry.tenant === origin ? under : undefined);
-    if (this.shared) this.autoscaler.evaluateSoon();
-    return true;
-  }
-
-  /** Position k's node leaves the pool's counts (it is being stopped). Idempotent. */
-  #down(k: number): void {
-    this.autoscaler.changed();
-    if (this.#counted[k]! > 0) this.meter.slotsUp(-this.#counted[k]!);
-    this.#counted[k] = 0;
-    this.idleSince[k] = NaN;
-    if (this.draining[k]) {
-      this.draining[k] = false;
-      this.#drainingCount--;
-    }
-    if (this.reserved === k) this.reserved = -1;
-  }
-
-  #gaveUp(k: number, error: unknown): void {
-    this.autoscaler.changed();
-    this.meter.startFailures++;
-    this.autoscaler.startFailed();
-    if (!this.shared) {
-      this.turns.entries[0]?.tenant.startFailed(error);
-      return;
-    }
-    this.startError = error;
-    // The position gives up; the pool tries again later, backing off while starts keep failing.
-    this.retire(k, "start failed");
-    this.autoscaler.backOff();
-    if (!this.alive) for (const entry of this.turns.entries.slice()) entry.tenant.startFailed(error);
+    return this.#keepers.lose(node, error, exit, origin, under);
   }
 
   // ---- events ----
@@ -522,18 +372,11 @@ export class NodePool {
     this.#closing = (async () => {
       if (this.shared && !this.turns.none) await new Promise<void>((resolve) => (this.#idleRuns = resolve));
       this.#closed = true;
-      this.autoscaler.stop();
+      this.#autoscaler?.stop();
       for (let k = 0; k < this.keepers.length; k++) if (!this.keepers[k]!.retired) this.retire(k, "pool closed");
-      while (this.#retiring.size > 0) await Promise.all(this.#retiring);
+      const retiring = this.#keepers.retiring;
+      while (retiring !== undefined && retiring.length > 0) await Promise.all(retiring);
     })();
     return this.#closing;
   }
-}
-
-export interface PoolStats extends PoolRunStats {
-  readonly targets: PoolTargets;
-  readonly nodes: PoolMetrics["nodes"];
-  /** Runs using the pool now. */
-  readonly runs: number;
-  readonly closed: boolean;
 }

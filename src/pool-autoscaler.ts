@@ -7,9 +7,9 @@
  * demand when no node changed state since the last one.
  *
  * It is apart from NodePool (node-pool.ts) so the sizing of a pool can be read on its own. NodePool
- * makes one for every pool (a run's private pool never evaluates: `evaluate()` does nothing there) and
- * hands it itself, as the AutoscaledPool below: the nodes, their loads and the calls that retire,
- * renew, add or drain a position stay NodePool's.
+ * makes one with every shared pool (a run's private pool never evaluates, so it makes one only if
+ * asked for: `evaluate()` would do nothing there) and hands it itself, as the AutoscaledPool below: the
+ * nodes, their loads and the calls that retire, renew, add or drain a position stay NodePool's.
  */
 import { type AutoscalePolicy, checkTargets, defaultTargets, type NodeCounts, type PoolMetrics, type PoolTargets } from "./autoscale.ts";
 import { NodeLostError } from "./errors.ts";

@@ -164,6 +164,9 @@ export function resolvePoolOptions(provider: ComputeProvider<any>, options: unkn
 }
 
 /** The options of the pool a bare provider in a run's `pools` gets: private to the run, as before pools were shared. */
+/** A private pool costs nothing per node (one frozen pair for every run: explore() makes a pool per schedule). */
+const NO_COST: readonly [number, number] = Object.freeze([0, 0] as [number, number]);
+
 export function privatePoolOptions(provider: ComputeProvider<any>, name: string, runtime: Runtime, stopTimeoutMs: number): ResolvedPoolOptions {
   return {
     name,
@@ -179,7 +182,7 @@ export function privatePoolOptions(provider: ComputeProvider<any>, name: string,
     maxConcurrentStarts: Infinity,
     requeueOnScaleDown: false,
     startTimeoutMs: Infinity,
-    costPerNodeHour: [0, 0],
+    costPerNodeHour: NO_COST,
     runtime,
     stopTimeoutMs,
   };

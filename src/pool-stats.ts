@@ -1,4 +1,5 @@
 /** What a pool reports of itself: its own file, so the run result can name it without importing the engine. */
+import type { PoolMetrics, PoolTargets } from "./autoscale.ts";
 
 /** What a pool did for one run (`result.pools[name]`), or for its whole life (`pool.stats()`). */
 export interface PoolRunStats {
@@ -12,4 +13,13 @@ export interface PoolRunStats {
   readonly startFailures: number;
   /** Busy slot-seconds over available slot-seconds (0 when the nodes have unlimited slots). */
   readonly utilization: number;
+}
+
+/** What a shared pool reports of itself as a whole (`pool.stats()`). */
+export interface PoolStats extends PoolRunStats {
+  readonly targets: PoolTargets;
+  readonly nodes: PoolMetrics["nodes"];
+  /** Runs using the pool now. */
+  readonly runs: number;
+  readonly closed: boolean;
 }

@@ -1,0 +1,65 @@
+/**
+ * Which node position of a pool has room for an attempt: the searches NodePool (node-pool.ts) answers
+ * `free()`, `fits()` and `hasEmpty()` with. They only read the pool's per-position arrays, so they live
+ * apart from the pool that keeps those arrays, reaching it through the SlotView below (no import of
+ * NodePool, so no import cycle). Taking and giving back slots, and reserving a node for a task that must
+ * run alone, stay with NodePool.
+ */
+import type { NodeKeeper } from "./node-keeper.ts";
+import type { ResolvedPoolOptions } from "./pool-options.ts";
+
+/** What the searches read of a pool (NodePool's members). */
+export interface SlotView {
+  readonly options: ResolvedPoolOptions;
+  readonly keepers: readonly NodeKeeper[];
+  readonly load: readonly number[];
+  readonly exclusive: readonly boolean[];
+  readonly draining: readonly boolean[];
+  /** A node position kept free of new work until a task waiting to run alone gets it, or -1. */
+  readonly reserved: number;
+  /** Some position takes no shared work (held by a task run alone, reserved, or draining). */
+  readonly restricted: boolean;
+  /** Largest node seen. */
+  readonly seenSlots: number;
+}
+
+/**
+ * A position whose node is up, takes shared work and has `need` free slots, or -1: the least loaded
+ * (`spread`), or the fullest that fits (`pack`, so the others empty and can go).
+ */
+export function freePosition(pool: SlotView, need: number): number {
+  const keepers = pool.keepers;
+  const loads = pool.load;
+  const restricted = pool.restricted;
+  const pack = pool.options.pack;
+  const fixed = pool.options.slotsPerNode;
+  let best = -1;
+  let bestLoad = pack ? -1 : Infinity;
+  for (let k = 0; k < keepers.length; k++) {
+    const node = keepers[k]!.node;
+    const load = loads[k]!;
+    if (node === undefined || load + need > (fixed ?? node.slots)) continue;
+    if (pack ? load <= bestLoad : load >= bestLoad) continue;
+    if (restricted && (pool.exclusive[k] === true || k === pool.reserved || pool.draining[k] === true)) continue;
+    best = k;
+    bestLoad = load;
+    if (!pack && load === 0) break;
+  }
+  return best;
+}
+
+/** Whether some node up (or one the pool may still start) could ever hold `need` slots. */
+export function fitsSomeNode(pool: SlotView, need: number): boolean {
+  const fixed = pool.options.slotsPerNode;
+  if (fixed !== undefined) return need <= fixed;
+  for (const keeper of pool.keepers) if (keeper.node !== undefined && keeper.node.slots >= need) return true;
+  return pool.seenSlots === 0 || need <= pool.seenSlots;
+}
+
+/** Whether some up node that takes work has nothing on it (a task that must run alone could go there now). */
+export function hasEmptyPosition(pool: SlotView): boolean {
+  for (let k = 0; k < pool.keepers.length; k++) {
+    if (pool.keepers[k]!.node !== undefined && pool.load[k] === 0 && pool.exclusive[k] !== true && pool.draining[k] !== true) return true;
+  }
+  return false;
+}
