@@ -18,11 +18,12 @@
  * pool-autoscaler.ts.
  *
  * A private pool is made per run, and explore() starts a run per schedule: it makes nothing it never
- * uses (no autoscaler, no emitter, no timers; see `autoscaler` and `events`).
+ * uses (no autoscaler, no emitter, no timers; see `autoscaler` and `listen`).
  */
 import { EventEmitter } from "eventemitter3";
 import type { PoolMetrics, PoolTargets } from "./autoscale.ts";
 import type { NodeLostError } from "./errors.ts";
+import { GuardedListeners } from "./guarded-listeners.ts";
 import type { NodeKeeper } from "./node-keeper.ts";
 import { PoolAutoscaler } from "./pool-autoscaler.ts";
 import { PoolKeepers } from "./pool-keepers.ts";
@@ -85,6 +86,7 @@ export class NodePool {
   readonly #keepers: PoolKeepers;
   /** The pool's own listeners (made when the first is added: a run's private pool never has any). */
   #events: EventEmitter<PoolListeners> | undefined = undefined;
+  #guarded: GuardedListeners | undefined = undefined;
   #exclusiveCount = 0;
   #drainingCount = 0;
   #closed = false;
@@ -116,8 +118,17 @@ export class NodePool {
     return this.#autoscaler;
   }
 
-  get events(): EventEmitter<PoolListeners> {
-    return (this.#events ??= new EventEmitter<PoolListeners>());
+  /** Adds a user's listener (`pool.on`), guarded: a throw stops neither the other listeners nor the pool. */
+  listen<K extends keyof PoolEventMap>(event: K, listener: PoolListeners[K]): void {
+    this.#events ??= new EventEmitter<PoolListeners>();
+    this.#guarded ??= new GuardedListeners();
+    this.#events.on(event, this.#guarded.wrap(listener as (event: never) => void) as never);
+  }
+
+  /** Removes a listener added with `listen`. */
+  unlisten<K extends keyof PoolEventMap>(event: K, listener: PoolListeners[K]): void {
+    const guarded = this.#guarded?.wrapped(listener as (event: never) => void);
+    if (guarded !== undefined) this.#events?.off(event, guarded as never);
   }
 
   get closed(): boolean {

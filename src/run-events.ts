@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from "eventemitter3";
 import type { RunEventName, RunEvents } from "./events.ts";
+import { GuardedListeners, callbackFailed } from "./guarded-listeners.ts";
 
 type Listeners = { [K in RunEventName]: (event: RunEvents[K]) => void };
 
@@ -16,7 +17,7 @@ export class RunEventBus {
   /** Depth of emission (listeners may call back into the run; see `emitting`). */
   #depth = 0;
   /** The guarded wrapper of each user listener, so `unlisten` finds it. */
-  readonly #guarded = new WeakMap<Function, (event: never) => void>();
+  readonly #guarded = new GuardedListeners();
 
   /** Whether some listener hears `name` (so its event is worth building). */
   wants(name: RunEventName): boolean {
@@ -42,34 +43,19 @@ export class RunEventBus {
   /** Adds a user's listener, guarded (see above). */
   listen(event: RunEventName, listener: (event: never) => void, once: boolean): void {
     this.heard = true;
-    let guarded = this.#guarded.get(listener);
-    if (guarded === undefined) {
-      guarded = (e: never) => {
-        try {
-          listener(e);
-        } catch (error) {
-          this.callbackFailed(error);
-        }
-      };
-      this.#guarded.set(listener, guarded);
-    }
+    const guarded = this.#guarded.wrap(listener);
     if (once) this.emitter.once(event, guarded as never);
     else this.emitter.on(event, guarded as never);
   }
 
   /** Removes a listener added with `listen`. */
   unlisten(event: RunEventName, listener: (event: never) => void): void {
-    const guarded = this.#guarded.get(listener);
+    const guarded = this.#guarded.wrapped(listener);
     if (guarded !== undefined) this.emitter.off(event, guarded as never);
   }
 
-  /**
-   * User code the run called (an event listener, an `onAbort` listener) threw. The run goes on; the
-   * error surfaces once, as an unhandled promise rejection: Node (by default) and Deno end the
-   * process with it, a test runner fails the test that caused it (Deno's swallows an error thrown
-   * on a bare microtask), and explore() fails the schedule.
-   */
+  /** User code the run called (an event listener, an `onAbort` listener) threw: see guarded-listeners.ts. */
   callbackFailed(error: unknown): void {
-    void Promise.reject(error);
+    callbackFailed(error);
   }
 }

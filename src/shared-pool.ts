@@ -70,11 +70,14 @@ class SharedPool implements Pool {
   }
   on<K extends keyof PoolEventMap>(event: K, listener: (event: PoolEvent<K>) => void): this {
     checkEventName(this.#nodes.name, event);
-    this.#nodes.events.on(event, listener as never);
+    if (typeof listener !== "function") {
+      throw new FlotillaError("E_INVALID_OPTION", `pool "${this.#nodes.name}": the listener must be a function, received ${describe(listener)}`);
+    }
+    this.#nodes.listen(event, listener as never);
     return this;
   }
   off<K extends keyof PoolEventMap>(event: K, listener: (event: PoolEvent<K>) => void): this {
-    this.#nodes.events.off(event, listener as never);
+    this.#nodes.unlisten(event, listener as never);
     return this;
   }
   close(): Promise<void> {

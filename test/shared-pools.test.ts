@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { describe, mock, test } from "node:test";
 import { type ComputeProvider, FlotillaError, Job, type NodeReport, type PoolMetrics, pool, run, type RunEvent, start } from "../src/index.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
@@ -486,6 +486,41 @@ describe("shared pools: starts, drains and slots", () => {
       String((result.error as Error).message),
       /task "big": option "slots" is 3, but the nodes of pool "render" \(provider "fake-cloud"\) have at most 2 slots/,
     );
+    assert.equal(cloud.live.size, 0);
+  });
+});
+
+describe("shared pools: listeners", () => {
+  test("a pool listener that throws changes nothing: the other listeners hear the event, the run settles, the error surfaces once", async () => {
+    const runtime = virtualRuntime();
+    const cloud = fakeCloud(runtime, { slots: 1 });
+    const render = pool(cloud.provider, { maxNodes: 1, runtime });
+    const heard: string[] = [];
+    render.on("node:start", () => {
+      throw new Error("listener bug");
+    });
+    render.on("node:start", (e) => heard.push(e.nodeId));
+    assert.throws(() => render.on("node:stop", 5 as never), /pool "fake-cloud": the listener must be a function, received number 5/);
+    const surfaced: unknown[] = [];
+    const reject = Promise.reject;
+    mock.method(Promise, "reject", (error: unknown) => {
+      surfaced.push(error);
+      const rejected = reject.call(Promise, error);
+      rejected.catch(() => {}); // handled here, so the test itself does not fail
+      return rejected;
+    });
+    try {
+      const result = await run(sleepers("l", 2, 10), { pools: { render }, runtime });
+      assert.equal(result.status, "succeeded");
+    } finally {
+      mock.restoreAll();
+    }
+    assert.deepEqual(heard, ["vm1"]);
+    assert.deepEqual(
+      surfaced.map((e) => (e as Error).message),
+      ["listener bug"],
+    );
+    await render.close();
     assert.equal(cloud.live.size, 0);
   });
 });
