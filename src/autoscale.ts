@@ -4,6 +4,7 @@
  * sample metrics (`pool.evaluate`) without touching a node.
  */
 import { FlotillaError, describe } from "./errors.ts";
+import { checkOptionsObject, invalidOption } from "./validation.ts";
 
 /** Nodes of one priority, by state. */
 export interface NodeCounts {
@@ -102,5 +103,60 @@ export function checkTargets(where: string, answer: unknown, bounds: TargetBound
   return {
     dedicated: check("dedicated", dedicated, bounds.minNodes, bounds.maxNodes, "maxNodes"),
     lowPriority: check("lowPriority", lowPriority, bounds.minLowPriority, bounds.maxLowPriority, "lowPriority.maxNodes"),
+  };
+}
+
+const DEMAND_NAMES = ["tasks", "slots"];
+const COUNT_NAMES = ["starting", "idle", "busy", "idleTimedOut", "draining"];
+const METRIC_NAMES = ["now", "ready", "running", "waiting", "nodes", "preemptions", "startFailures", "cost", "slotsPerNode"];
+
+/**
+ * Sample metrics (`pool.evaluate`) completed: anything left out is 0 (`now`: the pool's clock; a
+ * demand's `slots`: its `tasks`; `slotsPerNode`: the pool's). Throws E_INVALID_OPTION naming a metric
+ * that is not a number >= 0 (or an object where one is expected), or one that does not exist.
+ */
+export function completeSample(where: string, m: unknown, now: number, slotsPerNode: number): PoolMetrics {
+  const object = (path: string, value: unknown, names: readonly string[]): Record<string, unknown> => {
+    if (value === undefined) return {};
+    checkOptionsObject(`${where}: ${path}`, value, names, "metric");
+    return value as Record<string, unknown>;
+  };
+  const count = (path: string, value: unknown, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (!(typeof value === "number" && value >= 0 && Number.isFinite(value))) throw invalidOption(where, path, "a finite number >= 0", value);
+    return value;
+  };
+  const finite = (path: string, value: unknown): number => {
+    if (!(typeof value === "number" && Number.isFinite(value))) throw invalidOption(where, path, "a finite number of milliseconds", value);
+    return value;
+  };
+  const top = object("metrics", m, METRIC_NAMES);
+  const demand = (name: string): Demand => {
+    const d = object(name, top[name], DEMAND_NAMES);
+    const tasks = count(`${name}.tasks`, d.tasks, 0);
+    return { tasks, slots: count(`${name}.slots`, d.slots, tasks) };
+  };
+  const nodes = object("nodes", top.nodes, ["dedicated", "lowPriority"]);
+  const counts = (name: string): NodeCounts => {
+    const c = object(`nodes.${name}`, nodes[name], COUNT_NAMES);
+    const [starting, idle, busy, idleTimedOut, draining] = COUNT_NAMES.map((n) => count(`nodes.${name}.${n}`, c[n], 0)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    return { starting, idle, busy, idleTimedOut, draining };
+  };
+  return {
+    now: top.now === undefined ? now : finite("now", top.now),
+    ready: demand("ready"),
+    running: demand("running"),
+    waiting: demand("waiting"),
+    nodes: { dedicated: counts("dedicated"), lowPriority: counts("lowPriority") },
+    preemptions: count("preemptions", top.preemptions, 0),
+    startFailures: count("startFailures", top.startFailures, 0),
+    cost: count("cost", top.cost, 0),
+    slotsPerNode: count("slotsPerNode", top.slotsPerNode, slotsPerNode),
   };
 }

@@ -3,7 +3,7 @@
  * each run's `pools`); it sizes itself with its autoscale policy and stops its nodes on `close()`.
  * The object users hold is a small facade over the engine's NodePool (node-pool.ts).
  */
-import type { NodeCounts, PoolMetrics, PoolTargets } from "./autoscale.ts";
+import { type NodeCounts, type PoolMetrics, type PoolTargets, completeSample } from "./autoscale.ts";
 import { FlotillaError, describe } from "./errors.ts";
 import { NodePool, type PoolEventMap, type PoolStats } from "./node-pool.ts";
 import { resolvePoolOptions, type PoolOptions } from "./pool-options.ts";
@@ -128,26 +128,7 @@ export function checkSharedPool(where: string, name: string, nodes: NodePool, ru
   }
 }
 
+/** Sample metrics for a dry run, completed with zeros (and the pool's clock and node size). */
 function sample(nodes: NodePool, m: SampleMetrics): PoolMetrics {
-  if (typeof m !== "object" || m === null)
-    throw new FlotillaError("E_INVALID_OPTION", `pool "${nodes.name}": evaluate(metrics) needs an object of sample metrics, received ${describe(m)}`);
-  const demand = (d: Partial<{ tasks: number; slots: number }> | undefined) => ({ tasks: d?.tasks ?? 0, slots: d?.slots ?? d?.tasks ?? 0 });
-  const counts = (c: Partial<NodeCounts> | undefined): NodeCounts => ({
-    starting: c?.starting ?? 0,
-    idle: c?.idle ?? 0,
-    busy: c?.busy ?? 0,
-    idleTimedOut: c?.idleTimedOut ?? 0,
-    draining: c?.draining ?? 0,
-  });
-  return {
-    now: m.now ?? nodes.runtime.now(),
-    ready: demand(m.ready),
-    running: demand(m.running),
-    waiting: demand(m.waiting),
-    nodes: { dedicated: counts(m.nodes?.dedicated), lowPriority: counts(m.nodes?.lowPriority) },
-    preemptions: m.preemptions ?? 0,
-    startFailures: m.startFailures ?? 0,
-    cost: m.cost ?? 0,
-    slotsPerNode: m.slotsPerNode ?? nodes.options.slotsPerNode ?? 1,
-  };
+  return completeSample(`pool "${nodes.name}": evaluate(metrics)`, m, nodes.runtime.now(), nodes.options.slotsPerNode ?? 1);
 }

@@ -219,6 +219,18 @@ describe("shared pools", () => {
     answer = "lots";
     assert.throws(() => render.evaluate(), /must return \{ dedicated, lowPriority \}, it returned string "lots"/);
     assert.equal(render.stats().nodes.dedicated.starting, 0, "a dry run touches no node");
+    // Sample metrics that are not metrics are refused, naming which.
+    answer = { dedicated: 1, lowPriority: 0 };
+    assert.throws(
+      () => render.evaluate({ ready: { slots: -1 } }),
+      /evaluate\(metrics\): option "ready.slots" must be a finite number >= 0, received number -1/,
+    );
+    assert.throws(() => render.evaluate({ redy: { tasks: 1 } } as never), /unknown metric "redy" \(did you mean "ready"\?\)/);
+    assert.throws(
+      () => render.evaluate({ nodes: { dedicated: { idle: "2" } } } as never),
+      /option "nodes.dedicated.idle" must be a finite number >= 0, received string "2"/,
+    );
+    assert.throws(() => render.evaluate(7 as never), /metrics: options must be an object, received number 7/);
     // The default policy: demand over slots per node, dedicated first.
     const plain = pool(provider, { maxNodes: 2, slotsPerNode: 4, lowPriority: { maxNodes: 10 }, runtime });
     assert.deepEqual(plain.evaluate({ ready: { tasks: 20, slots: 20 }, running: { tasks: 4, slots: 4 } }), { dedicated: 2, lowPriority: 4 });
