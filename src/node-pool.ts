@@ -18,7 +18,7 @@
  * pool-autoscaler.ts.
  *
  * A private pool is made per run, and explore() starts a run per schedule: it makes nothing it never
- * uses (no autoscaler, no emitter, no timers; see `autoscaler` and `listen`).
+ * uses (no autoscaler, no emitter, no timers).
  */
 import { EventEmitter } from "eventemitter3";
 import type { PoolMetrics, PoolTargets } from "./autoscale.ts";
@@ -77,11 +77,10 @@ export class NodePool {
   /** Engine-internal: the runs using the pool and their turns (pool-turns.ts). */
   readonly turns: PoolTurns;
   /**
-   * The pool's sizing (pool-autoscaler.ts): a shared pool's is made with it; a private pool's never
-   * evaluates, so it is made only if asked for (never by the engine: explore() makes a private pool per
-   * schedule).
+   * Engine-internal: the pool's sizing (pool-autoscaler.ts), a shared pool's only: a private pool
+   * starts nodes as its run needs them and never evaluates (and explore() makes one per schedule).
    */
-  #autoscaler: PoolAutoscaler | undefined;
+  readonly autoscaler: PoolAutoscaler | undefined;
   /** The node keepers and what they report (pool-keepers.ts). */
   readonly #keepers: PoolKeepers;
   /** The pool's own listeners (made when the first is added: a run's private pool never has any). */
@@ -104,18 +103,8 @@ export class NodePool {
     this.maxNodes = options.maxNodes + options.maxLowPriority;
     this.meter = new PoolMeter(options.runtime, options.costPerNodeHour);
     this.turns = new PoolTurns(this.meter);
-    this.#autoscaler = shared ? new PoolAutoscaler(this) : undefined;
+    this.autoscaler = shared ? new PoolAutoscaler(this) : undefined;
     this.#keepers = new PoolKeepers(this);
-  }
-
-  /** Engine-internal: the pool's sizing (pool-autoscaler.ts), made when first asked for. */
-  get autoscaler(): PoolAutoscaler {
-    return (this.#autoscaler ??= new PoolAutoscaler(this));
-  }
-
-  /** Engine-internal: the pool's autoscaler if it was made (always, for a shared pool). */
-  get autoscalerIfMade(): PoolAutoscaler | undefined {
-    return this.#autoscaler;
   }
 
   /** Adds a user's listener (`pool.on`), guarded: a throw stops neither the other listeners nor the pool. */
@@ -158,9 +147,10 @@ export class NodePool {
   /** A run starts using the pool. */
   attach(tenant: Tenant): void {
     this.turns.attach(tenant);
-    if (this.shared) {
-      this.autoscaler.armInterval();
-      this.autoscaler.evaluateSoon(); // a run came: its policy may want nodes ahead of its first ready task
+    const scaler = this.autoscaler;
+    if (scaler !== undefined) {
+      scaler.armInterval();
+      scaler.evaluateSoon(); // a run came: its policy may want nodes ahead of its first ready task
     }
   }
 
@@ -169,13 +159,14 @@ export class NodePool {
     const entry = this.turns.detach(tenant);
     this.unreserve(tenant);
     const stats = this.meter.since(entry.from, entry.peak);
-    if (this.shared) {
-      this.autoscaler.evaluateSoon();
+    const scaler = this.autoscaler;
+    if (scaler !== undefined) {
+      scaler.evaluateSoon();
       // The runs left may have been waiting for this one's turn.
       this.turns.wakeAll();
       if (this.turns.none) {
         // No run to serve: no periodic evaluation either (idle nodes still time out).
-        this.autoscaler.stopInterval();
+        scaler.stopInterval();
         this.#idleRuns?.();
       }
     }
@@ -260,8 +251,9 @@ export class NodePool {
     const load = (this.load[k] = this.load[k]! - need);
     if (this.meter.metered) this.meter.busy(-need);
     if (this.#exclusiveCount > 0 && this.exclusive[k] === true) this.hold(k, false);
-    if (this.shared) {
-      if (load === 0) this.autoscaler.maybeIdle(k);
+    const scaler = this.autoscaler;
+    if (scaler !== undefined) {
+      if (load === 0) scaler.maybeIdle(k);
       // Another run may be waiting for its turn: it is woken after this step.
       if (this.turns.entries.length > 1) this.turns.wakeAll();
     }
@@ -305,7 +297,8 @@ export class NodePool {
    * policy.
    */
   grow(waiting: number, tenant: Tenant): void {
-    if (this.shared) this.autoscaler.grow();
+    const scaler = this.autoscaler;
+    if (scaler !== undefined) scaler.grow();
     else this.#keepers.grow(waiting, tenant);
   }
 
@@ -324,7 +317,7 @@ export class NodePool {
    * takes no more work and is stopped (`close()` waits for that). Only a node with no attempt left is
    * retired (or one whose attempts were moved off it).
    */
-  retire(k: number, _why: string): void {
+  retire(k: number): void {
     this.#keepers.retire(k);
   }
 
@@ -343,21 +336,21 @@ export class NodePool {
       (events.emit as (t: string, e: unknown) => void)(type, { type, pool: this.name, ...payload, at: this.runtime.now() });
   }
 
-  // ---- sizing (pool-autoscaler.ts) ----
+  // ---- sizing (pool-autoscaler.ts; a shared pool's: `pool()` is their only caller) ----
 
   /** What the policy sees now. */
   metrics(): PoolMetrics {
-    return this.autoscaler.metrics();
+    return this.autoscaler!.metrics();
   }
 
   /** Runs the policy on `metrics` without touching a node; throws E_INVALID_OPTION when its answer is invalid. */
   dryRun(metrics: PoolMetrics): PoolTargets {
-    return this.autoscaler.dryRun(metrics);
+    return this.autoscaler!.dryRun(metrics);
   }
 
   /** Sizes the pool now: runs the policy on the metrics and starts or lets go of nodes to meet its targets. */
   evaluate(reason: string): void {
-    this.autoscaler.evaluate(reason);
+    this.autoscaler?.evaluate(reason);
   }
 
   // ---- the whole pool ----
@@ -367,7 +360,7 @@ export class NodePool {
     const m = this.metrics();
     return {
       ...this.meter.since(undefined, this.meter.peak),
-      targets: this.autoscaler.targets,
+      targets: this.autoscaler!.targets,
       nodes: m.nodes,
       runs: this.turns.entries.length,
       closed: this.#closed,
@@ -383,8 +376,8 @@ export class NodePool {
     this.#closing = (async () => {
       if (this.shared && !this.turns.none) await new Promise<void>((resolve) => (this.#idleRuns = resolve));
       this.#closed = true;
-      this.#autoscaler?.stop();
-      for (let k = 0; k < this.keepers.length; k++) if (!this.keepers[k]!.retired) this.retire(k, "pool closed");
+      this.autoscaler?.stop();
+      for (let k = 0; k < this.keepers.length; k++) if (!this.keepers[k]!.retired) this.retire(k);
       const retiring = this.#keepers.retiring;
       while (retiring !== undefined && retiring.length > 0) await Promise.all(retiring);
     })();

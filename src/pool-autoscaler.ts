@@ -7,8 +7,8 @@
  * demand when no node changed state since the last one.
  *
  * It is apart from NodePool (node-pool.ts) so the sizing of a pool can be read on its own. NodePool
- * makes one with every shared pool (a run's private pool never evaluates, so it makes one only if
- * asked for: `evaluate()` would do nothing there) and hands it itself, as the AutoscaledPool below: the
+ * makes one with every shared pool (a run's private pool never evaluates, so it has none) and hands it
+ * itself, as the AutoscaledPool below: the
  * nodes, their loads and the calls that retire, renew, add or drain a position stay NodePool's.
  */
 import { type AutoscalePolicy, checkTargets, defaultTargets, type NodeCounts, type PoolMetrics, type PoolTargets } from "./autoscale.ts";
@@ -27,7 +27,6 @@ export interface AutoscaledPool {
   readonly name: string;
   readonly options: ResolvedPoolOptions;
   readonly runtime: Runtime;
-  readonly shared: boolean;
   readonly closed: boolean;
   readonly keepers: NodeKeeper[];
   readonly load: number[];
@@ -38,7 +37,7 @@ export interface AutoscaledPool {
   /** Largest node seen, for the default policy when `slotsPerNode` is not given. */
   readonly seenSlots: number;
   emit<K extends keyof PoolEventMap>(type: K, payload: PoolEventMap[K]): void;
-  retire(k: number, why: string): void;
+  retire(k: number): void;
   renew(k: number): void;
   addPosition(tenant: Tenant | undefined): number;
   /** Position k takes no new work and is stopped once empty (`on`), or takes work again. */
@@ -165,7 +164,7 @@ export class PoolAutoscaler {
     pool.idleSince[k] = now;
     pool.emit("node:idle", { nodeId: pool.keepers[k]!.node!.id });
     if (pool.draining[k]) {
-      pool.retire(k, "drained");
+      pool.retire(k);
       return;
     }
     this.#armIdleTimer(now + pool.options.idleTimeoutMs);
@@ -280,7 +279,7 @@ export class PoolAutoscaler {
   /** Sizes the pool now: runs the policy on the metrics and starts or lets go of nodes to meet its targets. */
   evaluate(reason: string): void {
     const pool = this.#pool;
-    if (!pool.shared || pool.closed) return;
+    if (pool.closed) return;
     if (this.#evaluating) {
       // Asked again from inside an evaluation (a run placing the attempts a scale-down moved): once this one is over.
       this.evaluateSoon();
@@ -350,7 +349,7 @@ export class PoolAutoscaler {
     for (let k = keepers.length - 1; k >= 0 && current > target; k--) {
       const keeper = keepers[k]!;
       if (keeper.priority === priority && keeper.node === undefined && keeper.starting && !keeper.retired) {
-        pool.retire(k, "scaled down");
+        pool.retire(k);
         current--;
       }
     }
@@ -362,7 +361,7 @@ export class PoolAutoscaler {
         if (oldest < 0 || pool.idleSince[k]! < pool.idleSince[oldest]!) oldest = k;
       }
       if (oldest < 0) break;
-      pool.retire(oldest, "scaled down");
+      pool.retire(oldest);
       current--;
     }
     for (let k = keepers.length - 1; k >= 0 && current > target; k--) {
@@ -374,7 +373,7 @@ export class PoolAutoscaler {
         const error = new NodeLostError(node.id, `node "${node.id}" of pool "${pool.name}" was let go by its autoscaler (onScaleDown: "requeue")`);
         // Retired first (its keeper forgets it at once), so no run places an attempt on it again and
         // the attempts let go below do not make it look idle.
-        pool.retire(k, "scaled down");
+        pool.retire(k);
         for (const entry of pool.turns.entries.slice()) entry.tenant.nodeGone(k, node, error, "scaleDown", undefined);
       } else pool.drain(k, true);
     }

@@ -28,7 +28,6 @@ export interface KeptPool {
   readonly provider: ComputeProvider<any>;
   readonly options: ResolvedPoolOptions;
   readonly runtime: Runtime;
-  readonly shared: boolean;
   readonly closed: boolean;
   /** Most nodes (dedicated and low-priority) at once. */
   readonly maxNodes: number;
@@ -43,10 +42,8 @@ export interface KeptPool {
   seenSlots: number;
   readonly meter: PoolMeter;
   readonly turns: PoolTurns;
-  /** The pool's autoscaler (made when first asked for: a private pool's never is here). */
-  readonly autoscaler: PoolAutoscaler;
-  /** The autoscaler if it was made (always, for a shared pool): told of node changes only then. */
-  readonly autoscalerIfMade: PoolAutoscaler | undefined;
+  /** A shared pool's autoscaler (told of node changes); a private pool has none. */
+  readonly autoscaler: PoolAutoscaler | undefined;
   /** Whether some node is up or starting. */
   readonly alive: boolean;
   keeperOf(node: object): number;
@@ -131,7 +128,7 @@ export class PoolKeepers {
    */
   retire(k: number): void {
     const pool = this.#pool;
-    pool.autoscalerIfMade?.changed();
+    pool.autoscaler?.changed();
     const keeper = pool.keepers[k]!;
     const node = keeper.node;
     this.#down(k);
@@ -142,7 +139,7 @@ export class PoolKeepers {
       retiring.splice(retiring.indexOf(closing), 1);
       if (node !== undefined) pool.emit("node:stop", { nodeId: node.id, priority });
       // Its place under the bound is free again: a start held back for it may go now.
-      if (pool.shared) pool.autoscaler.evaluateSoon();
+      pool.autoscaler?.evaluateSoon();
     });
     retiring.push(closing);
   }
@@ -163,7 +160,7 @@ export class PoolKeepers {
       provider: pool.provider,
       fault,
       wanted: () => (tenant !== undefined ? tenant.wanted() : !pool.closed && !self().retired),
-      mayStart: () => tenant !== undefined || pool.autoscaler.underBound(self().priority),
+      mayStart: () => pool.autoscaler?.underBound(self().priority) ?? true,
       ready: (node) => this.#up(k, node),
       failed: (error) => this.#gaveUp(k, error),
       lost: (node, reason) => this.#reported(k, node, reason, "lost"),
@@ -181,13 +178,13 @@ export class PoolKeepers {
     const pool = this.#pool;
     pool.meter.nodes(priority === "lowPriority" ? 1 : 0, delta);
     // A node's life ended (its stop finished, or its start failed): a start held back for room may go.
-    if (delta === -1 && pool.shared) pool.autoscaler.evaluateSoon();
+    if (delta === -1) pool.autoscaler?.evaluateSoon();
     if (delta === 1) pool.turns.peaked();
   }
 
   #up(k: number, node: ProviderNode): void {
     const pool = this.#pool;
-    const autoscaler = pool.autoscalerIfMade;
+    const autoscaler = pool.autoscaler;
     if (autoscaler !== undefined) {
       autoscaler.changed();
       // Starts work again: the backoff after failed starts ends, and their error is history.
@@ -200,8 +197,8 @@ export class PoolKeepers {
     pool.meter.slotsUp(slots);
     pool.idleSince[k] = pool.runtime.now();
     pool.emit("node:start", { nodeId: node.id, slots, priority: pool.keepers[k]!.priority });
-    if (pool.shared) {
-      pool.autoscaler.becameIdle(k);
+    if (autoscaler !== undefined) {
+      autoscaler.becameIdle(k);
       pool.turns.wakeAll();
     } else pool.turns.entries[0]?.tenant.wake();
   }
@@ -228,18 +225,18 @@ export class PoolKeepers {
     pool.keepers[k]!.forget(node);
     if (exit === "preempted") {
       pool.meter.preemptions++;
-      pool.autoscalerIfMade?.preempted();
+      pool.autoscaler?.preempted();
       pool.emit("node:preempted", { nodeId: node.id, error });
     } else if (exit === "lost") pool.emit("node:lost", { nodeId: node.id, error });
     for (const entry of pool.turns.entries.slice()) entry.tenant.nodeGone(k, node, error, exit, entry.tenant === origin ? under : undefined);
-    if (pool.shared) pool.autoscaler.evaluateSoon();
+    pool.autoscaler?.evaluateSoon();
     return true;
   }
 
   /** Position k's node leaves the pool's counts (it is being stopped). Idempotent. */
   #down(k: number): void {
     const pool = this.#pool;
-    pool.autoscalerIfMade?.changed();
+    pool.autoscaler?.changed();
     if (this.#counted[k]! > 0) pool.meter.slotsUp(-this.#counted[k]!);
     this.#counted[k] = 0;
     pool.idleSince[k] = NaN;
@@ -249,18 +246,18 @@ export class PoolKeepers {
 
   #gaveUp(k: number, error: unknown): void {
     const pool = this.#pool;
-    const autoscaler = pool.autoscalerIfMade;
+    const autoscaler = pool.autoscaler;
     autoscaler?.changed();
     pool.meter.startFailures++;
     autoscaler?.startFailed();
-    if (!pool.shared) {
+    if (autoscaler === undefined) {
       pool.turns.entries[0]?.tenant.startFailed(error);
       return;
     }
     pool.startError = error;
     // The position gives up; the pool tries again later, backing off while starts keep failing.
     this.retire(k);
-    pool.autoscaler.backOff();
+    autoscaler.backOff();
     if (!pool.alive) for (const entry of pool.turns.entries.slice()) entry.tenant.startFailed(error);
   }
 }
