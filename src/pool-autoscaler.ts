@@ -20,7 +20,7 @@ import type { PoolTurns } from "./pool-turns.ts";
 import type { PoolEventMap, Tenant } from "./pool-types.ts";
 import type { NodePriority } from "./provider.ts";
 import type { Runtime, TimerHandle } from "./runtime.ts";
-import { poolLabel } from "./trace-labels.ts";
+import { type PoolTimer, poolLabel } from "./trace-labels.ts";
 
 /** What the autoscaler needs of its pool (NodePool's engine-internal members). */
 export interface AutoscaledPool {
@@ -72,6 +72,12 @@ export class PoolAutoscaler {
     return this.#targets;
   }
 
+  /** The trace label of one of its timers, under a controlled runtime (undefined otherwise). */
+  #label(event: PoolTimer): string | undefined {
+    const pool = this.#pool;
+    return typeof pool.runtime.defer === "function" ? poolLabel(event, pool.name) : undefined;
+  }
+
   // ---- what the pool tells it (engine-internal) ----
 
   /** A node changed state (up, down, retired, a start given up on). */
@@ -105,7 +111,7 @@ export class PoolAutoscaler {
           this.#startBackoffTimer = undefined;
           this.evaluate("start backoff over");
         },
-        typeof pool.runtime.defer === "function" ? poolLabel("pool start backoff", pool.name) : undefined,
+        this.#label("pool start backoff"),
       );
     }
   }
@@ -189,7 +195,7 @@ export class PoolAutoscaler {
           if (!Number.isNaN(pool.idleSince[k]!)) next = Math.min(next, pool.idleSince[k]! + pool.options.idleTimeoutMs);
         if (next > runtime.now()) this.#armIdleTimer(next);
       },
-      typeof runtime.defer === "function" ? poolLabel("pool idle timeout", pool.name) : undefined,
+      this.#label("pool idle timeout"),
     );
   }
 
@@ -205,7 +211,7 @@ export class PoolAutoscaler {
         this.evaluate("interval");
         this.armInterval();
       },
-      typeof pool.runtime.defer === "function" ? poolLabel("pool evaluate", pool.name) : undefined,
+      this.#label("pool evaluate"),
     );
   }
 

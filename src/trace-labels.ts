@@ -33,10 +33,10 @@ export function nodeLabel(event: NodeEvent, pool: string, position: number): str
 }
 
 /** What a shared pool's own timer is for. */
-export type PoolEvent = "pool start backoff" | "pool idle timeout" | "pool evaluate";
+export type PoolTimer = "pool start backoff" | "pool idle timeout" | "pool evaluate";
 
 /** `pool idle timeout render`: the timer of pool "render" (made with `pool()`). */
-export function poolLabel(event: PoolEvent, pool: string): string {
+export function poolLabel(event: PoolTimer, pool: string): string {
   return `${event} ${pool}`;
 }
 
