@@ -9,6 +9,7 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { taskContext } from "./helpers.ts";
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -577,17 +578,7 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     const lines: string[] = [];
     let sawLine!: () => void;
     const line = new Promise<void>((resolve) => (sawLine = resolve));
-    const ctx = {
-      taskId: "direct",
-      attempt: 1,
-      signal: new AbortController().signal,
-      deps: {},
-      failures: {},
-      node,
-      sleep: () => Promise.resolve(),
-      log: (l: string) => void (lines.push(l), sawLine()),
-      onAbort: () => () => {},
-    };
+    const ctx = taskContext(node, { taskId: "direct", log: (l: string) => void (lines.push(l), sawLine()) });
     const attempt = p.run(node, command(["sh", GROUP]), ctx) as Promise<unknown>;
     const settled = attempt.then(
       () => assert.fail("should not succeed"),
@@ -612,17 +603,7 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     const reason = new Error("too late");
     const ran = join(scratch, "aborted-ran");
     const lines: string[] = [];
-    const ctx = {
-      taskId: "t",
-      attempt: 1,
-      signal: AbortSignal.abort(reason),
-      deps: {},
-      failures: {},
-      node,
-      sleep: () => Promise.resolve(),
-      log: (l: string) => void lines.push(l),
-      onAbort: () => () => {},
-    };
+    const ctx = taskContext(node, { signal: AbortSignal.abort(reason), log: (l: string) => void lines.push(l) });
     await assert.rejects(p.run(node, command(["sh", "-c", 'echo ran > "$1"; echo ran', "sh", ran]), ctx) as Promise<unknown>, (e) => e === reason);
     await p.stopNode(node); // waits for whatever it started
     assert.deepEqual(lines, []);
@@ -739,17 +720,7 @@ describe("child-process: option checks", () => {
 
   it("refuses to run on a node it did not start, naming the task and the node", async () => {
     const p = childProcess({ slots: 1 });
-    const ctx = {
-      taskId: "t",
-      attempt: 1,
-      signal: new AbortController().signal,
-      deps: {},
-      failures: {},
-      node: { id: "other", slots: 1 },
-      sleep: () => Promise.resolve(),
-      log: () => {},
-      onAbort: () => () => {},
-    };
+    const ctx = taskContext({ id: "other", slots: 1 });
     await assert.rejects(
       p.run({ id: "other", slots: 1 }, command(["true"]), ctx) as Promise<unknown>,
       (e: unknown) =>

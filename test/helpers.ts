@@ -1,5 +1,6 @@
 /** Small helpers shared by the test files: explicit signals instead of sleeps. */
 import assert from "node:assert/strict";
+import type { ProviderNode, TaskContext } from "../src/index.ts";
 import { ScheduleFailure } from "../src/testing/index.ts";
 
 /** A promise with its resolve function outside, to release a task body from the test. */
@@ -29,4 +30,23 @@ export async function scheduleFailureOf(promise: Promise<unknown>): Promise<Sche
 /** A body that never settles until its signal aborts, then rejects with the signal's reason. */
 export function untilAborted({ signal }: { signal: AbortSignal }): Promise<never> {
   return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+}
+
+/**
+ * A task context as a run gives one, for calling a provider's `run` by hand: task "t", attempt 1, a
+ * signal never aborted, no dependencies, `sleep` resolving at once; `fields` replace any of them.
+ */
+export function taskContext(node: ProviderNode, fields: Partial<TaskContext<any>> = {}): TaskContext<any> {
+  return {
+    taskId: "t",
+    attempt: 1,
+    signal: new AbortController().signal,
+    deps: {},
+    failures: {},
+    node,
+    sleep: () => Promise.resolve(),
+    log: () => {},
+    onAbort: () => () => {},
+    ...fields,
+  };
 }

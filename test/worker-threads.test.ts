@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
+import { taskContext } from "./helpers.ts";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -340,17 +341,7 @@ describe("worker threads", () => {
         const lost = new Promise<unknown>((resolve) => (report = resolve));
         const node = await provider.startNode({ lost: report } satisfies NodeReport);
         const go = cells();
-        const ctx = {
-          taskId: "later",
-          attempt: 1,
-          signal: new AbortController().signal,
-          deps: {},
-          failures: {},
-          node,
-          sleep: async () => {},
-          log: () => {},
-          onAbort: () => () => {},
-        };
+        const ctx = taskContext(node, { taskId: "later" });
         assert.equal(await provider.run(node, workerTask(tasks, "crashLater", { go }), ctx), "returned");
         Atomics.store(go, 0, 1);
         Atomics.notify(go, 0);
@@ -626,17 +617,7 @@ describe("worker threads", () => {
         const provider = workerThreads({ threads: 1, idleTimeoutMs: 1_000 });
         const lost: unknown[] = [];
         const node = await provider.startNode({ lost: (reason: unknown) => lost.push(reason) });
-        const ctx = {
-          taskId: "who",
-          attempt: 1,
-          signal: new AbortController().signal,
-          deps: {},
-          failures: {},
-          node,
-          sleep: async () => {},
-          log: () => {},
-          onAbort: () => () => {},
-        };
+        const ctx = taskContext(node, { taskId: "who" });
         const first = (await provider.run(node, workerTask(tasks, "whoAmI"), ctx)) as { threadId: number };
         mock.timers.tick(999);
         const same = (await provider.run(node, workerTask(tasks, "whoAmI"), ctx)) as { threadId: number };
@@ -654,17 +635,7 @@ describe("worker threads", () => {
     it("refuses to run on a node it did not start, or on one it stopped", async () => {
       const provider = workerThreads({ threads: 1 });
       const node = await provider.startNode({ lost: () => {} });
-      const ctx = {
-        taskId: "who",
-        attempt: 1,
-        signal: new AbortController().signal,
-        deps: {},
-        failures: {},
-        node,
-        sleep: async () => {},
-        log: () => {},
-        onAbort: () => () => {},
-      };
+      const ctx = taskContext(node, { taskId: "who" });
       await assert.rejects(
         Promise.resolve(provider.run({ id: "other", slots: 1 }, workerTask(tasks, "whoAmI"), ctx)),
         (e: unknown) =>
