@@ -1,6 +1,7 @@
 import { describe, it, mock } from "node:test";
 import { EventEmitter } from "eventemitter3";
 import assert from "node:assert/strict";
+import { catchReported } from "./helpers.ts";
 import { Job, start, type RunEvent } from "../src/index.ts";
 
 describe("events", () => {
@@ -81,14 +82,7 @@ describe("events", () => {
 
   it("a listener that throws does not change the run; each of its errors surfaces as an unhandled rejection", async () => {
     const handle = start(new Job("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, () => 2));
-    const surfaced: unknown[] = [];
-    const reject = Promise.reject;
-    mock.method(Promise, "reject", (error: unknown) => {
-      surfaced.push(error);
-      const rejected = reject.call(Promise, error);
-      rejected.catch(() => {}); // handled here, so the test itself does not fail
-      return rejected;
-    });
+    const surfaced = catchReported();
     try {
       handle.on("task:succeeded", () => {
         throw new Error("listener bug");

@@ -2,7 +2,7 @@ import { mock, test } from "node:test";
 import assert from "node:assert/strict";
 import { Job, start } from "../src/index.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
-import { deferred } from "./helpers.ts";
+import { catchReported, deferred } from "./helpers.ts";
 
 // Under the real runtime (here its virtual twin: no `defer`) one timer serves the grace periods of every
 // aborted attempt. Each attempt must still be abandoned exactly when its own grace ends, whatever was
@@ -64,14 +64,7 @@ test("a runtime whose setTimer throws for a grace period: the error is reported 
       return base.setTimer(ms, callback);
     },
   };
-  const reported: unknown[] = [];
-  const reject = Promise.reject;
-  mock.method(Promise, "reject", (error: unknown) => {
-    reported.push(error);
-    const rejected = reject.call(Promise, error);
-    rejected.catch(() => {}); // handled here, so the test itself does not fail
-    return rejected;
-  });
+  const reported = catchReported();
   try {
     const started = deferred();
     const handle = start(

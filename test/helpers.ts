@@ -1,5 +1,6 @@
 /** Small helpers shared by the test files: explicit signals instead of sleeps. */
 import assert from "node:assert/strict";
+import { mock } from "node:test";
 import type { ProviderNode, TaskContext } from "../src/index.ts";
 import { ScheduleFailure } from "../src/testing/index.ts";
 
@@ -49,4 +50,21 @@ export function taskContext(node: ProviderNode, fields: Partial<TaskContext<any>
     onAbort: () => () => {},
     ...fields,
   };
+}
+
+/**
+ * Errors the engine reported as unhandled rejections (a throwing listener, a broken runtime), caught
+ * here instead of failing the test: the rejected promises made while the mock is on are handled and
+ * recorded. The caller ends it with `mock.restoreAll()`.
+ */
+export function catchReported(): unknown[] {
+  const reported: unknown[] = [];
+  const real = Promise.reject;
+  mock.method(Promise, "reject", (error: unknown) => {
+    reported.push(error);
+    const rejected = real.call(Promise, error);
+    rejected.catch(() => {});
+    return rejected;
+  });
+  return reported;
 }

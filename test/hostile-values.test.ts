@@ -8,23 +8,7 @@ import assert from "node:assert/strict";
 import { type CancelledError, Job, isFlotillaError, run, start } from "../src/index.ts";
 import { messageOf } from "../src/errors.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
-import { flush, untilAborted } from "./helpers.ts";
-
-/**
- * Errors the run reported (as unhandled rejections), caught here instead of failing the test: the
- * rejected promises the run makes while the mock is on are handled and recorded.
- */
-function catchReported(): unknown[] {
-  const reported: unknown[] = [];
-  const real = Promise.reject;
-  mock.method(Promise, "reject", (error: unknown) => {
-    reported.push(error);
-    const rejected = real.call(Promise, error);
-    rejected.catch(() => {});
-    return rejected;
-  });
-  return reported;
-}
+import { catchReported, flush, untilAborted } from "./helpers.ts";
 
 afterEach(() => mock.restoreAll());
 

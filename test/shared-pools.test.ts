@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { catchReported } from "./helpers.ts";
 import { describe, mock, test } from "node:test";
 import { type ComputeProvider, FlotillaError, Job, type NodeReport, type PoolMetrics, pool, run, type RunEvent, start } from "../src/index.ts";
 import type { Runtime } from "../src/runtime.ts";
@@ -513,14 +514,7 @@ describe("shared pools: listeners", () => {
     });
     render.on("node:start", (e) => heard.push(e.nodeId));
     assert.throws(() => render.on("node:stop", 5 as never), /pool "fake-cloud": the listener must be a function, received number 5/);
-    const surfaced: unknown[] = [];
-    const reject = Promise.reject;
-    mock.method(Promise, "reject", (error: unknown) => {
-      surfaced.push(error);
-      const rejected = reject.call(Promise, error);
-      rejected.catch(() => {}); // handled here, so the test itself does not fail
-      return rejected;
-    });
+    const surfaced = catchReported();
     try {
       const result = await run(sleepers("l", 2, 10), { pools: { render }, runtime });
       assert.equal(result.status, "succeeded");
