@@ -59,7 +59,9 @@ export class AttemptRunner implements AttemptHost {
     t.current[i] = a;
     this.busy++;
     if (number === 1) t.startedAt[i] = this.runtime.now();
-    if (s.events.wants("task:start")) s.events.emit("task:start", { type: "task:start", taskId: a.taskId, attempt: number, at: this.runtime.now() });
+    if (s.events.wants("task:start")) {
+      s.events.emit("task:start", { type: "task:start", taskId: a.taskId, attempt: number, pool: pool.name, nodeId: node.id, slots, at: this.runtime.now() });
+    }
     if (a.decided) {
       // A task:start listener cancelled it: the body never runs.
       this.release(a);

@@ -19,6 +19,9 @@ export const CORE_ERROR_CODES = {
   E_DEPENDENCY_FAILED: "a task was skipped: a dependency it blocks on did not succeed",
   E_NODE_LOST: "the node an attempt ran on was lost, or a pool could not start a node",
   E_RUN_ENDED: "an operation needs a run that has not ended",
+  E_JOURNAL_LOCKED: "a journal is held by another run (or process)",
+  E_JOURNAL_MISMATCH: "a journal belongs to another job, or was written in another format",
+  E_JOURNAL_FAILED: "a journal could not be read or written; the run stops",
 } as const;
 
 /** A code of core's. */
@@ -86,8 +89,8 @@ export class TimeoutError extends FlotillaError {
   }
 }
 
-/** Who cancelled: the caller's signal, `handle.cancel`, `handle.cancelTask`, `failFast`, or a fault. */
-export type CancelSource = "signal" | "cancel" | "cancelTask" | "failFast" | "fault";
+/** Who cancelled: the caller's signal, `handle.cancel`, `handle.cancelTask`, `failFast`, a fault, or a journal that failed. */
+export type CancelSource = "signal" | "cancel" | "cancelTask" | "failFast" | "fault" | "journal";
 
 /** Work that was cancelled. `reason` is what the canceller gave; `source` says who it was. */
 export class CancelledError extends FlotillaError {

@@ -11,8 +11,16 @@ export interface RunEvents {
   "job:end": { readonly type: "job:end"; readonly job: string; readonly status: JobStatus; readonly result: RunResult<any>; readonly at: number };
   /** All dependencies of a task are satisfied; it waits for a slot. Also after a retry's backoff. */
   "task:ready": { readonly type: "task:ready"; readonly taskId: string; readonly at: number };
-  /** An attempt began. */
-  "task:start": { readonly type: "task:start"; readonly taskId: string; readonly attempt: number; readonly at: number };
+  /** An attempt began on node `nodeId` of pool `pool` (the run's name for it), taking `slots` of it. */
+  "task:start": {
+    readonly type: "task:start";
+    readonly taskId: string;
+    readonly attempt: number;
+    readonly pool: string;
+    readonly nodeId: string;
+    readonly slots: number;
+    readonly at: number;
+  };
   /** An attempt failed and another will follow after `delayMs`. */
   "task:retry": {
     readonly type: "task:retry";

@@ -160,9 +160,14 @@ export class Executor implements LifecycleHost {
   cancelRun(source: CancelSource, reason: unknown): void {
     const s = this.#s;
     if (s.cancel !== undefined || s.phase !== "running") return;
-    const by = { signal: "by its signal", cancel: "by cancel()", cancelTask: "", failFast: "by failFast after a task failed", fault: "by an injected fault" }[
-      source
-    ];
+    const by = {
+      signal: "by its signal",
+      cancel: "by cancel()",
+      cancelTask: "",
+      failFast: "by failFast after a task failed",
+      fault: "by an injected fault",
+      journal: "because its journal failed",
+    }[source];
     s.cancel = new CancelledError(`the run of job "${s.t.graph.name}" was cancelled ${by}${because(reason)}`, source, reason);
     this.#tasks.cancelAll(s.cancel);
     this.#pump();
