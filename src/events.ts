@@ -30,8 +30,15 @@ export interface RunEvents {
     readonly delayMs: number;
     readonly at: number;
   };
-  /** The task succeeded with `output`. */
-  "task:succeeded": { readonly type: "task:succeeded"; readonly taskId: string; readonly attempt: number; readonly output: unknown; readonly at: number };
+  /** The task succeeded with `output`; `restored`: in an earlier run, its output read back from the run's journal. */
+  "task:succeeded": {
+    readonly type: "task:succeeded";
+    readonly taskId: string;
+    readonly attempt: number;
+    readonly output: unknown;
+    readonly restored?: true;
+    readonly at: number;
+  };
   /** The task failed for good. */
   "task:failed": { readonly type: "task:failed"; readonly taskId: string; readonly attempts: number; readonly error: unknown; readonly at: number };
   /** The task was cancelled; `error.source` says by whom. */

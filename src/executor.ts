@@ -6,7 +6,8 @@
  * - attempt-runner.ts — an attempt's body run on its node, its outcome, timeout, abort and grace;
  * - node-loss.ts — lost nodes and failed starts, and who is charged for a loss;
  * - fault-injection.ts — every fault point core consults (only under a testing runtime);
- * - run-events.ts — the run's events, and whether anyone listens.
+ * - run-events.ts — the run's events, and whether anyone listens;
+ * - run-journal.ts — the run's journal: tasks restored at the start, final states recorded.
  * Per-task state lives in a TaskTable (parallel typed arrays indexed by insertion order), so the hot
  * path (pop a ready task, start it, record its outcome, release its dependents) allocates one attempt
  * object and nothing else.
@@ -26,6 +27,7 @@ import type { JobStatus, RunResult } from "./result.ts";
 import type { ResolvedRunOptions } from "./run-options.ts";
 import { RunEventBus } from "./run-events.ts";
 import type { RunEventName } from "./events.ts";
+import { RunJournal } from "./run-journal.ts";
 import { RunState } from "./run-state.ts";
 import type { Runtime } from "./runtime.ts";
 import { TaskLifecycle, type LifecycleHost } from "./task-lifecycle.ts";
@@ -43,6 +45,7 @@ export class Executor implements LifecycleHost {
   readonly #nodes: NodeLoss;
   readonly #placement: Placement;
   readonly #faults: FaultInjection | undefined;
+  readonly #journal: RunJournal | undefined;
 
   #pumping = false;
   #pumpQueued = false;
@@ -66,6 +69,11 @@ export class Executor implements LifecycleHost {
     const rooms = { tasks: this.#tasks, attempts: this.#attempts, nodes: this.#nodes, faults };
     this.#placement = new Placement(s, rooms, (source, reason) => this.cancelRun(source, reason));
     this.#faults = faults;
+    const journal = options.journal;
+    if (journal !== undefined) {
+      this.#journal = new RunJournal(journal, s.t, (error) => this.cancelRun("journal", error));
+      s.t.restored = this.#journal.restored;
+    }
   }
 
   /** The run's event emitter (the handle's iterator listens on it directly). */
@@ -114,8 +122,24 @@ export class Executor implements LifecycleHost {
     if (signal?.aborted) this.cancelRun("signal", signal.reason);
     else early?.();
     if (s.cancel !== undefined) return;
-    this.#tasks.readyRoots();
-    this.#pump();
+    if (this.#journal === undefined) {
+      this.#tasks.readyRoots();
+      this.#pump();
+      return;
+    }
+    // Nothing is ready before the journal said what an earlier run finished; cancelling meanwhile ends
+    // the run (the journal is closed once its open settled).
+    void this.#journal.open(this.#startTime).then((restore) => {
+      if (restore === undefined || s.cancel !== undefined || s.phase !== "running") return;
+      const journal = this.#journal!;
+      for (const [i, task] of restore) {
+        if (s.t.state[i]! >= SUCCEEDED) continue;
+        journal.restored.add(i);
+        this.#tasks.restore(i, task.output, task.attempts);
+      }
+      this.#tasks.readyRoots();
+      this.#pump();
+    });
   }
 
   // ---- public operations (through RunHandle) ----
@@ -193,6 +217,7 @@ export class Executor implements LifecycleHost {
 
   ended(task: number): void {
     if (this.#placement.anyShared) this.#placement.ended(task);
+    this.#journal?.ended(task, this.runtime.now());
   }
 
   // ---- the loop ----
@@ -291,13 +316,14 @@ export class Executor implements LifecycleHost {
     if (this.#onCallerAbort !== undefined) s.options.signal!.removeEventListener("abort", this.#onCallerAbort);
     this.#onCallerAbort = undefined;
     const pools = await this.#placement.close();
+    if (this.#journal !== undefined) await this.#journal.close();
     s.phase = "ended";
     const finishedAt = this.runtime.now();
     const status = this.#jobStatus();
     const result = buildResult(s.t, {
       job: s.t.graph.name,
       status,
-      error: status === "cancelled" && s.cancel !== undefined ? s.cancel : (this.#tasks.firstError ?? this.#firstCancel()),
+      error: this.#journal?.error ?? (status === "cancelled" && s.cancel !== undefined ? s.cancel : (this.#tasks.firstError ?? this.#firstCancel())),
       startedAt: this.#startTime,
       finishedAt,
       pools,
@@ -309,6 +335,8 @@ export class Executor implements LifecycleHost {
 
   #jobStatus(): JobStatus {
     const s = this.#s;
+    // A journal that failed (to open, to append, to close) fails the run: its record cannot be trusted.
+    if (this.#journal?.error !== undefined) return "failed";
     if (s.cancel !== undefined && s.cancel.source !== "failFast") return "cancelled";
     if (this.#tasks.firstError !== undefined) return "failed";
     // One pass over the states, without a subarray (explore() ends a run per schedule).

@@ -2,6 +2,17 @@
 export { Job } from "./job.ts";
 export { run, start, RunHandle } from "./run.ts";
 export type { RunOptions } from "./run-options.ts";
+export {
+  memoryJournal,
+  JOURNAL_FORMAT,
+  type Journal,
+  type MemoryJournal,
+  type JournalRecord,
+  type JournalJobRecord,
+  type JournalRunRecord,
+  type JournalTaskRecord,
+  type JournalTaskShape,
+} from "./journal.ts";
 export type { TaskOptions, BackoffOptions, SatisfyOptions } from "./task-options.ts";
 export type { TaskContext, TaskBody, TaskSpec, OutputStream } from "./task-context.ts";
 export type { RunResult, TaskResult, TaskResults, JobStatus, TaskStatus } from "./result.ts";

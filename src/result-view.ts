@@ -30,7 +30,7 @@ class TaskResultsView implements TaskResults<any> {
     const t = this.#t;
     const startedAt = t.startedAt[i]!;
     const finishedAt = t.finishedAt[i]!;
-    return {
+    const result: TaskResult = {
       status: STATUS[t.state[i]!]!,
       attempts: t.attempts[i]!,
       output: t.outputs[i],
@@ -38,6 +38,7 @@ class TaskResultsView implements TaskResults<any> {
       startedAt: Number.isNaN(startedAt) ? undefined : startedAt,
       finishedAt: Number.isNaN(finishedAt) ? undefined : finishedAt,
     };
+    return t.restored?.has(i) ? { ...result, restored: true } : result;
   }
   *entries(): MapIterator<[string, TaskResult]> {
     const ids = this.#t.graph.ids;
@@ -79,7 +80,7 @@ class TaskResultsView implements TaskResults<any> {
  * enumerable); any other thrown value as itself when JSON can write it, else as its description.
  * Never throws, whatever the value's getters do.
  */
-function errorJson(error: unknown): unknown {
+export function errorJson(error: unknown): unknown {
   try {
     if (error instanceof Error) {
       const { name } = error;

@@ -19,6 +19,8 @@ export interface TaskResult<Output = unknown> {
   readonly startedAt: number | undefined;
   /** Runtime clock when the task reached its final state. */
   readonly finishedAt: number | undefined;
+  /** True when the task succeeded in an earlier run and was restored from the run's journal (its times are this run's start). */
+  readonly restored?: true;
 }
 
 /** Task outcomes by id: a read-only Map, typed from the job. */

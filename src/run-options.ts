@@ -5,6 +5,7 @@ import { type Pool, checkSharedPool, sharedPoolOf } from "./shared-pool.ts";
 import { checkProvider, inProcess, type ComputeProvider } from "./provider.ts";
 import { missingRuntimeMembers, realRuntime, type Runtime } from "./runtime.ts";
 import { checkOptionsObject, invalidOption } from "./validation.ts";
+import type { Journal } from "./journal.ts";
 
 /**
  * @example await run(job, { concurrency: 8, signal: AbortSignal.timeout(60_000), failFast: true })
@@ -57,6 +58,20 @@ export interface RunOptions {
    * @default 10_000. Bounds: finite, >= 0.
    */
   readonly stopTimeoutMs?: number;
+  /**
+   * Where each task's final state and output are recorded, so that running the same job again with the
+   * same journal resumes it: tasks that succeeded are restored (`task:succeeded` with `restored: true`,
+   * their outputs read back as JSON), the others run. Attempts that were running when the process died
+   * run again (at least once). `memoryJournal()` here; `fileJournal(path)` from flotilla/file-journal
+   * survives a killed process. A journal of another job is refused (E_JOURNAL_MISMATCH), as is one
+   * another run holds (E_JOURNAL_LOCKED); a journal that fails to write stops the run (E_JOURNAL_FAILED).
+   */
+  readonly journal?: Journal;
+  /**
+   * Records the run as a Chrome trace-event / Perfetto JSON object in `result.trace`: a track per node
+   * and slot, a span per attempt, node lifecycles, retries and cancellations. @default false
+   */
+  readonly trace?: boolean;
 }
 
 export interface ResolvedRunOptions {
@@ -71,6 +86,8 @@ export interface ResolvedRunOptions {
   readonly cancelGraceMs: number;
   readonly maxNodeLosses: number;
   readonly stopTimeoutMs: number;
+  readonly journal: Journal | undefined;
+  readonly trace: boolean;
 }
 
 const RUN_OPTION_NAMES = [
@@ -85,6 +102,8 @@ const RUN_OPTION_NAMES = [
   "stopTimeoutMs",
   "priority",
   "maxPreemptions",
+  "journal",
+  "trace",
 ];
 
 export function resolveRunOptions(jobName: string, options: unknown): ResolvedRunOptions {
@@ -118,7 +137,11 @@ export function resolveRunOptions(jobName: string, options: unknown): ResolvedRu
   if (!(typeof priority === "number" && Number.isFinite(priority))) throw invalidOption(where, "priority", "a finite number", priority);
   const maxPreemptions = o.maxPreemptions === undefined ? 10 : o.maxPreemptions;
   if (!(Number.isInteger(maxPreemptions) && maxPreemptions >= 0)) throw invalidOption(where, "maxPreemptions", "an integer >= 0", maxPreemptions);
-  return { concurrency, signal, failFast, runtime, pools, cancelGraceMs, maxNodeLosses, stopTimeoutMs, priority, maxPreemptions };
+  const journal = o.journal;
+  if (journal !== undefined) checkJournal(where, journal);
+  const trace = o.trace === undefined ? false : o.trace;
+  if (typeof trace !== "boolean") throw invalidOption(where, "trace", "a boolean", trace);
+  return { concurrency, signal, failFast, runtime, pools, cancelGraceMs, maxNodeLosses, stopTimeoutMs, priority, maxPreemptions, journal, trace };
 }
 
 /**
@@ -161,6 +184,15 @@ function resolvePools(where: string, o: RunOptions, runtime: Runtime): ResolvedR
   if (d < 0) pools.unshift({ name: "default", provider: inProcess() });
   else pools.unshift(...pools.splice(d, 1));
   return pools;
+}
+
+/** A journal is an object with a string `name` and the methods open, append and close. */
+function checkJournal(where: string, journal: unknown): void {
+  if (typeof journal !== "object" || journal === null) throw invalidOption(where, "journal", "a Journal (memoryJournal(), fileJournal(path))", journal);
+  const j = journal as Record<string, unknown>;
+  const missing = ["open", "append", "close"].filter((m) => typeof j[m] !== "function");
+  if (typeof j.name !== "string") missing.unshift("name (a string)");
+  if (missing.length > 0) throw new FlotillaError("E_INVALID_OPTION", `${where}: option "journal" is not a Journal: missing ${missing.join(", ")}`);
 }
 
 /** A delay option: `fallback` when not given, else a finite number of milliseconds >= 0 (any size). */

@@ -96,6 +96,20 @@ export class TaskLifecycle {
     this.#releaseDependents(i);
   }
 
+  /** Task i succeeded in an earlier run (its journal says so): it ends succeeded without running. */
+  restore(i: number, output: unknown, attempts: number): void {
+    const s = this.#s;
+    const t = s.t;
+    t.outputs[i] = output;
+    t.attempts[i] = attempts;
+    const at = this.#end(i, SUCCEEDED);
+    t.startedAt[i] = at;
+    if (s.events.wants("task:succeeded")) {
+      s.events.emit("task:succeeded", { type: "task:succeeded", taskId: t.graph.ids[i]!, attempt: attempts, output, restored: true, at });
+    }
+    this.#releaseDependents(i);
+  }
+
   /** `nodeGone`: a NodeLostError means the node is gone (false when only one dispatch was lost). */
   attemptFailed(a: Attempt, error: unknown, nodeGone = true): void {
     const s = this.#s;

@@ -35,6 +35,8 @@ export class TaskTable {
   readonly outputs: unknown[];
   readonly errors: unknown[];
   readonly current: (Attempt | undefined)[];
+  /** Tasks restored from a journal instead of run (a run with a journal sets it). */
+  restored: ReadonlySet<number> | undefined = undefined;
 
   #ownsGraph = false;
   readonly #addedDeps: number[][] = [];

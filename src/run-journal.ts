@@ -1,0 +1,246 @@
+/**
+ * A run's side of its journal (journal.ts has the contract): at the start, the records an earlier run
+ * left are read, checked to belong to this job, and the tasks that succeeded are handed back to be
+ * restored; during the run, each task's final state is appended, batched (one `append` in flight at a
+ * time, everything that arrives meanwhile goes in the next: group commit); at the end, the last batch
+ * is waited for and the journal closed.
+ */
+import { FlotillaError, isFlotillaError, messageOf } from "./errors.ts";
+import { JOURNAL_FORMAT, type Journal, type JournalJobRecord, type JournalRecord, type JournalTaskRecord, type JournalTaskShape } from "./journal.ts";
+import { errorJson } from "./result-view.ts";
+import type { TaskTable } from "./task-table.ts";
+import { STATE_NAMES, SUCCEEDED } from "./task-state.ts";
+
+/** A task an earlier run finished: restored instead of run. */
+export interface RestoredTask {
+  readonly output: unknown;
+  readonly attempts: number;
+}
+
+/** At most this many differences are named when a journal belongs to another job. */
+const DIFFERENCES_SHOWN = 5;
+
+export class RunJournal {
+  readonly journal: Journal;
+  /** Tasks restored from the journal (the executor adds them as it restores them; not journaled again). */
+  readonly restored = new Set<number>();
+  readonly #t: TaskTable;
+  readonly #failed: (error: FlotillaError) => void;
+  #pending: JournalRecord[] = [];
+  #writing: Promise<void> | undefined = undefined;
+  #opened = false;
+  #opening: Promise<unknown> | undefined = undefined;
+  /** The first failure (set once); nothing is appended after it. */
+  error: FlotillaError | undefined = undefined;
+
+  /** `failed` is told once, at the first failure to open or append. */
+  constructor(journal: Journal, table: TaskTable, failed: (error: FlotillaError) => void) {
+    this.journal = journal;
+    this.#t = table;
+    this.#failed = failed;
+  }
+
+  /**
+   * Opens the journal and checks it belongs to this job; returns the tasks to restore by index (those
+   * recorded as succeeded with a resumable output, the last record of a task winning). Resolves
+   * undefined when the journal failed (the run was told).
+   */
+  async open(at: number): Promise<Map<number, RestoredTask> | undefined> {
+    const opening = this.journal.open();
+    this.#opening = opening.catch(() => {});
+    let records: readonly JournalRecord[];
+    try {
+      records = await opening;
+      if (!Array.isArray(records)) throw new TypeError(`open() resolved ${typeof records}, not an array of records`);
+    } catch (error) {
+      this.#fail(error, "could not be opened");
+      return undefined;
+    }
+    this.#opened = true;
+    const shapes = shapesOf(this.#t);
+    let restore: Map<number, RestoredTask>;
+    if (records.length === 0) {
+      restore = new Map();
+      this.#pending.unshift({ type: "job", format: JOURNAL_FORMAT, job: this.#t.graph.name, tasks: shapes });
+    } else {
+      const problem = mismatch(records[0], this.#t.graph.name, shapes);
+      if (problem !== undefined) {
+        this.#fail(new FlotillaError("E_JOURNAL_MISMATCH", `journal "${this.journal.name}" ${problem}`), "");
+        return undefined;
+      }
+      restore = restorable(this.#t, records);
+    }
+    this.#pending.push({ type: "run", at, restored: restore.size });
+    this.#flushSoon();
+    return restore;
+  }
+
+  /** Task i reached its final state (restored tasks are already in the journal). */
+  ended(i: number, at: number): void {
+    if (this.error !== undefined || this.restored.has(i)) return;
+    const t = this.#t;
+    const state = t.state[i]!;
+    const status = STATE_NAMES[state] as JournalTaskRecord["status"];
+    const record: { -readonly [K in keyof JournalTaskRecord]: JournalTaskRecord[K] } = {
+      type: "task",
+      id: t.graph.ids[i]!,
+      status,
+      attempts: t.attempts[i]!,
+      at,
+    };
+    if (state === SUCCEEDED) {
+      const output = t.outputs[i];
+      if (output !== undefined) {
+        const text = jsonOf(output);
+        if (text === undefined) record.resumable = false;
+        else record.output = text;
+      }
+    } else {
+      record.error = errorJson(t.errors[i]) as JournalTaskRecord["error"];
+    }
+    this.#pending.push(record);
+    this.#flushSoon();
+  }
+
+  /** Waits for every record to be appended, then closes the journal. Never rejects. */
+  async close(): Promise<void> {
+    if (this.#opening !== undefined) await this.#opening;
+    while (this.#writing !== undefined) await this.#writing;
+    if (this.#opened && this.error === undefined && this.#pending.length > 0) {
+      this.#write();
+      while (this.#writing !== undefined) await this.#writing;
+    }
+    if (!this.#opened) return;
+    try {
+      await this.journal.close();
+    } catch (error) {
+      this.#fail(error, "could not be closed");
+    }
+  }
+
+  #flushSoon(): void {
+    if (this.#writing !== undefined || !this.#opened) return;
+    // A microtask later: tasks that end in the same step go in one append.
+    this.#writing = Promise.resolve().then(() => this.#write());
+  }
+
+  /** Appends everything pending; when more arrived meanwhile, appends again. */
+  #write(): Promise<void> {
+    const batch = this.#pending;
+    if (batch.length === 0 || this.error !== undefined) {
+      this.#writing = undefined;
+      return Promise.resolve();
+    }
+    this.#pending = [];
+    let appended: Promise<void>;
+    try {
+      appended = Promise.resolve(this.journal.append(batch));
+    } catch (error) {
+      appended = Promise.reject(error);
+    }
+    const writing = appended.then(
+      () => {
+        this.#writing = undefined;
+        if (this.#pending.length > 0) this.#flushSoon();
+      },
+      (error: unknown) => {
+        this.#writing = undefined;
+        this.#fail(error, "could not be written");
+      },
+    );
+    this.#writing = writing;
+    return writing;
+  }
+
+  #fail(error: unknown, what: string): void {
+    if (this.error !== undefined) return;
+    const failure =
+      isFlotillaError(error) && /^E_JOURNAL_/.test(error.code)
+        ? error
+        : new FlotillaError("E_JOURNAL_FAILED", `journal "${this.journal.name}" ${what}: ${messageOf(error)}`, { cause: error });
+    this.error = failure;
+    this.#failed(failure);
+  }
+}
+
+/** The shape of every task, as the journal's first record keeps it. */
+function shapesOf(t: TaskTable): JournalTaskShape[] {
+  const { ids, bodies } = t.graph;
+  const shapes: JournalTaskShape[] = [];
+  for (let i = 0; i < t.count; i++) {
+    shapes.push({ id: ids[i]!, dependsOn: Array.from(t.depsOf(i), (d) => ids[d]!), body: bodyShape(bodies[i]) });
+  }
+  return shapes;
+}
+
+function bodyShape(body: unknown): string {
+  if (typeof body === "function") return "function";
+  return jsonOf(body) ?? "spec";
+}
+
+/** JSON text of a value, or undefined when JSON cannot write it (a function, a BigInt, a cycle). */
+function jsonOf(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What makes the journal's first record another job's, or undefined when it is this job's. */
+function mismatch(first: JournalRecord | undefined, job: string, shapes: readonly JournalTaskShape[]): string | undefined {
+  if (first === undefined || first === null || typeof first !== "object" || first.type !== "job") {
+    return "does not begin with a job record: it was not written by flotilla, or is damaged";
+  }
+  const head = first as JournalJobRecord;
+  if (head.format !== JOURNAL_FORMAT) return `was written in journal format ${String(head.format)}; this version of flotilla reads format ${JOURNAL_FORMAT}`;
+  const differences: string[] = [];
+  if (head.job !== job) differences.push(`the journal's job is "${head.job}", this one is "${job}"`);
+  const recorded = new Map((Array.isArray(head.tasks) ? head.tasks : []).map((s) => [s.id, s]));
+  const current = new Set<string>();
+  for (const shape of shapes) {
+    current.add(shape.id);
+    const old = recorded.get(shape.id);
+    if (old === undefined) differences.push(`task "${shape.id}" is not in the journal`);
+    else if (String(old.dependsOn) !== String(shape.dependsOn)) {
+      differences.push(`task "${shape.id}" depends on [${shape.dependsOn.join(", ")}], in the journal on [${old.dependsOn.join(", ")}]`);
+    } else if (old.body !== shape.body) differences.push(`task "${shape.id}" runs ${shape.body}, in the journal ${old.body}`);
+  }
+  for (const id of recorded.keys()) if (!current.has(id)) differences.push(`task "${id}" is in the journal but not in this job`);
+  if (differences.length === 0) return undefined;
+  const more = differences.length > DIFFERENCES_SHOWN ? `; and ${differences.length - DIFFERENCES_SHOWN} more` : "";
+  return `belongs to another job: ${differences.slice(0, DIFFERENCES_SHOWN).join("; ")}${more}`;
+}
+
+/** The tasks whose last record says they succeeded with an output that can be restored. */
+function restorable(t: TaskTable, records: readonly JournalRecord[]): Map<number, RestoredTask> {
+  const last = new Map<string, JournalTaskRecord>();
+  for (const r of records) if (r !== null && typeof r === "object" && r.type === "task") last.set(r.id, r);
+  const restore = new Map<number, RestoredTask>();
+  for (const [id, r] of last) {
+    if (r.status !== "succeeded" || r.resumable === false) continue;
+    const i = t.indexOf(id);
+    if (i === undefined) continue;
+    try {
+      restore.set(i, { output: r.output === undefined ? undefined : JSON.parse(r.output), attempts: r.attempts });
+    } catch {
+      // (An output the journal kept damaged: the task runs again.)
+    }
+  }
+  // A task is restored only with all its dependencies: one whose dependency runs again (its output was
+  // not resumable, or it failed later) runs again too, on the new output.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const i of restore.keys()) {
+      const deps = t.depsOf(i);
+      for (let k = 0; k < deps.length; k++) {
+        if (!restore.has(deps[k]!)) {
+          restore.delete(i);
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+  return restore;
+}
