@@ -214,10 +214,22 @@ describe("journal and resume", () => {
   });
 
   it("refuses what is not a journal", async () => {
-    await assert.rejects(run(new Job("j").task("a", () => 1), { journal: { open() {} } as never }), {
-      code: "E_INVALID_OPTION",
-      message: /option "journal" is not a Journal: missing name \(a string\), append, close/,
-    });
-    await assert.rejects(run(new Job("j").task("a", () => 1), { trace: "yes" as never }), { code: "E_INVALID_OPTION", message: /trace/ });
+    await assert.rejects(
+      run(
+        new Job("j").task("a", () => 1),
+        { journal: { open() {} } as never },
+      ),
+      {
+        code: "E_INVALID_OPTION",
+        message: /option "journal" is not a Journal: missing name \(a string\), append, close/,
+      },
+    );
+    await assert.rejects(
+      run(
+        new Job("j").task("a", () => 1),
+        { trace: "yes" as never },
+      ),
+      { code: "E_INVALID_OPTION", message: /trace/ },
+    );
   });
 });
