@@ -13,7 +13,7 @@ export const JOURNAL_FORMAT = 1;
 export interface JournalTaskShape {
   readonly id: string;
   readonly dependsOn: readonly string[];
-  /** "function" for an in-process body; the spec as JSON for a command or worker module. */
+  /** "function" for an in-process body; for a command or worker module, its kind and a hash of the spec. */
   readonly body: string;
 }
 

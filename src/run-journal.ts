@@ -173,9 +173,26 @@ function shapesOf(t: TaskTable): JournalTaskShape[] {
   return shapes;
 }
 
+/**
+ * "function" for an in-process body (its code cannot be compared); for a spec, its kind and a hash of
+ * its JSON (the spec itself may carry secrets in its env, which have no place in a journal file).
+ */
 function bodyShape(body: unknown): string {
   if (typeof body === "function") return "function";
-  return jsonOf(body) ?? "spec";
+  const kind = typeof body === "object" && body !== null ? String((body as { kind?: unknown }).kind) : typeof body;
+  return `${kind} ${hashOf(jsonOf(body) ?? "")}`;
+}
+
+/** A 53-bit FNV-1a-style hash of a string, in hex: enough to tell two specs apart. */
+function hashOf(text: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  return ((h2 >>> 11) * 0x100000000 + (h1 >>> 0)).toString(16);
 }
 
 /** JSON text of a value, or undefined when JSON cannot write it (a function, a BigInt, a cycle). */
@@ -204,7 +221,8 @@ function mismatch(first: JournalRecord | undefined, job: string, shapes: readonl
     if (old === undefined) differences.push(`task "${shape.id}" is not in the journal`);
     else if (String(old.dependsOn) !== String(shape.dependsOn)) {
       differences.push(`task "${shape.id}" depends on [${shape.dependsOn.join(", ")}], in the journal on [${old.dependsOn.join(", ")}]`);
-    } else if (old.body !== shape.body) differences.push(`task "${shape.id}" runs ${shape.body}, in the journal ${old.body}`);
+    } else if (old.body !== shape.body)
+      differences.push(`task "${shape.id}" runs another body than in the journal (${shape.body.split(" ")[0]} here, ${String(old.body).split(" ")[0]} there)`);
   }
   for (const id of recorded.keys()) if (!current.has(id)) differences.push(`task "${id}" is in the journal but not in this job`);
   if (differences.length === 0) return undefined;

@@ -62,7 +62,7 @@ describe("journal and resume", () => {
     const uninterrupted = await run(countedJob().job);
     for (const [id, task] of uninterrupted.tasks) {
       assert.equal(result.tasks.get(id)?.status, task.status);
-      assert.deepEqual(result.output(id), task.output);
+      assert.deepEqual(result.tasks.get(id)?.output, task.output);
     }
 
     // A third run finds everything done.
