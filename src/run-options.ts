@@ -63,7 +63,7 @@ export interface RunOptions {
    * same journal resumes it: tasks that succeeded are restored (`task:succeeded` with `restored: true`,
    * their outputs read back as JSON), the others run. Attempts that were running when the process died
    * run again (at least once). `memoryJournal()` here; `fileJournal(path)` from flotilla/file-journal
-   * survives a killed process. A journal of another job is refused (E_JOURNAL_MISMATCH), as is one
+   * survives a process that was killed. A journal of another job is refused (E_JOURNAL_MISMATCH), as is one
    * another run holds (E_JOURNAL_LOCKED); a journal that fails to write stops the run (E_JOURNAL_FAILED).
    */
   readonly journal?: Journal;
