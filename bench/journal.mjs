@@ -65,7 +65,8 @@ async function child(which, kind, mode) {
 }
 
 function measure(which, kind, mode) {
-  const out = spawnSync(process.execPath, [new URL(import.meta.url).pathname, "--child", which, kind, mode], { encoding: "utf8" });
+  const argv = [new URL(import.meta.url).pathname, "--child", which, kind, mode, "--tasks", String(tasks), "--commands", String(commands)];
+  const out = spawnSync(process.execPath, argv, { encoding: "utf8" });
   if (out.status !== 0) throw new Error(out.stderr);
   return JSON.parse(out.stdout.trim().split("\n").pop());
 }

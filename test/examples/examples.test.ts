@@ -28,6 +28,11 @@ const expectations: Record<string, RegExp[]> = {
     /announce -> released s3:\/\/releases\/v1\.2\.3\.tgz/,
   ],
   "etl.ts": [/^succeeded 4 \(load took 2 attempts\)$/m],
+  "resume.ts": [
+    /first run: failed \(3 succeeded; ran extract, clean, chart, publish\)/,
+    /resumed: succeeded; restored extract, clean, chart; ran publish, notify/,
+    /mailed: published chart of 1163 rows/,
+  ],
   "cancel.ts": [/status: cancelled/, /archive: cancelled, archive-report: skipped/, /"succeeded":15/, /page budget reached/],
   "virtual-time.ts": [/virtual duration 3840 s, 3 attempts of sync: ok/],
   "explore-signup-race.ts": [
