@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { fileJournal } from "../dist/file-journal.js";
 import type { JournalRecord } from "../src/journal.ts";
 import { crc32Hex } from "../adapters/file-journal/crc32.ts";
+import { takeOver } from "../adapters/file-journal/lock.ts";
 
 const HOLDER = fileURLToPath(new URL("./fixtures/file-journal/holder.mjs", import.meta.url));
 const isDeno = "Deno" in globalThis;
@@ -251,6 +252,42 @@ describe("fileJournal: one writer", () => {
       records.map((r) => r.at),
       records.map((_, i) => i),
     );
+  });
+
+  it("of processes starting together on a stale lock, exactly one takes it over; the others are refused", async () => {
+    writeLock({ pid: spawnSync("true").pid!, hostname: hostname(), startedAt: new Date().toISOString() });
+    const contenders = Array.from({ length: 5 }, () => startHolder("hold"));
+    try {
+      const outcomes = await Promise.all(contenders.map((c) => c.line(/^(locked \d+|refused E_JOURNAL_LOCKED)$/)));
+      const winners = outcomes.filter((m) => m[1]!.startsWith("locked"));
+      assert.equal(winners.length, 1, outcomes.map((m) => m[1]).join(", "));
+      assert.equal(`locked ${JSON.parse(readFileSync(`${path}.lock`, "utf8")).pid}`, winners[0]![1]);
+    } finally {
+      await Promise.all(contenders.map((c) => c.kill()));
+    }
+  });
+
+  it("a takeover removes only the lock it judged stale: one taken since (by a process that came first) stays", async () => {
+    const stale = { pid: 4242, hostname: hostname(), startedAt: "2000-01-01T00:00:00.000Z", lockedAt: "2000-01-01T00:00:00.000Z", token: "stale" };
+    writeFileSync(`${path}.lock`, JSON.stringify({ ...stale, pid: 4343, token: "taken-since" }));
+    writeFileSync(`${path}.mine`, "{}");
+    await takeOver(`${path}.mine`, `${path}.lock`, JSON.stringify(stale), stale, path);
+    assert.match(readFileSync(`${path}.lock`, "utf8"), /taken-since/);
+    assert.equal(existsSync(`${path}.lock.takeover`), false, "the takeover lock is released");
+
+    writeFileSync(`${path}.lock`, JSON.stringify(stale));
+    await takeOver(`${path}.mine`, `${path}.lock`, JSON.stringify(stale), stale, path);
+    assert.equal(existsSync(`${path}.lock`), false, "the stale lock is removed");
+  });
+
+  it("knows its own lock in this process even after the clock jumped", async () => {
+    const first = fileJournal(path);
+    await first.open();
+    const now = Date.now;
+    mock.method(Date, "now", () => now() + 3_600_000);
+    await rejectsWith(fileJournal(path).open(), "E_JOURNAL_LOCKED", /already open in this process/);
+    mock.restoreAll();
+    await first.close();
   });
 
   it("takes over a lock of a process that has ended, and of an earlier process that had this pid", async () => {

@@ -133,11 +133,13 @@ function checkStale(holder: LockHolder, me: LockHolder, path: string, journal: s
 }
 
 /**
- * Removes the stale lock whose text is `staleText`, under the takeover lock. Under it, no other process
- * removes the lock file, so the one checked is the one removed; the caller then tries to take the lock
- * like any process (another may take it first and be refused to us, as it should).
+ * Removes the stale lock whose text is `staleText`, under the takeover lock `<path>.takeover` (a link to
+ * `temp`, made only if absent). Under it no other process removes the lock file, so the one checked is
+ * the one removed: a process that read the same stale lock a moment ago and comes second finds another
+ * text (the new holder's) and leaves it. The caller then tries to take the lock like any process.
+ * Exported for its test.
  */
-async function takeOver(temp: string, path: string, staleText: string, stale: LockHolder, journal: string): Promise<void> {
+export async function takeOver(temp: string, path: string, staleText: string, stale: Pick<LockHolder, "pid">, journal: string): Promise<void> {
   const guard = `${path}.takeover`;
   if (!(await step(journal, `create "${guard}"`, () => linkIfAbsent(temp, guard)))) {
     throw locked(
