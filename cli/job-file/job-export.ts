@@ -1,0 +1,113 @@
+/**
+ * A module whose default export (or export `job`) is a flotilla Job: its tasks are read from the job's
+ * graph as they are. Its pools are those of a named export `pools` (declared as in a job file), else
+ * made from what the tasks of each pool are: functions run in-process, commands in child processes,
+ * worker tasks in worker threads. Its dependencies and cycles are checked by core's planner.
+ */
+import { FlotillaError, messageOf } from "../../src/errors.ts";
+import { graphOf } from "../../src/job.ts";
+import { planJob } from "../../src/plan.ts";
+import { bodyKind } from "../../src/provider.ts";
+import type { TaskOptions } from "../../src/task-options.ts";
+import { JobFileError } from "./errors.ts";
+import { DEFAULT_ESTIMATE_MS, type JobPlan, type PlannedTask } from "./job-plan.ts";
+import { type PoolPlan, type PoolProvider, declaredPools, runsKind, slotsOf } from "./pools.ts";
+import { Problems, found } from "./problems.ts";
+import type { JobSource } from "./source.ts";
+
+/** What a body kind of core is in a job file's words. */
+const KINDS: Record<string, { task: PlannedTask["kind"]; provider: PoolProvider }> = {
+  function: { task: "function", provider: "in-process" },
+  command: { task: "command", provider: "processes" },
+  "worker-thread": { task: "worker", provider: "threads" },
+};
+
+/** The plan of a Job export; throws a JobFileError listing every problem. */
+export function planJobExport(source: Extract<JobSource, { kind: "job" }>): JobPlan {
+  const problems = new Problems();
+  const { job } = source;
+  const graph = graphOf(job)!;
+  try {
+    planJob(graph);
+  } catch (error) {
+    if (!(error instanceof FlotillaError)) throw error;
+    problems.add([], `the exported job "${job.name}" cannot run: ${messageOf(error)}`);
+  }
+  let declared = new Map<string, PoolPlan>();
+  let names = new Set<string>();
+  if (source.pools !== undefined) {
+    if (typeof source.pools !== "object" || source.pools === null || Array.isArray(source.pools)) {
+      problems.add(["pools"], `expected the export "pools" to be an object of pools by name, found ${found(source.pools)}`);
+    } else {
+      ({ plans: declared, names } = declaredPools(source.pools as Record<string, unknown>, problems));
+    }
+  }
+
+  const tasks: PlannedTask[] = [];
+  const kindsByPool = new Map<string, Set<string>>();
+  for (let i = 0; i < graph.ids.length; i++) {
+    const id = graph.ids[i]!;
+    const kind = bodyKind(graph.bodies[i]!);
+    const policy = graph.policies[i];
+    const poolName = policy?.pool ?? "default";
+    const kinds = kindsByPool.get(poolName) ?? new Set<string>();
+    kindsByPool.set(poolName, kinds.add(kind));
+    const options: TaskOptions = {
+      dependsOn: dependenciesOf(graph, i),
+      pool: poolName,
+      ...(policy === undefined
+        ? {}
+        : {
+            retries: policy.retries,
+            backoff: { initialMs: policy.initialMs, factor: policy.factor, maxMs: policy.maxMs, jitter: policy.jitter },
+            ...(policy.timeoutMs > 0 ? { timeoutMs: policy.timeoutMs } : {}),
+            onFailure: policy.satisfy ? "satisfy" : "block",
+            priority: policy.priority,
+            slots: policy.slots,
+          }),
+    };
+    tasks.push({ id, index: i, kind: KINDS[kind]?.task ?? "function", options, estimateMs: DEFAULT_ESTIMATE_MS });
+  }
+
+  const pools = new Map<string, PoolPlan>(declared);
+  for (const [name, kinds] of kindsByPool) {
+    const plan = declared.get(name);
+    if (plan !== undefined) {
+      for (const kind of kinds) {
+        const task = KINDS[kind]?.task;
+        if (task === undefined || task === "function" || !runsKind(plan.provider, task))
+          problems.add(["pools", name], `expected a pool that runs the job's tasks of kind "${kind}", found provider ${plan.provider}`);
+      }
+    } else if (!names.has(name)) {
+      const providers = new Set([...kinds].map((k) => KINDS[k]?.provider));
+      const provider = [...providers][0];
+      if (providers.size !== 1 || provider === undefined) {
+        problems.add(
+          ["pools"],
+          `the tasks of pool "${name}" are of kinds ${[...kinds].join(", ")}: export "pools" declaring it (a job file's pools), or give each kind its own pool`,
+        );
+        continue;
+      }
+      const decl = { provider } as PoolPlan["decl"];
+      pools.set(name, { name, provider, decl, implicit: true, slotsPerNode: slotsOf(decl) });
+    }
+  }
+  for (const task of tasks) {
+    const plan = pools.get(task.options.pool!);
+    const slots = task.options.slots ?? 1;
+    if (plan !== undefined && slots > plan.slotsPerNode)
+      problems.add([], `task "${task.id}": expected slots at most ${plan.slotsPerNode} (one node of pool "${plan.name}"), found number ${slots}`);
+  }
+  if (problems.size > 0) throw new JobFileError(source.shown, problems.list(undefined));
+  return { name: job.name, job, tasks, pools };
+}
+
+/** Task i's dependency ids (a dependency declared after it is stored by name). */
+function dependenciesOf(graph: NonNullable<ReturnType<typeof graphOf>>, i: number): string[] {
+  const deps: string[] = [];
+  for (let e = i === 0 ? 0 : graph.depEnd[i - 1]!, end = graph.depEnd[i]!; e < end; e++) {
+    const d = graph.deps[e]!;
+    deps.push(d >= 0 ? graph.ids[d]! : graph.forward.get(e)!);
+  }
+  return deps;
+}
