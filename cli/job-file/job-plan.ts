@@ -6,7 +6,7 @@
  * problem is collected; the plan is returned only when there are none.
  */
 import { stat } from "node:fs/promises";
-import { CycleError, FlotillaError, messageOf } from "../../src/errors.ts";
+import { CycleError, messageOf } from "../../src/errors.ts";
 import { graphOf, Job } from "../../src/job.ts";
 import { planJob } from "../../src/plan.ts";
 import type { TaskSpec } from "../../src/task-context.ts";
@@ -16,7 +16,7 @@ import { JobFileError } from "./errors.ts";
 import { type PoolPlan, PoolChooser, type TaskKind, declaredPools } from "./pools.ts";
 import { type DataPath, Problems, found } from "./problems.ts";
 import { dependencyIds, type ExpandedTask, expandTask } from "./ranges.ts";
-import { checkPart } from "./schema-problems.ts";
+import { checkObjectPart, checkPart } from "./schema-problems.ts";
 import { COMMAND_ONLY_KEYS, DEFAULTS_SCHEMA, type DefaultsDecl, FILE_SCHEMA, TASK_SCHEMA } from "./schema.ts";
 import type { JobSource } from "./source.ts";
 
@@ -58,8 +58,8 @@ export async function planJobFile(source: DataSource): Promise<JobPlan> {
   const expanded: ExpandedTask[] = [];
   const rawTasks = Array.isArray(raw.tasks) ? raw.tasks : [];
   rawTasks.forEach((value, index) => {
-    const decl = checkPart(TASK_SCHEMA, value, ["tasks", index], problems);
-    if (decl !== undefined) expanded.push(...expandTask(decl, index, problems));
+    const checked = checkObjectPart(TASK_SCHEMA, value, ["tasks", index], problems);
+    if (checked !== undefined) expanded.push(...expandTask(checked.value, index, checked.complete, problems));
   });
 
   // Ids first, so a dependency may name a task declared later (as with Job.task).
@@ -78,25 +78,36 @@ export async function planJobFile(source: DataSource): Promise<JobPlan> {
   }
   const ids = new Set(firstIndex.keys());
   const missingModules = await missingFiles(unique.flatMap((t) => (t.decl.worker === undefined ? [] : [modulePath(source.dir, t.decl.worker.module)])));
+  const context: Context = { source, defaults, chooser, ids, missingModules, problems };
+  const planned = unique.map((task) => planTask(task, context));
 
-  const job = new Job<any>(top?.name ?? (typeof raw.name === "string" && raw.name !== "" ? raw.name : "job"));
+  const name = top?.name ?? (typeof raw.name === "string" && raw.name !== "" ? raw.name : "job");
+  const job = new Job<any>(name);
   const tasks: PlannedTask[] = [];
-  /** For each task, which `dependsOn` entry names each dependency (to point at a cycle's edge). */
-  const entryOf = new Map<string, Map<string, number>>();
-  for (const task of unique) {
-    const planned = planTask(task, { source, defaults, chooser, ids, missingModules, problems });
-    if (planned === undefined) continue;
-    entryOf.set(planned.task.id, planned.entries);
-    try {
-      job.task(planned.task.id, planned.task.options, planned.body);
-      tasks.push(planned.task);
-    } catch (error) {
-      problems.add(["tasks", task.index], `${messageOf(error)}`, { generated: task.generated });
+  if (problems.size === 0) {
+    for (const { task, body } of planned) {
+      try {
+        job.task(task!.id, task!.options, body!);
+        tasks.push(task!);
+      } catch (error) {
+        problems.add(["tasks", task!.index], messageOf(error));
+      }
     }
   }
-  if (problems.size === 0 || tasks.length > 0) findCycle(job, tasks, entryOf, problems);
+  // With problems, the job is incomplete: the cycle is looked for in the tasks' dependencies alone.
+  findCycle(problems.size === 0 ? job : shapeOf(name, unique, planned), unique, planned, problems);
   if (problems.size > 0) throw new JobFileError(source.shown, problems.list(source.locate));
   return { name: job.name, job, tasks, pools: chooser.plans };
+}
+
+/** What planTask makes of a task: the task and its body when nothing is wrong with it, its dependencies always. */
+interface Planned {
+  readonly task: PlannedTask | undefined;
+  readonly body: TaskSpec | undefined;
+  /** The ids it depends on that exist. */
+  readonly deps: readonly string[];
+  /** For each dependency, the index of the `dependsOn` entry that names it (to point at a cycle's edge). */
+  readonly entries: ReadonlyMap<string, number>;
 }
 
 interface Context {
@@ -110,17 +121,19 @@ interface Context {
 
 /** One task's kind, body, pool and dependencies; undefined when something is wrong with it (reported). */
 function planTask(
-  { index, decl, generated }: ExpandedTask,
+  expanded: ExpandedTask,
   { source, defaults, chooser, ids, missingModules, problems }: Context,
-): { task: PlannedTask; body: TaskSpec; entries: Map<string, number> } | undefined {
+): Planned {
+  const { index, decl, generated, complete } = expanded;
   const at: DataPath = ["tasks", index];
   const before = problems.size;
   const add = (path: DataPath, message: string) => problems.add(path, message, { generated });
   let kind: TaskKind | undefined;
   if (decl.command !== undefined && decl.worker !== undefined) add(at, 'expected either "command" or "worker", found both');
-  else if (decl.command === undefined && decl.worker === undefined)
-    add(at, 'missing: expected "command" (the program and its arguments) or "worker" ({ module, export, input })');
-  else kind = decl.command !== undefined ? "command" : "worker";
+  else if (decl.command === undefined && decl.worker === undefined) {
+    // A task with a bad or unknown key may have meant a command there: that key's problem says so.
+    if (complete) add(at, 'missing: expected "command" (the program and its arguments) or "worker" ({ module, export, input })');
+  } else kind = decl.command !== undefined ? "command" : "worker";
 
   if (kind === "command" && typeof decl.command === "string" && decl.shell !== true)
     add(
@@ -156,14 +169,14 @@ function planTask(
   });
 
   let body: TaskSpec | undefined;
-  if (kind !== undefined && problems.size === before) {
+  if (kind !== undefined && complete && problems.size === before) {
     try {
       body = kind === "command" ? commandBody(decl, defaults, source.dir) : workerBody(decl, source.dir);
     } catch (error) {
       add([...at, kind], `expected a runnable ${kind}: ${messageOf(error)}`);
     }
   }
-  if (body === undefined || pool === undefined || problems.size !== before) return undefined;
+  if (body === undefined || pool === undefined || problems.size !== before) return { task: undefined, body: undefined, deps, entries };
   const retries = decl.retries ?? defaults.retries;
   const timeoutMs = decl.timeoutMs ?? defaults.timeoutMs;
   const options: TaskOptions = {
@@ -177,25 +190,27 @@ function planTask(
     ...(decl.slots === undefined ? {} : { slots: decl.slots }),
   };
   const estimateMs = decl.estimateMs ?? defaults.estimateMs ?? DEFAULT_ESTIMATE_MS;
-  return { task: { id: decl.id, index, kind: kind!, options, estimateMs }, body, entries };
+  return { task: { id: decl.id, index, kind: kind!, options, estimateMs }, body, deps, entries };
+}
+
+/** The tasks and their dependencies only, to look for a cycle in a job that has other problems. */
+function shapeOf(name: string, unique: readonly ExpandedTask[], planned: readonly Planned[]): Job<any> {
+  const shape = new Job<any>(name);
+  unique.forEach((task, k) => shape.task(task.decl.id, { dependsOn: planned[k]!.deps }, () => undefined));
+  return shape;
 }
 
 /** Core's planner finds a cycle with its whole path; it is reported at the dependency that closes it. */
-function findCycle(job: Job<any>, tasks: readonly PlannedTask[], entryOf: Map<string, Map<string, number>>, problems: Problems): void {
+function findCycle(job: Job<any>, unique: readonly ExpandedTask[], planned: readonly Planned[], problems: Problems): void {
   try {
     planJob(graphOf(job)!);
   } catch (error) {
-    if (error instanceof CycleError) {
-      const [first, second] = error.path as [string, string];
-      const task = tasks.find((t) => t.id === first)!;
-      const k = entryOf.get(first)?.get(second);
-      problems.add(
-        k === undefined ? ["tasks", task.index, "dependsOn"] : ["tasks", task.index, "dependsOn", k],
-        `expected no dependency cycle, found ${error.path.join(" -> ")} (each task depends on the next)`,
-      );
-    } else if (!(error instanceof FlotillaError && error.code === "E_UNKNOWN_DEPENDENCY")) {
-      throw error;
-    }
+    if (!(error instanceof CycleError)) throw error;
+    const [first, second] = error.path as [string, string];
+    const k = unique.findIndex((t) => t.decl.id === first);
+    const entry = planned[k]!.entries.get(second);
+    const at: DataPath = entry === undefined ? ["tasks", unique[k]!.index, "dependsOn"] : ["tasks", unique[k]!.index, "dependsOn", entry];
+    problems.add(at, `expected no dependency cycle, found ${error.path.join(" -> ")} (each task depends on the next)`);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from "node:os";
 import { closest } from "../../src/validation.ts";
-import { checkPart } from "./schema-problems.ts";
+import { checkObjectPart, checkPart } from "./schema-problems.ts";
 import { type DataPath, type Problems, found } from "./problems.ts";
 import { POOL_HEAD_SCHEMA, POOL_SCHEMAS, type PoolDecl, type ProviderName } from "./schema.ts";
 
@@ -53,7 +53,8 @@ export function declaredPools(pools: Record<string, unknown> | undefined, proble
     }
     const head = checkPart(POOL_HEAD_SCHEMA, value, at, problems);
     if (head === undefined) continue;
-    const decl = checkPart(POOL_SCHEMAS[head.provider], value, at, problems) as PoolDecl | undefined;
+    // A pool with a bad key is still used to check its tasks (the file is refused anyway).
+    const decl = checkObjectPart(POOL_SCHEMAS[head.provider], value, at, problems)?.value as PoolDecl | undefined;
     if (decl === undefined || !crossChecked(decl, at, problems)) continue;
     plans.set(name, { name, provider: decl.provider, decl, implicit: false, slotsPerNode: slotsOf(decl) });
   }

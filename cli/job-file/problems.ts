@@ -79,7 +79,8 @@ export class Problems {
     const listed = this.#entries.map((e, order) => {
       const at = locate?.(e.path, e.key);
       const path = e.key === undefined ? e.path : [...e.path, e.key];
-      const message = e.copies > 1 ? `${e.message} (and in ${e.copies - 1} more tasks of its range)` : e.message;
+      const more = e.copies - 1;
+      const message = more > 0 ? `${e.message} (and in ${more} more ${more === 1 ? "task" : "tasks"} of its range)` : e.message;
       return { order, problem: { path: pathText(path), message, ...(at === undefined ? {} : { line: at.line, column: at.column }) } };
     });
     // By position when there are positions (a file reads top to bottom), else as found.

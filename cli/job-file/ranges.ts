@@ -15,18 +15,20 @@ export interface ExpandedTask {
   readonly decl: TaskDecl;
   /** Whether a range made it (its problems are reported once per template). */
   readonly generated: boolean;
+  /** False when keys with problems were left out of `decl` (it is only checked, never built). */
+  readonly complete: boolean;
 }
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder of a range, written as in the job file
 const VARIABLE = "${i}";
 
 /** The tasks one declared task stands for: itself, or one per value of its range. */
-export function expandTask(decl: TaskDecl, index: number, problems: Problems): ExpandedTask[] {
+export function expandTask(decl: TaskDecl, index: number, complete: boolean, problems: Problems): ExpandedTask[] {
   const at: DataPath = ["tasks", index];
   if (decl.range === undefined) {
     if (decl.id.includes(VARIABLE))
       problems.add([...at, "id"], `expected a task id, found "${decl.id}": \${i} in an id needs a range: { from, to } on the task`);
-    return [{ index, decl, generated: false }];
+    return [{ index, decl, generated: false, complete }];
   }
   const { from, to } = decl.range;
   let ok = true;
@@ -44,7 +46,7 @@ export function expandTask(decl: TaskDecl, index: number, problems: Problems): E
   if (!ok) return [];
   const { range: _range, ...template } = decl;
   const tasks: ExpandedTask[] = [];
-  for (let i = from; i <= to; i++) tasks.push({ index, decl: substitute(template, String(i), i) as TaskDecl, generated: true });
+  for (let i = from; i <= to; i++) tasks.push({ index, decl: substitute(template, String(i), i) as TaskDecl, generated: true, complete });
   return tasks;
 }
 

@@ -18,6 +18,26 @@ export function checkPart<S extends Schema>(schema: S, data: unknown, at: DataPa
   return undefined;
 }
 
+/**
+ * Checks an object as `checkPart` does; when it has problems, also returns what is left of it without
+ * the keys that have them (`complete: false`), so the checks of the whole file still see the rest of
+ * it: a task with a bad `retries` still has its dependencies checked. Undefined when nothing is left.
+ */
+export function checkObjectPart<S extends Schema>(
+  schema: S,
+  data: unknown,
+  at: DataPath,
+  problems: Problems,
+): { value: z.output<S>; complete: boolean } | undefined {
+  const result = (schema as unknown as z.ZodType).safeParse(data);
+  if (result.success) return { value: result.data as z.output<S>, complete: true };
+  for (const issue of result.error.issues) report(issue, [], schema, data, at, problems);
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return undefined;
+  const bad = new Set(result.error.issues.flatMap((issue) => (issue.path.length > 0 ? [String(issue.path[0])] : issue.code === "unrecognized_keys" ? issue.keys : [])));
+  const rest = (schema as unknown as z.ZodType).safeParse(Object.fromEntries(Object.entries(data).filter(([key]) => !bad.has(key))));
+  return rest.success ? { value: rest.data as z.output<S>, complete: false } : undefined;
+}
+
 /** One issue, whose path is relative to `base` inside the value `data` that `schema` checked. */
 function report(issue: Issue, base: DataPath, schema: Schema, data: unknown, at: DataPath, problems: Problems): void {
   const rel = [...base, ...(issue.path as (string | number)[])];

@@ -58,11 +58,10 @@ export async function readJobSource(path: string): Promise<JobSource> {
   if (doc.errors.length > 0) {
     throw new JobFileError(
       origin.shown,
-      doc.errors.map((e) => ({
-        path: "",
-        message: `invalid ${ext === ".json" ? "JSON" : "YAML"}: ${e.message}`,
-        ...(e.linePos === undefined ? {} : { line: e.linePos[0].line, column: e.linePos[0].col }),
-      })),
+      doc.errors.map((e) => {
+        const { line, col } = lines.linePos(e.pos[0]);
+        return { path: "", message: `invalid ${ext === ".json" ? "JSON" : "YAML"}: ${e.message}`, line, column: col };
+      }),
     );
   }
   const locate: Locate = (at, key) => {
