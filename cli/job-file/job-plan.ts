@@ -120,10 +120,7 @@ interface Context {
 }
 
 /** One task's kind, body, pool and dependencies; undefined when something is wrong with it (reported). */
-function planTask(
-  expanded: ExpandedTask,
-  { source, defaults, chooser, ids, missingModules, problems }: Context,
-): Planned {
+function planTask(expanded: ExpandedTask, { source, defaults, chooser, ids, missingModules, problems }: Context): Planned {
   const { index, decl, generated, complete } = expanded;
   const at: DataPath = ["tasks", index];
   const before = problems.size;

@@ -33,7 +33,9 @@ export function checkObjectPart<S extends Schema>(
   if (result.success) return { value: result.data as z.output<S>, complete: true };
   for (const issue of result.error.issues) report(issue, [], schema, data, at, problems);
   if (typeof data !== "object" || data === null || Array.isArray(data)) return undefined;
-  const bad = new Set(result.error.issues.flatMap((issue) => (issue.path.length > 0 ? [String(issue.path[0])] : issue.code === "unrecognized_keys" ? issue.keys : [])));
+  const bad = new Set(
+    result.error.issues.flatMap((issue) => (issue.path.length > 0 ? [String(issue.path[0])] : issue.code === "unrecognized_keys" ? issue.keys : [])),
+  );
   const rest = (schema as unknown as z.ZodType).safeParse(Object.fromEntries(Object.entries(data).filter(([key]) => !bad.has(key))));
   return rest.success ? { value: rest.data as z.output<S>, complete: false } : undefined;
 }

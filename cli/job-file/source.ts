@@ -56,13 +56,17 @@ export async function readJobSource(path: string): Promise<JobSource> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new JobFileError(
-      origin.shown,
-      doc.errors.map((e) => {
-        const { line, col } = lines.linePos(e.pos[0]);
-        return { path: "", message: `invalid ${ext === ".json" ? "JSON" : "YAML"}: ${e.message}`, line, column: col };
-      }),
-    );
+    // Only the first: the parser's recovery makes every later token of a broken line an error of its own.
+    const first = doc.errors[0]!;
+    const { line, col } = lines.linePos(first.pos[0]);
+    const more = doc.errors.length > 1 ? ` (the ${doc.errors.length - 1} errors the parser found after it may follow from it)` : "";
+    const source = text.split("\n")[line - 1] ?? "";
+    // `id: shard-${i}` is fine in block style, but `{ id: shard-${i} }` opens a mapping at its brace.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder as a job file writes it
+    const hint = source.includes("${") ? '; a value with ${i} inside { } or [ ] must be quoted: "shard-${i}"' : "";
+    throw new JobFileError(origin.shown, [
+      { path: "", message: `invalid ${ext === ".json" ? "JSON" : "YAML"}: ${first.message}${hint}${more}`, line, column: col },
+    ]);
   }
   const locate: Locate = (at, key) => {
     const node = nodeAt(doc.contents as YamlNode | null, at, key);
