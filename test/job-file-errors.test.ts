@@ -70,7 +70,7 @@ describe("job file problems", () => {
       "    slots: 1.5",
     ]);
     assert.equal(problemAt(error, "name").message, "expected a non-empty string (the job's name), found number 3");
-    assert.equal(problemAt(error, "tasks[0].command[1]").message, "expected a string, found number 42");
+    assert.equal(problemAt(error, "tasks[0].command[1]").message, 'expected a string (quote numbers and true/false: "1"), found number 42');
     assert.equal(problemAt(error, "tasks[0].retries").message, "expected an integer >= 0, found number -1");
     assert.equal(problemAt(error, "tasks[0].timeoutMs").message, 'expected a number of milliseconds > 0, found string "fast"');
     assert.equal(problemAt(error, "tasks[0].onFailure").message, 'expected one of "block", "satisfy", found string "satisfied" (did you mean "satisfy"?)');

@@ -69,6 +69,16 @@ describe("job files that load and run", () => {
     assert.equal(result.output("shout"), "HELLO!");
   });
 
+  it("loads a TypeScript module whose export named job is a job file object", async () => {
+    const path = jobFile(
+      "job.ts",
+      'export const job = { name: "typed", tasks: [{ id: "a", command: ["node", "-e", "console.log(40 + 2)"], output: "json" as const }] };\n',
+    );
+    const loaded = await loadJobFile(path);
+    const result = await run(loaded.job, { pools: loaded.makePools() });
+    assert.equal(result.output("a"), 42);
+  });
+
   it("validateJobFile counts the tasks with ranges expanded and names the pools, running nothing", async () => {
     assert.deepEqual(await validateJobFile(join(examples, "shards.yaml")), { tasks: 10, pools: ["sh"] });
     assert.deepEqual(await validateJobFile(join(fixtures, "job-object.mjs")), { tasks: 5, pools: ["cpu", "processes"] });

@@ -14,7 +14,9 @@ const ms = (expected = "a number of milliseconds >= 0") => z.number({ error: exp
 const positiveMs = (expected = "a number of milliseconds > 0") => z.number({ error: expected }).positive({ error: expected });
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `one of ${values.map((v) => JSON.stringify(v)).join(", ")}` });
-const strings = (expected: string) => z.record(z.string(), z.string({ error: "a string" }), { error: expected });
+/** YAML reads `[sleep, 1]` as a number 1: the message says how to write the string. */
+const SCALAR_STRING = 'a string (quote numbers and true/false: "1")';
+const strings = (expected: string) => z.record(z.string(), z.string({ error: SCALAR_STRING }), { error: expected });
 
 /** A latency of the simulated cloud: fixed, or drawn from `min..max` per event. */
 const latency = z.union(
@@ -124,7 +126,7 @@ export const TASK_SCHEMA = z.strictObject(
         [
           string("a shell line"),
           z
-            .array(z.string({ error: "a string" }), { error: "an array of strings" })
+            .array(z.string({ error: SCALAR_STRING }), { error: "an array of strings" })
             .min(1, { error: "an array of at least one string (the program, then its arguments)" }),
         ],
         { error: "an array of strings (the program, then its arguments), or one string with shell: true" },
