@@ -68,6 +68,7 @@ describe("job file problems", () => {
       "    timeoutMs: fast",
       "    onFailure: satisfied",
       "    slots: 1.5",
+      "    backoff: { initialMs: 500, maxMs: 100 }",
     ]);
     assert.equal(problemAt(error, "name").message, "expected a non-empty string (the job's name), found number 3");
     assert.equal(problemAt(error, "tasks[0].command[1]").message, 'expected a string (quote numbers and true/false: "1"), found number 42');
@@ -75,7 +76,8 @@ describe("job file problems", () => {
     assert.equal(problemAt(error, "tasks[0].timeoutMs").message, 'expected a number of milliseconds > 0, found string "fast"');
     assert.equal(problemAt(error, "tasks[0].onFailure").message, 'expected one of "block", "satisfy", found string "satisfied" (did you mean "satisfy"?)');
     assert.equal(problemAt(error, "tasks[0].slots").message, "expected an integer >= 1, found number 1.5");
-    assert.equal(error.problems.length, 6);
+    assert.equal(problemAt(error, "tasks[0].backoff.maxMs").message, "expected at least initialMs (500), found number 100");
+    assert.equal(error.problems.length, 7);
   });
 
   it("reports unknown keys with the closest known one, and missing keys", async () => {

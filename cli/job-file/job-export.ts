@@ -6,7 +6,7 @@
  */
 import { FlotillaError, messageOf } from "../../src/errors.ts";
 import { graphOf } from "../../src/job.ts";
-import { planJob } from "../../src/plan.ts";
+import { planOf } from "../../src/plan.ts";
 import { bodyKind } from "../../src/provider.ts";
 import type { TaskOptions } from "../../src/task-options.ts";
 import { JobFileError } from "./errors.ts";
@@ -28,7 +28,7 @@ export function planJobExport(source: Extract<JobSource, { kind: "job" }>): JobP
   const { job } = source;
   const graph = graphOf(job)!;
   try {
-    planJob(graph);
+    planOf(graph);
   } catch (error) {
     if (!(error instanceof FlotillaError)) throw error;
     problems.add([], `the exported job "${job.name}" cannot run: ${messageOf(error)}`);

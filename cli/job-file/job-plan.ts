@@ -8,9 +8,9 @@
 import { stat } from "node:fs/promises";
 import { CycleError, messageOf } from "../../src/errors.ts";
 import { graphOf, Job } from "../../src/job.ts";
-import { planJob } from "../../src/plan.ts";
+import { planOf } from "../../src/plan.ts";
 import type { TaskSpec } from "../../src/task-context.ts";
-import type { TaskOptions } from "../../src/task-options.ts";
+import { DEFAULT_POLICY, type TaskOptions } from "../../src/task-options.ts";
 import { commandBody, modulePath, workerBody } from "./bodies.ts";
 import { JobFileError } from "./errors.ts";
 import { type PoolPlan, PoolChooser, type TaskKind, declaredPools } from "./pools.ts";
@@ -22,6 +22,9 @@ import type { JobSource } from "./source.ts";
 
 /** How long the dry run assumes a task takes when neither it nor `defaults` say. */
 export const DEFAULT_ESTIMATE_MS = 1_000;
+
+/** Core's first backoff delay when a task's `backoff` gives none (task-options.ts). */
+const DEFAULT_BACKOFF_INITIAL_MS = DEFAULT_POLICY.initialMs;
 
 /** One task of the plan, as the job runs it and the dry run imitates it. */
 export interface PlannedTask {
@@ -119,11 +122,12 @@ interface Context {
   readonly problems: Problems;
 }
 
-/** One task's kind, body, pool and dependencies; undefined when something is wrong with it (reported). */
+/** One task's kind, body, pool and dependencies; no task or body when something is wrong with it (reported). */
 function planTask(expanded: ExpandedTask, { source, defaults, chooser, ids, missingModules, problems }: Context): Planned {
   const { index, decl, generated, complete } = expanded;
   const at: DataPath = ["tasks", index];
-  const before = problems.size;
+  // `added`, not `size`: a range's later tasks repeat a problem already listed, and are as wrong.
+  const before = problems.added;
   const add = (path: DataPath, message: string) => problems.add(path, message, { generated });
   let kind: TaskKind | undefined;
   if (decl.command !== undefined && decl.worker !== undefined) add(at, 'expected either "command" or "worker", found both');
@@ -165,15 +169,20 @@ function planTask(expanded: ExpandedTask, { source, defaults, chooser, ids, miss
     }
   });
 
+  const backoff = decl.backoff;
+  if (backoff?.maxMs !== undefined && backoff.maxMs < (backoff.initialMs ?? DEFAULT_BACKOFF_INITIAL_MS)) {
+    add([...at, "backoff", "maxMs"], `expected at least initialMs (${backoff.initialMs ?? DEFAULT_BACKOFF_INITIAL_MS}), found number ${backoff.maxMs}`);
+  }
+
   let body: TaskSpec | undefined;
-  if (kind !== undefined && complete && problems.size === before) {
+  if (kind !== undefined && complete && problems.added === before) {
     try {
       body = kind === "command" ? commandBody(decl, defaults, source.dir) : workerBody(decl, source.dir);
     } catch (error) {
       add([...at, kind], `expected a runnable ${kind}: ${messageOf(error)}`);
     }
   }
-  if (body === undefined || pool === undefined || problems.size !== before) return { task: undefined, body: undefined, deps, entries };
+  if (body === undefined || pool === undefined || problems.added !== before) return { task: undefined, body: undefined, deps, entries };
   const retries = decl.retries ?? defaults.retries;
   const timeoutMs = decl.timeoutMs ?? defaults.timeoutMs;
   const options: TaskOptions = {
@@ -200,7 +209,8 @@ function shapeOf(name: string, unique: readonly ExpandedTask[], planned: readonl
 /** Core's planner finds a cycle with its whole path; it is reported at the dependency that closes it. */
 function findCycle(job: Job<any>, unique: readonly ExpandedTask[], planned: readonly Planned[], problems: Problems): void {
   try {
-    planJob(graphOf(job)!);
+    // planOf keeps the plan on the job's graph: the run reuses it.
+    planOf(graphOf(job)!);
   } catch (error) {
     if (!(error instanceof CycleError)) throw error;
     const [first, second] = error.path as [string, string];

@@ -72,7 +72,7 @@ export function slotsOf(decl: PoolPlan["decl"]): number {
 /** What a cloud pool's keys must agree on between them (pool() checks the same, later, without a path). */
 function crossChecked(decl: PoolDecl, at: DataPath, problems: Problems): boolean {
   if (decl.provider !== "cloud") return true;
-  const before = problems.size;
+  const before = problems.added;
   const maxNodes = decl.maxNodes ?? CLOUD_MAX_NODES_DEFAULT;
   if ((decl.minNodes ?? 0) > maxNodes) problems.add([...at, "minNodes"], `expected at most maxNodes (${maxNodes}), found ${found(decl.minNodes)}`);
   const low = decl.lowPriority ?? {};
@@ -85,7 +85,7 @@ function crossChecked(decl: PoolDecl, at: DataPath, problems: Problems): boolean
     if (typeof latency === "object" && latency.max < latency.min)
       problems.add([...at, key, "max"], `expected an integer number of milliseconds >= min (${latency.min}), found ${found(latency.max)}`);
   }
-  return problems.size === before;
+  return problems.added === before;
 }
 
 /** The pools the tasks go to, by name: the declared ones, then the implicit ones tasks needed. */

@@ -54,8 +54,16 @@ export class Problems {
   readonly #entries: Entry[] = [];
   readonly #byPlace = new Map<string, Entry>();
 
+  #added = 0;
+
+  /** How many distinct problems there are. */
   get size(): number {
     return this.#entries.length;
+  }
+
+  /** How many times `add` was called: grows with every problem, a range's repeats included. */
+  get added(): number {
+    return this.#added;
   }
 
   /**
@@ -63,6 +71,7 @@ export class Problems {
    * `generated`: the problem is of a task a range made: later ones at the same place only count.
    */
   add(path: DataPath, message: string, options: { key?: string; generated?: boolean } = {}): void {
+    this.#added++;
     const place = `${pathText(path)}\0${options.key ?? ""}\0${options.generated ? "" : message}`;
     const known = this.#byPlace.get(place);
     if (known !== undefined) {
