@@ -278,4 +278,22 @@ describe("job file problems", () => {
     );
     assert.match(error.message, /bad-job\.mjs: the exported job "j" cannot run: task "a" depends on unknown task "b"/);
   });
+
+  it("refuses a module whose exported pools cannot run its tasks", async () => {
+    const src = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+    const error = await refused(
+      "unfit-pools.mjs",
+      [
+        `import { Job } from ${src("../src/index.ts")};`,
+        `import { childProcess } from ${src("../adapters/child-process/index.ts")};`,
+        'export default new Job("j").task("f", { pool: "sh" }, () => 1).task("g", { pool: "cpu" }, () => 2);',
+        'export const pools = { sh: childProcess(), cpu: { provider: "threads" } };',
+      ].join("\n"),
+    );
+    assert.equal(
+      problemAt(error, "pools.sh").message,
+      'expected a provider that runs the job\'s tasks of kind "function", found "child-process" (kinds command)',
+    );
+    assert.equal(problemAt(error, "pools.cpu").message, 'expected a pool that runs the job\'s tasks of kind "function", found provider threads');
+  });
 });

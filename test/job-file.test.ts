@@ -69,6 +69,19 @@ describe("job files that load and run", () => {
     assert.equal(result.output("shout"), "HELLO!");
   });
 
+  it("uses the provider objects a Job module exports in pools as they are", async () => {
+    const loaded = await loadJobFile(join(fixtures, "job-providers.mjs"));
+    assert.deepEqual(loaded.poolNames, ["sh", "default"]);
+    const pools = loaded.makePools();
+    assert.equal(pools.sh!.name, "child-process");
+    const result = await run(loaded.job, { pools });
+    assert.equal(result.output("product"), 6);
+    // The dry run models it as its nodes, each as wide as its tasks need.
+    const report = await loaded.dryRun();
+    assert.equal(report.makespanMs, 3_000);
+    assert.equal(report.pools.sh!.provider, "custom");
+  });
+
   it("loads a TypeScript module whose export named job is a job file object", async () => {
     const path = jobFile(
       "job.ts",

@@ -132,6 +132,9 @@ function modelOf(plan: PoolPlan): PoolModel {
   switch (decl.provider) {
     case "in-process":
       return localModel(1, undefined);
+    case "custom":
+      // A module's own provider: as many nodes as it allows, each with the slots it reports.
+      return localModel(decl.instance.maxNodes ?? 1, undefined);
     case "processes":
       return localModel(1, slotsOf(decl));
     case "threads":

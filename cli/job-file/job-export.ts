@@ -1,13 +1,14 @@
 /**
  * A module whose default export (or export `job`) is a flotilla Job: its tasks are read from the job's
- * graph as they are. Its pools are those of a named export `pools` (declared as in a job file), else
- * made from what the tasks of each pool are: functions run in-process, commands in child processes,
- * worker tasks in worker threads. Its dependencies and cycles are checked by core's planner.
+ * graph as they are. Its pools are those of a named export `pools`, each declared as in a job file
+ * (`{ provider: "processes", slots: 2 }`) or a provider object (`childProcess({ slots: 2 })`); a pool it
+ * does not name is made from what its tasks are: functions run in-process, commands in child
+ * processes, worker tasks in worker threads. Its dependencies and cycles are checked by core's planner.
  */
 import { FlotillaError, messageOf } from "../../src/errors.ts";
 import { graphOf } from "../../src/job.ts";
 import { planOf } from "../../src/plan.ts";
-import { bodyKind } from "../../src/provider.ts";
+import { bodyKind, type ComputeProvider } from "../../src/provider.ts";
 import type { TaskOptions } from "../../src/task-options.ts";
 import { JobFileError } from "./errors.ts";
 import { DEFAULT_ESTIMATE_MS, type JobPlan, type PlannedTask } from "./job-plan.ts";
@@ -35,11 +36,17 @@ export function planJobExport(source: Extract<JobSource, { kind: "job" }>): JobP
   }
   let declared = new Map<string, PoolPlan>();
   let names = new Set<string>();
+  const custom = new Map<string, PoolPlan>();
   if (source.pools !== undefined) {
     if (typeof source.pools !== "object" || source.pools === null || Array.isArray(source.pools)) {
       problems.add(["pools"], `expected the export "pools" to be an object of pools by name, found ${found(source.pools)}`);
     } else {
-      ({ plans: declared, names } = declaredPools(source.pools as Record<string, unknown>, problems));
+      const declarations: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(source.pools)) {
+        if (!isProvider(value)) declarations[name] = value;
+        else custom.set(name, { name, provider: "custom", decl: { provider: "custom", instance: value }, implicit: false, slotsPerNode: Infinity });
+      }
+      ({ plans: declared, names } = declaredPools(declarations, problems));
     }
   }
 
@@ -69,10 +76,20 @@ export function planJobExport(source: Extract<JobSource, { kind: "job" }>): JobP
     tasks.push({ id, index: i, kind: KINDS[kind]?.task ?? "function", options, estimateMs: DEFAULT_ESTIMATE_MS });
   }
 
-  const pools = new Map<string, PoolPlan>(declared);
+  const pools = new Map<string, PoolPlan>([...declared, ...custom]);
   for (const [name, kinds] of kindsByPool) {
     const plan = declared.get(name);
-    if (plan !== undefined) {
+    const own = custom.get(name)?.decl;
+    if (own?.provider === "custom") {
+      const runs = own.instance.kinds ?? ["function"];
+      for (const kind of kinds) {
+        if (!runs.includes(kind))
+          problems.add(
+            ["pools", name],
+            `expected a provider that runs the job's tasks of kind "${kind}", found "${own.instance.name}" (kinds ${runs.join(", ")})`,
+          );
+      }
+    } else if (plan !== undefined) {
       for (const kind of kinds) {
         const task = KINDS[kind]?.task;
         if (task === undefined || task === "function" || !runsKind(plan.provider, task))
@@ -100,6 +117,13 @@ export function planJobExport(source: Extract<JobSource, { kind: "job" }>): JobP
   }
   if (problems.size > 0) throw new JobFileError(source.shown, problems.list(undefined));
   return { name: job.name, job, tasks, pools };
+}
+
+/** A provider object (as `checkProvider` has it: a name and the three methods), not a pool declaration. */
+function isProvider(value: unknown): value is ComputeProvider<any> {
+  if (typeof value !== "object" || value === null) return false;
+  const p = value as Record<string, unknown>;
+  return typeof p.name === "string" && typeof p.startNode === "function" && typeof p.stopNode === "function" && typeof p.run === "function";
 }
 
 /** Task i's dependency ids (a dependency declared after it is stored by name). */

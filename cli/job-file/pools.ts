@@ -3,6 +3,7 @@
  * which task kinds it runs, and the pool a task without `pool` goes to (see `poolFor`).
  */
 import { availableParallelism } from "node:os";
+import type { ComputeProvider } from "../../src/provider.ts";
 import { closest } from "../../src/validation.ts";
 import { checkObjectPart, checkPart } from "./schema-problems.ts";
 import { type DataPath, type Problems, found } from "./problems.ts";
@@ -11,16 +12,19 @@ import { POOL_HEAD_SCHEMA, POOL_SCHEMAS, type PoolDecl, type ProviderName } from
 export type TaskKind = "command" | "worker";
 
 /**
- * What runs a pool's tasks: a provider a file can declare, or (for a module exporting a Job whose
- * tasks are functions) flotilla's `inProcess()`.
+ * What runs a pool's tasks: a provider a file can declare, or, for a module exporting a Job, flotilla's
+ * `inProcess()` (its function tasks) or a provider object the module exports in `pools` ("custom").
  */
-export type PoolProvider = ProviderName | "in-process";
+export type PoolProvider = ProviderName | "in-process" | "custom";
+
+/** A pool that is not declared in job file form: the in-process pool, or a module's own provider. */
+export type ProgramPool = { readonly provider: "in-process" } | { readonly provider: "custom"; readonly instance: ComputeProvider<any> };
 
 /** A pool of the job: declared in the file, or made for tasks no declared pool could take. */
 export interface PoolPlan {
   readonly name: string;
   readonly provider: PoolProvider;
-  readonly decl: PoolDecl | { readonly provider: "in-process" };
+  readonly decl: PoolDecl | ProgramPool;
   /** True for a pool the file does not declare (named after its provider, with its defaults). */
   readonly implicit: boolean;
   /** Slots of one of its nodes: the most one task may take. */
@@ -35,7 +39,7 @@ export const CLOUD_MAX_NODES_DEFAULT = 10;
 /** The provider that runs a task kind on this machine. */
 const LOCAL: Record<TaskKind, ProviderName> = { command: "processes", worker: "threads" };
 
-/** Which task kinds a provider runs (a cloud pool runs both: its bodies only wait, in a dry run). */
+/** Which task kinds a provider a file can declare runs (a cloud pool runs both: its bodies only wait, in a dry run). */
 export function runsKind(provider: PoolProvider, kind: TaskKind): boolean {
   return provider === "cloud" || LOCAL[kind] === provider;
 }
@@ -61,9 +65,9 @@ export function declaredPools(pools: Record<string, unknown> | undefined, proble
   return { plans, names };
 }
 
-/** Slots of one node of a pool (in-process: unlimited). */
+/** Slots of one node of a pool (in-process: unlimited; a module's own provider: what its nodes say, checked by the run). */
 export function slotsOf(decl: PoolPlan["decl"]): number {
-  if (decl.provider === "in-process") return Infinity;
+  if (decl.provider === "in-process" || decl.provider === "custom") return Infinity;
   if (decl.provider === "processes") return decl.slots ?? availableParallelism();
   if (decl.provider === "threads") return decl.tasksPerThread ?? TASKS_PER_THREAD_DEFAULT;
   return decl.slotsPerNode ?? 1;

@@ -49,6 +49,8 @@ export function realProviders(pools: ReadonlyMap<string, PoolPlan>, used: Readon
       });
     } else if (decl.provider === "in-process") {
       providers[plan.name] = inProcess();
+    } else if (decl.provider === "custom") {
+      providers[plan.name] = decl.instance;
     }
   }
   return providers;
