@@ -2,9 +2,11 @@
  * The package's layers may only depend one way:
  *
  *   adapters/<a>/ ──► src/ (core)        src/testing/ (the kit) ──► src/ (core)
+ *   cli/ (the command line) ──► core, the kit and adapters
  *
  * core (src/ outside src/testing/) imports neither the kit nor an adapter, the kit imports no adapter,
- * and an adapter imports no other adapter. Every import of every source file in src/ and adapters/ is
+ * an adapter imports no other adapter, and nothing in src/ or adapters/ imports the command line.
+ * Every import of every source file in src/, adapters/ and cli/ is
  * read — static `import`/`export … from` (`import type` included), side-effect `import "…"`, dynamic
  * `import("…")` and type-position `import("…")` — its path resolved, and checked. Tests, examples and
  * benchmarks may import anything and are not scanned.
@@ -165,12 +167,13 @@ function importSpecifiers(text: string): ImportSite[] {
 
 // ---- classifying -------------------------------------------------------------------------------------
 
-type Layer = { kind: "core" } | { kind: "kit" } | { kind: "adapter"; name: string } | { kind: "other" };
+type Layer = { kind: "core" } | { kind: "kit" } | { kind: "adapter"; name: string } | { kind: "cli" } | { kind: "other" };
 
 /** Which layer a repository-relative path (forward slashes) belongs to. */
 function layerOf(path: string): Layer {
   const adapter = /^adapters\/([^/]+)\//.exec(path);
   if (adapter) return { kind: "adapter", name: adapter[1]! };
+  if (path.startsWith("cli/")) return { kind: "cli" };
   if (path.startsWith("src/testing/")) return { kind: "kit" };
   if (path.startsWith("src/")) return { kind: "core" };
   return { kind: "other" };
@@ -203,6 +206,7 @@ const RULES = {
   coreToAdapter: "core (src/ outside src/testing/) must not import an adapter (adapters/)",
   kitToAdapter: "the testing kit (src/testing/) must not import an adapter (adapters/)",
   adapterToAdapter: "an adapter must not import another adapter",
+  toCli: "nothing in src/ or adapters/ may import the command line (cli/)",
 } as const;
 
 /** The rule an import from `fromFile` of `specifier` breaks, or undefined when the direction is allowed. */
@@ -215,6 +219,7 @@ function forbiddenImport(fromFile: string, specifier: string): string | undefine
   if (from.kind === "core" && to.kind === "adapter") return RULES.coreToAdapter;
   if (from.kind === "kit" && to.kind === "adapter") return RULES.kitToAdapter;
   if (from.kind === "adapter" && to.kind === "adapter" && from.name !== to.name) return RULES.adapterToAdapter;
+  if (to.kind === "cli" && from.kind !== "cli" && from.kind !== "other") return RULES.toCli;
   return undefined;
 }
 
@@ -262,8 +267,8 @@ function importCycles(files: readonly string[], importsOf: (file: string) => rea
 // ---- tests -------------------------------------------------------------------------------------------
 
 describe("import directions", () => {
-  it("no source file in src/ or adapters/ imports across a forbidden direction", () => {
-    const files = [...sourceFiles("src"), ...sourceFiles("adapters")];
+  it("no source file in src/, adapters/ or cli/ imports across a forbidden direction", () => {
+    const files = [...sourceFiles("src"), ...sourceFiles("adapters"), ...sourceFiles("cli")];
     let imports = 0;
     const violations = files.flatMap((file) => {
       const text = readFileSync(join(root, file), "utf8");
@@ -271,13 +276,16 @@ describe("import directions", () => {
       return checkFile(file, text);
     });
     // A scan that found nothing would pass without checking anything.
-    assert.ok(files.some((f) => f.startsWith("src/testing/")) && files.some((f) => f.startsWith("adapters/")), `scanned ${files.join(", ")}`);
+    assert.ok(
+      files.some((f) => f.startsWith("src/testing/")) && files.some((f) => f.startsWith("adapters/")) && files.some((f) => f.startsWith("cli/")),
+      `scanned ${files.join(", ")}`,
+    );
     assert.ok(imports > files.length, `read only ${imports} imports in ${files.length} files`);
     assert.deepEqual(violations, [], `forbidden imports:\n${violations.join("\n")}`);
   });
 
-  it("no module of src/ or adapters/ is part of an import cycle, type-only imports included", () => {
-    const files = [...sourceFiles("src"), ...sourceFiles("adapters")];
+  it("no module of src/, adapters/ or cli/ is part of an import cycle, type-only imports included", () => {
+    const files = [...sourceFiles("src"), ...sourceFiles("adapters"), ...sourceFiles("cli")];
     const importsOf = (file: string) =>
       importSpecifiers(readFileSync(join(root, file), "utf8")).flatMap(({ specifier }) => resolveSpecifier(file, specifier) ?? []);
     const cycles = importCycles(files, importsOf);
@@ -346,6 +354,9 @@ describe("import directions", () => {
       ["src/testing/explore.ts", "flotilla/child-process", RULES.kitToAdapter],
       ["adapters/child-process/provider.ts", "../worker-threads/wire.ts", RULES.adapterToAdapter],
       ["adapters/worker-threads/a/b.ts", "../../child-process/index.ts", RULES.adapterToAdapter],
+      ["src/executor.ts", "../cli/job-file/index.ts", RULES.toCli],
+      ["src/testing/explore.ts", "../../cli/main.ts", RULES.toCli],
+      ["adapters/child-process/provider.ts", "../../cli/job-file/load.ts", RULES.toCli],
     ];
     for (const [file, specifier, rule] of bad) assert.equal(forbiddenImport(file, specifier), rule, `${file} importing ${specifier}`);
 
@@ -361,6 +372,13 @@ describe("import directions", () => {
       ["adapters/worker-threads/provider.ts", "../../src/testing/index.ts"],
       ["test/anything.test.ts", "../adapters/worker-threads/index.ts"],
       ["examples/demo.ts", "flotilla/testing"],
+      ["cli/job-file/load.ts", "../../src/job.ts"],
+      ["cli/job-file/dry-run.ts", "../../src/testing/index.ts"],
+      ["cli/job-file/bodies.ts", "../../adapters/child-process/index.ts"],
+      ["cli/main.ts", "./job-file/index.ts"],
+      ["cli/main.ts", "flotilla/worker-threads"],
+      ["cli/main.ts", "zod"],
+      ["test/job-file.test.ts", "../cli/job-file/index.ts"],
     ];
     for (const [file, specifier] of allowed) assert.equal(forbiddenImport(file, specifier), undefined, `${file} importing ${specifier}`);
 
