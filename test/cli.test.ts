@@ -7,7 +7,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fixture, flotilla, flotillaInTerminal, hasScript, root, startCommand, bin, type Running } from "./fixtures/cli/flotilla.ts";
+import { fixture, flotilla, flotillaInTerminal, hasScript, root, startCommand, bin, sendSignal, type Running } from "./fixtures/cli/flotilla.ts";
 import { isRunning } from "./processes.ts";
 
 /** Any ANSI escape sequence (CSI or a lone ESC). */
@@ -235,7 +235,7 @@ describe("flotilla run: Ctrl-C and SIGTERM", () => {
   it("the first SIGINT cancels the run: exit 130, and every command it started is gone", async () => {
     const running = startCommand("node", [bin, "run", fixture("hang.mjs"), "--json"]);
     const pids = await pidsFromJson(running);
-    running.child.kill("SIGINT");
+    sendSignal(running, "SIGINT");
     const { code } = await running.exited;
     assert.equal(code, 130, running.stderr.text);
     assert.match(running.stderr.text, /SIGINT: cancelling the run; running tasks get up to 5\.0s to stop\. Press Ctrl-C again/);
@@ -254,7 +254,7 @@ describe("flotilla run: Ctrl-C and SIGTERM", () => {
       return pids.length === 3;
     });
     seenPids.push(...pids);
-    running.child.kill("SIGTERM");
+    sendSignal(running, "SIGTERM");
     const { code } = await running.exited;
     assert.equal(code, 130, running.stderr.text);
     assert.match(running.stdout.text, /job "hang" was cancelled after .*SIGTERM/);
@@ -267,11 +267,11 @@ describe("flotilla run: Ctrl-C and SIGTERM", () => {
     // lets the run wait as long: after the first SIGINT they keep running.
     const running = startCommand("node", [bin, "run", fixture("hang.mjs"), "--json", "--grace", "600000"], { FLOTILLA_TEST_IGNORE_TERM: "1" });
     const pids = await pidsFromJson(running);
-    running.child.kill("SIGINT");
+    sendSignal(running, "SIGINT");
     await running.stderr.until((line) => line.includes("Press Ctrl-C again"));
     assert.match(running.stderr.text, /running tasks get up to 10m00s to stop/);
     for (const pid of pids) assert.ok(isRunning(pid), `command ${pid} ignores SIGTERM: the first SIGINT does not end it`);
-    running.child.kill("SIGINT");
+    sendSignal(running, "SIGINT");
     const { code } = await running.exited;
     assert.equal(code, 130, running.stderr.text);
     assert.match(running.stderr.text, /SIGINT again: killing every task still running/);
