@@ -7,17 +7,20 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fixture, flotilla, flotillaInTerminal, hasScript, root, startCommand, bin, sendSignal, type Running } from "./fixtures/cli/flotilla.ts";
+import { fixture, flotilla, flotillaInTerminal, hasScript, root, startCommand, bin, sendSignal, killStrays, type Running } from "./fixtures/cli/flotilla.ts";
 import { isRunning } from "./processes.ts";
 
 /** Any ANSI escape sequence (CSI or a lone ESC). */
 const ESC = "\u001b";
 
-/** Every pid a test saw: each test checks its own are gone; the after hook kills any a failed test left. */
+/**
+ * Every pid a test saw: each test checks its own are gone. What a failed test left running is killed
+ * after the file, or when the runner ends the file early (a per-test timeout exits the process).
+ */
 const seenPids: number[] = [];
-after(() => {
-  for (const pid of seenPids) if (isRunning(pid)) process.kill(pid, "SIGKILL");
-});
+const cleanUp = (): void => killStrays(seenPids);
+after(cleanUp);
+process.on("exit", cleanUp);
 
 /**
  * Resolves once `pid` is no longer running. A process killed with SIGKILL finishes dying in the kernel a
