@@ -206,6 +206,15 @@ describe("flotilla run: output modes", () => {
     assert.ok(lines.some((l) => l.startsWith('job "fail" failed after')));
   });
 
+  it("goes on to the end when the reader of its stdout goes away (`| head -1`), without an EPIPE crash", async () => {
+    const running = startCommand("node", [bin, "run", fixture("fail.mjs"), "--json"]);
+    await running.stdout.until((line) => line.includes('"job:start"'));
+    running.child.stdout!.destroy(); // what `head -1` does after its line: later writes get EPIPE
+    const { code } = await running.exited;
+    assert.equal(code, 1, "the run's own exit code");
+    assert.equal(running.stderr.text, "");
+  });
+
   it("--quiet hides the tasks' output lines and keeps the rest", async () => {
     const { code, stdout } = await flotilla(["run", fixture("ok.mjs"), "--quiet"]);
     assert.equal(code, 0);

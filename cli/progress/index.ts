@@ -17,6 +17,6 @@ export function progressMode(options: { json: boolean }, stdout: { isTTY?: boole
 
 export function showProgress(mode: ProgressMode, handle: RunHandle<any>, options: { quiet: boolean; out: Output; err: Output }): Progress {
   if (mode === "json") return new JsonProgress(handle, options);
-  if (mode === "live") return new LiveProgress(handle, { stream: process.stdout, quiet: options.quiet });
+  if (mode === "live") return new LiveProgress(handle, { stream: process.stdout, out: options.out, quiet: options.quiet });
   return new PlainProgress(handle, options);
 }

@@ -6,7 +6,7 @@
 import { createLogUpdate } from "log-update";
 import type { RunHandle } from "../../src/run.ts";
 import { renderFrame } from "./frame.ts";
-import type { Progress } from "./progress.ts";
+import type { Output, Progress } from "./progress.ts";
 import { RunTally } from "./tally.ts";
 
 const REDRAW_MS = 100;
@@ -14,10 +14,11 @@ const REDRAW_MS = 100;
 type Terminal = NodeJS.WriteStream;
 
 /**
- * The terminal as log-update sees it. Some terminals (and a pseudo-terminal nobody sized) report 0
- * columns or rows; log-update would then draw nothing at all, so those read as 80 x 24.
+ * The terminal as log-update sees it: its size from `stream`, its writes through `out`. Some terminals
+ * (and a pseudo-terminal nobody sized) report 0 columns or rows; log-update would then draw nothing at
+ * all, so those read as 80 x 24.
  */
-function sized(stream: Terminal): NodeJS.WriteStream {
+function sized(stream: Terminal, out: Output): NodeJS.WriteStream {
   return {
     isTTY: true,
     get columns() {
@@ -26,7 +27,7 @@ function sized(stream: Terminal): NodeJS.WriteStream {
     get rows() {
       return stream.rows || 24;
     },
-    write: (text: string) => stream.write(text),
+    write: (text: string) => out.write(text),
   } as unknown as NodeJS.WriteStream;
 }
 
@@ -39,9 +40,9 @@ export class LiveProgress implements Progress {
   #above: string[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(handle: RunHandle<any>, options: { stream: Terminal; quiet: boolean; now?: () => number }) {
+  constructor(handle: RunHandle<any>, options: { stream: Terminal; out: Output; quiet: boolean; now?: () => number }) {
     this.#stream = options.stream;
-    this.#draw = createLogUpdate(sized(options.stream));
+    this.#draw = createLogUpdate(sized(options.stream, options.out));
     this.#now = options.now ?? Date.now;
     this.#tally.listen(handle);
     if (!options.quiet) handle.on("task:output", (e) => void this.#above.push(`[${e.taskId}] ${e.line}`));
