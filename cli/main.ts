@@ -1,0 +1,70 @@
+/**
+ * The `flotilla` command: `flotilla run FILE` runs a job file with live progress and a summary,
+ * `flotilla validate FILE` checks one. bin/flotilla.mjs calls `main` from the build (dist/cli.js); this
+ * module and what it imports (commander, log-update, cli-table3) load only when the command runs,
+ * never with `import "flotilla"`.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { runCommand } from "./commands/run.ts";
+import { validate } from "./commands/validate.ts";
+import { EXIT, describeError, exitCodeOfError } from "./exit-codes.ts";
+import { stderr, stdout } from "./io.ts";
+import { DEFAULT_GRACE_MS, runCommandOptions, type RawRunFlags } from "./options.ts";
+
+/** The package's version: package.json is one folder up from both cli/main.ts and dist/cli.js. */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+}
+
+function program(done: (code: number) => void): Command {
+  const flotilla = new Command("flotilla")
+    .description("Run a job file: tasks with dependencies, in parallel, on the pools it names.")
+    .version(version(), "-V, --version", "print the version")
+    .helpOption("-h, --help", "show this help")
+    // Errors come back here instead of exiting, so they get the command's exit codes (2 for usage).
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => stdout.write(text), writeErr: (text) => stderr.write(text) })
+    .showHelpAfterError("(flotilla --help shows the usage)")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 succeeded, 1 a task failed, 2 invalid job file or options, 130 cancelled (Ctrl-C, SIGTERM).\n" +
+        "Ctrl-C (or SIGTERM) once cancels the run gracefully; twice kills what is still running.",
+    );
+
+  flotilla
+    .command("run")
+    .description("run a job file, with live progress on a terminal and a summary at the end")
+    .argument("<file>", "the job file (a module whose default export is a Job, with its pools in a `pools` export)")
+    .option("-c, --concurrency <n>", "most attempts running at once (a whole number >= 1, or Infinity)")
+    .option("--fail-fast", "cancel everything at the first task that fails for good")
+    .option("--json", "write every run event as one JSON object per line on stdout, and nothing else there")
+    .option("--grace <ms>", `how long cancelled tasks get to stop before they are abandoned (default: ${DEFAULT_GRACE_MS})`)
+    .option("--dry-run", "simulate the job: print its makespan, peak nodes per pool and cost; run nothing")
+    .option("-q, --quiet", "hide the tasks' output lines")
+    .addOption(new Option("--journal <path>", "record the run in a journal; run again to resume it"))
+    .addOption(new Option("--trace <file>", "write the run's trace to a file"))
+    .addOption(new Option("--report <file>", "write an HTML report of the run to a file"))
+    .action(async (file: string, flags: RawRunFlags) => done(await runCommand(runCommandOptions(file, flags))));
+
+  flotilla
+    .command("validate")
+    .description("check a job file (its tasks, dependencies and pools) without running it")
+    .argument("<file>", "the job file")
+    .action(async (file: string) => done(await validate(file)));
+  return flotilla;
+}
+
+/** Runs the command with `argv` (the arguments after `flotilla`) and resolves with its exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = EXIT.invalid;
+  try {
+    await program((c) => (code = c)).parseAsync([...argv], { from: "user" });
+    return code;
+  } catch (error) {
+    // Commander has already printed its message (and the help hint); --help and --version exit 0.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.succeeded : EXIT.invalid;
+    stderr.write(`${describeError(error)}\n`);
+    return exitCodeOfError(error);
+  }
+}
