@@ -18,7 +18,7 @@ export interface RunCommandOptions {
   readonly dryRun: boolean;
   /** `--quiet`: hide the tasks' output lines. @default false */
   readonly quiet: boolean;
-  /** `--journal PATH` (reserved: parsed, passed on, implemented elsewhere). */
+  /** `--journal PATH`: record the run in this file journal, and resume from it. */
   readonly journal: string | undefined;
   /** `--trace FILE` (reserved). */
   readonly trace: string | undefined;

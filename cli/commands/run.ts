@@ -3,6 +3,9 @@
  * stops it on Ctrl-C / SIGTERM (gracefully the first time, at once the second), prints the summary,
  * and answers with the exit code of how it ended.
  */
+import { resolve } from "node:path";
+import { fileJournal } from "../../adapters/file-journal/index.ts";
+import { FlotillaError } from "../../src/errors.ts";
 import type { RunResult } from "../../src/result.ts";
 import type { RunOptions } from "../../src/run-options.ts";
 import { start } from "../../src/run.ts";
@@ -17,17 +20,26 @@ import { onInterrupt } from "../signals.ts";
 import { summaryText } from "../summary.ts";
 import { dryRun } from "./dry-run.ts";
 
-/**
- * The run options the command's flags make. (`--journal`, `--trace` and `--report` are parsed into
- * `options` and not used yet: they are wired here and after the run.)
- */
+/** The run options the command's flags make (`--trace` and `--report` both need the run's trace). */
 function runOptionsOf(options: RunCommandOptions, loaded: LoadedJob): RunOptions {
   return {
     concurrency: options.concurrency,
     failFast: options.failFast,
     cancelGraceMs: options.graceMs,
     ...(loaded.poolNames.length > 0 ? { pools: loaded.makePools() } : {}),
+    ...(options.journal !== undefined ? { journal: fileJournal(resolve(options.journal)) } : {}),
   };
+}
+
+/**
+ * A journal that refused the run (another run holds it, or it is another job's) means nothing ran:
+ * the command says why and exits 2, as for a bad option. One that failed mid-run fails the run (1).
+ */
+function journalRefusal(result: RunResult<any>): FlotillaError | undefined {
+  const error = result.error;
+  return error instanceof FlotillaError && (error.code === "E_JOURNAL_LOCKED" || error.code === "E_JOURNAL_MISMATCH" || error.code === "E_JOURNAL_FAILED")
+    ? error
+    : undefined;
 }
 
 /**
@@ -66,9 +78,19 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     stopListening();
     progress.finish();
   }
+  const refusal = journalRefusal(result);
+  if (refusal !== undefined) {
+    stderr.write(`flotilla: ${refusal.code}: ${refusal.message}\n`);
+    if (refusal.code !== "E_JOURNAL_FAILED") return EXIT.invalid;
+  }
   if (mode !== "json") {
     const dependencies = dependenciesOf(loaded.job);
     stdout.write(summaryText(result, { dependencies: (id) => dependencies.get(id) ?? [], width: process.stdout.columns || 100 }));
+    if (options.journal !== undefined) {
+      let restored = 0;
+      for (const [, task] of result.tasks) if (task.restored) restored++;
+      stdout.write(`journal ${options.journal}: ${restored} task${restored === 1 ? "" : "s"} restored from an earlier run\n`);
+    }
   }
   return exitCodeOfStatus(result.status);
 }

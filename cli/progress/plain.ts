@@ -32,6 +32,7 @@ export function plainLine(event: RunEvent, startedAt: number | undefined): strin
     case "job:start":
       return `▶ job "${event.job}": ${event.tasks} task${event.tasks === 1 ? "" : "s"}`;
     case "task:succeeded":
+      if (event.restored) return `✓ ${event.taskId} (restored from the journal)`;
       return `✓ ${event.taskId}${startedAt === undefined ? "" : ` ${formatDuration(event.at - startedAt)}`}`;
     case "task:failed":
       return `✗ ${event.taskId}: ${errorLine(event.error)}${event.attempts > 1 ? ` (after ${event.attempts} attempts)` : ""}`;

@@ -1,0 +1,56 @@
+/**
+ * `flotilla run --journal PATH`: the command SIGKILLed mid-job, then run again with the same journal,
+ * restores what succeeded and runs the rest; another job's journal is refused (exit 2).
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fixture, flotilla, killStrays, sendSignal, startCommand, bin } from "./fixtures/cli/flotilla.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "flotilla-cli-journal-"));
+const strays: number[] = [];
+after(() => {
+  killStrays(strays);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("flotilla run --journal", () => {
+  it("resumes after the command was SIGKILLed: succeeded tasks are restored, not run again", async () => {
+    const journal = join(dir, "resume.journal");
+    const env = { RESUME_LOG: join(dir, "runs.log"), RESUME_MARKER: join(dir, "marker") };
+    const first = startCommand("node", [bin, "run", fixture("resume.yaml"), "--journal", journal, "--json"], env);
+    const pidLine = await first.stdout.until((line) => line.includes('"task:output"') && line.includes("pid "));
+    const pid = Number(/pid (\d+)/.exec(pidLine)![1]);
+    strays.push(pid);
+    sendSignal(first, "SIGKILL");
+    assert.equal((await first.exited).signal, "SIGKILL");
+    // The command's process group outlives a SIGKILLed coordinator: end the waiting command by hand.
+    process.kill(pid, "SIGKILL");
+
+    writeFileSync(env.RESUME_MARKER, "");
+    const again = await flotilla(["run", fixture("resume.yaml"), "--journal", journal], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /✓ first \(restored from the journal\)/);
+    assert.match(again.stdout, /✓ second \(restored from the journal\)/);
+    assert.match(again.stdout, /journal .*resume\.journal: 2 tasks restored from an earlier run/);
+    assert.deepEqual(readFileSync(env.RESUME_LOG, "utf8").trim().split("\n"), ["first", "second", "gate", "gate", "last"]);
+
+    // Once more: everything is restored, nothing runs.
+    const third = await flotilla(["run", fixture("resume.yaml"), "--journal", journal], env);
+    assert.equal(third.code, 0, third.stderr);
+    assert.match(third.stdout, /4 tasks restored/);
+    assert.equal(readFileSync(env.RESUME_LOG, "utf8").trim().split("\n").length, 5);
+  });
+
+  it("refuses another job's journal with exit 2, naming what differs", async () => {
+    const journal = join(dir, "other.journal");
+    const env = { RESUME_LOG: join(dir, "other.log"), RESUME_MARKER: join(dir, "marker") };
+    writeFileSync(env.RESUME_MARKER, "");
+    assert.equal((await flotilla(["run", fixture("resume.yaml"), "--journal", journal], env)).code, 0);
+    const other = await flotilla(["run", fixture("ok.mjs"), "--journal", journal]);
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /E_JOURNAL_MISMATCH: journal ".*other\.journal" belongs to another job: the journal's job is "resume"/);
+  });
+});
