@@ -11,6 +11,7 @@ const entries = {
   "child-process": "adapters/child-process/index.ts",
   "worker-threads": "adapters/worker-threads/index.ts",
   "cloud-vm": "adapters/cloud-vm/index.ts",
+  report: "src/report/index.ts",
 };
 // Chunk names carry content hashes: without a clean start, dist/ (and the published package) would keep
 // every earlier build's chunks.
