@@ -7,7 +7,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FlotillaError, inProcess, NodeLostError } from "../src/index.ts";
 import type { RunEvent } from "../src/events.ts";
-import { virtualRuntime } from "../src/testing/index.ts";
+import { seededRandom, virtualRuntime } from "../src/testing/index.ts";
+import { type Lane, LaneSet } from "../src/trace/lanes.ts";
 import { TraceRecorder, type ChromeTrace, type TraceInstant, type TraceMetadata, type NodeSpan } from "../src/trace/index.ts";
 import { assertNoOverlap, attemptSpans, jobOf, slotProvider, spansOf, tracedRun } from "./trace-helpers.ts";
 
@@ -276,6 +277,28 @@ describe("TraceRecorder", () => {
     assert.equal(nodeSpans(done)[0]!.args.end, "running");
     assert.equal(done.otherData.makespanMs, 10);
     assert.equal(done.otherData.startedAt, 100);
+  });
+
+  it("hands out the lowest-numbered free lane, whatever the order lanes are freed in", () => {
+    const random = seededRandom(11);
+    let tid = 0;
+    const set = new LaneSet<number>(() => ++tid);
+    const held: Lane<number>[] = [];
+    for (let step = 0; step < 2_000; step++) {
+      if (held.length > 0 && random() < 0.45) {
+        const [lane] = held.splice(Math.floor(random() * held.length), 1);
+        set.release(lane!);
+      } else {
+        const busy = new Set(held.map((l) => l.number));
+        let lowest = 1;
+        while (busy.has(lowest)) lowest++;
+        const lane = set.claim();
+        lane.occupant = step;
+        assert.equal(lane.number, lowest, `step ${step}`);
+        held.push(lane);
+      }
+    }
+    assert.ok(set.lanes.length > 10);
   });
 
   it("refuses a job name that is not a string and a dependsOn that is not a function", () => {

@@ -173,7 +173,7 @@ export class TraceRecorder {
     while (node.held + slots > node.capacity && this.#settleOldestAborted(node)) {}
     const readyUs = this.#ready.get(event.taskId);
     this.#ready.delete(event.taskId);
-    const lane = node.lanes.lowestFree();
+    const lane = node.lanes.claim();
     const record: AttemptRecord = (lane.occupant = {
       task: event.taskId,
       attempt: event.attempt,
@@ -273,7 +273,7 @@ export class TraceRecorder {
   #free(record: AttemptRecord): void {
     record.windingDown = false;
     if (record.lane.occupant !== record) return;
-    record.lane.occupant = undefined;
+    record.node.lanes.release(record.lane);
     record.node.held -= record.slots;
   }
 
@@ -295,7 +295,7 @@ export class TraceRecorder {
     const pool = this.#pool(event.pool);
     const node = this.#node(pool, event.nodeId);
     node.capacity = typeof event.slots === "number" && event.slots > 0 ? event.slots : Infinity;
-    const lane = pool.lifeLanes.lowestFree();
+    const lane = pool.lifeLanes.claim();
     const life: NodeLife = (lane.occupant = {
       node,
       startUs: us,
@@ -322,7 +322,7 @@ export class TraceRecorder {
     life.end = end;
     life.endUs = us;
     if (end !== "stop") life.error = messageOf(error);
-    life.lane.occupant = undefined;
+    pool.lifeLanes.release(life.lane);
     this.#upCounts.push({ pid: pool.pid, tid: pool.lifeLanes.first().tid, ts: us, up: --pool.up });
     if (end !== "stop") {
       this.#marks.push(instant(`node ${end}`, "node", pool.pid, life.lane.tid, us, { pool: poolName, node: nodeId, error: life.error ?? "" }));
