@@ -197,6 +197,18 @@ describe("the HTML report in Chromium", () => {
     assert.ok(summary.tasks.skipped >= 1);
     assert.match((await page.locator("#failed-tasks").textContent()) ?? "", /test-ui-3[\s\S]*expected 200 rows/);
 
+    // Focus dims everything off the critical path; zoom widens the plot.
+    await page.locator("#focus-critical").check();
+    assert.equal(await page.locator('.bar[data-task="lint"]').evaluate((el) => (globalThis as any).getComputedStyle(el).opacity), "0.22");
+    assert.equal(await page.locator('.bar[data-task="checkout"]').evaluate((el) => (globalThis as any).getComputedStyle(el).opacity), "1");
+    await page.locator("#focus-critical").uncheck();
+    const plotWidth = () => page.locator(".plot").evaluate((el) => el.getBoundingClientRect().width);
+    const fitted = await plotWidth();
+    await page.locator('button[data-zoom="in"]').click();
+    assert.equal(Math.round(await plotWidth()), Math.round(fitted * 2));
+    await page.locator('button[data-zoom="fit"]').click();
+    assert.equal(await plotWidth(), fitted);
+
     // A hostile task id is text: its bar exists with the id as is, and no element was injected.
     assert.equal(await page.locator(".bar").filter({ hasText: "pwned" }).count(), 1);
     assert.equal(await page.locator("#pwned").count(), 0);
