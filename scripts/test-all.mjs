@@ -36,6 +36,7 @@ const STAGES = [
   { name: "test:types", minutes: 5, needsDist: true },
   { name: "test:exports", minutes: 5, needsDist: true },
   { name: "test:examples", minutes: 10, needsDist: true },
+  { name: "test:browser", minutes: 5, needsDist: true },
   { name: "test:lint", minutes: 2, needsDist: false },
 ];
 const KILL_GRACE_MS = 5_000;

@@ -37,3 +37,22 @@ export { pool, type Pool, type PoolEvent, type SampleMetrics } from "./shared-po
 export type { PoolOptions } from "./pool-options.ts";
 export type { PoolMetrics, PoolTargets, AutoscalePolicy, NodeCounts, Demand } from "./autoscale.ts";
 export { STARVATION_BOUND, type PoolStats, type PoolRunStats, type PoolEventMap } from "./node-pool.ts";
+export {
+  TraceRecorder,
+  type ChromeTrace,
+  type TraceEvent,
+  type TraceInfo,
+  type TaskTrace,
+  type TaskTraceStatus,
+  type JobTraceStatus,
+  type AttemptOutcome,
+  type AttemptSpan,
+  type AttemptArgs,
+  type NodeSpan,
+  type NodeArgs,
+  type JobSpan,
+  type TraceInstant,
+  type TraceCounter,
+  type TraceMetadata,
+  type TraceCategory,
+} from "./trace/index.ts";
