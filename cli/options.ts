@@ -20,9 +20,9 @@ export interface RunCommandOptions {
   readonly quiet: boolean;
   /** `--journal PATH`: record the run in this file journal, and resume from it. */
   readonly journal: string | undefined;
-  /** `--trace FILE` (reserved). */
+  /** `--trace FILE`: write the run's Chrome trace-event / Perfetto JSON there. */
   readonly trace: string | undefined;
-  /** `--report FILE` (reserved). */
+  /** `--report FILE`: write the HTML timeline report there. */
   readonly report: string | undefined;
 }
 

@@ -4,15 +4,13 @@
  * so it reads the same in a terminal and in a log.
  */
 import Table from "cli-table3";
+import { criticalPath } from "../src/report/index.ts";
 import type { RunResult, TaskResult } from "../src/result.ts";
-import { criticalPath } from "./critical-path.ts";
 import { errorLine, errorText, formatDuration } from "./format.ts";
 
 const SLOWEST = 5;
 
 export interface SummaryOptions {
-  /** A task's dependencies, for the critical path. */
-  readonly dependencies: (id: string) => readonly string[];
   /** Columns available; long error messages wrap to fit. @default 100 */
   readonly width?: number;
 }
@@ -61,15 +59,11 @@ export function summaryText(result: RunResult<any>, options: SummaryOptions): st
     parts.push(slowest.toString());
   }
 
-  const path = criticalPath(result.tasks, options.dependencies);
-  if (path.length > 0) {
-    const first = result.tasks.get(path[0]!)!;
-    const last = result.tasks.get(path[path.length - 1]!)!;
-    const chain = table([`critical path (${formatDuration(last.finishedAt! - first.startedAt!)})`, "started at", "duration"]);
-    for (const id of path) {
-      const task = result.tasks.get(id)!;
-      chain.push([id, `+${formatDuration(task.startedAt! - result.startedAt)}`, formatDuration(durationOf(task)!)]);
-    }
+  // (The command runs with `trace: true`: the path is read from the run's trace, as the report's is.)
+  const path = result.trace === undefined ? undefined : criticalPath(result.trace);
+  if (path !== undefined && path.steps.length > 0) {
+    const chain = table([`critical path (${formatDuration(path.durationMs)})`, "started at", "duration"]);
+    for (const step of path.steps) chain.push([step.task, `+${formatDuration(step.startMs)}`, formatDuration(step.endMs - step.startMs)]);
     parts.push(chain.toString());
   }
 

@@ -26,8 +26,9 @@ import { buildResult } from "./result-view.ts";
 import type { JobStatus, RunResult } from "./result.ts";
 import type { ResolvedRunOptions } from "./run-options.ts";
 import { RunEventBus } from "./run-events.ts";
-import type { RunEventName } from "./events.ts";
+import { RUN_EVENT_NAMES, type RunEvent, type RunEvents, type RunEventName } from "./events.ts";
 import { RunJournal } from "./run-journal.ts";
+import { TraceRecorder } from "./trace/index.ts";
 import { RunState } from "./run-state.ts";
 import type { Runtime } from "./runtime.ts";
 import { TaskLifecycle, type LifecycleHost } from "./task-lifecycle.ts";
@@ -46,6 +47,7 @@ export class Executor implements LifecycleHost {
   readonly #placement: Placement;
   readonly #faults: FaultInjection | undefined;
   readonly #journal: RunJournal | undefined;
+  readonly #trace: TraceRecorder | undefined;
 
   #pumping = false;
   #pumpQueued = false;
@@ -69,6 +71,7 @@ export class Executor implements LifecycleHost {
     const rooms = { tasks: this.#tasks, attempts: this.#attempts, nodes: this.#nodes, faults };
     this.#placement = new Placement(s, rooms, (source, reason) => this.cancelRun(source, reason));
     this.#faults = faults;
+    if (options.trace) this.#trace = this.#recordTrace();
     const journal = options.journal;
     if (journal !== undefined) {
       this.#journal = new RunJournal(journal, s.t, (error) => this.cancelRun("journal", error));
@@ -328,7 +331,12 @@ export class Executor implements LifecycleHost {
       finishedAt,
       pools,
     });
-    if (s.events.wants("job:end")) s.events.emit("job:end", { type: "job:end", job: s.t.graph.name, status, result, at: finishedAt });
+    const end: RunEvents["job:end"] = { type: "job:end", job: s.t.graph.name, status, result, at: finishedAt };
+    if (this.#trace !== undefined) {
+      this.#trace.record(end);
+      (result as { trace?: unknown }).trace = this.#trace.finish();
+    }
+    if (s.events.wants("job:end")) s.events.emit("job:end", end);
     s.events.emitter.removeAllListeners();
     this.#resolve(result);
   }
@@ -353,6 +361,23 @@ export class Executor implements LifecycleHost {
     const t = this.#s.t;
     for (let i = 0; i < t.count; i++) if (t.state[i] === CANCELLED) return t.errors[i];
     return undefined;
+  }
+
+  /**
+   * The run's trace (`trace: true`): a recorder hearing every event before any user listener (it is
+   * added first); job:end it is given by hand, so that `result.trace` is there when job:end is heard.
+   */
+  #recordTrace(): TraceRecorder {
+    const s = this.#s;
+    const t = s.t;
+    const recorder = new TraceRecorder(t.graph.name, (id) => {
+      const i = t.indexOf(id);
+      return i === undefined ? [] : dependencyIds(t, i);
+    });
+    const record = (event: RunEvent): void => recorder.record(event);
+    for (const name of RUN_EVENT_NAMES) if (name !== "job:end") s.events.emitter.on(name, record as never);
+    s.events.heard = true;
+    return recorder;
   }
 
   /** Lets a testing runtime watch this run (its invariants are checked after every step). */

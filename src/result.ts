@@ -1,5 +1,6 @@
 /** What a run resolves to. */
 import type { PoolRunStats } from "./pool-stats.ts";
+import type { ChromeTrace } from "./trace/index.ts";
 
 /** Final state of a job. */
 export type JobStatus = "succeeded" | "failed" | "cancelled";
@@ -47,6 +48,11 @@ export interface RunResult<Outputs = Record<string, unknown>> {
    * with other runs, these are the pool's figures over the run's life (not the run's share).
    */
   readonly pools: Readonly<Record<string, PoolRunStats>>;
+  /**
+   * The run as Chrome trace-event / Perfetto JSON (`JSON.stringify` it to a `.json` file; `htmlReport`
+   * from flotilla/report makes a timeline page of it). Only with the run option `trace: true`.
+   */
+  readonly trace?: ChromeTrace;
   /** The output of a task, or undefined when it did not succeed. */
   output<K extends keyof Outputs & string>(id: K): Outputs[K] | undefined;
   /**

@@ -7,10 +7,8 @@ import assert from "node:assert/strict";
 import { CancelledError, FlotillaError, Job, run } from "../src/index.ts";
 import type { RunEvent } from "../src/events.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
-import { criticalPath } from "../cli/critical-path.ts";
 import { describeError, exitCodeOfError, exitCodeOfStatus } from "../cli/exit-codes.ts";
 import { formatDuration } from "../cli/format.ts";
-import { dependenciesOf } from "../cli/job-deps.ts";
 import { parseConcurrency, parseGraceMs, runCommandOptions } from "../cli/options.ts";
 import { renderFrame } from "../cli/progress/frame.ts";
 import { eventJson } from "../cli/progress/json.ts";
@@ -126,57 +124,7 @@ describe("cli: live frame", () => {
   });
 });
 
-describe("cli: critical path and summary", () => {
-  const times = (entries: [string, number | undefined, number | undefined][]) =>
-    new Map(entries.map(([id, startedAt, finishedAt]) => [id, { startedAt, finishedAt }]));
-
-  it("walks back from the last task to finish through the dependency that finished last", () => {
-    const deps: Record<string, string[]> = { a: [], b: ["a"], c: ["a"], d: ["b", "c"], e: ["a"] };
-    const tasks = times([
-      ["a", 0, 10],
-      ["b", 10, 20],
-      ["c", 10, 50],
-      ["d", 50, 60],
-      ["e", 10, 30],
-    ]);
-    assert.deepEqual(
-      criticalPath(tasks, (id) => deps[id]!),
-      ["a", "c", "d"],
-    );
-  });
-
-  it("leaves out tasks that never ran, and is empty when none did", () => {
-    const deps: Record<string, string[]> = { a: [], b: ["a"], c: ["b"] };
-    assert.deepEqual(
-      criticalPath(
-        times([
-          ["a", 0, 10],
-          ["b", 10, 20],
-          ["c", undefined, 20],
-        ]),
-        (id) => deps[id]!,
-      ),
-      ["a", "b"],
-    );
-    assert.deepEqual(
-      criticalPath(times([["a", undefined, 5]]), () => []),
-      [],
-    );
-  });
-
-  it("reads a job's dependencies from its plan, including ones declared before their task", () => {
-    const job = new Job<Record<string, number>>("j");
-    job.task("late", { dependsOn: ["first"] }, () => 1);
-    job.task("first", () => 1);
-    assert.deepEqual(
-      [...dependenciesOf(job)],
-      [
-        ["late", ["first"]],
-        ["first", []],
-      ],
-    );
-  });
-
+describe("cli: summary", () => {
   it("sums up a run: headline, counts, every failed task with its whole message, the five slowest, the critical path", async () => {
     // On virtual time, so every duration (and so the order of the slowest and the path) is exact.
     const job = new Job<Record<string, unknown>>("sum");
@@ -188,9 +136,8 @@ describe("cli: critical path and summary", () => {
     });
     job.task("after", { dependsOn: ["bad"] }, () => 0);
     job.task("last", { dependsOn: ["t1", "t6"] }, ({ sleep }) => sleep(10));
-    const result = await run(job, { runtime: virtualRuntime() });
-    const deps = dependenciesOf(job);
-    const text = summaryText(result, { dependencies: (id) => deps.get(id) ?? [], width: 100 });
+    const result = await run(job, { runtime: virtualRuntime(), trace: true });
+    const text = summaryText(result, { width: 100 });
     assert.match(text, /^job "sum" failed after 1\.6s: 1 task failed\n/);
     assert.match(text, /│ succeeded │ failed │ cancelled │ skipped │ total │ elapsed │\n.*\n│ 8 +│ 1 +│ 0 +│ 1 +│ 10 +│ 1\.6s +│/);
     assert.match(text, /│ bad +│ 1 +│ first line +│\n│ +│ +│ second line +│/);

@@ -3,16 +3,17 @@
  * stops it on Ctrl-C / SIGTERM (gracefully the first time, at once the second), prints the summary,
  * and answers with the exit code of how it ended.
  */
+import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileJournal } from "../../adapters/file-journal/index.ts";
 import { FlotillaError } from "../../src/errors.ts";
+import { htmlReport } from "../../src/report/index.ts";
 import type { RunResult } from "../../src/result.ts";
 import type { RunOptions } from "../../src/run-options.ts";
 import { start } from "../../src/run.ts";
 import { EXIT, exitCodeOfStatus } from "../exit-codes.ts";
 import { formatDuration } from "../format.ts";
 import { stderr, stdout } from "../io.ts";
-import { dependenciesOf } from "../job-deps.ts";
 import { loadJobFile, type LoadedJob } from "../load.ts";
 import type { RunCommandOptions } from "../options.ts";
 import { progressMode, showProgress, type Progress } from "../progress/index.ts";
@@ -28,7 +29,22 @@ function runOptionsOf(options: RunCommandOptions, loaded: LoadedJob): RunOptions
     cancelGraceMs: options.graceMs,
     ...(loaded.poolNames.length > 0 ? { pools: loaded.makePools() } : {}),
     ...(options.journal !== undefined ? { journal: fileJournal(resolve(options.journal)) } : {}),
+    // The summary's critical path is read from the trace, so the command always records one.
+    trace: true,
   };
+}
+
+/** `--trace FILE` and `--report FILE`: the run's trace as JSON, and the HTML timeline made of it. */
+function writeTraceFiles(options: RunCommandOptions, result: RunResult<any>): void {
+  const trace = result.trace!;
+  if (options.trace !== undefined) {
+    writeFileSync(options.trace, `${JSON.stringify(trace)}\n`);
+    stderr.write(`flotilla: trace written to ${options.trace} (open it in ui.perfetto.dev or chrome://tracing)\n`);
+  }
+  if (options.report !== undefined) {
+    writeFileSync(options.report, htmlReport(trace, { title: `flotilla: ${result.job}` }));
+    stderr.write(`flotilla: report written to ${options.report}\n`);
+  }
 }
 
 /**
@@ -78,14 +94,14 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     stopListening();
     progress.finish();
   }
+  writeTraceFiles(options, result);
   const refusal = journalRefusal(result);
   if (refusal !== undefined) {
     stderr.write(`flotilla: ${refusal.code}: ${refusal.message}\n`);
     if (refusal.code !== "E_JOURNAL_FAILED") return EXIT.invalid;
   }
   if (mode !== "json") {
-    const dependencies = dependenciesOf(loaded.job);
-    stdout.write(summaryText(result, { dependencies: (id) => dependencies.get(id) ?? [], width: process.stdout.columns || 100 }));
+    stdout.write(summaryText(result, { width: process.stdout.columns || 100 }));
     if (options.journal !== undefined) {
       let restored = 0;
       for (const [, task] of result.tasks) if (task.restored) restored++;
