@@ -2,9 +2,14 @@
  * The demo job (`npm start`): a small release pipeline of 21 tasks with dependencies, run in parallel
  * with live progress and a summary at the end. One upload is flaky and succeeds on its retry; one
  * thumbnail step runs past its timeout once, is aborted through its signal, and succeeds on retry.
+ * It ends by writing an HTML timeline of the run (flotilla/report) and saying where it is.
  */
 import cliProgress from "cli-progress";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Job, start, type RunResult } from "flotilla";
+import { criticalPath, htmlReport } from "flotilla/report";
 
 const packages = ["core", "cli", "web", "docs", "sdk"];
 const work =
@@ -33,7 +38,7 @@ job.task("changelog", { dependsOn: ["checkout"] }, work(100));
 job.task("announce", { dependsOn: ["upload", "changelog"] }, ({ deps }) => `released ${String(deps.upload)}`);
 
 const tty = process.stdout.isTTY === true;
-const handle = start(job, { concurrency: 4 });
+const handle = start(job, { concurrency: 4, trace: true });
 const bar = new cliProgress.SingleBar(
   { format: "{bar} {value}/{total} tasks | running {running} | {last}", hideCursor: true, clearOnComplete: true },
   cliProgress.Presets.shades_classic,
@@ -76,6 +81,7 @@ process.once("SIGINT", () => handle.cancel("Ctrl-C"));
 const finished = await handle.result;
 if (tty) bar.stop();
 printSummary(finished);
+writeReport(finished);
 process.exitCode = finished.status === "succeeded" ? 0 : 1;
 
 function printSummary(result: RunResult) {
@@ -87,4 +93,14 @@ function printSummary(result: RunResult) {
     console.log(`  ${id}: ${t.status} after ${t.attempts} attempt${t.attempts === 1 ? "" : "s"}`);
   }
   console.log(`  announce -> ${String(result.output("announce") ?? "(not reached)")}`);
+}
+
+/** The run's timeline as one self-contained HTML file: a lane per slot, the critical path highlighted. */
+function writeReport(result: RunResult) {
+  const dir = join(tmpdir(), "flotilla-demo");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "report.html");
+  writeFileSync(file, htmlReport(result.trace!, { title: `flotilla demo: ${result.job}` }));
+  console.log(`  critical path: ${criticalPath(result.trace!).tasks.join(" -> ")}`);
+  console.log(`\nreport written to ${file} (open it in a browser)`);
 }

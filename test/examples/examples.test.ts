@@ -26,6 +26,8 @@ const expectations: Record<string, RegExp[]> = {
     /21 succeeded, 0 failed, 0 cancelled, 0 skipped/,
     /upload: succeeded after 2 attempts/,
     /announce -> released s3:\/\/releases\/v1\.2\.3\.tgz/,
+    /critical path: checkout -> build:\S+ -> .* -> bundle -> upload -> announce/,
+    /report written to \S+report\.html \(open it in a browser\)/,
   ],
   "etl.ts": [/^succeeded 4 \(load took 2 attempts\)$/m],
   "resume.ts": [
