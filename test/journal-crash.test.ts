@@ -11,11 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { fileJournal } from "../adapters/file-journal/index.ts";
+import { fileJournal } from "../dist/file-journal.js";
 import { seededRandom } from "../src/testing/index.ts";
-import { crashJobShape } from "./fixtures/journal-crash/job-shape.ts";
+import { crashJobShape } from "./fixtures/journal-crash/job-shape.mjs";
 
-const COORDINATOR = fileURLToPath(new URL("./fixtures/journal-crash/coordinator.ts", import.meta.url));
+const COORDINATOR = fileURLToPath(new URL("./fixtures/journal-crash/coordinator.mjs", import.meta.url));
 const KILLS = 8;
 
 interface Outcome {
@@ -27,7 +27,8 @@ interface Outcome {
 
 /** Runs the coordinator; with `killAfter`, SIGKILLs it once that many tasks ended (counted from its stdout). */
 function coordinator(journal: string, log: string, run: number, killAfter?: number): Promise<Outcome> {
-  const child = spawn(process.execPath, ["--import", "tsx", COORDINATOR, journal], {
+  // Always Node (also when the test runs under Deno): the coordinator is a Node program.
+  const child = spawn("node", [COORDINATOR, journal], {
     env: { ...process.env, CRASH_LOG: log, CRASH_RUN: String(run) },
     stdio: ["ignore", "pipe", "inherit"],
   });
