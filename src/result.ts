@@ -1,6 +1,6 @@
 /** What a run resolves to. */
 import type { PoolRunStats } from "./pool-stats.ts";
-import type { ChromeTrace } from "./trace/index.ts";
+import type { ChromeTrace } from "./trace/chrome-trace.ts";
 
 /** Final state of a job. */
 export type JobStatus = "succeeded" | "failed" | "cancelled";
