@@ -33,7 +33,7 @@ import { RunState } from "./run-state.ts";
 import type { Runtime } from "./runtime.ts";
 import { TaskLifecycle, type LifecycleHost } from "./task-lifecycle.ts";
 import { TaskTable } from "./task-table.ts";
-import { CANCELLED, FAILED, SUCCEEDED } from "./task-state.ts";
+import { CANCELLED, FAILED, PENDING, SUCCEEDED } from "./task-state.ts";
 
 export class Executor implements LifecycleHost {
   readonly runtime: Runtime;
@@ -132,14 +132,21 @@ export class Executor implements LifecycleHost {
     }
     // Nothing is ready before the journal said what an earlier run finished; cancelling meanwhile ends
     // the run (the journal is closed once its open settled).
-    void this.#journal.open(this.#startTime).then((restore) => {
+    s.opening = true;
+    void this.#journal.open().then((restore) => {
+      s.opening = false;
       if (restore === undefined || s.cancel !== undefined || s.phase !== "running") return;
       const journal = this.#journal!;
-      for (const [i, task] of restore) {
-        if (s.t.state[i]! >= SUCCEEDED) continue;
+      // Dependents first (ascending rank): a restored task is never made ready by a restored dependency.
+      const t = s.t;
+      const order = [...restore.keys()].sort((a, b) => t.rank[a]! - t.rank[b]!);
+      for (const i of order) {
+        if (t.state[i]! !== PENDING) continue;
         journal.restored.add(i);
+        const task = restore.get(i)!;
         this.#tasks.restore(i, task.output, task.attempts);
       }
+      journal.began(this.#startTime);
       this.#tasks.readyRoots();
       this.#pump();
     });
@@ -334,7 +341,8 @@ export class Executor implements LifecycleHost {
     const end: RunEvents["job:end"] = { type: "job:end", job: s.t.graph.name, status, result, at: finishedAt };
     if (this.#trace !== undefined) {
       this.#trace.record(end);
-      (result as { trace?: unknown }).trace = this.#trace.finish();
+      // Not enumerable: JSON.stringify(result) (and the command's --json job:end line) leaves it out.
+      Object.defineProperty(result, "trace", { value: this.#trace.finish(), enumerable: false, configurable: true });
     }
     if (s.events.wants("job:end")) s.events.emit("job:end", end);
     s.events.emitter.removeAllListeners();

@@ -45,7 +45,9 @@ export class RunJournal {
    * recorded as succeeded with a resumable output, the last record of a task winning). Resolves
    * undefined when the journal failed (the run was told).
    */
-  async open(at: number): Promise<Map<number, RestoredTask> | undefined> {
+  async open(): Promise<Map<number, RestoredTask> | undefined> {
+    // The job's own tasks: one added to the run with addTask is not part of its identity.
+    const shapes = shapesOf(this.#t);
     const opening = this.journal.open();
     this.#opening = opening.catch(() => {});
     let records: readonly JournalRecord[];
@@ -57,7 +59,6 @@ export class RunJournal {
       return undefined;
     }
     this.#opened = true;
-    const shapes = shapesOf(this.#t);
     let restore: Map<number, RestoredTask>;
     if (records.length === 0) {
       restore = new Map();
@@ -70,14 +71,22 @@ export class RunJournal {
       }
       restore = restorable(this.#t, records);
     }
-    this.#pending.push({ type: "run", at, restored: restore.size });
-    this.#flushSoon();
     return restore;
   }
 
-  /** Task i reached its final state (restored tasks are already in the journal). */
+  /** The run began for good: `restored` tasks were restored (the executor restores them once `open` resolved). */
+  began(at: number): void {
+    this.#pending.push({ type: "run", at, restored: this.restored.size });
+    this.#flushSoon();
+  }
+
+  /**
+   * Task i reached its final state (restored tasks are already in the journal). A task that ends
+   * before the journal was read (cancelled, or skipped, while it opens) never ran in this run: it is
+   * not recorded, lest its "cancelled" come after an earlier run's "succeeded" and lose that work.
+   */
   ended(i: number, at: number): void {
-    if (this.error !== undefined || this.restored.has(i)) return;
+    if (this.error !== undefined || !this.#opened || this.restored.has(i)) return;
     const t = this.#t;
     const state = t.state[i]!;
     const status = STATE_NAMES[state] as JournalTaskRecord["status"];
@@ -91,12 +100,14 @@ export class RunJournal {
     if (state === SUCCEEDED) {
       const output = t.outputs[i];
       if (output !== undefined) {
-        const text = jsonOf(output);
+        // Only an output JSON gives back as it was is restored; any other (a Date, a Map, NaN, a class
+        // instance) would reach the dependents of a resumed run changed: the task runs again instead.
+        const text = isPlainJson(output) ? jsonOf(output) : undefined;
         if (text === undefined) record.resumable = false;
         else record.output = text;
       }
     } else {
-      record.error = errorJson(t.errors[i]) as JournalTaskRecord["error"];
+      record.error = errorRecord(t.errors[i]);
     }
     this.#pending.push(record);
     this.#flushSoon();
@@ -163,11 +174,11 @@ export class RunJournal {
   }
 }
 
-/** The shape of every task, as the journal's first record keeps it. */
+/** The shape of every task of the job (not those added to the run with addTask), as the journal's first record keeps it. */
 function shapesOf(t: TaskTable): JournalTaskShape[] {
   const { ids, bodies } = t.graph;
   const shapes: JournalTaskShape[] = [];
-  for (let i = 0; i < t.count; i++) {
+  for (let i = 0; i < t.planned; i++) {
     shapes.push({ id: ids[i]!, dependsOn: Array.from(t.depsOf(i), (d) => ids[d]!), body: bodyShape(bodies[i]) });
   }
   return shapes;
@@ -175,12 +186,35 @@ function shapesOf(t: TaskTable): JournalTaskShape[] {
 
 /**
  * "function" for an in-process body (its code cannot be compared); for a spec, its kind and a hash of
- * its JSON (the spec itself may carry secrets in its env, which have no place in a journal file).
+ * each of its fields, one level into objects (`command argv=… options.cwd=… options.env=…`): the spec
+ * itself may carry secrets in its env, which have no place in a journal file, and the hashes still say
+ * which field changed.
  */
 function bodyShape(body: unknown): string {
   if (typeof body === "function") return "function";
-  const kind = typeof body === "object" && body !== null ? String((body as { kind?: unknown }).kind) : typeof body;
-  return `${kind} ${hashOf(jsonOf(body) ?? "")}`;
+  if (typeof body !== "object" || body === null) return `${typeof body} ${hashOf(jsonOf(body) ?? "")}`;
+  const spec = body as Record<string, unknown>;
+  const parts = [String(spec.kind)];
+  for (const key of Object.keys(spec).sort()) {
+    if (key === "kind") continue;
+    const value = spec[key];
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      for (const inner of Object.keys(value).sort()) parts.push(`${key}.${inner}=${hashOf(jsonOf((value as Record<string, unknown>)[inner]) ?? "")}`);
+    } else parts.push(`${key}=${hashOf(jsonOf(value) ?? "")}`);
+  }
+  return parts.join(" ");
+}
+
+/** What differs between two body shapes, in words: "its argv", "its options.env", "its kind (command here, …)". */
+function bodyDifference(now: string, then: string): string {
+  const [kindNow, ...fieldsNow] = now.split(" ");
+  const [kindThen, ...fieldsThen] = String(then).split(" ");
+  if (kindNow !== kindThen) return `its kind (${kindNow} here, ${kindThen} in the journal)`;
+  const hashes = (fields: string[]) => new Map(fields.map((f) => [f.slice(0, f.lastIndexOf("=")), f.slice(f.lastIndexOf("=") + 1)]));
+  const a = hashes(fieldsNow);
+  const b = hashes(fieldsThen);
+  const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
+  return changed.length === 0 ? "its body" : `its ${changed.join(", ")}`;
 }
 
 /** A 53-bit FNV-1a-style hash of a string, in hex: enough to tell two specs apart. */
@@ -193,6 +227,39 @@ function hashOf(text: string): string {
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
   }
   return ((h2 >>> 11) * 0x100000000 + (h1 >>> 0)).toString(16);
+}
+
+/** The most levels of nesting an output may have to be journaled (deeper ones run again on resume). */
+const MAX_OUTPUT_DEPTH = 100;
+
+/**
+ * Whether JSON gives `value` back exactly: null, booleans, strings, finite numbers, and arrays and plain
+ * objects of those (no `undefined` inside, no `toJSON`, no cycle, at most MAX_OUTPUT_DEPTH deep).
+ */
+function isPlainJson(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
+  if (typeof value !== "object" || depth >= MAX_OUTPUT_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let k = 0; k < value.length; k++) if (!isPlainJson(value[k], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if ("toJSON" in value || Object.getOwnPropertySymbols(value).length > 0) return false;
+  for (const key of Object.keys(value)) if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+  return true;
+}
+
+/** Why a task did not succeed, as strings only (an error's `code` may be anything: JSON must write it). */
+function errorRecord(error: unknown): JournalTaskRecord["error"] {
+  const json = errorJson(error);
+  if (typeof json === "object" && json !== null && typeof (json as { message?: unknown }).message === "string") {
+    const { name, code, message } = json as { name?: unknown; code?: unknown; message: string };
+    const record = { name: typeof name === "string" ? name : "Error", message };
+    return typeof code === "string" ? { ...record, code } : record;
+  }
+  return { name: "Error", message: messageOf(error) };
 }
 
 /** JSON text of a value, or undefined when JSON cannot write it (a function, a BigInt, a cycle). */
@@ -219,15 +286,21 @@ function mismatch(first: JournalRecord | undefined, job: string, shapes: readonl
     current.add(shape.id);
     const old = recorded.get(shape.id);
     if (old === undefined) differences.push(`task "${shape.id}" is not in the journal`);
-    else if (String(old.dependsOn) !== String(shape.dependsOn)) {
+    else if (!sameIds(old.dependsOn, shape.dependsOn)) {
       differences.push(`task "${shape.id}" depends on [${shape.dependsOn.join(", ")}], in the journal on [${old.dependsOn.join(", ")}]`);
-    } else if (old.body !== shape.body)
-      differences.push(`task "${shape.id}" runs another body than in the journal (${shape.body.split(" ")[0]} here, ${String(old.body).split(" ")[0]} there)`);
+    } else if (old.body !== shape.body) differences.push(`task "${shape.id}" changed ${bodyDifference(shape.body, old.body)}`);
   }
   for (const id of recorded.keys()) if (!current.has(id)) differences.push(`task "${id}" is in the journal but not in this job`);
   if (differences.length === 0) return undefined;
   const more = differences.length > DIFFERENCES_SHOWN ? `; and ${differences.length - DIFFERENCES_SHOWN} more` : "";
   return `belongs to another job: ${differences.slice(0, DIFFERENCES_SHOWN).join("; ")}${more}`;
+}
+
+/** Whether two lists of dependency ids name the same tasks (in any order). */
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  if (!Array.isArray(a) || a.length !== b.length) return false;
+  const sorted = (ids: readonly string[]) => JSON.stringify([...ids].sort());
+  return sorted(a) === sorted(b);
 }
 
 /** The tasks whose last record says they succeeded with an output that can be restored. */
@@ -238,7 +311,7 @@ function restorable(t: TaskTable, records: readonly JournalRecord[]): Map<number
   for (const [id, r] of last) {
     if (r.status !== "succeeded" || r.resumable === false) continue;
     const i = t.indexOf(id);
-    if (i === undefined) continue;
+    if (i === undefined || i >= t.planned) continue; // (tasks added with addTask are journaled, not restored)
     try {
       restore.set(i, { output: r.output === undefined ? undefined : JSON.parse(r.output), attempts: r.attempts });
     } catch {

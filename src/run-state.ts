@@ -21,6 +21,8 @@ export class RunState {
   /** True when the runtime explores schedules (it has `defer`): timers then carry trace labels. */
   readonly controlled: boolean;
   phase: Phase = "created";
+  /** True while the run's journal is being read: nothing is made ready before it says what to restore. */
+  opening = false;
   /** Set once the whole run is cancelled (by its signal, `cancel()`, failFast or a fault). */
   cancel: CancelledError | undefined = undefined;
 

@@ -72,7 +72,12 @@ export class TaskLifecycle {
       else remaining++;
     }
     t.remaining[i] = remaining;
-    if (this.#s.phase === "created") return; // the start of the run readies it with the others
+    // The start of the run readies it with the others (also once a journal being read said what to restore).
+    if (this.#s.phase === "created") return;
+    if (this.#s.opening) {
+      if (blocker >= 0) this.#skip(i, blocker);
+      return;
+    }
     if (blocker >= 0) this.#skip(i, blocker);
     else if (remaining === 0) this.makeReady(i);
   }

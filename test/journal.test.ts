@@ -1,6 +1,17 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { FlotillaError, Job, memoryJournal, run, start, type Journal, type JournalRecord, type JournalTaskRecord } from "../src/index.ts";
+import {
+  FlotillaError,
+  Job,
+  memoryJournal,
+  run,
+  start,
+  type Journal,
+  type JournalJobRecord,
+  type JournalRecord,
+  type JournalTaskRecord,
+} from "../src/index.ts";
+import { childProcess, command } from "../adapters/child-process/index.ts";
 import { deferred, untilAborted } from "./helpers.ts";
 
 /** A diamond with a tail: a -> (b, c) -> d -> e, counting how often each body runs. */
@@ -211,6 +222,128 @@ describe("journal and resume", () => {
     assert.equal(onWrite.counts.succeeded + onWrite.counts.cancelled, 5);
     assert.equal(onWrite.tasks.get("e")?.status, "cancelled");
     assert.equal(closed, 1);
+  });
+
+  it("a cancel while a resumed run reads its journal loses none of the recorded successes", async () => {
+    const journal = memoryJournal();
+    await run(countedJob().job, { journal });
+    for (const cancel of ["run", "task"] as const) {
+      const again = countedJob();
+      const handle = start(again.job, { journal });
+      if (cancel === "run") handle.cancel("changed my mind");
+      else handle.cancelTask("a", "not now");
+      await handle.result;
+      assert.deepEqual(again.runs, {}, `cancel ${cancel}: nothing ran`);
+      const third = countedJob();
+      const result = await run(third.job, { journal });
+      assert.equal(result.status, "succeeded");
+      assert.deepEqual(third.runs, {}, `after a cancel of the ${cancel} during the open, everything is still restored`);
+    }
+    const runs = journal.records().filter((r) => r.type === "run");
+    // A run record says what was restored: a run cancelled while opening records none; one that went on
+    // after a task was cancelled (its dependents skipped) restored nothing.
+    assert.deepEqual(
+      runs.map((r) => r.restored),
+      [0, 5, 0, 5],
+    );
+  });
+
+  it("journals an error whose code JSON cannot write, and an output JSON would change as not resumable", async () => {
+    const records: JournalRecord[] = [];
+    const strict: Journal = {
+      name: "strict",
+      open: async () => [],
+      append: async (more) => {
+        records.push(...(JSON.parse(JSON.stringify(more)) as JournalRecord[]));
+      },
+      close: async () => {},
+    };
+    const job = new Job("odd")
+      .task("bigcode", () => {
+        throw Object.assign(new Error("upstream said no"), { code: 10n });
+      })
+      .task("date", () => new Date(0))
+      .task("nan", () => ({ n: Number.NaN }))
+      .task("map", () => new Map([[1, 2]]))
+      .task("plain", () => ({ list: [1, "x", null, { ok: true }] }));
+    const result = await run(job, { journal: strict });
+    assert.equal(result.status, "failed");
+    assert.match(String((result.error as Error).message), /upstream said no/);
+    const byId = new Map(taskRecords(records).map((r) => [r.id, r]));
+    assert.deepEqual(byId.get("bigcode")?.error, { name: "Error", message: "upstream said no" });
+    for (const id of ["date", "nan", "map"]) assert.equal(byId.get(id)?.resumable, false, id);
+    assert.equal(byId.get("plain")?.output, '{"list":[1,"x",null,{"ok":true}]}');
+  });
+
+  it("restores dependents before their dependencies, so no restored task is announced ready", async () => {
+    const journal = memoryJournal();
+    await run(countedJob().job, { journal });
+    const handle = start(countedJob().job, { journal });
+    const ready: string[] = [];
+    handle.on("task:ready", (e) => ready.push(e.taskId));
+    await handle.result;
+    assert.deepEqual(ready, []);
+  });
+
+  it("a task added to the run is not part of the job's identity, and one added while the journal opens waits for it", async () => {
+    const journal = memoryJournal();
+    const gate = deferred();
+    let opened = deferred();
+    const gated: Journal = {
+      name: "gated",
+      open: async () => {
+        opened.resolve();
+        const records = await journal.open();
+        await gate.promise;
+        return records;
+      },
+      append: (records) => journal.append(records),
+      close: () => journal.close(),
+    };
+    const order: string[] = [];
+    const first = start(countedJob().job, { journal: gated });
+    first.addTask("early", () => order.push("early ran"));
+    await opened.promise;
+    first.addTask("extra", () => order.push("extra ran"));
+    assert.equal(order.length, 0, "nothing runs before the journal was read");
+    gate.resolve();
+    assert.equal((await first.result).status, "succeeded");
+    const head = journal.records()[0] as JournalJobRecord;
+    assert.deepEqual(
+      head.tasks.map((t) => t.id),
+      ["a", "b", "c", "d", "e"],
+    );
+    opened = deferred();
+    const second = start(countedJob().job, { journal: gated });
+    second.addTask("extra", () => order.push("extra ran again"));
+    second.on("task:succeeded", (e) => e.restored && order.push(`restored ${e.taskId}`));
+    assert.equal((await second.result).status, "succeeded", "the same job, resumed");
+    assert.deepEqual(order, ["early ran", "extra ran", "restored e", "restored d", "restored b", "restored c", "restored a", "extra ran again"]);
+  });
+
+  it("names the field of a command that changed, and takes dependencies in any order", async () => {
+    const journal = memoryJournal();
+    const provider = childProcess({ slots: 1 });
+    const make = (argv: string[], env: Record<string, string>, deps: ("a" | "z")[]) =>
+      new Job("cmd")
+        .task("a", command(["true"]))
+        .task("z", command(["true"]))
+        .task("b", { dependsOn: deps }, command(argv, { env, output: "none" }));
+    assert.equal((await run(make(["true"], { K: "1" }, ["a", "z"]), { journal, provider })).status, "succeeded");
+    assert.equal((await run(make(["true"], { K: "1" }, ["z", "a"]), { journal, provider })).status, "succeeded");
+    const changed = await run(make(["true", "x"], { K: "2" }, ["a", "z"]), { journal, provider });
+    assert.equal((changed.error as FlotillaError).code, "E_JOURNAL_MISMATCH");
+    assert.match((changed.error as FlotillaError).message, /task "b" changed its argv, options\.env/);
+    assert.doesNotMatch(JSON.stringify(journal.records()), /"K"|"1"/, "the env itself is not in the journal");
+  });
+
+  it("keeps the trace out of JSON.stringify(result)", async () => {
+    const result = await run(
+      new Job("t").task("a", () => 1),
+      { trace: true },
+    );
+    assert.ok(result.trace !== undefined);
+    assert.ok(!("trace" in JSON.parse(JSON.stringify(result))));
   });
 
   it("refuses what is not a journal", async () => {
