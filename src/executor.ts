@@ -326,7 +326,7 @@ export class Executor implements LifecycleHost {
     if (this.#onCallerAbort !== undefined) s.options.signal!.removeEventListener("abort", this.#onCallerAbort);
     this.#onCallerAbort = undefined;
     const pools = await this.#placement.close();
-    if (this.#journal !== undefined) await this.#journal.close();
+    if (this.#journal !== undefined) await this.#journal.close(this.runtime, s.options.stopTimeoutMs);
     s.phase = "ended";
     const finishedAt = this.runtime.now();
     const status = this.#jobStatus();

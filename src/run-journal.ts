@@ -8,6 +8,7 @@
 import { FlotillaError, isFlotillaError, messageOf } from "./errors.ts";
 import { JOURNAL_FORMAT, type Journal, type JournalJobRecord, type JournalRecord, type JournalTaskRecord, type JournalTaskShape } from "./journal.ts";
 import { errorJson } from "./result-view.ts";
+import type { Runtime, TimerHandle } from "./runtime.ts";
 import type { TaskTable } from "./task-table.ts";
 import { STATE_NAMES, SUCCEEDED } from "./task-state.ts";
 
@@ -113,8 +114,20 @@ export class RunJournal {
     this.#flushSoon();
   }
 
-  /** Waits for every record to be appended, then closes the journal. Never rejects. */
-  async close(): Promise<void> {
+  /**
+   * Waits for every record to be appended, then closes the journal; never rejects. A journal that does
+   * not answer (an open, append or close still pending) within `timeoutMs` fails the run with
+   * E_JOURNAL_FAILED, and the run ends anyway: nothing in a run waits on a plug-in without a bound.
+   */
+  async close(runtime: Runtime, timeoutMs: number): Promise<void> {
+    let timer: TimerHandle | undefined;
+    const late = new Promise<"late">((resolve) => (timer = runtime.setTimer(timeoutMs, () => resolve("late"))));
+    const outcome = await Promise.race([this.#drainAndClose().then(() => "done" as const), late]);
+    runtime.clearTimer(timer!);
+    if (outcome === "late") this.#fail(new Error(`it did not answer within ${timeoutMs} ms (stopTimeoutMs) at the end of the run`), "was given up");
+  }
+
+  async #drainAndClose(): Promise<void> {
     if (this.#opening !== undefined) await this.#opening;
     while (this.#writing !== undefined) await this.#writing;
     if (this.#opened && this.error === undefined && this.#pending.length > 0) {

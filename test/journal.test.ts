@@ -12,7 +12,8 @@ import {
   type JournalTaskRecord,
 } from "../src/index.ts";
 import { childProcess, command } from "../adapters/child-process/index.ts";
-import { deferred, untilAborted } from "./helpers.ts";
+import { virtualRuntime } from "../src/testing/index.ts";
+import { deferred, flush, untilAborted } from "./helpers.ts";
 
 /** A diamond with a tail: a -> (b, c) -> d -> e, counting how often each body runs. */
 function countedJob(name = "diamond", gate?: Promise<void>) {
@@ -344,6 +345,29 @@ describe("journal and resume", () => {
     );
     assert.ok(result.trace !== undefined);
     assert.ok(!("trace" in JSON.parse(JSON.stringify(result))));
+  });
+
+  it("ends a run whose journal never answers (an append; an open, once cancelled) after stopTimeoutMs, failed with E_JOURNAL_FAILED", async () => {
+    const runtime = virtualRuntime();
+    for (const stuck of ["open", "append"] as const) {
+      const journal: Journal = {
+        name: "stuck",
+        open: () => (stuck === "open" ? new Promise(() => {}) : Promise.resolve([])),
+        append: () => new Promise(() => {}),
+        close: async () => {},
+      };
+      const handle = start(
+        new Job("j").task("a", () => 1),
+        { journal, runtime, stopTimeoutMs: 5_000 },
+      );
+      if (stuck === "open") {
+        await flush(); // the run began, its journal's open is pending: cancelling now ends it within the bound
+        handle.cancel("enough");
+      }
+      const result = await handle.result;
+      assert.equal(result.status, "failed", stuck);
+      assert.match((result.error as Error).message, /journal "stuck" was given up: it did not answer within 5000 ms/);
+    }
   });
 
   it("refuses what is not a journal", async () => {
