@@ -40,7 +40,10 @@ function program(done: (code: number) => void): Command {
     .option("--fail-fast", "cancel everything at the first task that fails for good")
     .option("--json", "write every run event as one JSON object per line on stdout, and nothing else there")
     .option("--grace <ms>", `how long cancelled tasks get to stop before they are abandoned (default: ${DEFAULT_GRACE_MS})`)
-    .option("--dry-run", "simulate the job: print its makespan, peak nodes per pool and cost; run nothing")
+    .option(
+      "--dry-run",
+      "simulate the job: print whether the plan succeeds, its makespan, peak nodes per pool and cost; run nothing (exit 1 when a task would not succeed)",
+    )
     .option("-q, --quiet", "hide the tasks' output lines")
     .addOption(new Option("--journal <path>", "record the run in a journal; run again to resume it"))
     .addOption(new Option("--trace <file>", "write the run's trace to a file"))

@@ -62,7 +62,23 @@ export function parseGraceMs(text: string): number {
   return value;
 }
 
+/**
+ * `--dry-run` executes nothing, so there is no run to journal (nothing to resume later) and no run to
+ * trace or report: combined with those flags it is refused rather than silently ignoring them.
+ */
+function checkDryRunFlags(flags: RawRunFlags): void {
+  if (flags.dryRun !== true) return;
+  const given = (["journal", "trace", "report"] as const).filter((flag) => flags[flag] !== undefined).map((flag) => `--${flag}`);
+  if (given.length > 0) {
+    throw new FlotillaError(
+      "E_INVALID_OPTION",
+      `--dry-run cannot be combined with ${given.join(", ")}: a dry run executes nothing, so there is no run to journal, trace or report (leave out --dry-run to run the job, or leave out ${given.join(", ")})`,
+    );
+  }
+}
+
 export function runCommandOptions(file: string, flags: RawRunFlags): RunCommandOptions {
+  checkDryRunFlags(flags);
   return {
     file,
     concurrency: flags.concurrency === undefined ? Infinity : parseConcurrency(flags.concurrency),

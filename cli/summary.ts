@@ -49,7 +49,10 @@ export function summaryText(result: RunResult<any>, options: SummaryOptions): st
     parts.push(errors.toString());
   }
 
+  // A task restored from the journal did not run in this run (its times are the run's start): it is
+  // not among the slowest.
   const timed = [...result.tasks].flatMap(([id, task]) => {
+    if (task.restored) return [];
     const ms = durationOf(task);
     return ms === undefined ? [] : [{ id, ms, task }];
   });

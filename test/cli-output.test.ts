@@ -4,11 +4,13 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CancelledError, FlotillaError, Job, run } from "../src/index.ts";
+import { CancelledError, FlotillaError, Job, memoryJournal, run } from "../src/index.ts";
+import type { Journal } from "../src/journal.ts";
 import type { RunEvent } from "../src/events.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
 import { describeError, exitCodeOfError, exitCodeOfStatus } from "../cli/exit-codes.ts";
 import { formatDuration } from "../cli/format.ts";
+import { journalRefusal } from "../cli/journal-refusal.ts";
 import { parseConcurrency, parseGraceMs, runCommandOptions } from "../cli/options.ts";
 import { renderFrame } from "../cli/progress/frame.ts";
 import { eventJson } from "../cli/progress/json.ts";
@@ -164,6 +166,61 @@ describe("cli: summary", () => {
   });
 });
 
+describe("cli: summary of a resumed run", () => {
+  it("leaves tasks restored from the journal out of the slowest tasks (they did not run)", async () => {
+    const journal = memoryJournal();
+    let fail = true;
+    const job = new Job<Record<string, unknown>>("resumed");
+    job.task("long", ({ sleep }) => sleep(1_000));
+    job.task("flaky", async ({ sleep }) => {
+      await sleep(200);
+      if (fail) throw new Error("not yet");
+    });
+    const first = await run(job, { runtime: virtualRuntime(), trace: true, journal });
+    assert.equal(first.status, "failed");
+    fail = false;
+    const again = await run(job, { runtime: virtualRuntime(), trace: true, journal });
+    assert.equal(again.tasks.get("long")!.restored, true);
+    const text = summaryText(again, { width: 100 });
+    const slowest = text.split("slowest tasks")[1]!.split("└")[0]!;
+    assert.match(slowest, /│ flaky +│ 200ms +│ 1 +│/);
+    assert.doesNotMatch(slowest, /long/);
+  });
+});
+
+describe("cli: a journal that refuses the run, and one that fails it", () => {
+  /** A memory journal whose open() or whose append of a task's end fails. */
+  function failing(at: "open" | "task record"): Journal {
+    const inner = memoryJournal("flaky journal");
+    return {
+      name: inner.name,
+      open: () => (at === "open" ? Promise.reject(new Error("cannot read the file")) : inner.open()),
+      append: (records) => (records.some((r) => r.type === "task") ? Promise.reject(new Error("disk full")) : inner.append(records)),
+      close: () => inner.close(),
+    };
+  }
+  const job = () => new Job<Record<string, unknown>>("j").task("a", () => 1).task("b", { dependsOn: ["a"] }, () => 2);
+
+  it("a journal that fails before any task did anything is a refusal (exit 2): nothing ran", async () => {
+    const result = await run(job(), { runtime: virtualRuntime(), journal: failing("open") });
+    assert.equal(journalRefusal(result)?.code, "E_JOURNAL_FAILED");
+  });
+
+  it("a journal that fails after a task was attempted fails the run (exit 1, with its summary)", async () => {
+    const result = await run(job(), { runtime: virtualRuntime(), journal: failing("task record") });
+    assert.equal((result.error as FlotillaError).code, "E_JOURNAL_FAILED");
+    assert.equal(result.tasks.get("a")!.attempts, 1);
+    assert.equal(journalRefusal(result), undefined);
+  });
+
+  it("another run's lock on the journal, before anything ran, is a refusal", async () => {
+    const journal = memoryJournal();
+    await journal.open();
+    const result = await run(job(), { runtime: virtualRuntime(), journal });
+    assert.equal(journalRefusal(result)?.code, "E_JOURNAL_LOCKED");
+  });
+});
+
 describe("cli: flags and errors", () => {
   it("reads --concurrency as a whole number >= 1 or Infinity, and --grace as milliseconds", () => {
     assert.equal(parseConcurrency("4"), 4);
@@ -190,6 +247,19 @@ describe("cli: flags and errors", () => {
       trace: "t.json",
       report: "r.html",
     });
+  });
+
+  it("refuses --dry-run with --journal, --trace or --report, naming them: a dry run executes nothing", () => {
+    for (const [flags, named] of [
+      [{ journal: "j" }, "--journal"],
+      [{ trace: "t.json", report: "r.html" }, "--trace, --report"],
+    ] as const) {
+      assert.throws(() => runCommandOptions("job.yaml", { dryRun: true, ...flags }), {
+        code: "E_INVALID_OPTION",
+        message: new RegExp(`^--dry-run cannot be combined with ${named}: a dry run executes nothing`),
+      });
+    }
+    assert.equal(runCommandOptions("job.yaml", { dryRun: true }).dryRun, true);
   });
 
   it("maps a run's status and an error to the exit code, and shows a user's error without a stack", () => {

@@ -5,7 +5,8 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixture, flotilla, flotillaInTerminal, hasScript, root, startCommand, bin, sendSignal, killStrays, type Running } from "./fixtures/cli/flotilla.ts";
 import { isRunning } from "./processes.ts";
@@ -134,7 +135,10 @@ describe("flotilla run: flags", () => {
     // The tasks run `false`: a real run would fail. Estimates 2 s then 1.4 s, VMs booting in 1 s.
     const plain = await flotilla(["run", fixture("dry-run.yaml"), "--dry-run"]);
     assert.equal(plain.code, 0, plain.stderr);
-    assert.match(plain.stdout, /^dry run of job "dry": 2 tasks, nothing was run\n {2}makespan +4\.\ds\n {2}peak nodes +render 1\n {2}cost +0\.0\d{3}\n$/);
+    assert.match(
+      plain.stdout,
+      /^dry run of job "dry": 2 tasks, nothing was run\n {2}plan +succeeded\n {2}makespan +4\.\ds\n {2}peak nodes +render 1\n {2}cost +0\.0\d{3}\n$/,
+    );
     const json = await flotilla(["run", fixture("dry-run.yaml"), "--dry-run", "--json"]);
     const report = JSON.parse(json.stdout) as { makespanMs: number; criticalPath: string[]; criticalPathMs: number; peakNodes: unknown; cost: number };
     assert.deepEqual(report.criticalPath, ["a", "b"]);
@@ -142,6 +146,45 @@ describe("flotilla run: flags", () => {
     assert.ok(report.makespanMs >= 4400 && report.makespanMs < 5000, `makespan ${report.makespanMs}: boot, then 3.4 s of work`);
     assert.deepEqual(report.peakNodes, { render: 1 });
     assert.ok(report.cost > 0.009 && report.cost < 0.011, `cost ${report.cost}: about 10 VM-seconds at 0.001 a second`);
+  });
+
+  it("--dry-run of a plan that fails says so, lists each task that would not succeed with why, and exits 1; --json too", async () => {
+    // Every VM fails to boot: "a" fails, "b" (after it) is skipped.
+    const plain = await flotilla(["run", fixture("dry-run-fails.yaml"), "--dry-run"]);
+    assert.equal(plain.code, 1, plain.stderr);
+    assert.match(plain.stdout, /^dry run of job "dry-fails": 2 tasks, nothing was run\n {2}plan +failed: 2 of 2 tasks would not succeed\n/);
+    assert.match(
+      plain.stdout,
+      /\n {2}would not succeed:\n {4}a {2}failed: .*could not start a node: .*failed to start.*\n {4}b {2}skipped: .*dependency "a" failed\n$/,
+    );
+    const json = await flotilla(["run", fixture("dry-run-fails.yaml"), "--dry-run", "--json"]);
+    assert.equal(json.code, 1, json.stderr);
+    const report = JSON.parse(json.stdout) as { status: string; unfinished: { id: string; status: string }[] };
+    assert.equal(report.status, "failed");
+    assert.deepEqual(
+      report.unfinished.map((task) => [task.id, task.status]),
+      [
+        ["a", "failed"],
+        ["b", "skipped"],
+      ],
+    );
+  });
+
+  it("--dry-run with --journal, --trace or --report is refused with exit 2, saying a dry run executes nothing; nothing is written", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "flotilla-cli-dry-"));
+    try {
+      const trace = join(dir, "trace.json");
+      const both = await flotilla(["run", fixture("dry-run.yaml"), "--dry-run", "--trace", trace, "--report", join(dir, "r.html")]);
+      assert.equal(both.code, 2);
+      assert.match(both.stderr, /^flotilla: E_INVALID_OPTION: --dry-run cannot be combined with --trace, --report: a dry run executes nothing/);
+      assert.equal(both.stdout, "", "nothing ran");
+      const journal = await flotilla(["run", fixture("dry-run.yaml"), "--dry-run", "--journal", join(dir, "j")]);
+      assert.equal(journal.code, 2);
+      assert.match(journal.stderr, /--dry-run cannot be combined with --journal: /);
+      assert.deepEqual(readdirSync(dir), [], "no file was written");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("--fail-fast cancels the rest at the first failure: the run fails (exit 1) and the waiting command is stopped", async () => {

@@ -1,6 +1,7 @@
 /**
  * flotilla/file-journal against the built package: records round-trip across close and open; a torn
- * last line is dropped and cut off, a damaged line before it is refused with its number; one writer per
+ * tail (even one holding newlines) is dropped and cut off, a bad line before an intact one is refused
+ * with its number; one writer per
  * journal (in this process, through a symbolic link, from another process), a lock left by a killed
  * process taken over; a process killed while appending leaves a journal that opens; file system errors
  * and bad arguments. Runs under Node and Deno.
@@ -147,6 +148,9 @@ describe("fileJournal: torn and damaged lines", () => {
     ["a last line whose checksum does not match", line([run(3)]).replace('"at":3', '"at":9')],
     ["a last line with a page of zeros inside", `[{"type":"run",${"\0".repeat(40)}}]\t00000000\n`],
     ["a last line without a checksum", "\0\0\0\0\n"],
+    // Power loss: the unwritten part of the last append holds stale bytes of an older file, newlines included.
+    ["a torn last line whose stale bytes hold newlines", `[{"type":"task","id":"a","sta${"old log line 1\nold log line 2\nold lo"}`],
+    ["a torn last line whose stale bytes end with a newline", `[{"type":"run","at":3}]\t0000${"\nold log line\n\n"}`],
   ];
   for (const [what, tail] of torn) {
     it(`drops ${what}, cuts it off, and later appends read back cleanly`, async () => {
@@ -170,6 +174,14 @@ describe("fileJournal: torn and damaged lines", () => {
     await rejectsWith(readBack(), "E_JOURNAL_FAILED", literal(path), /damaged at line 3 of 4/, /checksum does not match/, /head -n 2/);
     assert.equal(readFileSync(path, "utf8"), damaged);
     assert.equal(existsSync(`${path}.lock`), false, "the lock is released");
+  });
+
+  it("refuses bad lines followed by an intact one, naming the first bad line: the torn tail ends at the last intact line", async () => {
+    await write([run(1)], [run(2)]);
+    const damaged = `${readFileSync(path, "utf8")}no checksum\nnor here\n${line([run(3)])}`;
+    writeFileSync(path, damaged);
+    await rejectsWith(readBack(), "E_JOURNAL_FAILED", /damaged at line 4 of 6: it has no checksum, and line 6 after it is intact/, /head -n 3/);
+    assert.equal(readFileSync(path, "utf8"), damaged);
   });
 
   it("refuses a line whose checksum matches but that holds no records, even the last one", async () => {

@@ -12,9 +12,11 @@
  *
  * One line per append rather than per record makes an append all or nothing after a crash. The pages
  * of a write not yet fsynced reach the disk in any order (a page of zeros can sit between two written
- * ones), but they all belong to the last line, which is dropped as a whole when it is incomplete or
- * fails its checksum. Every line before the last was fsynced before the next one was written, so a bad
- * one there is damage, not a crash, and is refused.
+ * ones), and after a power loss the unwritten part may hold stale bytes of an older file, newlines
+ * included: a torn append can look like several bad lines. So the torn tail is every bad line (one that
+ * is incomplete or fails its checksum) with no intact line after it; it is dropped as a whole, from its
+ * first bad line on. Every append was fsynced before the next one was written, so a bad line with an
+ * intact line after it changed after it was synced: that is damage, not a crash, and is refused.
  */
 import { FlotillaError } from "../../src/errors.ts";
 import type { JournalRecord } from "../../src/journal.ts";
@@ -50,14 +52,14 @@ export type ParsedJournal =
       readonly records: JournalRecord[];
       /** Bytes of the intact part: the header and every good line. */
       readonly intactBytes: number;
-      /** Whether a torn last line follows the intact part (it is dropped). */
+      /** Whether a torn tail (bad lines with no intact line after them) follows the intact part (it is dropped). */
       readonly torn: boolean;
     };
 
 /**
  * Reads a journal file's bytes. Throws E_JOURNAL_FAILED for a file that is not a journal or is damaged
- * before its last line (naming the line), E_JOURNAL_MISMATCH for a journal of another format version.
- * `file` names the file in messages.
+ * (a bad line with an intact line after it, or an intact line that holds no records; naming the line),
+ * E_JOURNAL_MISMATCH for a journal of another format version. `file` names the file in messages.
  */
 export function parseJournal(bytes: Uint8Array, file: string): ParsedJournal {
   const headerEnd = checkHeader(bytes, file);
@@ -65,19 +67,28 @@ export function parseJournal(bytes: Uint8Array, file: string): ParsedJournal {
   const records: JournalRecord[] = [];
   let start = headerEnd;
   let line = 1;
+  // The first bad line not yet followed by an intact one: the torn tail starts there, unless an intact line comes later.
+  let firstBad: { start: number; line: number; reason: string } | undefined;
   while (start < bytes.length) {
     line++;
     const newline = bytes.indexOf(NEWLINE, start);
-    // A line without its newline is the end of a write that did not finish.
-    if (newline === -1) return { fresh: false, records, intactBytes: start, torn: true };
+    // A line without its newline is the end of a write that did not finish: part of the torn tail.
+    if (newline === -1) break;
     const decoded = decodeLine(bytes.subarray(start, newline));
-    const last = newline + 1 === bytes.length;
-    if ("torn" in decoded && last) return { fresh: false, records, intactBytes: start, torn: true };
-    if (!("records" in decoded)) throw damaged(file, line, countLines(bytes), "torn" in decoded ? decoded.torn : decoded.damaged);
-    for (const record of decoded.records) records.push(record); // not push(...): a batch can be longer than the argument limit
+    if ("torn" in decoded) {
+      firstBad ??= { start, line, reason: decoded.torn };
+    } else if (firstBad !== undefined) {
+      // An intact line (its checksum holds) after a bad one: that bad line had been synced, so it is damage.
+      throw damaged(file, firstBad.line, countLines(bytes), `${firstBad.reason}, and line ${line} after it is intact`);
+    } else if ("damaged" in decoded) {
+      throw damaged(file, line, countLines(bytes), decoded.damaged);
+    } else {
+      for (const record of decoded.records) records.push(record); // not push(...): a batch can be longer than the argument limit
+    }
     start = newline + 1;
   }
-  return { fresh: false, records, intactBytes: start, torn: false };
+  const intactBytes = firstBad?.start ?? start;
+  return { fresh: false, records, intactBytes, torn: intactBytes < bytes.length };
 }
 
 /** The end of the header, or undefined when the file holds no complete header yet (nothing to lose). */
@@ -132,6 +143,6 @@ function countLines(bytes: Uint8Array): number {
 function damaged(file: string, line: number, lines: number, reason: string): FlotillaError {
   return new FlotillaError(
     "E_JOURNAL_FAILED",
-    `file journal "${file}" is damaged at line ${line} of ${lines}: ${reason}. Only a torn last line (a crash while it was written) is dropped; a bad line before the last one changed after it was synced, so the journal is not resumed from. The lines before line ${line} are intact: to resume from them, keep only those (head -n ${line - 1}).`,
+    `file journal "${file}" is damaged at line ${line} of ${lines}: ${reason}. Only a torn tail (bad lines after the last intact one: a crash while the last line was written) is dropped; a bad line before an intact one changed after it was synced, so the journal is not resumed from. The lines before line ${line} are intact: to resume from them, keep only those (head -n ${line - 1}).`,
   );
 }

@@ -16,8 +16,9 @@ import { type HeldLock, acquireLock, releaseLock } from "./lock.ts";
  * - `open()` takes the lock file `<path>.lock` (refused with E_JOURNAL_LOCKED while another process on
  *   this host that is still running, or any process on another host, holds it; a lock left by a process
  *   that has ended is taken over), creates the file if it is missing, and returns its records. A torn
- *   last line (a crash while it was written) is dropped and cut off; a damaged line before it is refused
- *   with E_JOURNAL_FAILED naming the line.
+ *   tail (a crash while the last line was written: bad lines, maybe several when stale bytes with
+ *   newlines filled it, and no intact line after them) is dropped and cut off; a bad line with an intact
+ *   line after it is damage, refused with E_JOURNAL_FAILED naming the line.
  * - `append(records)` writes them as one line and resolves after fsync (fdatasync): they survive a crash
  *   of the process or the machine. After a crash an append is there whole or not at all.
  * - `close()` closes the file and removes the lock.
@@ -109,7 +110,7 @@ class FileJournal implements Journal {
         await step(file, "create the journal", () => writeHeader(handle!, target, bytes.length));
         this.#size = HEADER.length;
       } else {
-        if (parsed.torn) await step(file, "cut off its torn last line", () => truncateSynced(handle!, parsed.intactBytes));
+        if (parsed.torn) await step(file, "cut off its torn tail", () => truncateSynced(handle!, parsed.intactBytes));
         this.#size = parsed.intactBytes;
         records = parsed.records;
       }
@@ -150,7 +151,7 @@ class FileJournal implements Journal {
     } catch (error) {
       this.#failure = journalFailed(file, "append", error);
       // Cut off what part of the line was written, so a later run finds a clean end (it would drop a
-      // torn last line anyway). After a failed fsync the page cache is not trusted again: no retry.
+      // torn tail anyway). After a failed fsync the page cache is not trusted again: no retry.
       await handle.truncate(this.#size).catch(() => {});
       throw this.#failure;
     }

@@ -6,12 +6,14 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileJournal } from "../../adapters/file-journal/index.ts";
-import { FlotillaError } from "../../src/errors.ts";
+import { messageOf } from "../../src/errors.ts";
 import { htmlReport } from "../../src/report/index.ts";
 import type { RunResult } from "../../src/result.ts";
 import type { RunOptions } from "../../src/run-options.ts";
 import { start } from "../../src/run.ts";
 import { EXIT, exitCodeOfStatus } from "../exit-codes.ts";
+import { checkFileFlags } from "../file-flags.ts";
+import { journalRefusal } from "../journal-refusal.ts";
 import { formatDuration } from "../format.ts";
 import { stderr, stdout } from "../io.ts";
 import { loadJobFile, type LoadedJob } from "../load.ts";
@@ -34,28 +36,27 @@ function runOptionsOf(options: RunCommandOptions, loaded: LoadedJob): RunOptions
   };
 }
 
-/** `--trace FILE` and `--report FILE`: the run's trace as JSON, and the HTML timeline made of it. */
+/**
+ * `--trace FILE` and `--report FILE`: the run's trace as JSON, and the HTML timeline made of it. Their
+ * folders were checked before the run, but a write can still fail (the folder was removed meanwhile, the
+ * disk is full): each failure is said on stderr, without a stack, and the other file is still written.
+ */
 function writeTraceFiles(options: RunCommandOptions, result: RunResult<any>): void {
   const trace = result.trace!;
+  const write = (flag: string, path: string, what: string, content: () => string, note: string): void => {
+    try {
+      writeFileSync(path, content());
+      stderr.write(`flotilla: ${what} written to ${path}${note}\n`);
+    } catch (error) {
+      stderr.write(`flotilla: ${flag}: could not write the ${what} to ${path}: ${messageOf(error)}\n`);
+    }
+  };
   if (options.trace !== undefined) {
-    writeFileSync(options.trace, `${JSON.stringify(trace)}\n`);
-    stderr.write(`flotilla: trace written to ${options.trace} (open it in ui.perfetto.dev or chrome://tracing)\n`);
+    write("--trace", options.trace, "trace", () => `${JSON.stringify(trace)}\n`, " (open it in ui.perfetto.dev or chrome://tracing)");
   }
   if (options.report !== undefined) {
-    writeFileSync(options.report, htmlReport(trace, { title: `flotilla: ${result.job}` }));
-    stderr.write(`flotilla: report written to ${options.report}\n`);
+    write("--report", options.report, "report", () => htmlReport(trace, { title: `flotilla: ${result.job}` }), "");
   }
-}
-
-/**
- * A journal that refused the run (another run holds it, or it is another job's) means nothing ran:
- * the command says why and exits 2, as for a bad option. One that failed mid-run fails the run (1).
- */
-function journalRefusal(result: RunResult<any>): FlotillaError | undefined {
-  const error = result.error;
-  return error instanceof FlotillaError && (error.code === "E_JOURNAL_LOCKED" || error.code === "E_JOURNAL_MISMATCH" || error.code === "E_JOURNAL_FAILED")
-    ? error
-    : undefined;
 }
 
 /**
@@ -81,6 +82,7 @@ function stopOnSignals(handle: { cancel(reason?: unknown): void }, progress: Pro
 }
 
 export async function runCommand(options: RunCommandOptions): Promise<number> {
+  if (!options.dryRun) checkFileFlags(options);
   const loaded = await loadJobFile(options.file);
   if (options.dryRun) return dryRun(loaded, options);
   const handle = start(loaded.job, runOptionsOf(options, loaded));
@@ -94,11 +96,10 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     stopListening();
     progress.finish();
   }
-  writeTraceFiles(options, result);
   const refusal = journalRefusal(result);
   if (refusal !== undefined) {
     stderr.write(`flotilla: ${refusal.code}: ${refusal.message}\n`);
-    if (refusal.code !== "E_JOURNAL_FAILED") return EXIT.invalid;
+    return EXIT.invalid;
   }
   if (mode !== "json") {
     stdout.write(summaryText(result, { width: process.stdout.columns || 100 }));
@@ -108,5 +109,10 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
       stdout.write(`journal ${options.journal}: ${restored} task${restored === 1 ? "" : "s"} restored from an earlier run\n`);
     }
   }
+  // After the summary, so a file that cannot be written does not hide how the run went. A failed write
+  // keeps the run's exit code: the code says how the job ended (scripts retry or alert on it), and
+  // turning a succeeded run into 1 ("a task failed") would send them after a task that did not fail.
+  // The failure is on stderr, and the file is missing, for whoever reads it.
+  writeTraceFiles(options, result);
   return exitCodeOfStatus(result.status);
 }
