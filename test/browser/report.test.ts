@@ -15,6 +15,7 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { Job, start, TraceRecorder, type ChromeTrace, type ComputeProvider, type TaskContext } from "../../dist/index.js";
 import { criticalPath, htmlReport, summarize } from "../../dist/report.js";
 import { virtualRuntime } from "../../dist/testing.js";
+import { slotProvider } from "../trace-helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const OUTPUT = fileURLToPath(new URL("../../test-output/", import.meta.url));
@@ -23,18 +24,6 @@ const HOSTILE = '</script><b id="pwned">x</b>';
 
 /** In the page: whether the details box shows `text` (the tests' tsconfig has no DOM types, hence `any`). */
 const tipShows = (text: string): boolean => Boolean((globalThis as any).document.getElementById("tip")?.textContent?.includes(text));
-
-/** A provider of numbered nodes with `slots` each, running function bodies in this process. */
-function nodes(name: string, slots: number, maxNodes: number): ComputeProvider {
-  let started = 0;
-  return {
-    name,
-    maxNodes,
-    startNode: () => ({ id: `${name}-${++started}`, slots }),
-    stopNode: () => {},
-    run: (_node, body, ctx) => (body as (c: TaskContext<any>) => unknown)(ctx),
-  };
-}
 
 /** Runs `job` under the virtual clock with a recorder hearing every event; the dependencies come from `deps`. */
 async function traced(job: Job<Record<string, unknown>>, deps: Map<string, string[]>, pools: Record<string, ComputeProvider>): Promise<ChromeTrace> {
@@ -146,7 +135,7 @@ describe("the HTML report in Chromium", () => {
 
   it("draws every attempt, the critical path, the failure and the summary, and loads nothing", async () => {
     const { job, deps } = buildJob();
-    const trace = await traced(job, deps, { default: nodes("cpu", 2, 3), gpu: nodes("gpu", 1, 2) });
+    const trace = await traced(job, deps, { default: slotProvider("cpu", 2, 3), gpu: slotProvider("gpu", 1, 2) });
     const summary = summarize(trace);
     const path = criticalPath(trace);
     assert.equal(summary.tasks.total, 30);
@@ -222,7 +211,7 @@ describe("the HTML report in Chromium", () => {
 
   it("renders a run of 10,000 attempts and still answers a hover", async () => {
     const { job, deps } = wideJob();
-    const trace = await traced(job, deps, { default: nodes("cpu", 8, 16) });
+    const trace = await traced(job, deps, { default: slotProvider("cpu", 8, 16) });
     const { page, errors } = await open(htmlReport(trace), "wide.html");
     assert.equal(await page.locator(".bar[data-task]").count(), 10_000);
     await page.locator('.bar[data-task="t9999"]').hover();
