@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { Job, start, TraceRecorder, type ChromeTrace } from "../../dist/index.js";
+import { Job, start, TraceRecorder, type ChromeTrace, type ComputeProvider } from "../../dist/index.js";
 import { criticalPath, htmlReport, summarize } from "../../dist/report.js";
 import { virtualRuntime } from "../../dist/testing.js";
 import { slotProvider } from "../trace-helpers.ts";
