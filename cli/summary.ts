@@ -70,7 +70,8 @@ export function summaryText(result: RunResult<any>, options: SummaryOptions): st
     parts.push(chain.toString());
   }
 
-  const pools = Object.entries(result.pools);
+  // (A pool the job never used — the implicit in-process "default" of a job file's commands — is left out.)
+  const pools = Object.entries(result.pools).filter(([, stats]) => stats.peakNodes > 0 || stats.nodeSeconds > 0);
   if (pools.length > 0) {
     const used = table(["pool", "peak nodes", "node-seconds", "cost", "utilization"]);
     for (const [name, stats] of pools) {

@@ -4,7 +4,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CancelledError, FlotillaError, Job, memoryJournal, run } from "../src/index.ts";
+import { CancelledError, FlotillaError, Job, inProcess, memoryJournal, run } from "../src/index.ts";
 import type { Journal } from "../src/journal.ts";
 import type { RunEvent } from "../src/events.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
@@ -127,6 +127,14 @@ describe("cli: live frame", () => {
 });
 
 describe("cli: summary", () => {
+  it("lists the pools the run used, not one no task ran on", async () => {
+    const job = new Job<Record<string, unknown>>("pools").task("a", ({ sleep }) => sleep(10));
+    const result = await run(job, { runtime: virtualRuntime(), trace: true, pools: { default: inProcess(), spare: inProcess() } });
+    const text = summaryText(result, { width: 100 });
+    assert.match(text, /│ default +│ 1 +│/);
+    assert.doesNotMatch(text, /spare/);
+  });
+
   it("sums up a run: headline, counts, every failed task with its whole message, the five slowest, the critical path", async () => {
     // On virtual time, so every duration (and so the order of the slowest and the path) is exact.
     const job = new Job<Record<string, unknown>>("sum");
