@@ -128,11 +128,12 @@ describe("cli: live frame", () => {
 
 describe("cli: summary", () => {
   it("lists the pools the run used, not one no task ran on", async () => {
-    const job = new Job<Record<string, unknown>>("pools").task("a", ({ sleep }) => sleep(10));
-    const result = await run(job, { runtime: virtualRuntime(), trace: true, pools: { default: inProcess(), spare: inProcess() } });
+    const job = new Job<Record<string, unknown>>("pools").task("a", { pool: "work" }, ({ sleep }) => sleep(10));
+    const result = await run(job, { runtime: virtualRuntime(), trace: true, pools: { work: inProcess() } });
+    assert.ok("default" in result.pools, "the run has its default pool");
     const text = summaryText(result, { width: 100 });
-    assert.match(text, /│ default +│ 1 +│/);
-    assert.doesNotMatch(text, /spare/);
+    assert.match(text, /│ work +│ 1 +│/);
+    assert.doesNotMatch(text, /default/);
   });
 
   it("sums up a run: headline, counts, every failed task with its whole message, the five slowest, the critical path", async () => {
