@@ -1,0 +1,166 @@
+// Raw BullMQ on a loopback Redis: the peer figure issue 12's goal (flotilla within 1.2x) is measured against.
+//
+//   node bench/bullmq-raw.mjs [--jobs 5000] [--concurrency 8] [--rounds 3] [--trips 200] [--keep]
+//
+// It starts its own redis-server (test/redis-server.ts, loaded through tsx: Debian's package, free
+// loopback port, nothing saved) and measures:
+//   throughput  addBulk of --jobs jobs into a fresh queue, processed by 1 and by 2 workers of
+//               --concurrency each; jobs/s from just before addBulk to the last worker "completed"
+//               event. Each worker runs in its own worker thread (its own event loop and connections,
+//               like separate agent processes); the workers are ready (connected, waiting) before the
+//               clock starts. Jobs are removed on completion (kept with --keep). Median over --rounds.
+//   round trip  one worker (concurrency 1, in a worker thread); this thread adds one job and awaits
+//               job.waitUntilFinished(queueEvents); median and p90 of --trips sequential trips after 20
+//               warm-up trips. Completed jobs are kept here: waitUntilFinished reports a job that is
+//               already gone as failed, so removeOnComplete would race it.
+// The processor returns a small value ({ i }). Every connection has maxRetriesPerRequest: null.
+import { availableParallelism } from "node:os";
+import { Worker as Thread, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { Queue, QueueEvents, Worker } from "bullmq";
+import { count, has } from "./args.mjs";
+
+/** In a worker thread: one BullMQ worker; reports "ready" once connected and each completion; closes on "close". */
+async function workerThread() {
+  const { queueName, port, concurrency } = workerData;
+  const worker = new Worker(queueName, async (job) => ({ i: job.data.i }), {
+    connection: { host: "127.0.0.1", port, maxRetriesPerRequest: null },
+    concurrency,
+  });
+  worker.on("completed", () => parentPort.postMessage("completed"));
+  worker.on("error", (error) => parentPort.postMessage(`error ${error.message}`));
+  parentPort.on("message", async (message) => {
+    if (message !== "close") return;
+    await worker.close();
+    parentPort.postMessage("closed");
+    parentPort.close();
+  });
+  await worker.waitUntilReady();
+  parentPort.postMessage("ready");
+}
+
+/** Starts `workers` worker threads on `queueName`; resolves when all are ready. */
+async function startWorkers(queueName, port, workers, concurrency, onCompleted) {
+  const threads = [];
+  const ready = [];
+  for (let w = 0; w < workers; w++) {
+    const thread = new Thread(new URL(import.meta.url), { workerData: { queueName, port, concurrency } });
+    ready.push(
+      new Promise((resolve, reject) => {
+        thread.on("error", reject);
+        thread.on("message", (message) => {
+          if (message === "completed") onCompleted();
+          else if (message === "ready") resolve();
+          else if (typeof message === "string" && message.startsWith("error")) reject(new Error(`worker thread: ${message}`));
+        });
+      }),
+    );
+    threads.push(thread);
+  }
+  await Promise.all(ready);
+  return async () => {
+    await Promise.all(
+      threads.map(
+        (thread) =>
+          new Promise((resolve) => {
+            thread.on("exit", resolve);
+            thread.postMessage("close");
+          }),
+      ),
+    );
+  };
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+};
+
+let queueCounter = 0;
+const freshQueueName = () => `bench-${process.pid}-${++queueCounter}`;
+
+async function throughputRound(port, connection, jobs, workers, concurrency) {
+  const queueName = freshQueueName();
+  const queue = new Queue(queueName, { connection, defaultJobOptions: { removeOnComplete: !has("keep"), removeOnFail: !has("keep") } });
+  let completed = 0;
+  let resolveAll;
+  const all = new Promise((resolve) => {
+    resolveAll = resolve;
+  });
+  const stopWorkers = await startWorkers(queueName, port, workers, concurrency, () => {
+    if (++completed === jobs) resolveAll(performance.now());
+  });
+  await queue.waitUntilReady();
+  const batch = Array.from({ length: jobs }, (_, i) => ({ name: "job", data: { i } }));
+  const started = performance.now();
+  await queue.addBulk(batch);
+  const ended = await all;
+  await stopWorkers();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return jobs / ((ended - started) / 1000);
+}
+
+async function roundTrips(port, connection, trips) {
+  const queueName = freshQueueName();
+  const queue = new Queue(queueName, { connection });
+  const queueEvents = new QueueEvents(queueName, { connection });
+  const stopWorkers = await startWorkers(queueName, port, 1, 1, () => {});
+  await Promise.all([queue.waitUntilReady(), queueEvents.waitUntilReady()]);
+  const times = [];
+  const warmUp = 20;
+  for (let t = 0; t < warmUp + trips; t++) {
+    const started = performance.now();
+    const job = await queue.add("trip", { i: t });
+    const result = await job.waitUntilFinished(queueEvents);
+    const took = performance.now() - started;
+    if (result?.i !== t) throw new Error(`round trip ${t}: unexpected result ${JSON.stringify(result)}`);
+    if (t >= warmUp) times.push(took);
+  }
+  await stopWorkers();
+  await queue.obliterate({ force: true });
+  await Promise.all([queueEvents.close(), queue.close()]);
+  return { median: median(times), p90: percentile(times, 0.9) };
+}
+
+async function main() {
+  const jobs = count("jobs", 5000);
+  const concurrency = count("concurrency", 8);
+  const rounds = count("rounds", 3);
+  const trips = count("trips", 200);
+  const { tsImport } = await import("tsx/esm/api");
+  const { startRedisServer } = await tsImport("../test/redis-server.ts", import.meta.url);
+  const redis = await startRedisServer();
+  const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
+  try {
+    const rows = [];
+    for (const workers of [1, 2]) {
+      const rates = [];
+      for (let r = 0; r < rounds; r++) rates.push(await throughputRound(redis.port, connection, jobs, workers, concurrency));
+      rows.push({ workers, rates });
+    }
+    const trip = await roundTrips(redis.port, connection, trips);
+
+    console.log(
+      `\nRaw BullMQ ${(await import("bullmq/package.json", { with: { type: "json" } })).default.version}, redis-server on 127.0.0.1:${redis.port}, Node ${process.version}, ${availableParallelism()} cores`,
+    );
+    console.log(`${jobs} jobs per round, concurrency ${concurrency} per worker, median of ${rounds} rounds; ${trips} sequential round trips\n`);
+    console.log("| case | median | all rounds |");
+    console.log("|---|---:|---|");
+    for (const { workers, rates } of rows) {
+      console.log(
+        `| throughput, ${workers} worker${workers > 1 ? "s" : ""} x concurrency ${concurrency} | ${Math.round(median(rates))} jobs/s | ${rates.map((rate) => Math.round(rate)).join(", ")} |`,
+      );
+    }
+    console.log(`| one-job round trip (add -> waitUntilFinished) | ${trip.median.toFixed(2)} ms | p90 ${trip.p90.toFixed(2)} ms |`);
+  } finally {
+    await redis.stop();
+  }
+}
+
+// Last, so that every const above is initialised when main() runs.
+if (isMainThread) await main();
+else await workerThread();
