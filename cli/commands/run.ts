@@ -87,16 +87,19 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   if (options.dryRun) return dryRun(loaded, options);
   const handle = start(loaded.job, runOptionsOf(options, loaded));
   const mode = progressMode(options, process.stdout, process.env);
-  const progress = showProgress(mode, handle, { quiet: options.quiet, out: stdout, err: stderr });
+  const progress = showProgress(mode, handle, { quiet: options.quiet, out: stdout, err: stderr, journal: options.journal !== undefined });
   const stopListening = stopOnSignals(handle, progress, options.graceMs);
   let result: RunResult<any>;
   try {
     result = await handle.result;
-  } finally {
+  } catch (error) {
     stopListening();
     progress.finish();
+    throw error;
   }
+  stopListening();
   const refusal = journalRefusal(result);
+  progress.finish(refusal !== undefined);
   if (refusal !== undefined) {
     stderr.write(`flotilla: ${refusal.code}: ${refusal.message}\n`);
     return EXIT.invalid;

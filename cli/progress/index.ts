@@ -15,8 +15,8 @@ export function progressMode(options: { json: boolean }, stdout: { isTTY?: boole
   return stdout.isTTY === true && env.TERM !== "dumb" ? "live" : "plain";
 }
 
-export function showProgress(mode: ProgressMode, handle: RunHandle<any>, options: { quiet: boolean; out: Output; err: Output }): Progress {
+export function showProgress(mode: ProgressMode, handle: RunHandle<any>, options: { quiet: boolean; out: Output; err: Output; journal?: boolean }): Progress {
   if (mode === "json") return new JsonProgress(handle, options);
   if (mode === "live") return new LiveProgress(handle, { stream: process.stdout, out: options.out, quiet: options.quiet });
-  return new PlainProgress(handle, options);
+  return new PlainProgress(handle, { ...options, holdUntilUnderWay: options.journal === true });
 }

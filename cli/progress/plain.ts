@@ -59,22 +59,35 @@ export function plainLine(event: RunEvent, startedAt: number | undefined): strin
   }
 }
 
+/** Events that show a run reading its journal is under way for good (until one, lines are held). */
+const UNDER_WAY: ReadonlySet<string> = new Set(["task:start", "task:succeeded", "task:output", "node:start"]);
+
 export class PlainProgress implements Progress {
   readonly #out: Output;
   readonly #err: Output;
+  /**
+   * With a journal, lines wait until the run is under way: a journal that refuses the run (another
+   * job's, held, unreadable) ends it before any task starts, and its "cancelled" lines would only hide
+   * the refusal the command prints instead. Undefined once under way (or without a journal).
+   */
+  #held: string[] | undefined;
 
-  constructor(handle: RunHandle<any>, options: { out: Output; err: Output; quiet: boolean }) {
+  constructor(handle: RunHandle<any>, options: { out: Output; err: Output; quiet: boolean; holdUntilUnderWay?: boolean }) {
     this.#out = options.out;
     this.#err = options.err;
+    this.#held = options.holdUntilUnderWay ? [] : undefined;
     const firstStart = new Map<string, number>();
     const show = (event: RunEvent): void => {
       if (event.type === "task:start") {
         if (!firstStart.has(event.taskId)) firstStart.set(event.taskId, event.at);
         return;
       }
+      if (this.#held !== undefined && UNDER_WAY.has(event.type)) this.#release();
       if (event.type === "task:output" && options.quiet) return;
       const line = plainLine(event, "taskId" in event ? firstStart.get(event.taskId) : undefined);
-      if (line !== undefined) this.#out.write(`${line}\n`);
+      if (line === undefined) return;
+      if (this.#held !== undefined) this.#held.push(line);
+      else this.#out.write(`${line}\n`);
     };
     for (const name of SHOWN) handle.on(name, show);
   }
@@ -83,5 +96,14 @@ export class PlainProgress implements Progress {
     this.#err.write(`${line}\n`);
   }
 
-  finish(): void {}
+  finish(refused = false): void {
+    if (refused) this.#held = undefined;
+    else this.#release();
+  }
+
+  #release(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held !== undefined) for (const line of held) this.#out.write(`${line}\n`);
+  }
 }

@@ -9,6 +9,9 @@ export interface Output {
 export interface Progress {
   /** A message of the command's own (not a task's), such as "cancelling": shown where this view shows such things. */
   notice(line: string): void;
-  /** The run is over, or the command is about to exit: stop redrawing and leave the screen tidy. Harmless twice. */
-  finish(): void;
+  /**
+   * The run is over, or the command is about to exit: stop redrawing and leave the screen tidy. Harmless
+   * twice. `refused`: the run's journal refused it before anything ran; lines held for that case go.
+   */
+  finish(refused?: boolean): void;
 }
