@@ -4,7 +4,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CancelledError, FlotillaError, Job, inProcess, memoryJournal, run } from "../src/index.ts";
+import { CancelledError, FlotillaError, Job, inProcess, memoryJournal, run, start } from "../src/index.ts";
 import type { Journal } from "../src/journal.ts";
 import type { RunEvent } from "../src/events.ts";
 import { virtualRuntime } from "../src/testing/index.ts";
@@ -14,7 +14,7 @@ import { journalRefusal } from "../cli/journal-refusal.ts";
 import { parseConcurrency, parseGraceMs, runCommandOptions } from "../cli/options.ts";
 import { renderFrame } from "../cli/progress/frame.ts";
 import { eventJson } from "../cli/progress/json.ts";
-import { plainLine } from "../cli/progress/plain.ts";
+import { PlainProgress, plainLine } from "../cli/progress/plain.ts";
 import { RunTally } from "../cli/progress/tally.ts";
 import { summaryText } from "../cli/summary.ts";
 
@@ -123,6 +123,22 @@ describe("cli: live frame", () => {
     tally.observe({ type: "task:start", taskId: "a-task-with-a-very-long-name", attempt: 1, pool: "default", nodeId: "n", slots: 1, at: 0 });
     for (const line of renderFrame(tally, 0, 20).split("\n")) assert.ok([...line].length <= 20, line);
     assert.ok(renderFrame(tally, 0, 20).includes("running  a-task-wit…"));
+  });
+});
+
+describe("cli: plain lines with a journal", () => {
+  it("holds its lines until the run is under way (a task starts), then writes them at once", async () => {
+    const out: string[] = [];
+    const runtime = virtualRuntime();
+    const job = new Job<Record<string, unknown>>("held").task("long", ({ sleep }) => sleep(60_000));
+    const handle = start(job, { runtime, journal: memoryJournal() });
+    const progress = new PlainProgress(handle, { out: { write: (t) => void out.push(t) }, err: { write: () => {} }, quiet: false, holdUntilUnderWay: true });
+    let atStart = "";
+    handle.on("task:start", () => (atStart = out.join("")));
+    await handle.result;
+    progress.finish();
+    assert.match(atStart, /^▶ job "held": 1 task\n$/, "written when the first task started, not when it ended");
+    assert.match(out.join(""), /\n✓ long /);
   });
 });
 

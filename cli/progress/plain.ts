@@ -60,7 +60,7 @@ export function plainLine(event: RunEvent, startedAt: number | undefined): strin
 }
 
 /** Events that show a run reading its journal is under way for good (until one, lines are held). */
-const UNDER_WAY: ReadonlySet<string> = new Set(["task:start", "task:succeeded", "task:output", "node:start"]);
+const UNDER_WAY: ReadonlySet<string> = new Set(["task:start", "task:succeeded", "task:output"]);
 
 export class PlainProgress implements Progress {
   readonly #out: Output;
@@ -78,11 +78,11 @@ export class PlainProgress implements Progress {
     this.#held = options.holdUntilUnderWay ? [] : undefined;
     const firstStart = new Map<string, number>();
     const show = (event: RunEvent): void => {
+      if (this.#held !== undefined && UNDER_WAY.has(event.type)) this.#release();
       if (event.type === "task:start") {
         if (!firstStart.has(event.taskId)) firstStart.set(event.taskId, event.at);
         return;
       }
-      if (this.#held !== undefined && UNDER_WAY.has(event.type)) this.#release();
       if (event.type === "task:output" && options.quiet) return;
       const line = plainLine(event, "taskId" in event ? firstStart.get(event.taskId) : undefined);
       if (line === undefined) return;
