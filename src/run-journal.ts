@@ -49,7 +49,8 @@ export class RunJournal {
   async open(): Promise<Map<number, RestoredTask> | undefined> {
     // The job's own tasks: one added to the run with addTask is not part of its identity.
     const shapes = shapesOf(this.#t);
-    const opening = this.journal.open();
+    // (A journal is user code: an open() that throws at once, or answers a thenable, settles here too.)
+    const opening = new Promise<readonly JournalRecord[]>((resolve) => resolve(this.journal.open()));
     this.#opening = opening.catch(() => {});
     let records: readonly JournalRecord[];
     try {

@@ -370,6 +370,23 @@ describe("journal and resume", () => {
     }
   });
 
+  it("fails the run, not hangs it, when a journal's open() throws at once", async () => {
+    const journal: Journal = {
+      name: "sync",
+      open: () => {
+        throw new Error("no such disk");
+      },
+      append: async () => {},
+      close: async () => {},
+    };
+    const result = await run(
+      new Job("j").task("a", () => 1),
+      { journal },
+    );
+    assert.equal(result.status, "failed");
+    assert.match((result.error as Error).message, /journal "sync" could not be opened: no such disk/);
+  });
+
   it("refuses what is not a journal", async () => {
     await assert.rejects(
       run(
