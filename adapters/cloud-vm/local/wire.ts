@@ -11,7 +11,7 @@
  * `errorWire` runs on both sides: the agent gets its source text (see agent-script.ts), so it must not
  * reference anything outside its own body.
  */
-import type { VmTaskFailure } from "../errors.ts";
+import type { VmTaskFailedDetails } from "../errors.ts";
 
 /** A thrown value as JSON: an error's parts, or the value's string form. */
 export interface ErrorWire {
@@ -75,16 +75,10 @@ export type FromAgent =
   | { readonly t: "log"; readonly id: number; readonly line: string; readonly stream: "log" | "stdout" | "stderr" }
   | { readonly t: "ok"; readonly id: number; readonly json?: string }
   | { readonly t: "threw"; readonly id: number; readonly error: ErrorWire }
-  | {
-      readonly t: "failed";
-      readonly id: number;
-      readonly failure: VmTaskFailure;
-      readonly message: string;
-      readonly exitCode?: number | null;
-      readonly signal?: string | null;
-      readonly stderrTail?: string;
-      readonly cause?: ErrorWire;
-    };
+  | ({ readonly t: "failed"; readonly id: number; readonly message: string; readonly cause?: ErrorWire } & Pick<
+      VmTaskFailedDetails,
+      "failure" | "exitCode" | "signal" | "stderrTail"
+    >);
 
 /** A thrown value in a form JSON keeps. Self-contained: the agent gets its source text. */
 export function errorWire(thrown: unknown): ErrorWire {
