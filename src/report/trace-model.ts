@@ -4,7 +4,7 @@
  * event of the wrong shape is left out, never a reason to fail (only a value that is no trace at all is).
  */
 import { FlotillaError, describe } from "../errors.ts";
-import type { AttemptOutcome, ChromeTrace, NodeArgs, TaskTrace, TaskTraceStatus } from "../trace/chrome-trace.ts";
+import { ATTEMPT_OUTCOMES, type AttemptOutcome, type ChromeTrace, type NodeArgs, type TaskTrace, type TaskTraceStatus } from "../trace/chrome-trace.ts";
 
 export interface AttemptBar {
   readonly task: string;
@@ -54,7 +54,7 @@ export interface TraceModel {
   readonly tasks: readonly TaskTrace[];
 }
 
-const OUTCOMES = new Set<string>(["succeeded", "failed", "retry", "requeued", "cancelled", "abandoned", "timeout", "running"]);
+const OUTCOMES: ReadonlySet<string> = new Set(ATTEMPT_OUTCOMES);
 
 /** Reads `trace`; `where` names the caller in the error for a value that is not a trace. */
 export function readTrace(trace: ChromeTrace, where: string): TraceModel {
