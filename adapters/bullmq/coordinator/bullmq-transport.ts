@@ -1,0 +1,140 @@
+/**
+ * The coordinator's `Transport` on Redis, with BullMQ: a `Queue` per agent (sharing one connection)
+ * to add, withdraw and look up jobs; a `QueueEvents` per agent for its jobs' results, failures and
+ * progress (read from the stream's last entry when the agent is taken, so nothing sent after is
+ * missed); BullMQ's `Relay` for the agents' liveness (their leases) and for cancels sent to one agent.
+ */
+import { type ConnectionOptions, Job, Queue, QueueEvents, Relay } from "bullmq";
+import type { Redis, RedisOptions } from "ioredis";
+import { bullmqConnection, newClient } from "../connection.ts";
+import { agentsKey, cancelTopic, relayNamespace } from "../names.ts";
+import type { ResolvedOptions } from "../options.ts";
+import type { AgentInfo, AttemptResult, ProgressData } from "../wire.ts";
+import type { AgentSeen, JobState, Transport, TransportListener } from "./transport.ts";
+
+/** Finished jobs BullMQ keeps per agent queue (so a result whose event was missed can still be read). */
+const KEEP_FINISHED = 10_000;
+
+export function bullmqTransport(options: ResolvedOptions, listener: TransportListener): Transport {
+  return new BullmqTransport(options, listener);
+}
+
+class BullmqTransport implements Transport {
+  readonly #options: ResolvedOptions;
+  readonly #listener: TransportListener;
+  readonly #client: Redis;
+  readonly #owned: boolean;
+  readonly #relay: Relay;
+  readonly #agents = new Map<string, { readonly queue: Queue; readonly events: QueueEvents }>();
+  #wasUp = false;
+
+  constructor(options: ResolvedOptions, listener: TransportListener) {
+    this.#options = options;
+    this.#listener = listener;
+    const { client, owned } = newClient(options.connection, "flotilla-coordinator");
+    this.#client = client;
+    this.#owned = owned;
+    client.on("ready", () => {
+      if (this.#wasUp) listener.connection(true);
+      this.#wasUp = true;
+    });
+    client.on("close", () => listener.connection(false));
+    client.on("error", () => {}); // ioredis reconnects by itself; the hub bounds how long it waits
+    this.#relay = new Relay({ connection: bullmqConnection(options.connection), namespace: relayNamespace(options.queue), name: "flotilla-coordinator" });
+    this.#relay.on("error", () => {});
+  }
+
+  async agents(): Promise<readonly AgentSeen[]> {
+    const [described, nodes] = await Promise.all([this.#client.hgetall(agentsKey(this.#options.prefix, this.#options.queue)), this.#relay.getNodes()]);
+    const live = new Set(nodes.filter((n) => n.lastHeartbeat !== undefined).map((n) => n.id));
+    const seen: AgentSeen[] = [];
+    for (const [id, json] of Object.entries(described)) {
+      let info: AgentInfo;
+      try {
+        info = JSON.parse(json) as AgentInfo;
+      } catch {
+        continue; // not an agent's description: ignored, as BullMQ ignores keys it does not know
+      }
+      if (typeof info !== "object" || info === null || info.id !== id || typeof info.queue !== "string" || !Number.isInteger(info.concurrency)) continue;
+      seen.push({ info, live: live.has(id) });
+    }
+    return seen;
+  }
+
+  async open(agent: AgentInfo): Promise<void> {
+    if (this.#agents.has(agent.id)) return;
+    const prefix = this.#options.prefix;
+    const queue = new Queue(agent.queue, { connection: this.#client, prefix });
+    queue.on("error", () => {});
+    // Events from the stream's last entry on: what the agent answers from now on is heard.
+    const last = (await this.#client.xrevrange(`${prefix}:${agent.queue}:events`, "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
+    const events = new QueueEvents(agent.queue, { connection: this.#blockingConnection(), prefix, lastEventId: last });
+    events.on("error", () => {});
+    const id = agent.id;
+    events.on("completed", ({ jobId, returnvalue }) => this.#listener.result(id, jobId, returnvalue as unknown as AttemptResult));
+    events.on("failed", ({ jobId, failedReason }) => this.#listener.failed(id, jobId, failedReason));
+    events.on("progress", ({ jobId, data }) => this.#listener.progress(id, jobId, data as unknown as ProgressData));
+    this.#agents.set(id, { queue, events });
+    await events.waitUntilReady();
+  }
+
+  async shut(agentId: string): Promise<void> {
+    const agent = this.#agents.get(agentId);
+    if (agent === undefined) return;
+    this.#agents.delete(agentId);
+    await Promise.allSettled([agent.events.close(), agent.queue.close()]);
+  }
+
+  async send(agentId: string, jobs: Parameters<Transport["send"]>[1]): Promise<void> {
+    const queue = this.#queue(agentId);
+    await queue.addBulk(
+      jobs.map((job) => ({
+        name: job.name,
+        data: job.data,
+        opts: { jobId: job.jobId, attempts: 1, removeOnComplete: { count: KEEP_FINISHED }, removeOnFail: { count: KEEP_FINISHED } },
+      })),
+    );
+  }
+
+  async withdraw(agentId: string, jobId: string): Promise<boolean> {
+    return (await this.#queue(agentId).remove(jobId)) === 1;
+  }
+
+  async cancel(agentId: string, message: Parameters<Transport["cancel"]>[1]): Promise<void> {
+    await this.#relay.publish(cancelTopic(agentId), message);
+  }
+
+  async states(agentId: string, jobIds: readonly string[]): Promise<JobState[]> {
+    const queue = this.#queue(agentId);
+    return Promise.all(
+      jobIds.map(async (jobId): Promise<JobState> => {
+        const job = await Job.fromId(queue, jobId);
+        if (job === undefined) return { state: "missing" };
+        const state = await job.getState();
+        if (state === "completed") return { state: "done", result: job.returnvalue as AttemptResult };
+        if (state === "failed") return { state: "failed", reason: job.failedReason };
+        return state === "unknown" ? { state: "missing" } : { state: "pending" };
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    const agents = [...this.#agents.keys()];
+    await Promise.allSettled(agents.map((id) => this.shut(id)));
+    await this.#relay.close().catch(() => {});
+    if (this.#owned) await this.#client.quit().catch(() => this.#client.disconnect());
+  }
+
+  #queue(agentId: string): Queue {
+    const agent = this.#agents.get(agentId);
+    if (agent === undefined) throw new Error(`agent "${agentId}" is not open`);
+    return agent.queue;
+  }
+
+  /** A blocking reader needs a connection of its own: options, never the shared client. */
+  #blockingConnection(): ConnectionOptions {
+    const c = this.#options.connection;
+    const options: RedisOptions = { ...(c.kind === "client" ? c.client.options : c.options), maxRetriesPerRequest: null };
+    return options as ConnectionOptions;
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * The coordinator's side of remote agents, on any `Transport`: which agents are nodes, the attempts in
+ * flight on each (by job id), what their answers mean, and the heartbeat that finds lost agents and
+ * lost answers. One hub per `bullmq()` provider; it opens its transport with its first node and closes
+ * it after its last. Timers and randomness come from the pool's runtime, so the hub runs under
+ * `explore()` against a model of the queue.
+ *
+ * Delivery is at least once: an attempt whose job vanished (Redis restarted empty, an answer lost) is
+ * sent again under the same job id and idempotency key; an answer for a job that is not in flight (heard
+ * twice, or after its attempt ended) is ignored.
+ */
+import { FlotillaError, NodeLostError, messageOf } from "../../../src/errors.ts";
+import { attemptName, foreignNodeError, nodeGoneError, nodeLostError, nodeStoppedError } from "../../../src/provider-kit/index.ts";
+import type { NodeReport, ProviderNode } from "../../../src/provider.ts";
+import { type Runtime, type TimerHandle, realRuntime } from "../../../src/runtime.ts";
+import type { TaskContext } from "../../../src/task-context.ts";
+import { BULLMQ_ERROR_CODES } from "../errors.ts";
+import type { ResolvedOptions } from "../options.ts";
+import { type AgentInfo, type AttemptData, type AttemptResult, type ProgressData, WIRE_VERSION, errorWire } from "../wire.ts";
+import { encodeBody, encodePayload } from "./encode.ts";
+import { RemoteAttempt } from "./remote-attempt.ts";
+import type { AgentSeen, Transport, TransportListener } from "./transport.ts";
+
+/** A node of `bullmq()`: one agent. */
+export interface AgentNode extends ProviderNode {
+  /** The agent's id. */
+  readonly id: string;
+  /** Its concurrency. */
+  readonly slots: number;
+  /** How the agent described itself. */
+  readonly agent: AgentInfo;
+}
+
+/** An agent this hub holds as a node. */
+interface Held {
+  readonly node: AgentNode;
+  readonly report: NodeReport | undefined;
+  readonly attempts: Set<RemoteAttempt>;
+  /** When it was last seen alive (the hub's clock). */
+  lastSeen: number;
+  gone: "lost" | "stopped" | undefined;
+}
+
+/** Every this many heartbeats, the jobs in flight are looked up, to find answers that were lost. */
+const RECONCILE_EVERY = 5;
+
+export class RemoteHub implements TransportListener {
+  readonly options: ResolvedOptions;
+  readonly #makeTransport: (listener: TransportListener) => Transport;
+  #transport: Transport | undefined = undefined;
+  #runtime: Runtime = realRuntime;
+  #users = 0;
+  readonly #held = new Map<string, Held>();
+  readonly #claiming = new Set<string>();
+  readonly #jobs = new Map<string, RemoteAttempt>();
+  #outbox = new Map<string, RemoteAttempt[]>();
+  #flushing = false;
+  #timer: TimerHandle = undefined;
+  #ticks = 0;
+  #ticking = false;
+  #up = true;
+  #downSince = 0;
+  #prefix = "";
+  #seq = 0;
+
+  constructor(options: ResolvedOptions, makeTransport: (listener: TransportListener) => Transport) {
+    this.options = options;
+    this.#makeTransport = makeTransport;
+  }
+
+  get runtime(): Runtime {
+    return this.#runtime;
+  }
+
+  /** Takes an agent as a node: the first live one no node of this hub holds, waiting for one if none is. */
+  async start(report: NodeReport | undefined): Promise<AgentNode> {
+    const transport = this.#acquire(report?.runtime);
+    try {
+      for (;;) {
+        report?.signal?.throwIfAborted();
+        const seen = await this.#bounded(transport.agents(), "list the agents");
+        report?.signal?.throwIfAborted();
+        const pick = choose(seen, (id) => this.#held.has(id) || this.#claiming.has(id));
+        if (pick !== undefined) return await this.#take(transport, pick, report);
+        await this.#sleep(this.options.heartbeatMs, report?.signal);
+      }
+    } catch (error) {
+      this.#release();
+      throw error;
+    }
+  }
+
+  stop(node: ProviderNode): Promise<void> | undefined {
+    const held = this.#held.get(node?.id);
+    if (held === undefined || held.node !== node) return undefined;
+    this.#held.delete(node.id);
+    if (held.gone === undefined) held.gone = "stopped";
+    for (const attempt of [...held.attempts]) attempt.reject(nodeStoppedError(node.id, attempt.ctx, attempt.work, "its agent was let go"));
+    const shut = this.#transport?.shut(node.id).catch(() => {});
+    return Promise.resolve(shut).then(() => this.#release());
+  }
+
+  run(node: ProviderNode, body: unknown, ctx: TaskContext<any>): Promise<unknown> {
+    const held = this.#held.get((node as { id?: string } | null)?.id as string);
+    if (held === undefined || held.node !== node) return Promise.reject(foreignNodeError(this.options.name, node, ctx.taskId));
+    if (held.gone !== undefined) return Promise.reject(nodeGoneError(node.id, held.gone, ctx));
+    let data: AttemptData;
+    try {
+      ctx.signal.throwIfAborted();
+      const wire = encodeBody(body, ctx.taskId, this.options);
+      const jobId = `${this.#prefix}-${++this.#seq}`;
+      data = { v: WIRE_VERSION, key: jobId, taskId: ctx.taskId, attempt: ctx.attempt, body: wire, payload: encodePayload(body, ctx, this.options) };
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const attempt = new RemoteAttempt(this, held.node.id, data, ctx);
+    held.attempts.add(attempt);
+    this.#jobs.set(data.key, attempt);
+    attempt.outcome.onSettle(() => {
+      held.attempts.delete(attempt);
+      this.#jobs.delete(data.key);
+    });
+    this.#enqueue(attempt);
+    attempt.watch();
+    return attempt.outcome.promise;
+  }
+
+  // ---- what the transport tells ----------------------------------------------------------------
+
+  result(agentId: string, jobId: string, result: AttemptResult): void {
+    this.#jobs.get(jobId)?.answered(agentId, result);
+  }
+
+  failed(agentId: string, jobId: string, reason: string): void {
+    this.#jobs.get(jobId)?.failed(agentId, reason);
+  }
+
+  progress(agentId: string, jobId: string, data: ProgressData): void {
+    this.#jobs.get(jobId)?.progress(agentId, data);
+  }
+
+  connection(up: boolean): void {
+    if (up === this.#up) return;
+    this.#up = up;
+    const now = this.#runtime.now();
+    if (!up) {
+      this.#downSince = now;
+      return;
+    }
+    // Redis is back (perhaps empty): agents get a fresh grace to be seen, and every job in flight is looked up.
+    for (const held of this.#held.values()) held.lastSeen = now;
+    void this.#reconcile();
+  }
+
+  // ---- used by attempts ------------------------------------------------------------------------
+
+  withdraw(attempt: RemoteAttempt): Promise<boolean> {
+    return this.#transport === undefined ? Promise.resolve(false) : this.#transport.withdraw(attempt.agentId, attempt.jobId).catch(() => false);
+  }
+
+  cancel(attempt: RemoteAttempt, reason: unknown): Promise<void> {
+    return this.#transport === undefined ? Promise.resolve() : this.#transport.cancel(attempt.agentId, { jobId: attempt.jobId, reason: errorWire(reason) });
+  }
+
+  // ---- inside ----------------------------------------------------------------------------------
+
+  #acquire(runtime: Runtime | undefined): Transport {
+    if (this.#users++ === 0) {
+      this.#runtime = runtime ?? realRuntime;
+      this.#prefix = Math.floor(this.#runtime.random() * 36 ** 8).toString(36).padStart(8, "0");
+      this.#up = true;
+      this.#transport = this.#makeTransport(this);
+      this.#arm();
+    }
+    return this.#transport!;
+  }
+
+  #release(): void {
+    if (--this.#users > 0) return;
+    this.#runtime.clearTimer(this.#timer);
+    this.#timer = undefined;
+    const transport = this.#transport;
+    this.#transport = undefined;
+    void transport?.close().catch(() => {});
+  }
+
+  async #take(transport: Transport, seen: AgentSeen, report: NodeReport | undefined): Promise<AgentNode> {
+    const id = seen.info.id;
+    this.#claiming.add(id);
+    try {
+      await this.#bounded(transport.open(seen.info), `hear agent "${id}"`);
+      const node: AgentNode = Object.freeze({ id, slots: seen.info.concurrency, agent: seen.info });
+      if (report?.signal?.aborted) {
+        await transport.shut(id).catch(() => {});
+        throw report.signal.reason;
+      }
+      this.#held.set(id, { node, report, attempts: new Set(), lastSeen: this.#runtime.now(), gone: undefined });
+      return node;
+    } finally {
+      this.#claiming.delete(id);
+    }
+  }
+
+  #enqueue(attempt: RemoteAttempt): void {
+    const list = this.#outbox.get(attempt.agentId);
+    if (list === undefined) this.#outbox.set(attempt.agentId, [attempt]);
+    else list.push(attempt);
+    if (this.#flushing) return;
+    this.#flushing = true;
+    // Attempts placed in the same turn go to Redis together (one addBulk per agent).
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushing = false;
+    const outbox = this.#outbox;
+    this.#outbox = new Map();
+    const transport = this.#transport;
+    for (const [agentId, attempts] of outbox) {
+      for (const a of attempts) if (a.aborted) a.skipped();
+      const live = attempts.filter((a) => !a.outcome.settled);
+      if (live.length === 0 || transport === undefined) continue;
+      const jobs = live.map((a) => ({ jobId: a.jobId, name: a.ctx.taskId, data: a.data }));
+      transport.send(agentId, jobs).then(
+        () => {
+          for (const a of live) a.sent();
+        },
+        (error: unknown) => {
+          for (const a of live) a.reject(new FlotillaError(BULLMQ_ERROR_CODES.E_REDIS_UNAVAILABLE, `${attemptName(a.ctx)}: could not be sent to agent "${agentId}": ${messageOf(error)}`, { cause: error }));
+        },
+      );
+    }
+  }
+
+  #arm(): void {
+    this.#timer = this.#runtime.setTimer(this.options.heartbeatMs, () => this.#tick(), "bullmq heartbeat");
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#transport === undefined) return;
+    this.#arm();
+    if (this.#ticking) return;
+    this.#ticking = true;
+    try {
+      const now = this.#runtime.now();
+      if (!this.#up) {
+        if (now - this.#downSince >= this.options.redisTimeoutMs) this.#redisGone(now - this.#downSince);
+        return;
+      }
+      const seen = await this.#transport.agents();
+      const live = new Set(seen.filter((s) => s.live).map((s) => s.info.id));
+      const after = this.#runtime.now();
+      for (const held of [...this.#held.values()]) {
+        if (live.has(held.node.id)) held.lastSeen = after;
+        else if (this.#up && after - held.lastSeen >= this.options.lostAfterMs) this.#lose(held, nodeLostError(held.node.id, undefined, `its agent has not been seen alive for ${after - held.lastSeen} ms (its heartbeat stopped)`));
+      }
+      if (++this.#ticks % RECONCILE_EVERY === 0) await this.#reconcile();
+    } catch {
+      // Redis did not answer: the connection listener and the next tick decide.
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  /** Looks up every job in flight: takes answers that were not heard, sends again jobs that vanished. */
+  async #reconcile(): Promise<void> {
+    const transport = this.#transport;
+    if (transport === undefined) return;
+    const byAgent = new Map<string, RemoteAttempt[]>();
+    for (const attempt of this.#jobs.values()) {
+      if (!attempt.isSent) continue;
+      const list = byAgent.get(attempt.agentId);
+      if (list === undefined) byAgent.set(attempt.agentId, [attempt]);
+      else list.push(attempt);
+    }
+    for (const [agentId, attempts] of byAgent) {
+      let states: Awaited<ReturnType<Transport["states"]>>;
+      try {
+        states = await transport.states(agentId, attempts.map((a) => a.jobId));
+      } catch {
+        return;
+      }
+      attempts.forEach((attempt, i) => {
+        const s = states[i];
+        if (s === undefined || attempt.outcome.settled) return;
+        if (s.state === "done") attempt.answered(agentId, s.result);
+        else if (s.state === "failed") attempt.failed(agentId, s.reason);
+        else if (s.state === "missing" && !attempt.aborted) {
+          attempt.resent();
+          this.#enqueue(attempt);
+        }
+      });
+    }
+  }
+
+  #lose(held: Held, error: NodeLostError): void {
+    if (held.gone !== undefined) return;
+    held.gone = "lost";
+    for (const attempt of [...held.attempts]) attempt.reject(nodeLostError(held.node.id, attempt.ctx, error.message.replace(/^node "[^"]*" was lost while idle: /, ""), error.cause));
+    held.report?.lost(error);
+  }
+
+  #redisGone(downMs: number): void {
+    const cause = new FlotillaError(
+      BULLMQ_ERROR_CODES.E_REDIS_UNAVAILABLE,
+      `Redis has not answered for ${downMs} ms (redisTimeoutMs ${this.options.redisTimeoutMs}); provider "${this.options.name}" gave up the attempts it held`,
+    );
+    for (const held of [...this.#held.values()]) this.#lose(held, nodeLostError(held.node.id, undefined, cause.message, cause));
+  }
+
+  /** `promise`, or E_REDIS_UNAVAILABLE after `redisTimeoutMs`. */
+  #bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.#runtime.setTimer(this.options.redisTimeoutMs, () =>
+        reject(new FlotillaError(BULLMQ_ERROR_CODES.E_REDIS_UNAVAILABLE, `provider "${this.options.name}" could not ${what}: Redis did not answer within ${this.options.redisTimeoutMs} ms (redisTimeoutMs)`)),
+      );
+      promise.then(
+        (value) => {
+          this.#runtime.clearTimer(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#runtime.clearTimer(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.#runtime.clearTimer(timer);
+        reject(signal!.reason);
+      };
+      const timer = this.#runtime.setTimer(ms, () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}
+
+/** The live agent to take: of this wire version, held by no node of the hub, longest running first (then by id). */
+function choose(seen: readonly AgentSeen[], taken: (id: string) => boolean): AgentSeen | undefined {
+  let best: AgentSeen | undefined;
+  for (const s of seen) {
+    if (!s.live || s.info.v !== WIRE_VERSION || taken(s.info.id)) continue;
+    if (best === undefined || s.info.startedAt < best.info.startedAt || (s.info.startedAt === best.info.startedAt && s.info.id < best.info.id)) best = s;
+  }
+  return best;
+}

@@ -1,0 +1,132 @@
+/**
+ * One attempt on an agent, on the coordinator's side: its job (sent by the hub, perhaps again), its
+ * answer (taken once; later ones are ignored), its log lines, and its cancel — withdrawn from the
+ * agent's queue if it has not started, otherwise sent to the agent, which aborts the attempt (and
+ * kills its thread or process group after their grace); given up after `cancelAnswerMs` without an
+ * answer.
+ */
+import { nodeLostError, Outcome } from "../../../src/provider-kit/index.ts";
+import type { TimerHandle } from "../../../src/runtime.ts";
+import type { TaskContext } from "../../../src/task-context.ts";
+import type { AttemptData, AttemptResult, ProgressData } from "../wire.ts";
+import { CANCELLED_JOB } from "../wire.ts";
+import type { RemoteHub } from "./hub.ts";
+import { readResult } from "./revive.ts";
+
+export class RemoteAttempt {
+  readonly outcome = new Outcome<unknown>();
+  readonly hub: RemoteHub;
+  readonly agentId: string;
+  readonly data: AttemptData;
+  readonly ctx: TaskContext<any>;
+  #sent = false;
+  #aborted = false;
+  #reason: unknown = undefined;
+  #timer: TimerHandle = undefined;
+  #unlisten: (() => void) | undefined = undefined;
+  /** How many times the job was sent again after it vanished. */
+  resends = 0;
+
+  constructor(hub: RemoteHub, agentId: string, data: AttemptData, ctx: TaskContext<any>) {
+    this.hub = hub;
+    this.agentId = agentId;
+    this.data = data;
+    this.ctx = ctx;
+    this.outcome.onSettle(() => {
+      this.#unlisten?.();
+      if (this.#timer !== undefined) hub.runtime.clearTimer(this.#timer);
+    });
+  }
+
+  get jobId(): string {
+    return this.data.key;
+  }
+
+  get isSent(): boolean {
+    return this.#sent;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** What runs, for messages. */
+  get work(): string {
+    const body = this.data.body;
+    return body.kind === "command" ? `command ${JSON.stringify(body.argv)}` : `export "${body.export}" of ${body.path}`;
+  }
+
+  /** Listens for the attempt's abort (after the hub has registered the attempt). */
+  watch(): void {
+    if (!this.outcome.settled) this.#unlisten = this.ctx.onAbort((reason) => this.#abort(reason));
+  }
+
+  sent(): void {
+    this.#sent = true;
+    if (this.#aborted && !this.outcome.settled) this.#cancelRemote();
+  }
+
+  resent(): void {
+    this.#sent = false;
+    this.resends++;
+  }
+
+  reject(error: unknown): void {
+    this.outcome.reject(error);
+  }
+
+  answered(agentId: string, result: AttemptResult): void {
+    if (agentId !== this.agentId) return; // not the agent it was sent to: not its answer
+    if (this.#aborted) {
+      this.outcome.reject(this.#reason);
+      return;
+    }
+    const read = readResult(result, agentId, `task "${this.ctx.taskId}" attempt ${this.ctx.attempt}`);
+    if (read.ok) this.outcome.resolve(read.value);
+    else this.outcome.reject(read.error);
+  }
+
+  failed(agentId: string, reason: string): void {
+    if (agentId !== this.agentId) return;
+    if (this.#aborted) this.outcome.reject(this.#reason);
+    else if (reason === CANCELLED_JOB) return; // a cancel this coordinator did not send (its answer comes with the abort)
+    else {
+      // BullMQ failed the job itself: the agent lost its lock (it stalled). The agent is not answering in time.
+      this.outcome.reject(nodeLostError(agentId, this.ctx, `BullMQ failed its job on agent "${agentId}": ${reason}`));
+    }
+  }
+
+  progress(agentId: string, data: ProgressData): void {
+    if (agentId !== this.agentId || this.outcome.settled || !Array.isArray(data?.log)) return;
+    for (const entry of data.log) {
+      if (Array.isArray(entry) && typeof entry[1] === "string") this.ctx.log(entry[1], entry[0] === "stdout" || entry[0] === "stderr" ? entry[0] : "log");
+    }
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#aborted || this.outcome.settled) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    const hub = this.hub;
+    this.#timer = hub.runtime.setTimer(hub.options.cancelAnswerMs, () => this.outcome.reject(reason), `cancel answer ${this.ctx.taskId}#${this.ctx.attempt}`);
+    // Not sent yet: the hub's flush drops it (skipped) or its send is on the way (sent() cancels it then).
+    if (this.#sent) this.#cancelRemote();
+  }
+
+  /** The flush found it aborted before it was sent. */
+  skipped(): void {
+    this.outcome.reject(this.#reason);
+  }
+
+  /** Withdrawn from the agent's queue if it has not started; otherwise the agent is told to abort it. */
+  #cancelRemote(): void {
+    const reason = this.#reason;
+    this.hub
+      .withdraw(this)
+      .then((removed) => {
+        if (removed) this.outcome.reject(reason);
+        else return this.hub.cancel(this, reason);
+      })
+      .catch(() => {});
+  }
+}
