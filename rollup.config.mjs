@@ -15,6 +15,7 @@ const entries = {
   "worker-threads": "adapters/worker-threads/index.ts",
   "cloud-vm": "adapters/cloud-vm/index.ts",
   "file-journal": "adapters/file-journal/index.ts",
+  bullmq: "adapters/bullmq/index.ts",
   report: "src/report/index.ts",
 };
 // Chunk names carry content hashes: without a clean start, dist/ (and the published package) would keep
