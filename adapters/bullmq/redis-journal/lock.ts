@@ -46,8 +46,6 @@ export function holderOf(value: string): string {
  */
 export async function takeLock(client: Redis, lockKey: string, value: string, ttlMs: number, waitMs: number, where: string, io: Io): Promise<void> {
   const deadline = performance.now() + waitMs;
-  // Often enough to see a renewal (every third of the holder's TTL) between two looks.
-  const pollMs = Math.max(10, Math.min(250, Math.floor(ttlMs / 10)));
   let last: { value: string; pttl: number } | undefined;
   for (;;) {
     const reply = (await io("take its lock", () => client.eval(TAKE_SCRIPT, 1, lockKey, value, ttlMs))) as [number, string?, number?];
@@ -71,7 +69,10 @@ export async function takeLock(client: Redis, lockKey: string, value: string, tt
         `${where} is locked by ${holder}, and the lock was neither released nor did it expire within lockWaitMs (${waitMs} ms; it expires in ${pttl} ms unless renewed). One run at a time may use a journal`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, left, Math.max(pttl, 1))));
+    // Looks closer together than the holder's renewals (every third of its TTL, which is at least the
+    // time left) see the time left go up, once, between two looks.
+    const pollMs = Math.max(10, Math.min(250, Math.floor(pttl / 4)));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, left)));
   }
 }
 
