@@ -135,7 +135,8 @@ describe("redisJournal", { skip: hasRedisServer() ? false : "redis-server is not
 
   it("a second open while a live coordinator holds the journal is refused with E_JOURNAL_LOCKED naming the holder", async () => {
     const key = newKey();
-    const holder = redisJournal({ connection: server.url, key, lockTtlMs: 300 });
+    // A TTL long enough that a busy test machine does not let it expire between renewals.
+    const holder = redisJournal({ connection: server.url, key, lockTtlMs: 2_000 });
     await holder.open();
     try {
       const since = /since \d{4}-\d\d-\d\dT[\d:.]+Z/;
@@ -211,8 +212,8 @@ describe("redisJournal", { skip: hasRedisServer() ? false : "redis-server is not
   });
 
   it("waitReplicas: an append no replica acknowledged fails clearly", async () => {
-    const journal = redisJournal({ connection: server.url, key: newKey(), waitReplicas: 1, timeoutMs: 100 });
-    await rejectsWith(journal.open(), "E_JOURNAL_FAILED", where, /only 0 of the 1 replicas asked for \(waitReplicas\) acknowledged it within 100 ms/);
+    const journal = redisJournal({ connection: server.url, key: newKey(), waitReplicas: 1, timeoutMs: 1_000 });
+    await rejectsWith(journal.open(), "E_JOURNAL_FAILED", where, /only 0 of the 1 replicas asked for \(waitReplicas\) acknowledged it within 1000 ms/);
   });
 
   it("a client of the caller's is used and not closed", async () => {
@@ -233,14 +234,15 @@ describe("redisJournal when Redis goes away", { skip: hasRedisServer() ? false :
   it("Redis stopped while appending: the append fails with E_JOURNAL_FAILED within timeoutMs, naming host:port, and close ends", async () => {
     const server = await startRedisServer();
     try {
-      const journal = redisJournal({ connection: server.url, key: "j", timeoutMs: 200 });
+      // Not shorter: on a busy machine, connecting and opening must fit in it too.
+      const journal = redisJournal({ connection: server.url, key: "j", timeoutMs: 1_000 });
       await journal.open();
       await journal.append([record("a")]);
       await server.stop();
       await rejectsWith(
         journal.append([record("b")]),
         "E_JOURNAL_FAILED",
-        new RegExp(`redis journal "j" on 127\\.0\\.0\\.1:${server.port}: cannot append: Redis did not answer within 200 ms`),
+        new RegExp(`redis journal "j" on 127\\.0\\.0\\.1:${server.port}: cannot append: Redis did not answer within 1000 ms`),
       );
       await journal.close();
     } finally {
