@@ -27,15 +27,13 @@ export interface Agent {
   close(options?: { readonly force?: boolean }): Promise<void>;
 }
 
-/** How long start waits for Redis before it gives up. */
-const START_TIMEOUT_MS = 15_000;
 /** How long close waits for a Redis write (HDEL) before it goes on without it. */
 const CLOSE_WRITE_MS = 2_000;
 
 /**
  * Starts an agent; resolves once it is registered and pulling. Throws E_INVALID_OPTION for a bad
  * option, and rejects with E_REDIS_UNAVAILABLE (having released what it made) when Redis cannot be
- * reached within 15 s.
+ * reached within `startTimeoutMs` (15 s).
  *
  * @example
  * const agent = await startAgent({ connection: process.env.FLOTILLA_REDIS_URL!, queue: "builds", modules: "./tasks",
@@ -107,9 +105,12 @@ class RemoteAgent implements Agent {
       timer = setTimeout(() => {
         const where = connectionName(this.#o.connection);
         reject(
-          new FlotillaError(BULLMQ_ERROR_CODES.E_REDIS_UNAVAILABLE, `agent "${this.id}": Redis at ${where} could not be reached within ${START_TIMEOUT_MS} ms`),
+          new FlotillaError(
+            BULLMQ_ERROR_CODES.E_REDIS_UNAVAILABLE,
+            `agent "${this.id}": Redis at ${where} could not be reached within ${this.#o.startTimeoutMs} ms`,
+          ),
         );
-      }, START_TIMEOUT_MS);
+      }, this.#o.startTimeoutMs);
     });
     try {
       await Promise.race([this.#startParts(), timeout]);

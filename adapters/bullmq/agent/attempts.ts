@@ -15,6 +15,7 @@ import type { AttemptOutcome, ResolvedAgentOptions } from "./options.ts";
 import { LogBatcher } from "./progress.ts";
 
 interface Running {
+  readonly jobId: string;
   readonly controller: AbortController;
   /** When the coordinator's cancel arrived (performance.now()), once it has. */
   cancelledAt: number | undefined;
@@ -95,6 +96,7 @@ export class Attempts {
     if (same !== undefined) {
       // A second delivery of an attempt running here: its body runs once; both jobs get its outcome.
       this.#byJob.set(jobId, same);
+      this.#o.onEvent({ type: "attempt:start", jobId, taskId: data.taskId, attempt: data.attempt, kind: data.body.kind, duplicateOf: same.jobId });
       try {
         return await same.outcome;
       } finally {
@@ -106,7 +108,7 @@ export class Attempts {
       (progress) => job.updateProgress(progress as unknown as object),
       (error) => this.#o.onEvent({ type: "error", error }),
     );
-    const running: Running = { controller, cancelledAt: undefined, outcome: undefined as unknown as Promise<AttemptResult> };
+    const running: Running = { jobId, controller, cancelledAt: undefined, outcome: undefined as unknown as Promise<AttemptResult> };
     const heardBullmq = (): void => controller.abort(signal?.reason ?? new Error(`BullMQ aborted job ${jobId}`));
     signal?.addEventListener("abort", heardBullmq, { once: true });
     if (signal?.aborted) heardBullmq();

@@ -41,6 +41,8 @@ export interface AgentOptions {
   readonly leaseMs?: number;
   /** BullMQ's lockDuration and stalledInterval for the agent's worker. @default 10000 */
   readonly lockDurationMs?: number;
+  /** How long start waits for Redis before it gives up (E_REDIS_UNAVAILABLE). @default 15000 */
+  readonly startTimeoutMs?: number;
   /** Aborting it closes the agent (it drains its running attempts). */
   readonly signal?: AbortSignal;
   /** Hears what the agent does; Redis and BullMQ errors come here ("error"), never thrown. */
@@ -53,7 +55,15 @@ export type AttemptOutcome = AttemptResult["t"] | "cancelled";
 /** What the agent reports through `onEvent`. */
 export type AgentEvent =
   | { readonly type: "ready"; readonly info: AgentInfo }
-  | { readonly type: "attempt:start"; readonly jobId: string; readonly taskId: string; readonly attempt: number; readonly kind: string }
+  | {
+      readonly type: "attempt:start";
+      readonly jobId: string;
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly kind: string;
+      /** A second delivery of an attempt running here: it waits for that job's outcome instead of running the body again. */
+      readonly duplicateOf?: string;
+    }
   | {
       readonly type: "attempt:end";
       readonly jobId: string;
@@ -82,6 +92,7 @@ export interface ResolvedAgentOptions {
   readonly maxOutputBytes: number;
   readonly leaseMs: number;
   readonly lockDurationMs: number;
+  readonly startTimeoutMs: number;
   readonly signal: AbortSignal | undefined;
   readonly onEvent: (event: AgentEvent) => void;
 }
@@ -100,6 +111,7 @@ const NAMES = [
   "maxOutputBytes",
   "leaseMs",
   "lockDurationMs",
+  "startTimeoutMs",
   "signal",
   "onEvent",
 ];
@@ -134,6 +146,7 @@ export function resolveAgentOptions(options: AgentOptions): ResolvedAgentOptions
     maxOutputBytes: checkBytes("maxOutputBytes", o.maxOutputBytes),
     leaseMs,
     lockDurationMs,
+    startTimeoutMs: checkMs("startTimeoutMs", o.startTimeoutMs ?? 15_000, 1),
     signal: o.signal,
     // A listener that throws must not break the agent: its error is dropped here, as it has nowhere to go.
     onEvent: onEvent === undefined ? () => {} : (event) => void tryCall(() => onEvent(event)),
