@@ -59,7 +59,7 @@ class Coordinator {
     return this.#logs.get(jobId) ?? [];
   }
   /** Adds the job and resolves with how it ended: its AttemptResult, or the reason it failed. */
-  async run(data: AttemptData, jobId = randomUUID()): Promise<{ jobId: string; result?: AttemptResult; failed?: string }> {
+  async run(data: AttemptData, jobId: string = randomUUID()): Promise<{ jobId: string; result?: AttemptResult; failed?: string }> {
     const ended = this.ended(jobId);
     await this.queue.add("attempt", data, { jobId, removeOnComplete: true, removeOnFail: true });
     return ended;
@@ -371,8 +371,8 @@ describe("flotilla/bullmq agent", { skip: hasRedisServer() ? false : "redis-serv
     // A port nobody listens on: ioredis retries for ever, the start gives up after startTimeoutMs and releases what it made.
     const port = await new Promise<number>((resolve) => {
       const server = createServer().listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo;
-        server.close(() => resolve(port));
+        const free = (server.address() as AddressInfo).port;
+        server.close(() => resolve(free));
       });
     });
     await assert.rejects(
@@ -386,5 +386,31 @@ describe("flotilla/bullmq agent", { skip: hasRedisServer() ? false : "redis-serv
       startAgent({ connection: redis.url, queue: "q", modules: join(modules, "none"), providers: [childProcess()] }),
       /must name an existing folder/,
     );
+  });
+  it("close({ force: true }) aborts running attempts, then releases its queue, hash entry and Relay node", async () => {
+    const third = await startAgent({
+      connection: redis.url,
+      queue: "agent-test",
+      name: "a3",
+      concurrency: 2,
+      modules,
+      providers: [workerThreads({ threads: 1, tasksPerThread: 1 })],
+    });
+    const other = new Coordinator(redis.url, third.info.queue);
+    try {
+      const jobId = randomUUID();
+      const ended = other.ended(jobId);
+      const started = new Promise<void>((resolve) => other.events.once("progress", () => resolve()));
+      await other.queue.add("attempt", moduleAttempt("tasks.mjs", "honours"), { jobId });
+      await started;
+      assert.equal(third.running, 1);
+      await third.close({ force: true });
+      assert.equal(third.running, 0);
+      assert.match((await ended).failed ?? "", /aborted on agent "a3": agent "a3" was closed with force/);
+      await third.close(); // idempotent
+    } finally {
+      await other.close();
+    }
+    assert.ok(!(await relay.getNodes()).some((node) => node.id === "a3"));
   });
 });
