@@ -1,20 +1,26 @@
 /**
  * The `flotilla` command: `flotilla run FILE` runs a job file with live progress and a summary,
- * `flotilla validate FILE` checks one. bin/flotilla.mjs calls `main` from the build (dist/cli.js); this
+ * `flotilla validate FILE` checks one, `flotilla agent` runs a remote agent of flotilla/bullmq. bin/flotilla.mjs calls `main` from the build (dist/cli.js); this
  * module and what it imports (commander, log-update, cli-table3) load only when the command runs,
  * never with `import "flotilla"`.
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { agentCommandOptions, type RawAgentFlags } from "./agent-options.ts";
 import { runCommand } from "./commands/run.ts";
 import { validate } from "./commands/validate.ts";
 import { EXIT, describeError, exitCodeOfError } from "./exit-codes.ts";
 import { stderr, stdout } from "./io.ts";
 import { DEFAULT_GRACE_MS, runCommandOptions, type RawRunFlags } from "./options.ts";
 
-/** The package's version: package.json is one folder up from both cli/main.ts and dist/cli.js. */
+/**
+ * The package's version: package.json is one folder up from cli/main.ts, and two from the build's chunk
+ * of this module (dist/chunks/: the build splits it out, as the agent command is imported on demand).
+ */
 function version(): string {
-  return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  const url = new URL("../package.json", import.meta.url);
+  const path = /\/dist\/chunks\/[^/]*$/.test(import.meta.url) ? new URL("../../package.json", import.meta.url) : url;
+  return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
 }
 
 function program(done: (code: number) => void): Command {
@@ -49,6 +55,30 @@ function program(done: (code: number) => void): Command {
     .addOption(new Option("--trace <file>", "write the run's trace to a file"))
     .addOption(new Option("--report <file>", "write an HTML report of the run to a file"))
     .action(async (file: string, flags: RawRunFlags) => done(await runCommand(runCommandOptions(file, flags))));
+
+  flotilla
+    .command("agent")
+    .description("run a remote agent of flotilla/bullmq: pull attempts from Redis and run them here")
+    .option(
+      "--redis <url>",
+      "Redis: redis://[user:password@]host:port[/db] or rediss:// (default: $FLOTILLA_REDIS_URL, which keeps a password off the command line)",
+    )
+    .option("--queue <name>", "the queue name of the coordinator's bullmq() pool")
+    .option("-c, --concurrency <n>", "attempts run at once (default: the number of CPUs)")
+    .option("--modules <dir>", "the folder worker modules may be run from (without it, only commands run)")
+    .option("--name <id>", "the agent's id (default: host name, pid and 4 random characters)")
+    .option("--prefix <prefix>", "BullMQ's key prefix (default: bull)")
+    .option("--allow-shell", "let commands ask for a shell (off by default: a command runs its argv only)")
+    .option("--max-payload-bytes <n>", "largest attempt payload accepted (default: 1048576)")
+    .option("--max-output-bytes <n>", "largest output sent back (default: 1048576)")
+    .option("--lease-ms <ms>", "the agent's heartbeat lease in Redis (default: 5000)")
+    .option("--json", "write every agent event as one JSON object per line on stdout")
+    .action(async (flags: RawAgentFlags) => {
+      const options = agentCommandOptions(flags, process.env);
+      // Loaded on demand: bullmq and ioredis are needed by this command only.
+      const { agentCommand } = await import("./commands/agent.ts");
+      done(await agentCommand(options));
+    });
 
   flotilla
     .command("validate")

@@ -1,0 +1,152 @@
+/**
+ * The agent's running attempts, by job id and by idempotency key: the processor's body. It returns an
+ * AttemptResult for every outcome of the attempt's body; it throws only for an attempt that was
+ * aborted — by its coordinator's cancel (`UnrecoverableError(CANCELLED_JOB)`, so BullMQ fails the job
+ * and never retries it), by BullMQ (a lost lock, `worker.cancelJob`) or by a forced close.
+ */
+import { type Job, UnrecoverableError } from "bullmq";
+import { messageOf } from "../../../src/errors.ts";
+import { type AttemptResult, CANCELLED_JOB, errorWire } from "../wire.ts";
+import { checkAttemptData, checkCancel, revive } from "./attempt-data.ts";
+import { runAttempt } from "./attempt.ts";
+import { RecentCancels } from "./cancels.ts";
+import type { LocalNodes } from "./local-nodes.ts";
+import type { AttemptOutcome, ResolvedAgentOptions } from "./options.ts";
+import { LogBatcher } from "./progress.ts";
+
+interface Running {
+  readonly jobId: string;
+  readonly controller: AbortController;
+  /** When the coordinator's cancel arrived (performance.now()), once it has. */
+  cancelledAt: number | undefined;
+  /** Settles with the attempt: its result, or the error the processor throws. */
+  readonly outcome: Promise<AttemptResult>;
+}
+
+export class Attempts {
+  readonly #o: ResolvedAgentOptions;
+  readonly #nodes: LocalNodes;
+  readonly #byJob = new Map<string, Running>();
+  readonly #byKey = new Map<string, Running>();
+  readonly #cancels = new RecentCancels();
+  /** Every processor call not yet returned (duplicates included), for close. */
+  readonly #pending = new Set<Promise<unknown>>();
+
+  constructor(o: ResolvedAgentOptions, nodes: LocalNodes) {
+    this.#o = o;
+    this.#nodes = nodes;
+  }
+
+  get running(): number {
+    return this.#byKey.size;
+  }
+
+  process(job: Job, signal: AbortSignal | undefined): Promise<AttemptResult> {
+    const call = this.#process(job, signal);
+    const tracked = call.catch(() => {});
+    this.#pending.add(tracked);
+    void tracked.then(() => this.#pending.delete(tracked));
+    return call;
+  }
+
+  /** Resolves once every processor call has returned. */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
+  }
+
+  /** A message on the cancel topic: abort that job's attempt, or remember it for when the job arrives. */
+  cancel(message: unknown): void {
+    const at = performance.now();
+    const cancel = checkCancel(message);
+    if (cancel === undefined) {
+      this.#o.onEvent({ type: "error", error: new Error(`agent "${this.#o.id}" received a cancel message it cannot read: ${JSON.stringify(message)}`) });
+      return;
+    }
+    this.#cancels.add(cancel.jobId, at);
+    const running = this.#byJob.get(cancel.jobId);
+    if (running === undefined || running.cancelledAt !== undefined) return;
+    running.cancelledAt = at;
+    // The local provider hears it through ctx.onAbort and stops the work, escalating after its grace.
+    running.controller.abort(revive(cancel.reason));
+  }
+
+  /** BullMQ could not renew these jobs' locks: they are no longer this agent's to finish. */
+  lockLost(jobIds: readonly string[]): void {
+    for (const id of jobIds) {
+      const running = this.#byJob.get(id);
+      running?.controller.abort(new Error(`agent "${this.#o.id}" lost the lock of job ${id} (Redis unreachable for longer than lockDuration?)`));
+    }
+  }
+
+  abortAll(reason: unknown): void {
+    for (const running of this.#byKey.values()) running.controller.abort(reason);
+  }
+
+  async #process(job: Job, signal: AbortSignal | undefined): Promise<AttemptResult> {
+    const jobId = job.id ?? "";
+    const data = checkAttemptData(job.data);
+    if (typeof data === "string") return { t: "refused", refusal: "version", message: `agent "${this.#o.id}" cannot read job ${jobId}: ${data}` };
+    const cancelledAt = this.#cancels.get(jobId);
+    if (cancelledAt !== undefined) {
+      // Cancelled before it started: it never runs.
+      this.#o.onEvent({ type: "cancel", jobId, stoppedAfterMs: performance.now() - cancelledAt });
+      throw new UnrecoverableError(CANCELLED_JOB);
+    }
+    const same = this.#byKey.get(data.key);
+    if (same !== undefined) {
+      // A second delivery of an attempt running here: its body runs once; both jobs get its outcome.
+      this.#byJob.set(jobId, same);
+      this.#o.onEvent({ type: "attempt:start", jobId, taskId: data.taskId, attempt: data.attempt, kind: data.body.kind, duplicateOf: same.jobId });
+      try {
+        return await same.outcome;
+      } finally {
+        if (this.#byJob.get(jobId) === same) this.#byJob.delete(jobId);
+      }
+    }
+    const controller = new AbortController();
+    const log = new LogBatcher(
+      (progress) => job.updateProgress(progress as unknown as object),
+      (error) => this.#o.onEvent({ type: "error", error }),
+    );
+    const running: Running = { jobId, controller, cancelledAt: undefined, outcome: undefined as unknown as Promise<AttemptResult> };
+    const heardBullmq = (): void => controller.abort(signal?.reason ?? new Error(`BullMQ aborted job ${jobId}`));
+    signal?.addEventListener("abort", heardBullmq, { once: true });
+    if (signal?.aborted) heardBullmq();
+    this.#byJob.set(jobId, running);
+    this.#byKey.set(data.key, running);
+    const start = performance.now();
+    const event = { jobId, taskId: data.taskId, attempt: data.attempt };
+    this.#o.onEvent({ type: "attempt:start", ...event, kind: data.body.kind });
+    const ended = (outcome: AttemptOutcome, detail?: string): void =>
+      this.#o.onEvent({ type: "attempt:end", ...event, outcome, ...(detail === undefined ? {} : { detail }), durationMs: performance.now() - start });
+    (running as { outcome: Promise<AttemptResult> }).outcome = (async () => {
+      let result: AttemptResult;
+      try {
+        result = await runAttempt({ options: this.#o, nodes: this.#nodes, data, controller, log });
+      } catch (error) {
+        result = { t: "threw", error: errorWire(error) }; // a fault of the agent's: still an outcome
+      } finally {
+        await log.close(); // every line before the result
+        signal?.removeEventListener("abort", heardBullmq);
+        this.#byKey.delete(data.key);
+        if (this.#byJob.get(jobId) === running) this.#byJob.delete(jobId);
+      }
+      if (running.cancelledAt !== undefined) {
+        this.#o.onEvent({ type: "cancel", jobId, stoppedAfterMs: performance.now() - running.cancelledAt });
+        ended("cancelled", "by its coordinator");
+        throw new UnrecoverableError(CANCELLED_JOB);
+      }
+      if (controller.signal.aborted) {
+        const why = messageOf(controller.signal.reason);
+        ended("cancelled", why);
+        throw new UnrecoverableError(`flotilla: attempt aborted on agent "${this.#o.id}": ${why}`);
+      }
+      ended(
+        result.t,
+        result.t === "refused" ? `${result.refusal}: ${result.message}` : result.t === "threw" ? `${result.error.name}: ${result.error.message}` : undefined,
+      );
+      return result;
+    })();
+    return running.outcome;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Job ids the coordinator cancelled recently, with when the cancel arrived. A cancel may overtake its
+ * job (the Relay message is read before BullMQ hands the job over): the processor looks here first,
+ * and a job cancelled already never starts. Bounded in count and age, so a long-lived agent does not grow.
+ */
+
+const MAX_ENTRIES = 10_000;
+const MAX_AGE_MS = 10 * 60_000;
+
+export class RecentCancels {
+  /** Job id -> performance.now() when the cancel arrived; in arrival order (a Map keeps insertion order). */
+  readonly #at = new Map<string, number>();
+
+  add(jobId: string, at: number): void {
+    this.#at.delete(jobId);
+    this.#at.set(jobId, at);
+    for (const [id, when] of this.#at) {
+      if (this.#at.size <= MAX_ENTRIES && at - when <= MAX_AGE_MS) break;
+      this.#at.delete(id);
+    }
+  }
+
+  /** When `jobId`'s cancel arrived, if it did recently. */
+  get(jobId: string): number | undefined {
+    const at = this.#at.get(jobId);
+    return at !== undefined && performance.now() - at <= MAX_AGE_MS ? at : undefined;
+  }
+}
