@@ -18,4 +18,6 @@ export type { LocalBody } from "./body.ts";
 export type { AgentNode } from "./coordinator/hub.ts";
 export type { RedisConnection } from "./connection.ts";
 export type { AgentInfo } from "./wire.ts";
+export { redisJournal, type RedisJournalOptions } from "./redis-journal.ts";
+export { startAgent, type Agent, type AgentOptions, type AgentEvent } from "./agent/index.ts";
 export { BULLMQ_ERROR_CODES, RemoteRefusedError, type RemoteRefusal } from "./errors.ts";
