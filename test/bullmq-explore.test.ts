@@ -1,0 +1,202 @@
+/**
+ * The bullmq() coordinator (adapters/bullmq/coordinator) under explore(), on a model of the queue
+ * (bullmq-model.ts) instead of Redis: a job of ten command() and workerTask() tasks (a diamond, a chain,
+ * a pair) on two or three model agents, with delays on every operation, results heard twice or never,
+ * jobs run twice, finished jobs evicted, an agent dying, a Redis outage (perhaps coming back empty),
+ * and cancels of a task or of the run at random moments. Checked each schedule: every task ends, every
+ * output is the one an uninterrupted run gives, every resolved attempt was answered by the model for
+ * its own job, a job id is never reused, a lost agent's attempts are requeued without spending a retry,
+ * cancelled tasks end cancelled with their jobs withdrawn or cancelled, and the transport is closed.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { remoteProvider } from "../adapters/bullmq/provider.ts";
+import { resolveOptions } from "../adapters/bullmq/options.ts";
+import { command } from "../adapters/child-process/spec.ts";
+import { workerTask } from "../adapters/worker-threads/spec.ts";
+import { type ComputeProvider, Job, type RunResult, type TimerHandle, start } from "../src/index.ts";
+import { readEnv } from "../src/testing/env.ts";
+import { type ExploreContext, ScheduleFailure, explore, replay } from "../src/testing/index.ts";
+import { QueueModel, drawFaults, outputOf } from "./bullmq-model.ts";
+import { scheduleFailureOf } from "./helpers.ts";
+
+const ITERATIONS = Number(readEnv("FLOTILLA_BULLMQ_ITERATIONS") ?? 400);
+const MODULES = "file:///agents/tasks/";
+
+/** id, body kind, dependencies, input (for workerTask bodies). */
+const TASKS: ReadonlyArray<readonly [string, "command" | "worker-thread", readonly string[], number?]> = [
+  ["a", "command", []],
+  ["b", "worker-thread", ["a"], 2],
+  ["c", "command", ["a"]],
+  ["d", "worker-thread", ["b", "c"], 4],
+  ["e", "command", ["d"]],
+  ["f", "worker-thread", ["e"], 6],
+  ["g", "command", ["f"]],
+  ["h", "worker-thread", [], 8],
+  ["i", "command", ["h"]],
+  ["j", "worker-thread", ["g", "i"], 10],
+];
+
+/** What an uninterrupted run gives. */
+const EXPECTED: Record<string, unknown> = {};
+for (const [id, kind, deps, input] of TASKS) EXPECTED[id] = outputOf(kind, id, input, Object.fromEntries(deps.map((d) => [d, EXPECTED[d]])));
+
+function buildJob() {
+  const job = new Job<Record<string, unknown>>("remote");
+  for (const [id, kind, dependsOn, input] of TASKS) {
+    const body = kind === "command" ? command(["make", id]) : workerTask(new URL(`${MODULES}steps/build.js`), "build", input);
+    job.task(id, { dependsOn: [...dependsOn], retries: 0 }, body);
+  }
+  return job;
+}
+
+interface AttemptSeen {
+  abortedFirst: boolean;
+  settled: boolean;
+  value?: unknown;
+}
+
+/** What one schedule saw, for the checks and for the counts the test reports. */
+interface Seen {
+  readonly model: QueueModel;
+  readonly result: RunResult<Record<string, unknown>>;
+  readonly requeued: Map<string, number>;
+  readonly cancelledTasks: Set<string>;
+  readonly runCancelled: boolean;
+}
+
+/** Runs the job once on model agents with faults drawn from the schedule, and checks what must always hold. */
+async function schedule(t: ExploreContext): Promise<Seen> {
+  const runtime = t.runtime;
+  const random = () => t.random();
+  const concurrencies = Array.from({ length: 2 + Math.floor(random() * 2) }, () => 1 + Math.floor(random() * 2));
+  const model = new QueueModel(runtime, random, concurrencies, drawFaults(random));
+  t.invariant(
+    "the model saw nothing impossible (a job id reused, a closed transport used)",
+    () => model.violations.length === 0 || model.violations.join("; "),
+  );
+  const options = resolveOptions({
+    connection: "redis://model.invalid:6379",
+    queue: "model",
+    modules: MODULES,
+    heartbeatMs: 50,
+    lostAfterMs: 200,
+    cancelAnswerMs: 1000,
+  });
+  const hub = remoteProvider(options, (listener) => model.attach(listener));
+  const attempts = new Map<string, AttemptSeen>();
+  const provider: ComputeProvider<any> = {
+    ...hub,
+    run(node, body, ctx) {
+      const key = `${ctx.taskId}#${ctx.attempt}`;
+      assert.ok(!attempts.has(key), `attempt ${key} run twice`);
+      const seen: AttemptSeen = { abortedFirst: false, settled: false };
+      attempts.set(key, seen);
+      ctx.signal.addEventListener("abort", () => void (seen.abortedFirst ||= !seen.settled));
+      return Promise.resolve(hub.run(node, body, ctx)).then(
+        (value: unknown) => {
+          seen.settled = true;
+          seen.value = value;
+          return value;
+        },
+        (error: unknown) => {
+          seen.settled = true;
+          throw error;
+        },
+      );
+    },
+  };
+
+  const handle = start(buildJob(), { runtime, provider, maxNodeLosses: 20, cancelGraceMs: 2000 });
+  const requeued = new Map<string, number>();
+  handle.on("task:requeued", (e) => void requeued.set(e.taskId, (requeued.get(e.taskId) ?? 0) + 1));
+  const timers: TimerHandle[] = [];
+  const at = (ms: number, what: () => void) => timers.push(runtime.setTimer(Math.floor(random() * ms), what, "test fault"));
+  if (random() < 0.35) at(400, () => model.kill(`agent${Math.floor(random() * concurrencies.length)}`));
+  if (random() < 0.35) at(400, () => model.outage(20 + Math.floor(random() * 300), random() < 0.5));
+  const cancelledTasks = new Set<string>();
+  if (random() < 0.25) {
+    const id = TASKS[Math.floor(random() * TASKS.length)]![0];
+    at(400, () => void (handle.cancelTask(id, "cancelled by the test") && cancelledTasks.add(id)));
+  }
+  let runCancelled = false;
+  if (random() < 0.1) at(600, () => ((runCancelled = true), handle.cancel("run cancelled by the test")));
+  const result = await handle.result;
+  for (const timer of timers) runtime.clearTimer(timer);
+  await model.drained();
+
+  const problems = model.violations;
+  assert.deepEqual(problems, []);
+  for (const [id, task] of result.tasks) {
+    if (task.status === "succeeded") {
+      assert.deepEqual(task.output, EXPECTED[id], `output of ${id}`);
+      // retries: 0, so every attempt after the first is a requeue after a lost agent (free).
+      assert.equal(task.attempts, 1 + (requeued.get(id) ?? 0), `${id}: ${task.attempts} attempts, ${requeued.get(id) ?? 0} requeued`);
+    } else if (cancelledTasks.has(id) || runCancelled) assert.ok(task.status === "cancelled" || task.status === "skipped", `${id} ended ${task.status}`);
+    else if (cancelledTasks.size > 0) assert.equal(task.status, "skipped", `${id} ended ${task.status}: ${String(task.error)}`);
+    else assert.fail(`task ${id} ended ${task.status}: ${String(task.error)}`);
+  }
+  for (const id of cancelledTasks) assert.equal(result.tasks.get(id)?.status, "cancelled", `${id} was cancelled`);
+  for (const [key, seen] of attempts) {
+    const jobs = model.jobs.filter((j) => `${j.data.taskId}#${j.data.attempt}` === key);
+    if ("value" in seen) {
+      // Resolved: with the output the model computed, for a job of this very attempt that the model finished.
+      assert.deepEqual(seen.value, EXPECTED[key.split("#")[0]!], `attempt ${key}'s output`);
+      assert.ok(
+        jobs.some((j) => j.result !== undefined),
+        `attempt ${key} resolved but the model never finished a job of it`,
+      );
+    }
+    if (seen.abortedFirst) {
+      // Cancelled while in flight: each of its jobs on a live agent was withdrawn, cancelled, or had already ended.
+      for (const j of jobs) {
+        const alive = model.agentList.find((a) => a.info.id === j.agentId)!.alive;
+        assert.ok(!alive || j.cancelAsked || j.state !== "waiting", `attempt ${key} was cancelled but job ${j.id} is still ${j.state} on ${j.agentId}`);
+      }
+    }
+  }
+  assert.ok(model.transports >= 1 && !model.isOpen, `the hub made ${model.transports} transports and closed ${model.closes}`);
+  return { model, result, requeued, cancelledTasks, runCancelled };
+}
+
+describe("bullmq() coordinator on a model of the queue, explored", () => {
+  test(`${ITERATIONS} schedules of a ten-task job with delays, duplicates, lost results, a dying agent, Redis outages and cancels`, async () => {
+    const total: Record<string, number> = {};
+    let requeues = 0;
+    let cancelled = 0;
+    const report = await explore(
+      async (t) => {
+        const seen = await schedule(t);
+        for (const [k, n] of Object.entries(seen.model.count)) total[k] = (total[k] ?? 0) + n;
+        for (const n of seen.requeued.values()) requeues += n;
+        if (seen.cancelledTasks.size > 0 || seen.runCancelled) cancelled++;
+      },
+      { iterations: ITERATIONS, seed: 12, maxSteps: 20_000 },
+    );
+    assert.equal(report.iterations, ITERATIONS);
+    if (readEnv("MODEL_DEBUG")) console.log(JSON.stringify({ total, requeues, cancelled, steps: report.steps, ms: report.durationMs }));
+    // Every fault happened in some schedule, so the checks above were tested against each.
+    for (const k of Object.keys(total)) assert.ok(total[k]! > 0, `no schedule saw ${k}: ${JSON.stringify(total)}`);
+    assert.ok(requeues > 0 && cancelled > 0, `requeues ${requeues}, cancelled schedules ${cancelled}`);
+  });
+
+  test("a failing schedule replays identically", async () => {
+    // A claim that is false when an agent dies under an attempt: explore() finds such a schedule, and replay() repeats it step for step.
+    const body = async (t: ExploreContext) => {
+      const seen = await schedule(t);
+      assert.equal([...seen.requeued.values()].length, 0, "no attempt was requeued");
+    };
+    const failure = await scheduleFailureOf(explore(body, { iterations: 200, seed: 3, maxSteps: 20_000 }));
+    assert.match((failure.cause as Error).message, /no attempt was requeued/);
+    for (const from of [failure, JSON.stringify(failure.trace)]) {
+      const again = await replay(body, from, { maxSteps: 20_000 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(again instanceof ScheduleFailure);
+      assert.equal(again.step, failure.step);
+      assert.deepEqual(again.trace.labels, failure.trace.labels);
+      assert.equal((again.cause as Error).message, (failure.cause as Error).message);
+    }
+  });
+});

@@ -1,0 +1,383 @@
+/**
+ * A model of the BullMQ queue as the coordinator sees it (the `Transport` of
+ * adapters/bullmq/coordinator/transport.ts), entirely in the virtual time of a runtime: agents that pull
+ * jobs and "run" them by computing their output from the job's data, and faults drawn from the
+ * schedule's randomness — delays on every operation and event, results heard twice, jobs run twice,
+ * results never heard (then found, or evicted), agents dying, Redis outages (after which Redis may be
+ * empty), and cancels answered late. Used by bullmq-explore.test.ts.
+ */
+import type { AgentSeen, JobState, Transport, TransportListener } from "../adapters/bullmq/coordinator/transport.ts";
+import {
+  type AgentInfo,
+  type AttemptData,
+  type AttemptPayload,
+  type AttemptResult,
+  CANCELLED_JOB,
+  type CancelMessage,
+  WIRE_VERSION,
+} from "../adapters/bullmq/wire.ts";
+import type { Runtime } from "../src/index.ts";
+
+/** One job as Redis holds it (a resend after it vanished is a new record under the same id). */
+export interface ModelJob {
+  readonly id: string;
+  readonly agentId: string;
+  readonly data: AttemptData;
+  state: "waiting" | "active" | "done" | "failed" | "withdrawn" | "vanished" | "evicted";
+  result?: AttemptResult;
+  reason?: string;
+  /** The coordinator asked to withdraw it or to cancel it. */
+  cancelAsked: boolean;
+  /** The agent got the cancel before picking it up. */
+  cancelled: boolean;
+}
+
+interface Agent {
+  readonly info: AgentInfo;
+  alive: boolean;
+  active: number;
+  readonly jobs: Map<string, ModelJob>;
+  readonly waiting: ModelJob[];
+}
+
+/** How often each fault fires; each is switched on or off per schedule (as FoundationDB's BUGGIFY). */
+export interface ModelFaults {
+  readonly lostEvent: number;
+  readonly duplicateEvent: number;
+  readonly duplicateRun: number;
+  readonly evict: number;
+}
+
+/** Faults drawn for one schedule: each kind on with probability one half, then at its rate. */
+export function drawFaults(random: () => number): ModelFaults {
+  const on = (rate: number) => (random() < 0.5 ? rate : 0);
+  return { lostEvent: on(0.3), duplicateEvent: on(0.3), duplicateRun: on(0.2), evict: on(0.3) };
+}
+
+/** What the agent computes for an attempt: a function of its task, input and dependencies only. */
+export function outputOf(kind: string, taskId: string, input: unknown, deps: Record<string, unknown>): unknown {
+  const text = JSON.stringify(
+    Object.keys(deps)
+      .sort()
+      .map((k) => [k, deps[k]]),
+  );
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  const hash = (h >>> 0).toString(16);
+  return kind === "command" ? `${taskId}:${hash}` : { task: taskId, input, hash };
+}
+
+export class QueueModel implements Transport {
+  readonly runtime: Runtime;
+  readonly random: () => number;
+  readonly faults: ModelFaults;
+  readonly agentList: Agent[];
+  /** Every job record ever made, in order. */
+  readonly jobs: ModelJob[] = [];
+  /** Which attempt each job id was first sent for (a job id is never reused by another attempt). */
+  readonly owners = new Map<string, string>();
+  readonly violations: string[] = [];
+  readonly count = {
+    lostEvents: 0,
+    duplicateEvents: 0,
+    duplicateRuns: 0,
+    evictions: 0,
+    vanished: 0,
+    outages: 0,
+    deaths: 0,
+    cancelAnswers: 0,
+    withdrawn: 0,
+    resends: 0,
+  };
+  listener: TransportListener | undefined = undefined;
+  transports = 0;
+  closes = 0;
+  up = true;
+  readonly #heard = new Set<string>();
+  #parked: (() => void)[] = [];
+  #pending = 0;
+  readonly #drains: (() => void)[] = [];
+
+  constructor(runtime: Runtime, random: () => number, concurrencies: readonly number[], faults: ModelFaults) {
+    this.runtime = runtime;
+    this.random = random;
+    this.faults = faults;
+    this.agentList = concurrencies.map((concurrency, i) => ({
+      info: {
+        v: WIRE_VERSION,
+        id: `agent${i}`,
+        queue: `q-agent${i}`,
+        concurrency,
+        kinds: ["worker-thread", "command"],
+        host: "model",
+        pid: i,
+        startedAt: i,
+        maxPayloadBytes: 1 << 20,
+        maxOutputBytes: 1 << 20,
+      },
+      alive: true,
+      active: 0,
+      jobs: new Map(),
+      waiting: [],
+    }));
+  }
+
+  /** The transport factory's body: the hub makes its transport on its first start. */
+  attach(listener: TransportListener): Transport {
+    this.listener = listener;
+    this.transports++;
+    return this;
+  }
+
+  get isOpen(): boolean {
+    return this.transports > this.closes;
+  }
+
+  // ---- Transport -----------------------------------------------------------------------------
+
+  agents(): Promise<readonly AgentSeen[]> {
+    return this.#op("agents", () => this.agentList.map((a) => ({ info: a.info, live: a.alive })));
+  }
+
+  open(agent: AgentInfo): Promise<void> {
+    return this.#op("open", () => void this.#heard.add(agent.id));
+  }
+
+  shut(agentId: string): Promise<void> {
+    return this.#op("shut", () => void this.#heard.delete(agentId));
+  }
+
+  send(agentId: string, jobs: ReadonlyArray<{ readonly jobId: string; readonly name: string; readonly data: AttemptData }>): Promise<void> {
+    return this.#op("send", () => {
+      const agent = this.#agent(agentId);
+      for (const { jobId, data } of jobs) {
+        const owner = `${data.taskId}#${data.attempt}`;
+        if ((this.owners.get(jobId) ?? owner) !== owner) this.violations.push(`job id ${jobId} sent for ${owner} and for ${this.owners.get(jobId)}`);
+        this.owners.set(jobId, owner);
+        if (agent.jobs.has(jobId)) continue; // BullMQ does not add a job id twice
+        if (this.jobs.some((j) => j.id === jobId)) this.count.resends++;
+        const job: ModelJob = { id: jobId, agentId, data, state: "waiting", cancelAsked: false, cancelled: false };
+        this.jobs.push(job);
+        agent.jobs.set(jobId, job);
+        agent.waiting.push(job);
+      }
+      this.#pump(agent);
+    });
+  }
+
+  withdraw(agentId: string, jobId: string): Promise<boolean> {
+    return this.#op("withdraw", () => {
+      const agent = this.#agent(agentId);
+      const job = agent.jobs.get(jobId);
+      if (job !== undefined) job.cancelAsked = true;
+      if (job?.state !== "waiting") return false;
+      this.#remove(agent, job, "withdrawn");
+      this.count.withdrawn++;
+      return true;
+    });
+  }
+
+  cancel(agentId: string, message: CancelMessage): Promise<void> {
+    return this.#op("cancel", () => {
+      const agent = this.#agent(agentId);
+      const job = agent.jobs.get(message.jobId);
+      if (job === undefined) return;
+      job.cancelAsked = true;
+      if (!agent.alive) return;
+      if (job.state === "waiting") job.cancelled = true;
+      // The agent aborts the attempt; its job fails a while later (the body's grace, the process group killed).
+      else if (job.state === "active") this.#timer(this.#delay(20), () => this.#fail(agent, job), `model ${agentId} cancels ${job.id}`);
+    });
+  }
+
+  states(agentId: string, jobIds: readonly string[]): Promise<JobState[]> {
+    return this.#op("states", () => {
+      const agent = this.#agent(agentId);
+      return jobIds.map((id): JobState => {
+        const job = agent.jobs.get(id);
+        if (job === undefined) return { state: "missing" };
+        if (job.state === "done") return { state: "done", result: job.result! };
+        if (job.state === "failed") return { state: "failed", reason: job.reason! };
+        return { state: "pending" };
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.closes++;
+    this.#heard.clear();
+    return Promise.resolve();
+  }
+
+  // ---- faults the test schedules -------------------------------------------------------------
+
+  /** The agent dies: no heartbeat, no answer, nothing more pulled. */
+  kill(agentId: string): void {
+    const agent = this.#agent(agentId);
+    if (!agent.alive) return;
+    agent.alive = false;
+    this.count.deaths++;
+  }
+
+  /** Redis stops answering for `ms`; it comes back empty (every job gone) when `empty`. */
+  outage(ms: number, empty: boolean): void {
+    if (!this.up) return;
+    this.up = false;
+    this.count.outages++;
+    this.listener?.connection(false);
+    this.#timer(
+      ms,
+      () => {
+        if (empty) {
+          for (const agent of this.agentList) for (const job of [...agent.jobs.values()]) this.#remove(agent, job, "vanished");
+          this.count.vanished++;
+        }
+        this.up = true;
+        const parked = this.#parked;
+        this.#parked = [];
+        for (const go of parked) this.#timer(this.#delay(5), go, "model redis answers again");
+        for (const agent of this.agentList) this.#pump(agent);
+        if (this.isOpen) this.listener?.connection(true);
+      },
+      "model redis back",
+    );
+  }
+
+  // ---- inside --------------------------------------------------------------------------------
+
+  /** A timer of the model; `drained()` waits for them all. */
+  #timer(ms: number, fn: () => void, label = "model evicts a finished job"): void {
+    this.#pending++;
+    this.runtime.setTimer(
+      ms,
+      () => {
+        this.#pending--;
+        fn();
+        if (this.#pending === 0) for (const resolve of this.#drains.splice(0)) resolve();
+      },
+      label,
+    );
+  }
+
+  /** Resolves when no timer of the model is pending: every job on a live agent ended, every event was delivered or dropped. */
+  drained(): Promise<void> {
+    return this.#pending === 0 ? Promise.resolve() : new Promise((resolve) => this.#drains.push(resolve));
+  }
+
+  #delay(max: number): number {
+    return Math.floor(this.random() * (max + 1));
+  }
+
+  #agent(id: string): Agent {
+    const agent = this.agentList.find((a) => a.info.id === id);
+    if (agent === undefined) throw new Error(`no agent "${id}" in the model`);
+    return agent;
+  }
+
+  /** An operation: done after a delay, waiting for Redis while it is down (ioredis queues commands while it reconnects). */
+  #op<T>(name: string, apply: () => T): Promise<T> {
+    if (!this.isOpen) this.violations.push(`${name} called on a closed transport`);
+    return new Promise<T>((resolve, reject) => {
+      const go = () => {
+        if (!this.up) this.#parked.push(go);
+        else {
+          try {
+            resolve(apply());
+          } catch (error) {
+            reject(error);
+          }
+        }
+      };
+      this.#timer(this.#delay(10), go, `model ${name}`);
+    });
+  }
+
+  /** An event to the coordinator: late, perhaps never, perhaps twice; heard only while Redis is up and the agent open. */
+  #emit(agentId: string, what: string, deliver: (l: TransportListener) => void): void {
+    if (this.random() < this.faults.lostEvent) return void this.count.lostEvents++;
+    const times = this.random() < this.faults.duplicateEvent ? 2 : 1;
+    if (times === 2) this.count.duplicateEvents++;
+    for (let i = 0; i < times; i++) {
+      this.#timer(
+        this.#delay(15),
+        () => {
+          if (this.up && this.isOpen && this.#heard.has(agentId)) deliver(this.listener!);
+        },
+        `model event ${what}`,
+      );
+    }
+  }
+
+  #remove(agent: Agent, job: ModelJob, state: "withdrawn" | "vanished" | "evicted"): void {
+    if (job.state === "active") agent.active--;
+    job.state = state;
+    agent.jobs.delete(job.id);
+    const i = agent.waiting.indexOf(job);
+    if (i >= 0) agent.waiting.splice(i, 1);
+    this.#pump(agent);
+  }
+
+  /** The agent pulls waiting jobs up to its concurrency, a moment later (its worker's poll). */
+  #pump(agent: Agent): void {
+    if (agent.waiting.length > 0) this.#timer(this.#delay(20), () => this.#take(agent), `model ${agent.info.id} pulls`);
+  }
+
+  #take(agent: Agent): void {
+    while (agent.alive && this.up && agent.active < agent.info.concurrency && agent.waiting.length > 0) {
+      const job = agent.waiting.shift()!;
+      if (job.cancelled) {
+        this.#fail(agent, job);
+        continue;
+      }
+      job.state = "active";
+      agent.active++;
+      const runs = this.random() < this.faults.duplicateRun ? 2 : 1; // a stalled job run again: answered twice
+      if (runs === 2) this.count.duplicateRuns++;
+      for (let r = 0; r < runs; r++) {
+        const ms = 5 + this.#delay(60);
+        this.#timer(Math.floor(ms / 2), () => this.#progress(agent, job), `model ${agent.info.id} logs ${job.id}`);
+        this.#timer(ms, () => this.#finish(agent, job, r === 0), `model ${agent.info.id} ends ${job.id}`);
+      }
+    }
+  }
+
+  #progress(agent: Agent, job: ModelJob): void {
+    if (!agent.alive || job.state !== "active") return;
+    this.#emit(agent.info.id, "progress", (l) => l.progress(agent.info.id, job.id, { log: [["stdout", `${job.data.taskId} working`]] }));
+  }
+
+  #finish(agent: Agent, job: ModelJob, first: boolean): void {
+    if (!agent.alive) return;
+    if (!this.up) return void this.#parked.push(() => this.#finish(agent, job, first));
+    if (first) {
+      if (job.state !== "active") return; // cancelled, vanished or evicted meanwhile: its result is lost with its lock
+      const payload = JSON.parse(job.data.payload) as AttemptPayload;
+      const body = job.data.body;
+      const output = outputOf(body.kind, job.data.taskId, payload.input, payload.deps);
+      job.result = { t: "ok", json: JSON.stringify(output) };
+      job.state = "done";
+      agent.active--;
+      this.#pump(agent);
+      if (this.random() < this.faults.evict) {
+        this.#timer(this.#delay(300), () => {
+          if (agent.jobs.get(job.id) === job) {
+            this.count.evictions++;
+            this.#remove(agent, job, "evicted");
+          }
+        });
+      }
+    } else if (job.state !== "done") return;
+    const result = job.result!;
+    this.#emit(agent.info.id, "result", (l) => l.result(agent.info.id, job.id, result));
+  }
+
+  #fail(agent: Agent, job: ModelJob): void {
+    if (!agent.alive || (job.state !== "active" && job.state !== "waiting")) return;
+    if (job.state === "active") agent.active--;
+    job.state = "failed";
+    job.reason = CANCELLED_JOB;
+    this.count.cancelAnswers++;
+    this.#pump(agent);
+    this.#emit(agent.info.id, "failed", (l) => l.failed(agent.info.id, job.id, CANCELLED_JOB));
+  }
+}
