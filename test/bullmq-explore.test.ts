@@ -50,10 +50,13 @@ function buildJob() {
   return job;
 }
 
+/** One attempt as the run asked for it: when its signal aborted (if before it settled), when it settled, its output. */
 interface AttemptSeen {
-  abortedFirst: boolean;
-  settled: boolean;
+  abortedAt?: number;
+  settledAt?: number;
   value?: unknown;
+  /** It rejected with its signal's reason: it ended because it was cancelled. */
+  cancelled?: boolean;
 }
 
 /** What one schedule saw, for the checks and for the counts the test reports. */
@@ -63,6 +66,8 @@ interface Seen {
   readonly requeued: Map<string, number>;
   readonly cancelledTasks: Set<string>;
   readonly runCancelled: boolean;
+  /** Attempts that ended because they were cancelled in flight. */
+  readonly cancelledAttempts: number;
 }
 
 /** Runs the job once on model agents with faults drawn from the schedule, and checks what must always hold. */
@@ -85,22 +90,43 @@ async function schedule(t: ExploreContext): Promise<Seen> {
   });
   const hub = remoteProvider(options, (listener) => model.attach(listener));
   const attempts = new Map<string, AttemptSeen>();
+  const send = model.send.bind(model);
+  model.send = (agentId, jobs) => {
+    for (const { jobId, data } of jobs) {
+      const seen = attempts.get(`${data.taskId}#${data.attempt}`);
+      if (seen?.abortedAt !== undefined && seen.settledAt === undefined) model.violations.push(`job ${jobId} sent after its attempt was cancelled`);
+    }
+    return send(agentId, jobs);
+  };
+  // The hub forgets a settled attempt: it may still be looking up a batch it began before (a reconcile's
+  // turns wait for Redis), but never a job whose attempt settled long before.
+  const states = model.states.bind(model);
+  model.states = (agentId, jobIds) => {
+    for (const jobId of jobIds) {
+      const owner = model.owners.get(jobId);
+      const settledAt = owner === undefined ? undefined : attempts.get(owner)?.settledAt;
+      if (settledAt !== undefined && runtime.now() - settledAt > 500)
+        model.violations.push(`job ${jobId} looked up ${runtime.now() - settledAt} ms after its attempt settled`);
+    }
+    return states(agentId, jobIds);
+  };
   const provider: ComputeProvider<any> = {
     ...hub,
     run(node, body, ctx) {
       const key = `${ctx.taskId}#${ctx.attempt}`;
       assert.ok(!attempts.has(key), `attempt ${key} run twice`);
-      const seen: AttemptSeen = { abortedFirst: false, settled: false };
+      const seen: AttemptSeen = {};
       attempts.set(key, seen);
-      ctx.signal.addEventListener("abort", () => void (seen.abortedFirst ||= !seen.settled));
+      ctx.signal.addEventListener("abort", () => void (seen.settledAt === undefined && (seen.abortedAt = runtime.now())));
       return Promise.resolve(hub.run(node, body, ctx)).then(
         (value: unknown) => {
-          seen.settled = true;
+          seen.settledAt = runtime.now();
           seen.value = value;
           return value;
         },
         (error: unknown) => {
-          seen.settled = true;
+          seen.settledAt = runtime.now();
+          seen.cancelled = ctx.signal.aborted && error === ctx.signal.reason;
           throw error;
         },
       );
@@ -110,6 +136,10 @@ async function schedule(t: ExploreContext): Promise<Seen> {
   const handle = start(buildJob(), { runtime, provider, maxNodeLosses: 20, cancelGraceMs: 2000 });
   const requeued = new Map<string, number>();
   handle.on("task:requeued", (e) => void requeued.set(e.taskId, (requeued.get(e.taskId) ?? 0) + 1));
+  // Model agents heartbeat while alive, and Redis is never away for redisTimeoutMs: only a dead agent is lost.
+  handle.on("node:lost", (e) => {
+    if (model.agentList.find((a) => a.info.id === e.nodeId)?.alive) model.violations.push(`agent ${e.nodeId} lost while alive: ${String(e.error)}`);
+  });
   const timers: TimerHandle[] = [];
   const at = (ms: number, what: () => void) => timers.push(runtime.setTimer(Math.floor(random() * ms), what, "test fault"));
   if (random() < 0.35) at(400, () => model.kill(`agent${Math.floor(random() * concurrencies.length)}`));
@@ -139,6 +169,7 @@ async function schedule(t: ExploreContext): Promise<Seen> {
   for (const id of cancelledTasks) assert.equal(result.tasks.get(id)?.status, "cancelled", `${id} was cancelled`);
   for (const [key, seen] of attempts) {
     const jobs = model.jobs.filter((j) => `${j.data.taskId}#${j.data.attempt}` === key);
+    assert.ok(seen.settledAt !== undefined, `attempt ${key} never settled (still in flight in the hub)`);
     if ("value" in seen) {
       // Resolved: with the output the model computed, for a job of this very attempt that the model finished.
       assert.deepEqual(seen.value, EXPECTED[key.split("#")[0]!], `attempt ${key}'s output`);
@@ -147,16 +178,27 @@ async function schedule(t: ExploreContext): Promise<Seen> {
         `attempt ${key} resolved but the model never finished a job of it`,
       );
     }
-    if (seen.abortedFirst) {
-      // Cancelled while in flight: each of its jobs on a live agent was withdrawn, cancelled, or had already ended.
+    const abortedAt = seen.abortedAt;
+    assert.ok(!("value" in seen && abortedAt! < seen.settledAt!), `attempt ${key} was cancelled in flight, yet resolved`);
+    if (seen.cancelled && abortedAt !== undefined) {
+      // Cancelled in flight: the coordinator asked to withdraw or cancel each of its jobs that had not ended (nor vanished) by then.
       for (const j of jobs) {
-        const alive = model.agentList.find((a) => a.info.id === j.agentId)!.alive;
-        assert.ok(!alive || j.cancelAsked || j.state !== "waiting", `attempt ${key} was cancelled but job ${j.id} is still ${j.state} on ${j.agentId}`);
+        const over = (j.endedAt !== undefined && j.endedAt <= abortedAt) || j.state === "vanished";
+        assert.ok(
+          over || model.cancelsAsked.has(j.id),
+          `attempt ${key} was cancelled but job ${j.id} (${j.state} on ${j.agentId}) was never withdrawn nor cancelled`,
+        );
+        if (j.state === "withdrawn")
+          assert.ok(
+            seen.settledAt! - abortedAt < options.cancelAnswerMs,
+            `attempt ${key}: withdrawn, yet settled ${seen.settledAt! - abortedAt} ms after its cancel`,
+          );
       }
     }
   }
   assert.ok(model.transports >= 1 && !model.isOpen, `the hub made ${model.transports} transports and closed ${model.closes}`);
-  return { model, result, requeued, cancelledTasks, runCancelled };
+  const cancelledAttempts = [...attempts.values()].filter((a) => a.cancelled).length;
+  return { model, result, requeued, cancelledTasks, runCancelled, cancelledAttempts };
 }
 
 describe("bullmq() coordinator on a model of the queue, explored", () => {
@@ -169,7 +211,7 @@ describe("bullmq() coordinator on a model of the queue, explored", () => {
         const seen = await schedule(t);
         for (const [k, n] of Object.entries(seen.model.count)) total[k] = (total[k] ?? 0) + n;
         for (const n of seen.requeued.values()) requeues += n;
-        if (seen.cancelledTasks.size > 0 || seen.runCancelled) cancelled++;
+        cancelled += seen.cancelledAttempts;
       },
       { iterations: ITERATIONS, seed: 12, maxSteps: 20_000 },
     );
@@ -177,7 +219,7 @@ describe("bullmq() coordinator on a model of the queue, explored", () => {
     if (readEnv("MODEL_DEBUG")) console.log(JSON.stringify({ total, requeues, cancelled, steps: report.steps, ms: report.durationMs }));
     // Every fault happened in some schedule, so the checks above were tested against each.
     for (const k of Object.keys(total)) assert.ok(total[k]! > 0, `no schedule saw ${k}: ${JSON.stringify(total)}`);
-    assert.ok(requeues > 0 && cancelled > 0, `requeues ${requeues}, cancelled schedules ${cancelled}`);
+    assert.ok(requeues > 0 && cancelled > 0, `requeues ${requeues}, attempts cancelled in flight ${cancelled}`);
   });
 
   test("a failing schedule replays identically", async () => {

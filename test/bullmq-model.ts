@@ -26,8 +26,8 @@ export interface ModelJob {
   state: "waiting" | "active" | "done" | "failed" | "withdrawn" | "vanished" | "evicted";
   result?: AttemptResult;
   reason?: string;
-  /** The coordinator asked to withdraw it or to cancel it. */
-  cancelAsked: boolean;
+  /** When it ended on its agent (done or failed), in the runtime's time. */
+  endedAt?: number;
   /** The agent got the cancel before picking it up. */
   cancelled: boolean;
 }
@@ -35,6 +35,8 @@ export interface ModelJob {
 interface Agent {
   readonly info: AgentInfo;
   alive: boolean;
+  /** When its liveness lease is back in Redis after Redis came back empty (its next heartbeat). */
+  leaseAt: number;
   active: number;
   readonly jobs: Map<string, ModelJob>;
   readonly waiting: ModelJob[];
@@ -77,6 +79,8 @@ export class QueueModel implements Transport {
   /** Which attempt each job id was first sent for (a job id is never reused by another attempt). */
   readonly owners = new Map<string, string>();
   readonly violations: string[] = [];
+  /** The job ids the coordinator asked to withdraw or cancel. */
+  readonly cancelsAsked = new Set<string>();
   readonly count = {
     lostEvents: 0,
     duplicateEvents: 0,
@@ -116,6 +120,7 @@ export class QueueModel implements Transport {
         maxOutputBytes: 1 << 20,
       },
       alive: true,
+      leaseAt: 0,
       active: 0,
       jobs: new Map(),
       waiting: [],
@@ -136,7 +141,7 @@ export class QueueModel implements Transport {
   // ---- Transport -----------------------------------------------------------------------------
 
   agents(): Promise<readonly AgentSeen[]> {
-    return this.#op("agents", () => this.agentList.map((a) => ({ info: a.info, live: a.alive })));
+    return this.#op("agents", () => this.agentList.map((a) => ({ info: a.info, live: a.alive && this.runtime.now() >= a.leaseAt })));
   }
 
   open(agent: AgentInfo): Promise<void> {
@@ -156,7 +161,7 @@ export class QueueModel implements Transport {
         this.owners.set(jobId, owner);
         if (agent.jobs.has(jobId)) continue; // BullMQ does not add a job id twice
         if (this.jobs.some((j) => j.id === jobId)) this.count.resends++;
-        const job: ModelJob = { id: jobId, agentId, data, state: "waiting", cancelAsked: false, cancelled: false };
+        const job: ModelJob = { id: jobId, agentId, data, state: "waiting", cancelled: false };
         this.jobs.push(job);
         agent.jobs.set(jobId, job);
         agent.waiting.push(job);
@@ -169,7 +174,7 @@ export class QueueModel implements Transport {
     return this.#op("withdraw", () => {
       const agent = this.#agent(agentId);
       const job = agent.jobs.get(jobId);
-      if (job !== undefined) job.cancelAsked = true;
+      this.cancelsAsked.add(jobId);
       if (job?.state !== "waiting") return false;
       this.#remove(agent, job, "withdrawn");
       this.count.withdrawn++;
@@ -181,8 +186,8 @@ export class QueueModel implements Transport {
     return this.#op("cancel", () => {
       const agent = this.#agent(agentId);
       const job = agent.jobs.get(message.jobId);
+      this.cancelsAsked.add(message.jobId);
       if (job === undefined) return;
-      job.cancelAsked = true;
       if (!agent.alive) return;
       if (job.state === "waiting") job.cancelled = true;
       // The agent aborts the attempt; its job fails a while later (the body's grace, the process group killed).
@@ -229,7 +234,10 @@ export class QueueModel implements Transport {
       ms,
       () => {
         if (empty) {
-          for (const agent of this.agentList) for (const job of [...agent.jobs.values()]) this.#remove(agent, job, "vanished");
+          for (const agent of this.agentList) {
+            for (const job of [...agent.jobs.values()]) this.#remove(agent, job, "vanished");
+            agent.leaseAt = this.runtime.now() + this.#delay(150);
+          }
           this.count.vanished++;
         }
         this.up = true;
@@ -356,6 +364,7 @@ export class QueueModel implements Transport {
       const output = outputOf(body.kind, job.data.taskId, payload.input, payload.deps);
       job.result = { t: "ok", json: JSON.stringify(output) };
       job.state = "done";
+      job.endedAt = this.runtime.now();
       agent.active--;
       this.#pump(agent);
       if (this.random() < this.faults.evict) {
@@ -375,6 +384,7 @@ export class QueueModel implements Transport {
     if (!agent.alive || (job.state !== "active" && job.state !== "waiting")) return;
     if (job.state === "active") agent.active--;
     job.state = "failed";
+    job.endedAt = this.runtime.now();
     job.reason = CANCELLED_JOB;
     this.count.cancelAnswers++;
     this.#pump(agent);
