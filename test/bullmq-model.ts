@@ -1,48 +1,37 @@
 /**
- * A model of the BullMQ queue as the coordinator sees it (the `Transport` of
- * adapters/bullmq/coordinator/transport.ts), entirely in the virtual time of a runtime: agents that pull
- * jobs and "run" them by computing their output from the job's data, and faults drawn from the
- * schedule's randomness — delays on every operation and event, results heard twice, jobs run twice,
- * results never heard (then found, or evicted), agents dying, Redis outages (after which Redis may be
- * empty), and cancels answered late. Used by bullmq-explore.test.ts.
+ * A model of the BullMQ queue as the coordinator sees it (the `Transport` of adapters/bullmq/coordinator),
+ * in the virtual time of a runtime: agents pull jobs and "run" them by computing their output from the
+ * job's data; faults come from the schedule's randomness — every operation and event late, events lost
+ * or heard twice, jobs run twice, finished jobs evicted, agents dying, Redis outages (back empty or not).
  */
 import type { AgentSeen, JobState, Transport, TransportListener } from "../adapters/bullmq/coordinator/transport.ts";
-import {
-  type AgentInfo,
-  type AttemptData,
-  type AttemptPayload,
-  type AttemptResult,
-  CANCELLED_JOB,
-  type CancelMessage,
-  WIRE_VERSION,
-} from "../adapters/bullmq/wire.ts";
+import { type AttemptData, type AttemptPayload, type AttemptResult, CANCELLED_JOB, type CancelMessage, WIRE_VERSION } from "../adapters/bullmq/wire.ts";
 import type { Runtime } from "../src/index.ts";
 
-/** One job as Redis holds it (a resend after it vanished is a new record under the same id). */
+/** One job as Redis holds it (a job sent again after it vanished is a new record under the same id). */
 export interface ModelJob {
   readonly id: string;
   readonly agentId: string;
   readonly data: AttemptData;
   state: "waiting" | "active" | "done" | "failed" | "withdrawn" | "vanished" | "evicted";
   result?: AttemptResult;
-  reason?: string;
-  /** When it ended on its agent (done or failed), in the runtime's time. */
+  /** When it ended on its agent (done or failed). */
   endedAt?: number;
-  /** The agent got the cancel before picking it up. */
+  /** The agent got a cancel for it before it pulled it. */
   cancelled: boolean;
 }
 
 interface Agent {
-  readonly info: AgentInfo;
+  readonly info: AgentSeen["info"];
   alive: boolean;
-  /** When its liveness lease is back in Redis after Redis came back empty (its next heartbeat). */
+  /** When its liveness lease is back after Redis came back empty (its next heartbeat). */
   leaseAt: number;
   active: number;
   readonly jobs: Map<string, ModelJob>;
   readonly waiting: ModelJob[];
 }
 
-/** How often each fault fires; each is switched on or off per schedule (as FoundationDB's BUGGIFY). */
+/** How often each fault fires: each is on or off for a whole schedule (FoundationDB's BUGGIFY). */
 export interface ModelFaults {
   readonly lostEvent: number;
   readonly duplicateEvent: number;
@@ -50,84 +39,56 @@ export interface ModelFaults {
   readonly evict: number;
 }
 
-/** Faults drawn for one schedule: each kind on with probability one half, then at its rate. */
 export function drawFaults(random: () => number): ModelFaults {
   const on = (rate: number) => (random() < 0.5 ? rate : 0);
   return { lostEvent: on(0.3), duplicateEvent: on(0.3), duplicateRun: on(0.2), evict: on(0.3) };
 }
 
-/** What the agent computes for an attempt: a function of its task, input and dependencies only. */
+/** What an agent computes for an attempt: a function of its task, input and dependencies' outputs only. */
 export function outputOf(kind: string, taskId: string, input: unknown, deps: Record<string, unknown>): unknown {
-  const text = JSON.stringify(
-    Object.keys(deps)
-      .sort()
-      .map((k) => [k, deps[k]]),
-  );
+  const text = JSON.stringify(Object.entries(deps).sort(([a], [b]) => (a < b ? -1 : 1)));
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   const hash = (h >>> 0).toString(16);
   return kind === "command" ? `${taskId}:${hash}` : { task: taskId, input, hash };
 }
 
+const INFO = { v: WIRE_VERSION, kinds: ["worker-thread", "command"], host: "model", maxPayloadBytes: 1 << 20, maxOutputBytes: 1 << 20 };
+
 export class QueueModel implements Transport {
-  readonly runtime: Runtime;
-  readonly random: () => number;
-  readonly faults: ModelFaults;
   readonly agentList: Agent[];
-  /** Every job record ever made, in order. */
+  /** Every job record ever made. */
   readonly jobs: ModelJob[] = [];
-  /** Which attempt each job id was first sent for (a job id is never reused by another attempt). */
+  /** The attempt ("task#attempt") each job id was sent for. */
   readonly owners = new Map<string, string>();
-  readonly violations: string[] = [];
   /** The job ids the coordinator asked to withdraw or cancel. */
   readonly cancelsAsked = new Set<string>();
-  readonly count = {
-    lostEvents: 0,
-    duplicateEvents: 0,
-    duplicateRuns: 0,
-    evictions: 0,
-    vanished: 0,
-    outages: 0,
-    deaths: 0,
-    cancelAnswers: 0,
-    withdrawn: 0,
-    resends: 0,
-  };
+  /** What must never happen (a job id sent for two attempts, a closed transport used): checked after every step. */
+  readonly violations: string[] = [];
+  readonly count = { lost: 0, twice: 0, reruns: 0, evicted: 0, emptied: 0, outages: 0, deaths: 0, cancels: 0, withdrawn: 0, resends: 0 };
   listener: TransportListener | undefined = undefined;
   transports = 0;
   closes = 0;
   up = true;
+  readonly #runtime: Runtime;
+  readonly #random: () => number;
+  readonly #faults: ModelFaults;
   readonly #heard = new Set<string>();
   #parked: (() => void)[] = [];
   #pending = 0;
   readonly #drains: (() => void)[] = [];
 
   constructor(runtime: Runtime, random: () => number, concurrencies: readonly number[], faults: ModelFaults) {
-    this.runtime = runtime;
-    this.random = random;
-    this.faults = faults;
-    this.agentList = concurrencies.map((concurrency, i) => ({
-      info: {
-        v: WIRE_VERSION,
-        id: `agent${i}`,
-        queue: `q-agent${i}`,
-        concurrency,
-        kinds: ["worker-thread", "command"],
-        host: "model",
-        pid: i,
-        startedAt: i,
-        maxPayloadBytes: 1 << 20,
-        maxOutputBytes: 1 << 20,
-      },
-      alive: true,
-      leaseAt: 0,
-      active: 0,
-      jobs: new Map(),
-      waiting: [],
-    }));
+    this.#runtime = runtime;
+    this.#random = random;
+    this.#faults = faults;
+    this.agentList = concurrencies.map((concurrency, i) => {
+      const info = { ...INFO, id: `agent${i}`, queue: `q-agent${i}`, concurrency, pid: i, startedAt: i };
+      return { info, alive: true, leaseAt: 0, active: 0, jobs: new Map(), waiting: [] };
+    });
   }
 
-  /** The transport factory's body: the hub makes its transport on its first start. */
+  /** The transport factory: the hub makes its transport on its first start (and again after it closed it). */
   attach(listener: TransportListener): Transport {
     this.listener = listener;
     this.transports++;
@@ -138,13 +99,11 @@ export class QueueModel implements Transport {
     return this.transports > this.closes;
   }
 
-  // ---- Transport -----------------------------------------------------------------------------
-
   agents(): Promise<readonly AgentSeen[]> {
-    return this.#op("agents", () => this.agentList.map((a) => ({ info: a.info, live: a.alive && this.runtime.now() >= a.leaseAt })));
+    return this.#op("agents", () => this.agentList.map((a) => ({ info: a.info, live: a.alive && this.#runtime.now() >= a.leaseAt })));
   }
 
-  open(agent: AgentInfo): Promise<void> {
+  open(agent: AgentSeen["info"]): Promise<void> {
     return this.#op("open", () => void this.#heard.add(agent.id));
   }
 
@@ -172,9 +131,9 @@ export class QueueModel implements Transport {
 
   withdraw(agentId: string, jobId: string): Promise<boolean> {
     return this.#op("withdraw", () => {
+      this.cancelsAsked.add(jobId);
       const agent = this.#agent(agentId);
       const job = agent.jobs.get(jobId);
-      this.cancelsAsked.add(jobId);
       if (job?.state !== "waiting") return false;
       this.#remove(agent, job, "withdrawn");
       this.count.withdrawn++;
@@ -184,28 +143,24 @@ export class QueueModel implements Transport {
 
   cancel(agentId: string, message: CancelMessage): Promise<void> {
     return this.#op("cancel", () => {
+      this.cancelsAsked.add(message.jobId);
       const agent = this.#agent(agentId);
       const job = agent.jobs.get(message.jobId);
-      this.cancelsAsked.add(message.jobId);
-      if (job === undefined) return;
-      if (!agent.alive) return;
-      if (job.state === "waiting") job.cancelled = true;
-      // The agent aborts the attempt; its job fails a while later (the body's grace, the process group killed).
-      else if (job.state === "active") this.#timer(this.#delay(20), () => this.#fail(agent, job), `model ${agentId} cancels ${job.id}`);
+      if (job?.state === "waiting") job.cancelled = true;
+      // The agent aborts the attempt; its job fails a while later (the body's grace, its process killed).
+      else if (job?.state === "active") this.#timer(this.#delay(20), () => this.#fail(agent, job), `model ${agentId} cancels ${job.id}`);
     });
   }
 
   states(agentId: string, jobIds: readonly string[]): Promise<JobState[]> {
-    return this.#op("states", () => {
-      const agent = this.#agent(agentId);
-      return jobIds.map((id): JobState => {
-        const job = agent.jobs.get(id);
+    return this.#op("states", () =>
+      jobIds.map((id): JobState => {
+        const job = this.#agent(agentId).jobs.get(id);
         if (job === undefined) return { state: "missing" };
         if (job.state === "done") return { state: "done", result: job.result! };
-        if (job.state === "failed") return { state: "failed", reason: job.reason! };
-        return { state: "pending" };
-      });
-    });
+        return job.state === "failed" ? { state: "failed", reason: CANCELLED_JOB } : { state: "pending" };
+      }),
+    );
   }
 
   close(): Promise<void> {
@@ -214,66 +169,53 @@ export class QueueModel implements Transport {
     return Promise.resolve();
   }
 
-  // ---- faults the test schedules -------------------------------------------------------------
-
   /** The agent dies: no heartbeat, no answer, nothing more pulled. */
   kill(agentId: string): void {
     const agent = this.#agent(agentId);
-    if (!agent.alive) return;
+    if (agent.alive) this.count.deaths++;
     agent.alive = false;
-    this.count.deaths++;
   }
 
-  /** Redis stops answering for `ms`; it comes back empty (every job gone) when `empty`. */
+  /** Redis stops answering for `ms`, and comes back empty (every job gone, leases back late) when `empty`. */
   outage(ms: number, empty: boolean): void {
     if (!this.up) return;
     this.up = false;
     this.count.outages++;
     this.listener?.connection(false);
-    this.#timer(
-      ms,
-      () => {
-        if (empty) {
-          for (const agent of this.agentList) {
-            for (const job of [...agent.jobs.values()]) this.#remove(agent, job, "vanished");
-            agent.leaseAt = this.runtime.now() + this.#delay(150);
-          }
-          this.count.vanished++;
-        }
-        this.up = true;
-        const parked = this.#parked;
-        this.#parked = [];
-        for (const go of parked) this.#timer(this.#delay(5), go, "model redis answers again");
-        for (const agent of this.agentList) this.#pump(agent);
-        if (this.isOpen) this.listener?.connection(true);
-      },
-      "model redis back",
-    );
+    this.#timer(ms, () => this.#back(empty), "model redis back");
   }
 
-  // ---- inside --------------------------------------------------------------------------------
-
-  /** A timer of the model; `drained()` waits for them all. */
-  #timer(ms: number, fn: () => void, label = "model evicts a finished job"): void {
-    this.#pending++;
-    this.runtime.setTimer(
-      ms,
-      () => {
-        this.#pending--;
-        fn();
-        if (this.#pending === 0) for (const resolve of this.#drains.splice(0)) resolve();
-      },
-      label,
-    );
-  }
-
-  /** Resolves when no timer of the model is pending: every job on a live agent ended, every event was delivered or dropped. */
+  /** Resolves when no timer of the model is pending: every job on a live agent ended, every event delivered or dropped. */
   drained(): Promise<void> {
     return this.#pending === 0 ? Promise.resolve() : new Promise((resolve) => this.#drains.push(resolve));
   }
 
+  #back(empty: boolean): void {
+    if (empty) this.count.emptied++;
+    for (const agent of this.agentList) {
+      if (!empty) continue;
+      for (const job of [...agent.jobs.values()]) this.#remove(agent, job, "vanished");
+      agent.leaseAt = this.#runtime.now() + this.#delay(150);
+    }
+    this.up = true;
+    for (const go of this.#parked.splice(0)) this.#timer(this.#delay(5), go, "model redis answers again");
+    for (const agent of this.agentList) this.#pump(agent);
+    if (this.isOpen) this.listener?.connection(true);
+  }
+
+  #timer(ms: number, fn: () => void, label: string): void {
+    this.#pending++;
+    this.#runtime.setTimer(ms, () => this.#fire(fn), label);
+  }
+
+  #fire(fn: () => void): void {
+    this.#pending--;
+    fn();
+    if (this.#pending === 0) for (const resolve of this.#drains.splice(0)) resolve();
+  }
+
   #delay(max: number): number {
-    return Math.floor(this.random() * (max + 1));
+    return Math.floor(this.#random() * (max + 1));
   }
 
   #agent(id: string): Agent {
@@ -282,38 +224,22 @@ export class QueueModel implements Transport {
     return agent;
   }
 
-  /** An operation: done after a delay, waiting for Redis while it is down (ioredis queues commands while it reconnects). */
+  /** An operation: applied after a delay, and while Redis is down it waits (ioredis queues commands while it reconnects). */
   #op<T>(name: string, apply: () => T): Promise<T> {
     if (!this.isOpen) this.violations.push(`${name} called on a closed transport`);
-    return new Promise<T>((resolve, reject) => {
-      const go = () => {
-        if (!this.up) this.#parked.push(go);
-        else {
-          try {
-            resolve(apply());
-          } catch (error) {
-            reject(error);
-          }
-        }
-      };
+    return new Promise<void>((resolve) => {
+      const go = () => (this.up ? resolve() : void this.#parked.push(go));
       this.#timer(this.#delay(10), go, `model ${name}`);
-    });
+    }).then(apply);
   }
 
-  /** An event to the coordinator: late, perhaps never, perhaps twice; heard only while Redis is up and the agent open. */
+  /** An event to the coordinator: late, perhaps lost, perhaps twice; heard only while Redis is up and the agent open. */
   #emit(agentId: string, what: string, deliver: (l: TransportListener) => void): void {
-    if (this.random() < this.faults.lostEvent) return void this.count.lostEvents++;
-    const times = this.random() < this.faults.duplicateEvent ? 2 : 1;
-    if (times === 2) this.count.duplicateEvents++;
-    for (let i = 0; i < times; i++) {
-      this.#timer(
-        this.#delay(15),
-        () => {
-          if (this.up && this.isOpen && this.#heard.has(agentId)) deliver(this.listener!);
-        },
-        `model event ${what}`,
-      );
-    }
+    if (this.#random() < this.#faults.lostEvent) return void this.count.lost++;
+    const times = this.#random() < this.#faults.duplicateEvent ? 2 : 1;
+    if (times === 2) this.count.twice++;
+    const heard = () => this.up && this.isOpen && this.#heard.has(agentId) && deliver(this.listener!);
+    for (let i = 0; i < times; i++) this.#timer(this.#delay(15), heard, `model event ${what}`);
   }
 
   #remove(agent: Agent, job: ModelJob, state: "withdrawn" | "vanished" | "evicted"): void {
@@ -339,19 +265,19 @@ export class QueueModel implements Transport {
       }
       job.state = "active";
       agent.active++;
-      const runs = this.random() < this.faults.duplicateRun ? 2 : 1; // a stalled job run again: answered twice
-      if (runs === 2) this.count.duplicateRuns++;
+      const runs = this.#random() < this.#faults.duplicateRun ? 2 : 1; // a stalled job run again: answered twice
+      if (runs === 2) this.count.reruns++;
       for (let r = 0; r < runs; r++) {
         const ms = 5 + this.#delay(60);
-        this.#timer(Math.floor(ms / 2), () => this.#progress(agent, job), `model ${agent.info.id} logs ${job.id}`);
+        this.#timer(ms >> 1, () => this.#progress(agent, job), `model ${agent.info.id} logs ${job.id}`);
         this.#timer(ms, () => this.#finish(agent, job, r === 0), `model ${agent.info.id} ends ${job.id}`);
       }
     }
   }
 
   #progress(agent: Agent, job: ModelJob): void {
-    if (!agent.alive || job.state !== "active") return;
-    this.#emit(agent.info.id, "progress", (l) => l.progress(agent.info.id, job.id, { log: [["stdout", `${job.data.taskId} working`]] }));
+    if (agent.alive && job.state === "active")
+      this.#emit(agent.info.id, "progress", (l) => l.progress(agent.info.id, job.id, { log: [["stdout", `${job.id} working`]] }));
   }
 
   #finish(agent: Agent, job: ModelJob, first: boolean): void {
@@ -360,33 +286,29 @@ export class QueueModel implements Transport {
     if (first) {
       if (job.state !== "active") return; // cancelled, vanished or evicted meanwhile: its result is lost with its lock
       const payload = JSON.parse(job.data.payload) as AttemptPayload;
-      const body = job.data.body;
-      const output = outputOf(body.kind, job.data.taskId, payload.input, payload.deps);
-      job.result = { t: "ok", json: JSON.stringify(output) };
+      job.result = { t: "ok", json: JSON.stringify(outputOf(job.data.body.kind, job.data.taskId, payload.input, payload.deps)) };
       job.state = "done";
-      job.endedAt = this.runtime.now();
+      job.endedAt = this.#runtime.now();
       agent.active--;
       this.#pump(agent);
-      if (this.random() < this.faults.evict) {
-        this.#timer(this.#delay(300), () => {
-          if (agent.jobs.get(job.id) === job) {
-            this.count.evictions++;
-            this.#remove(agent, job, "evicted");
-          }
-        });
-      }
+      if (this.#random() < this.#faults.evict) this.#timer(this.#delay(300), () => this.#evict(agent, job), "model evicts a finished job");
     } else if (job.state !== "done") return;
     const result = job.result!;
     this.#emit(agent.info.id, "result", (l) => l.result(agent.info.id, job.id, result));
+  }
+
+  #evict(agent: Agent, job: ModelJob): void {
+    if (agent.jobs.get(job.id) !== job) return;
+    this.count.evicted++;
+    this.#remove(agent, job, "evicted");
   }
 
   #fail(agent: Agent, job: ModelJob): void {
     if (!agent.alive || (job.state !== "active" && job.state !== "waiting")) return;
     if (job.state === "active") agent.active--;
     job.state = "failed";
-    job.endedAt = this.runtime.now();
-    job.reason = CANCELLED_JOB;
-    this.count.cancelAnswers++;
+    job.endedAt = this.#runtime.now();
+    this.count.cancels++;
     this.#pump(agent);
     this.#emit(agent.info.id, "failed", (l) => l.failed(agent.info.id, job.id, CANCELLED_JOB));
   }
