@@ -186,8 +186,9 @@ export class QueueModel implements Transport {
   }
 
   /** Resolves when no timer of the model is pending: every job on a live agent ended, every event delivered or dropped. */
-  drained(): Promise<void> {
-    return this.#pending === 0 ? Promise.resolve() : new Promise((resolve) => this.#drains.push(resolve));
+  async drained(): Promise<void> {
+    // Again after each wake: an operation applies a turn after its timer, and may start another.
+    while (this.#pending > 0) await new Promise<void>((resolve) => this.#drains.push(resolve));
   }
 
   #back(empty: boolean): void {
