@@ -122,7 +122,15 @@ describe("bullmq(): a job on agent processes", { skip }, () => {
       const job: Job<Record<string, unknown>> = new Job("remote");
       for (let i = 0; i < 6; i++) job.task(`leaf${i}`, workerTask<number>(TASKS, "add", { value: i }));
       job.task("sum", { dependsOn: ["leaf0", "leaf1", "leaf2", "leaf3", "leaf4", "leaf5"] }, workerTask<number>(TASKS, "add", { value: 100 }));
-      job.task("echo", { dependsOn: ["sum"] }, command([process.execPath, "-e", "process.stdout.write(process.env.FLOTILLA_TASK_ID + ':' + (process.env.FLOTILLA_IDEMPOTENCY_KEY ? 'keyed' : 'no key'))"]));
+      job.task(
+        "echo",
+        { dependsOn: ["sum"] },
+        command([
+          process.execPath,
+          "-e",
+          "process.stdout.write(process.env.FLOTILLA_TASK_ID + ':' + (process.env.FLOTILLA_IDEMPOTENCY_KEY ? 'keyed' : 'no key'))",
+        ]),
+      );
       const handle = start(job, { pools: { default: provider(redis, "q1") } });
       const nodes = new Set<string>();
       handle.on("task:start", (e) => nodes.add(e.nodeId));
@@ -208,12 +216,17 @@ describe("bullmq(): a job on agent processes", { skip }, () => {
     const agents = [await startAgentProcess(redis, "q5", "e1")];
     try {
       const outside = new URL("../helpers.ts", MODULES);
-      const job = new Job("refused").task("big", workerTask(TASKS, "add", { value: 1, pad: "x".repeat(2000) })).task("outside", workerTask(outside, "deferred"));
+      const job = new Job("refused")
+        .task("big", workerTask(TASKS, "add", { value: 1, pad: "x".repeat(2000) }))
+        .task("outside", workerTask(outside, "deferred"));
       const result = await start(job, { pools: { default: provider(redis, "q5", { maxPayloadBytes: 1000 }) } }).result;
       assert.equal(result.status, "failed");
       const big = result.tasks.get("big").error as { code?: string; message: string };
       assert.equal(big.code, "E_PAYLOAD_TOO_LARGE");
-      assert.match(big.message, /task "big" attempt 1: its input and dependencies' outputs are \d+ bytes as JSON, over the 1000 bytes .*; the largest is the input/);
+      assert.match(
+        big.message,
+        /task "big" attempt 1: its input and dependencies' outputs are \d+ bytes as JSON, over the 1000 bytes .*; the largest is the input/,
+      );
       const out = result.tasks.get("outside").error as { code?: string; message: string };
       assert.equal(out.code, "E_INVALID_OPTION");
       assert.match(out.message, /outside the modules folder/);

@@ -75,7 +75,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   const queue = checkQueueName(where, o.queue);
   const name = o.name ?? `bullmq:${queue}`;
-  if (typeof name !== "string" || name.length === 0) throw new FlotillaError("E_INVALID_OPTION", `${where}: name must be a non-empty string, received ${describe(name)}`);
+  if (typeof name !== "string" || name.length === 0)
+    throw new FlotillaError("E_INVALID_OPTION", `${where}: name must be a non-empty string, received ${describe(name)}`);
   return {
     connection: resolveConnection(where, o.connection),
     queue,

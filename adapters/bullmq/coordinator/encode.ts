@@ -25,7 +25,8 @@ export function encodeBody(body: unknown, taskId: string, options: ResolvedOptio
   if (cached !== undefined) return cached;
   const spec = body as { kind?: unknown; module?: unknown; export?: unknown; argv?: unknown; options?: Record<string, unknown> };
   let wire: ModuleBody | CommandBody;
-  if (spec.kind === "worker-thread" && typeof spec.module === "string" && typeof spec.export === "string") wire = moduleBody(spec.module, spec.export, taskId, options);
+  if (spec.kind === "worker-thread" && typeof spec.module === "string" && typeof spec.export === "string")
+    wire = moduleBody(spec.module, spec.export, taskId, options);
   else if (spec.kind === "command" && Array.isArray(spec.argv)) wire = commandBody(spec.argv as string[], spec.options ?? {}, taskId);
   else throw notRemote(body, taskId, options);
   bodies.set(body, wire);
@@ -60,7 +61,8 @@ function commandBody(argv: readonly string[], options: Record<string, unknown>, 
       for (const [name, v] of Object.entries(value as Record<string, unknown>)) env[name] = typeof v === "string" ? v : null;
       out.env = env;
     } else if (key === "cwd") out.cwd = value instanceof URL ? fileURLToPath(value) : value;
-    else if (key === "stdin") out.stdinBase64 = Buffer.from(typeof value === "string" ? new TextEncoder().encode(value) : (value as Uint8Array)).toString("base64");
+    else if (key === "stdin")
+      out.stdinBase64 = Buffer.from(typeof value === "string" ? new TextEncoder().encode(value) : (value as Uint8Array)).toString("base64");
     else if (key === "maxOutputBytes") out.maxOutputBytes = value === Infinity ? null : value;
     else if (["inheritEnv", "shell", "output", "killGraceMs"].includes(key)) out[key] = value;
     else throw new FlotillaError("E_INVALID_OPTION", `task "${taskId}": command option "${key}" cannot be sent to an agent`);
@@ -73,7 +75,8 @@ export function encodePayload(body: unknown, ctx: TaskContext<any>, options: Res
   const input = (body as { kind?: unknown; input?: unknown }).kind === "worker-thread" ? (body as { input?: unknown }).input : undefined;
   const failures: Record<string, ErrorWire> = {};
   for (const [id, error] of Object.entries(ctx.failures as Record<string, unknown>)) failures[id] = errorWire(error);
-  const payload: AttemptPayload = input === undefined ? { deps: ctx.deps as Record<string, unknown>, failures } : { input, deps: ctx.deps as Record<string, unknown>, failures };
+  const payload: AttemptPayload =
+    input === undefined ? { deps: ctx.deps as Record<string, unknown>, failures } : { input, deps: ctx.deps as Record<string, unknown>, failures };
   let text: string;
   try {
     text = JSON.stringify(payload);

@@ -9,7 +9,7 @@
  * sent again under the same job id and idempotency key; an answer for a job that is not in flight (heard
  * twice, or after its attempt ended) is ignored.
  */
-import { FlotillaError, NodeLostError, messageOf } from "../../../src/errors.ts";
+import { FlotillaError, type NodeLostError, messageOf } from "../../../src/errors.ts";
 import { attemptName, foreignNodeError, nodeGoneError, nodeLostError, nodeStoppedError } from "../../../src/provider-kit/index.ts";
 import type { NodeReport, ProviderNode } from "../../../src/provider.ts";
 import { type Runtime, type TimerHandle, realRuntime } from "../../../src/runtime.ts";
@@ -95,9 +95,16 @@ export class RemoteHub implements TransportListener {
     if (held === undefined || held.node !== node) return undefined;
     this.#held.delete(node.id);
     if (held.gone === undefined) held.gone = "stopped";
-    for (const attempt of [...held.attempts]) attempt.reject(nodeStoppedError(node.id, attempt.ctx, attempt.work, "its agent was let go"));
-    const shut = this.#transport?.shut(node.id).catch(() => {});
-    return Promise.resolve(shut).then(() => this.#release());
+    // Attempts still on the agent are taken back (withdrawn, or cancelled there) so nothing outlives the node.
+    const recalls: Promise<void>[] = [];
+    for (const attempt of [...held.attempts]) {
+      const error = nodeStoppedError(node.id, attempt.ctx, attempt.work, "its job on the agent was withdrawn or cancelled");
+      attempt.reject(error);
+      recalls.push(attempt.recall(error));
+    }
+    return Promise.allSettled(recalls)
+      .then(() => this.#transport?.shut(node.id).catch(() => {}))
+      .then(() => this.#release());
   }
 
   run(node: ProviderNode, body: unknown, ctx: TaskContext<any>): Promise<unknown> {
@@ -167,7 +174,9 @@ export class RemoteHub implements TransportListener {
   #acquire(runtime: Runtime | undefined): Transport {
     if (this.#users++ === 0) {
       this.#runtime = runtime ?? realRuntime;
-      this.#prefix = Math.floor(this.#runtime.random() * 36 ** 8).toString(36).padStart(8, "0");
+      this.#prefix = Math.floor(this.#runtime.random() * 36 ** 8)
+        .toString(36)
+        .padStart(8, "0");
       this.#up = true;
       this.#transport = this.#makeTransport(this);
       this.#arm();
@@ -221,14 +230,25 @@ export class RemoteHub implements TransportListener {
       const live = attempts.filter((a) => !a.outcome.settled);
       if (live.length === 0 || transport === undefined) continue;
       const jobs = live.map((a) => ({ jobId: a.jobId, name: a.ctx.taskId, data: a.data }));
-      transport.send(agentId, jobs).then(
-        () => {
-          for (const a of live) a.sent();
-        },
-        (error: unknown) => {
-          for (const a of live) a.reject(new FlotillaError(BULLMQ_ERROR_CODES.E_REDIS_UNAVAILABLE, `${attemptName(a.ctx)}: could not be sent to agent "${agentId}": ${messageOf(error)}`, { cause: error }));
-        },
-      );
+      this.#users++; // the transport stays open until the send has settled (and a late cancel has gone out)
+      transport
+        .send(agentId, jobs)
+        .then(
+          () => {
+            return Promise.all(live.map((a) => a.sent()));
+          },
+          (error: unknown) => {
+            for (const a of live)
+              a.reject(
+                new FlotillaError(
+                  BULLMQ_ERROR_CODES.E_REDIS_UNAVAILABLE,
+                  `${attemptName(a.ctx)}: could not be sent to agent "${agentId}": ${messageOf(error)}`,
+                  { cause: error },
+                ),
+              );
+          },
+        )
+        .finally(() => this.#release());
     }
   }
 
@@ -239,20 +259,22 @@ export class RemoteHub implements TransportListener {
   async #tick(): Promise<void> {
     if (this.#transport === undefined) return;
     this.#arm();
+    // Checked before the in-flight guard: a heartbeat waiting on a Redis that went away must not hide the outage.
+    if (!this.#up) {
+      const down = this.#runtime.now() - this.#downSince;
+      if (down >= this.options.redisTimeoutMs) this.#redisGone(down);
+      return;
+    }
     if (this.#ticking) return;
     this.#ticking = true;
     try {
-      const now = this.#runtime.now();
-      if (!this.#up) {
-        if (now - this.#downSince >= this.options.redisTimeoutMs) this.#redisGone(now - this.#downSince);
-        return;
-      }
       const seen = await this.#transport.agents();
       const live = new Set(seen.filter((s) => s.live).map((s) => s.info.id));
       const after = this.#runtime.now();
       for (const held of [...this.#held.values()]) {
         if (live.has(held.node.id)) held.lastSeen = after;
-        else if (this.#up && after - held.lastSeen >= this.options.lostAfterMs) this.#lose(held, nodeLostError(held.node.id, undefined, `its agent has not been seen alive for ${after - held.lastSeen} ms (its heartbeat stopped)`));
+        else if (this.#up && after - held.lastSeen >= this.options.lostAfterMs)
+          this.#lose(held, nodeLostError(held.node.id, undefined, `its agent has not been seen alive for ${after - held.lastSeen} ms (its heartbeat stopped)`));
       }
       if (++this.#ticks % RECONCILE_EVERY === 0) await this.#reconcile();
     } catch {
@@ -276,7 +298,10 @@ export class RemoteHub implements TransportListener {
     for (const [agentId, attempts] of byAgent) {
       let states: Awaited<ReturnType<Transport["states"]>>;
       try {
-        states = await transport.states(agentId, attempts.map((a) => a.jobId));
+        states = await transport.states(
+          agentId,
+          attempts.map((a) => a.jobId),
+        );
       } catch {
         return;
       }
@@ -296,7 +321,8 @@ export class RemoteHub implements TransportListener {
   #lose(held: Held, error: NodeLostError): void {
     if (held.gone !== undefined) return;
     held.gone = "lost";
-    for (const attempt of [...held.attempts]) attempt.reject(nodeLostError(held.node.id, attempt.ctx, error.message.replace(/^node "[^"]*" was lost while idle: /, ""), error.cause));
+    for (const attempt of [...held.attempts])
+      attempt.reject(nodeLostError(held.node.id, attempt.ctx, error.message.replace(/^node "[^"]*" was lost while idle: /, ""), error.cause));
     held.report?.lost(error);
   }
 
@@ -312,7 +338,12 @@ export class RemoteHub implements TransportListener {
   #bounded<T>(promise: Promise<T>, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = this.#runtime.setTimer(this.options.redisTimeoutMs, () =>
-        reject(new FlotillaError(BULLMQ_ERROR_CODES.E_REDIS_UNAVAILABLE, `provider "${this.options.name}" could not ${what}: Redis did not answer within ${this.options.redisTimeoutMs} ms (redisTimeoutMs)`)),
+        reject(
+          new FlotillaError(
+            BULLMQ_ERROR_CODES.E_REDIS_UNAVAILABLE,
+            `provider "${this.options.name}" could not ${what}: Redis did not answer within ${this.options.redisTimeoutMs} ms (redisTimeoutMs)`,
+          ),
+        ),
       );
       promise.then(
         (value) => {

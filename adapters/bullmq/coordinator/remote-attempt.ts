@@ -20,6 +20,8 @@ export class RemoteAttempt {
   readonly data: AttemptData;
   readonly ctx: TaskContext<any>;
   #sent = false;
+  /** The agent answered (a result, or a failure BullMQ recorded): its job needs no recall. */
+  #answered = false;
   #aborted = false;
   #reason: unknown = undefined;
   #timer: TimerHandle = undefined;
@@ -61,9 +63,17 @@ export class RemoteAttempt {
     if (!this.outcome.settled) this.#unlisten = this.ctx.onAbort((reason) => this.#abort(reason));
   }
 
-  sent(): void {
+  sent(): Promise<void> {
     this.#sent = true;
-    if (this.#aborted && !this.outcome.settled) this.#cancelRemote();
+    // Aborted, or let go (its node stopped) while the send was on its way: take the job back now.
+    if (!this.#answered && (this.#aborted || this.outcome.settled)) return this.#cancelRemote();
+    return Promise.resolve();
+  }
+
+  /** Its node was stopped under it: withdraw or cancel its job (when it was sent; otherwise `sent()` does). */
+  recall(reason: unknown): Promise<void> {
+    this.#reason ??= reason;
+    return this.#sent && !this.#answered ? this.#cancelRemote() : Promise.resolve();
   }
 
   resent(): void {
@@ -77,6 +87,7 @@ export class RemoteAttempt {
 
   answered(agentId: string, result: AttemptResult): void {
     if (agentId !== this.agentId) return; // not the agent it was sent to: not its answer
+    this.#answered = true;
     if (this.#aborted) {
       this.outcome.reject(this.#reason);
       return;
@@ -88,8 +99,10 @@ export class RemoteAttempt {
 
   failed(agentId: string, reason: string): void {
     if (agentId !== this.agentId) return;
+    this.#answered = true;
     if (this.#aborted) this.outcome.reject(this.#reason);
-    else if (reason === CANCELLED_JOB) return; // a cancel this coordinator did not send (its answer comes with the abort)
+    else if (reason === CANCELLED_JOB)
+      return; // a cancel this coordinator did not send (its answer comes with the abort)
     else {
       // BullMQ failed the job itself: the agent lost its lock (it stalled). The agent is not answering in time.
       this.outcome.reject(nodeLostError(agentId, this.ctx, `BullMQ failed its job on agent "${agentId}": ${reason}`));
@@ -110,7 +123,7 @@ export class RemoteAttempt {
     const hub = this.hub;
     this.#timer = hub.runtime.setTimer(hub.options.cancelAnswerMs, () => this.outcome.reject(reason), `cancel answer ${this.ctx.taskId}#${this.ctx.attempt}`);
     // Not sent yet: the hub's flush drops it (skipped) or its send is on the way (sent() cancels it then).
-    if (this.#sent) this.#cancelRemote();
+    if (this.#sent) void this.#cancelRemote();
   }
 
   /** The flush found it aborted before it was sent. */
@@ -119,9 +132,9 @@ export class RemoteAttempt {
   }
 
   /** Withdrawn from the agent's queue if it has not started; otherwise the agent is told to abort it. */
-  #cancelRemote(): void {
+  #cancelRemote(): Promise<void> {
     const reason = this.#reason;
-    this.hub
+    return this.hub
       .withdraw(this)
       .then((removed) => {
         if (removed) this.outcome.reject(reason);
