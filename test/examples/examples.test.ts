@@ -29,6 +29,7 @@ const expectations: Record<string, RegExp[]> = {
     /critical path: checkout -> build:\S+ -> .* -> bundle -> upload -> announce/,
     /report written to \S+report\.html \(open it in a browser\)/,
   ],
+  "remote-agents.ts": [/^succeeded: primes below 200000: 17984 \(on agents east, west\)$/m],
   "etl.ts": [/^succeeded 4 \(load took 2 attempts\)$/m],
   "resume.ts": [
     /first run: failed \(3 succeeded; ran extract, clean, chart, publish\)/,
