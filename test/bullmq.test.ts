@@ -20,6 +20,8 @@ import { type RedisServer, hasRedisServer, startRedisServer } from "./redis-serv
 const MODULES = new URL("./fixtures/bullmq-remote/", import.meta.url);
 const TASKS = new URL("tasks.mjs", MODULES);
 const AGENT = new URL("./fixtures/bullmq-remote/agent.ts", import.meta.url);
+// Agents and the commands they run use Node (with tsx for the sources), also when the coordinator runs under Deno.
+const NODE = (process.versions as { deno?: string }).deno === undefined ? process.execPath : "node";
 const skip = hasRedisServer() ? false : "redis-server is not installed (.ci/run installs it)";
 
 /** An agent process and the events it printed. */
@@ -33,9 +35,7 @@ interface AgentProcess {
 }
 
 function startAgentProcess(redis: RedisServer, queue: string, name: string): Promise<AgentProcess> {
-  // Agents run on Node (with tsx for the sources), also when the coordinator runs under Deno.
-  const node = (process.versions as { deno?: string }).deno === undefined ? process.execPath : "node";
-  const child = spawn(node, ["--import", "tsx", AGENT.pathname, redis.url, queue, name, MODULES.pathname, "600"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(NODE, ["--import", "tsx", AGENT.pathname, redis.url, queue, name, MODULES.pathname, "600"], { stdio: ["ignore", "pipe", "inherit"] });
   const events: Array<Record<string, unknown>> = [];
   const waiters: Array<{ match: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }> = [];
   let pending = "";
@@ -125,11 +125,7 @@ describe("bullmq(): a job on agent processes", { skip }, () => {
       job.task(
         "echo",
         { dependsOn: ["sum"] },
-        command([
-          process.execPath,
-          "-e",
-          "process.stdout.write(process.env.FLOTILLA_TASK_ID + ':' + (process.env.FLOTILLA_IDEMPOTENCY_KEY ? 'keyed' : 'no key'))",
-        ]),
+        command([NODE, "-e", "process.stdout.write(process.env.FLOTILLA_TASK_ID + ':' + (process.env.FLOTILLA_IDEMPOTENCY_KEY ? 'keyed' : 'no key'))"]),
       );
       const handle = start(job, { pools: { default: provider(redis, "q1") } });
       const nodes = new Set<string>();
@@ -179,7 +175,7 @@ describe("bullmq(): a job on agent processes", { skip }, () => {
       const job = new Job("cancel")
         .task("hang", workerTask(TASKS, "hang"))
         .task("block", workerTask(TASKS, "block"))
-        .task("stubborn", command([process.execPath, "-e", "process.on('SIGTERM', () => {}); console.log('started'); setInterval(() => {}, 1000)"]));
+        .task("stubborn", command([NODE, "-e", "process.on('SIGTERM', () => {}); console.log('started'); setInterval(() => {}, 1000)"]));
       const handle = start(job, { pools: { default: provider(redis, "q3") }, cancelGraceMs: 10_000 });
       await whenStarted(handle, 3);
       handle.cancel("enough");
