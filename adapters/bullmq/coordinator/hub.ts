@@ -18,7 +18,7 @@ import { BULLMQ_ERROR_CODES } from "../errors.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { type AgentInfo, type AttemptData, type AttemptResult, type ProgressData, WIRE_VERSION, errorWire } from "../wire.ts";
 import { encodeBody, encodePayload } from "./encode.ts";
-import { RemoteAttempt } from "./remote-attempt.ts";
+import { type AttemptHost, RemoteAttempt } from "./remote-attempt.ts";
 import type { AgentSeen, Transport, TransportListener } from "./transport.ts";
 
 /** A node of `bullmq()`: one agent. */
@@ -44,7 +44,7 @@ interface Held {
 /** Every this many heartbeats, the jobs in flight are looked up, to find answers that were lost. */
 const RECONCILE_EVERY = 5;
 
-export class RemoteHub implements TransportListener {
+export class RemoteHub implements TransportListener, AttemptHost {
   readonly options: ResolvedOptions;
   readonly #makeTransport: (listener: TransportListener) => Transport;
   #transport: Transport | undefined = undefined;

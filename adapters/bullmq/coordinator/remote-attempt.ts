@@ -10,12 +10,23 @@ import type { TimerHandle } from "../../../src/runtime.ts";
 import type { TaskContext } from "../../../src/task-context.ts";
 import type { AttemptData, AttemptResult, ProgressData } from "../wire.ts";
 import { CANCELLED_JOB } from "../wire.ts";
-import type { RemoteHub } from "./hub.ts";
+import type { ResolvedOptions } from "../options.ts";
+import type { Runtime } from "../../../src/runtime.ts";
 import { readResult } from "./revive.ts";
+
+/** What an attempt needs of the hub that placed it. */
+export interface AttemptHost {
+  readonly runtime: Runtime;
+  readonly options: ResolvedOptions;
+  /** Removes its job from the agent's queue if the agent has not started it; false otherwise. */
+  withdraw(attempt: RemoteAttempt): Promise<boolean>;
+  /** Tells the agent to abort its attempt. */
+  cancel(attempt: RemoteAttempt, reason: unknown): Promise<void>;
+}
 
 export class RemoteAttempt {
   readonly outcome = new Outcome<unknown>();
-  readonly hub: RemoteHub;
+  readonly hub: AttemptHost;
   readonly agentId: string;
   readonly data: AttemptData;
   readonly ctx: TaskContext<any>;
@@ -29,7 +40,7 @@ export class RemoteAttempt {
   /** How many times the job was sent again after it vanished. */
   resends = 0;
 
-  constructor(hub: RemoteHub, agentId: string, data: AttemptData, ctx: TaskContext<any>) {
+  constructor(hub: AttemptHost, agentId: string, data: AttemptData, ctx: TaskContext<any>) {
     this.hub = hub;
     this.agentId = agentId;
     this.data = data;
