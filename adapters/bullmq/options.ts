@@ -3,6 +3,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { FlotillaError, describe } from "../../src/errors.ts";
 import type { RedisConnection, ResolvedConnection } from "./connection.ts";
 import { resolveConnection } from "./connection.ts";
+import { type BootOptions, type ResolvedBoot, resolveBoot } from "./coordinator/boot.ts";
 import { checkPrefix, checkQueueName } from "./names.ts";
 
 /** Options of `bullmq()`. */
@@ -33,6 +34,12 @@ export interface BullmqOptions {
   readonly cancelAnswerMs?: number;
   /** Names the provider in messages. @default `bullmq:<queue>` */
   readonly name?: string;
+  /**
+   * Boot the pool's own agents on VMs instead of taking agents already on the queue: each node is a VM
+   * made through `boot.driver` (a `VmDriver`; `localVms()` from flotilla/cloud-vm in tests) running
+   * `flotilla agent`, so the pool's autoscaling makes and deletes agents. @default none
+   */
+  readonly boot?: BootOptions;
 }
 
 export interface ResolvedOptions {
@@ -48,6 +55,7 @@ export interface ResolvedOptions {
   readonly redisTimeoutMs: number;
   readonly cancelAnswerMs: number;
   readonly name: string;
+  readonly boot: ResolvedBoot | undefined;
 }
 
 const NAMES = [
@@ -62,6 +70,7 @@ const NAMES = [
   "redisTimeoutMs",
   "cancelAnswerMs",
   "name",
+  "boot",
 ];
 
 export function resolveOptions(options: unknown): ResolvedOptions {
@@ -77,11 +86,12 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const name = o.name ?? `bullmq:${queue}`;
   if (typeof name !== "string" || name.length === 0)
     throw new FlotillaError("E_INVALID_OPTION", `${where}: name must be a non-empty string, received ${describe(name)}`);
+  const modules = modulesFolder(where, o.modules);
   return {
     connection: resolveConnection(where, o.connection),
     queue,
     prefix: checkPrefix(where, o.prefix),
-    modules: modulesFolder(where, o.modules),
+    modules,
     maxNodes: integer(where, "maxNodes", o.maxNodes, 64, 1),
     maxPayloadBytes: integer(where, "maxPayloadBytes", o.maxPayloadBytes, 1_048_576, 1),
     heartbeatMs: integer(where, "heartbeatMs", o.heartbeatMs, 1000, 1),
@@ -89,6 +99,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     redisTimeoutMs: integer(where, "redisTimeoutMs", o.redisTimeoutMs, 30_000, 1),
     cancelAnswerMs: integer(where, "cancelAnswerMs", o.cancelAnswerMs, 10_000, 0),
     name,
+    boot: resolveBoot(where, o.boot, o.connection, modules),
   };
 }
 

@@ -108,12 +108,14 @@ class BullmqTransport implements Transport {
     const queue = this.#queue(agentId);
     return Promise.all(
       jobIds.map(async (jobId): Promise<JobState> => {
+        // The state first, then the job: read the other way, a job finishing in between would look
+        // completed with no result yet.
+        const state = await queue.getJobState(jobId);
+        if (state === "unknown") return { state: "missing" };
+        if (state !== "completed" && state !== "failed") return { state: "pending" };
         const job = await Job.fromId(queue, jobId);
         if (job === undefined) return { state: "missing" };
-        const state = await job.getState();
-        if (state === "completed") return { state: "done", result: job.returnvalue as AttemptResult };
-        if (state === "failed") return { state: "failed", reason: job.failedReason };
-        return state === "unknown" ? { state: "missing" } : { state: "pending" };
+        return state === "completed" ? { state: "done", result: job.returnvalue as AttemptResult } : { state: "failed", reason: job.failedReason };
       }),
     );
   }
