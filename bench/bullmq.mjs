@@ -2,7 +2,7 @@
 // flotilla within 1.2x of raw BullMQ on throughput and latency).
 //
 //   npm run -s build && node bench/bullmq.mjs [--tasks 5000] [--concurrency 8] [--rounds 3] [--trips 200]
-//                                             [--threads 1] [--only throughput|trip]
+//                                             [--threads 1] [--only throughput|trip] [--cases raw,agent,flotilla,...]
 //
 // Every worker and every agent runs in a worker thread of its own (own event loop and connections, like
 // a separate process); they are started and ready before the clock starts, and stopped after, every
@@ -170,14 +170,17 @@ async function flotillaThroughput(env, tasks, agents, concurrency) {
   const job = new Job("throughput");
   for (let i = 0; i < tasks; i++) job.task(`t${i}`, env.workerTask(TASKS, "add", { value: i }));
   const provider = env.bullmq({ connection: env.url, queue, modules: MODULES, maxNodes: agents });
-  const t0 = performance.now();
-  const result = await run(job, { pools: { default: provider } });
-  const t1 = performance.now();
-  if (result.status !== "succeeded") throw new Error(`flotilla throughput: ${result.status} ${result.error}`);
-  if (result.tasks.get(`t${tasks - 1}`).output !== tasks - 1) throw new Error("flotilla throughput: wrong output");
-  await started.stop();
-  await env.flush();
-  return tasks / ((t1 - t0) / 1000);
+  try {
+    const t0 = performance.now();
+    const result = await run(job, { pools: { default: provider } });
+    const t1 = performance.now();
+    if (result.status !== "succeeded") throw new Error(`flotilla throughput: ${result.status} ${result.error?.message ?? result.error}`);
+    if (result.tasks.get(`t${tasks - 1}`).output !== tasks - 1) throw new Error("flotilla throughput: wrong output");
+    return tasks / ((t1 - t0) / 1000);
+  } finally {
+    await started.stop();
+    await env.flush();
+  }
 }
 
 /** flotilla, one task at a time: a chain; each task's latency from its predecessor's end to its own. */
@@ -193,20 +196,36 @@ async function flotillaTrips(env, trips) {
   const t0 = performance.now();
   const handle = start(job, { pools: { default: provider } });
   handle.on("task:succeeded", () => ends.push(performance.now()));
-  const result = await handle.result;
-  const t1 = performance.now();
-  if (result.status !== "succeeded") throw new Error(`flotilla chain: ${result.status} ${result.error}`);
-  if (result.tasks.get(`t${n - 1}`).output !== n) throw new Error("flotilla chain: wrong output");
-  await started.stop();
-  await env.flush();
+  let t1;
+  try {
+    const result = await handle.result;
+    t1 = performance.now();
+    if (result.status !== "succeeded") throw new Error(`flotilla chain: ${result.status} ${result.error?.message ?? result.error}`);
+    if (result.tasks.get(`t${n - 1}`).output !== n) throw new Error("flotilla chain: wrong output");
+  } finally {
+    await started.stop();
+    await env.flush();
+  }
   const times = ends.slice(20).map((end, k) => end - ends[19 + k]);
   return { median: median(times), p90: percentile(times, 0.9), times, makespan: t1 - t0, perTask: (t1 - t0) / n };
 }
 
 // ---- main ----------------------------------------------------------------------------------------
 
-const fmt = (n) => Math.round(n).toLocaleString("en-US");
-const ms = (n) => n.toFixed(2);
+/** A round that failed (a run whose status is not "succeeded") is reported and counted as NaN; the bench goes on. */
+async function failedAsNaN(name, round) {
+  try {
+    return await round();
+  } catch (error) {
+    console.error(`${name}: round FAILED: ${error.message}`);
+    return Number.NaN;
+  }
+}
+
+const TP_CASES = ["raw", "raw+import", "raw+hop", "agent", "flotilla"];
+const TRIP_CASES = ["raw", "raw+hop", "agent", "flotilla"];
+const fmt = (n) => (Number.isNaN(n) ? "failed" : Math.round(n).toLocaleString("en-US"));
+const ms = (n) => (Number.isNaN(n) ? "failed" : n.toFixed(2));
 
 async function main() {
   const tasks = count("tasks", 5000);
@@ -225,29 +244,42 @@ async function main() {
   const tp = new Map(); // case -> rates by round
   const trip = new Map(); // case -> { median, p90 } by round
   const push = (map, key, value) => map.set(key, [...(map.get(key) ?? []), value]);
+  const cases = flag("cases", [...TP_CASES, ...TRIP_CASES].join(",")).split(",");
+  const throughput = {
+    raw: (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "value"),
+    "raw+import": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "import"),
+    "raw+hop": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "hop", threads),
+    agent: (n) => agentThroughput(env, tasks, n, concurrency),
+    flotilla: (n) => flotillaThroughput(env, tasks, n, concurrency),
+  };
+  const trips_ = {
+    raw: () => roundTrips(redis.port, connection, trips, "value"),
+    "raw+hop": () => roundTrips(redis.port, connection, trips, "hop"),
+    agent: () => agentTrips(env, trips),
+    flotilla: () => flotillaTrips(env, trips),
+  };
   try {
     for (let r = 0; r < rounds; r++) {
       // Interleaved, so drift (other load on the machine) falls on every case alike.
       if (only !== "trip") {
         for (const n of [1, 2]) {
-          push(tp, `raw ${n}`, await throughputRound(redis.port, connection, tasks, n, concurrency, "value"));
-          push(tp, `raw+import ${n}`, await throughputRound(redis.port, connection, tasks, n, concurrency, "import"));
-          push(tp, `raw+hop ${n}`, await throughputRound(redis.port, connection, tasks, n, concurrency, "hop", threads));
-          push(tp, `agent ${n}`, await agentThroughput(env, tasks, n, concurrency));
-          push(tp, `flotilla ${n}`, await flotillaThroughput(env, tasks, n, concurrency));
+          for (const c of TP_CASES.filter((k) => cases.includes(k))) push(tp, `${c} ${n}`, await failedAsNaN(c, () => throughput[c](n)));
           console.error(
-            `round ${r + 1}, ${n} worker(s): ${["raw", "raw+import", "raw+hop", "agent", "flotilla"].map((c) => `${c} ${fmt(tp.get(`${c} ${n}`)[r])}`).join(", ")}`,
+            `round ${r + 1}, ${n} worker(s)/agent(s), tasks/s: ${[...tp]
+              .filter(([k]) => k.endsWith(` ${n}`))
+              .map(([k, v]) => `${k.split(" ")[0]} ${fmt(v[r])}`)
+              .join(", ")}`,
           );
         }
       }
       if (only !== "throughput") {
-        push(trip, "raw", await roundTrips(redis.port, connection, trips, "value"));
-        push(trip, "raw+hop", await roundTrips(redis.port, connection, trips, "hop"));
-        push(trip, "agent", await agentTrips(env, trips));
-        push(trip, "flotilla", await flotillaTrips(env, trips));
-        const f = trip.get("flotilla")[r];
+        for (const c of TRIP_CASES.filter((k) => cases.includes(k))) {
+          const t = await failedAsNaN(c, () => trips_[c]());
+          push(trip, c, typeof t === "number" ? { median: t, p90: t, times: [], perTask: t } : t);
+        }
+        const f = trip.get("flotilla")?.[r];
         console.error(
-          `round ${r + 1}, trips (median ms): ${["raw", "raw+hop", "agent", "flotilla"].map((c) => `${c} ${ms(trip.get(c)[r].median)}`).join(", ")}; flotilla chain makespan/task ${ms(f.perTask)}`,
+          `round ${r + 1}, trips (median ms): ${[...trip].map(([k, v]) => `${k} ${ms(v[r].median)}`).join(", ")}${f ? `; flotilla chain makespan/task ${ms(f.perTask)}` : ""}`,
         );
       }
     }
@@ -263,13 +295,15 @@ async function main() {
   console.log(
     `${tasks} tasks per throughput round, concurrency ${concurrency} per worker/agent, agent module threads ${threads} x ${Math.ceil(concurrency / threads)}; ${rounds} rounds; ${trips} trips\n`,
   );
-  const warm = (values) => (values.length > 1 ? median(values.slice(1)) : values[0]);
+  // Failed rounds (NaN) are left out of the medians; "all rounds" shows them.
+  const ok = (values) => values.filter((v) => !Number.isNaN(v));
+  const warm = (values) => (values.length > 1 ? (median(ok(values.slice(1))) ?? Number.NaN) : values[0]);
   if (tp.size > 0) {
     console.log("| throughput (tasks/s) | cold (round 1) | warm (median of later rounds) | all rounds | this ÷ flotilla, warm (goal ≤ 1.2) |");
     console.log("|---|---:|---:|---|---:|");
     for (const n of [1, 2]) {
-      const fl = warm(tp.get(`flotilla ${n}`));
-      for (const c of ["raw", "raw+import", "raw+hop", "agent", "flotilla"]) {
+      const fl = tp.has(`flotilla ${n}`) ? warm(tp.get(`flotilla ${n}`)) : Number.NaN;
+      for (const c of TP_CASES.filter((k) => tp.has(`${k} ${n}`))) {
         const rates = tp.get(`${c} ${n}`);
         const ratio = c === "flotilla" ? "" : `${(warm(rates) / fl).toFixed(2)}`;
         console.log(
@@ -277,7 +311,7 @@ async function main() {
         );
       }
     }
-    for (const c of ["raw", "flotilla"]) {
+    for (const c of ["raw", "flotilla"].filter((k) => tp.has(`${k} 1`))) {
       const one = warm(tp.get(`${c} 1`));
       const two = warm(tp.get(`${c} 2`));
       console.log(`| ${c}: 2 / 1 ${c === "raw" ? "workers" : "agents"} | | ${(two / one).toFixed(2)}x | | |`);
@@ -291,15 +325,16 @@ async function main() {
       const times = later.flatMap((x) => x.times);
       return { median: median(times), p90: percentile(times, 0.9) };
     };
-    const fl = pooled("flotilla");
-    for (const c of ["raw", "raw+hop", "agent", "flotilla"]) {
+    const fl = trip.has("flotilla") ? pooled("flotilla") : { median: Number.NaN, p90: Number.NaN };
+    for (const c of TRIP_CASES.filter((k) => trip.has(k))) {
       const cold = trip.get(c)[0];
       const w = pooled(c);
       const ratio = c === "flotilla" ? "" : `${(fl.median / w.median).toFixed(2)}x, ${(fl.p90 / w.p90).toFixed(2)}x`;
       console.log(`| ${c} | ${ms(cold.median)} | ${ms(cold.p90)} | ${ms(w.median)} | ${ms(w.p90)} | ${ratio} |`);
     }
-    const f = trip.get("flotilla");
-    console.log(`| flotilla chain: makespan / tasks | ${ms(f[0].perTask)} | | ${ms(median(f.slice(f.length > 1 ? 1 : 0).map((x) => x.perTask)))} | | |`);
+    const f = trip.get("flotilla") ?? [];
+    if (f.length > 0)
+      console.log(`| flotilla chain: makespan / tasks | ${ms(f[0].perTask)} | | ${ms(median(f.slice(f.length > 1 ? 1 : 0).map((x) => x.perTask)))} | | |`);
   }
 }
 
