@@ -297,7 +297,12 @@ async function main() {
   );
   // Failed rounds (NaN) are left out of the medians; "all rounds" shows them.
   const ok = (values) => values.filter((v) => !Number.isNaN(v));
-  const warm = (values) => (values.length > 1 ? (median(ok(values.slice(1))) ?? Number.NaN) : values[0]);
+  const mid = (values) => {
+    const sorted = ok(values).sort((a, b) => a - b);
+    const h = sorted.length / 2;
+    return sorted.length === 0 ? Number.NaN : sorted.length % 2 ? sorted[Math.floor(h)] : (sorted[h - 1] + sorted[h]) / 2;
+  };
+  const warm = (values) => (values.length > 1 ? mid(values.slice(1)) : values[0]);
   if (tp.size > 0) {
     console.log("| throughput (tasks/s) | cold (round 1) | warm (median of later rounds) | all rounds | this ÷ flotilla, warm (goal ≤ 1.2) |");
     console.log("|---|---:|---:|---|---:|");
