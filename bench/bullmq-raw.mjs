@@ -14,15 +14,23 @@
 //               warm-up trips. Completed jobs are kept here: waitUntilFinished reports a job that is
 //               already gone as failed, so removeOnComplete would race it.
 // The processor returns a small value ({ i }). Every connection has maxRetriesPerRequest: null.
+//
+// bench/bullmq.mjs imports throughputRound, roundTrips, median and percentile from here (main() runs only
+// when this file is the command), and adds two processors for its breakdown: "import" (the same call of
+// a worker module's export in the worker's own thread) and "hop" (that call through flotilla's
+// workerThreads provider, as an agent makes it: one postMessage round trip to a thread of its own).
+import { realpathSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { pathToFileURL } from "node:url";
 import { Worker as Thread, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { Queue, QueueEvents, Worker } from "bullmq";
 import { count, has } from "./args.mjs";
 
 /** In a worker thread: one BullMQ worker; reports "ready" once connected and each completion; closes on "close". */
 async function workerThread() {
-  const { queueName, port, concurrency } = workerData;
-  const worker = new Worker(queueName, async (job) => ({ i: job.data.i }), {
+  const { queueName, port, concurrency, processor = "value", threads } = workerData;
+  const { process: processJob, stop } = await makeProcessor(processor, concurrency, threads);
+  const worker = new Worker(queueName, processJob, {
     connection: { host: "127.0.0.1", port, maxRetriesPerRequest: null },
     concurrency,
   });
@@ -31,6 +39,7 @@ async function workerThread() {
   parentPort.on("message", async (message) => {
     if (message !== "close") return;
     await worker.close();
+    await stop();
     parentPort.postMessage("closed");
     parentPort.close();
   });
@@ -38,12 +47,52 @@ async function workerThread() {
   parentPort.postMessage("ready");
 }
 
+/** The worker module bench/bullmq.mjs runs: `add(input, { deps })` returns input.value plus the deps' outputs. */
+export const TASKS = new URL("../test/fixtures/bullmq-remote/tasks.mjs", import.meta.url);
+
+/**
+ * A job's processor: "value" returns { i } (this file's own figures); "import" calls TASKS' `add` in this
+ * thread; "hop" runs that call through flotilla's workerThreads provider (dist/, `npm run build`) on
+ * `threads` threads of `concurrency / threads` tasks each, as an agent does.
+ */
+async function makeProcessor(kind, concurrency, threads = 1) {
+  if (kind === "value") return { process: async (job) => ({ i: job.data.i }), stop: async () => {} };
+  if (kind === "import") {
+    const { add } = await import(TASKS.href);
+    return { process: async (job) => add({ value: job.data.i }, { deps: {} }), stop: async () => {} };
+  }
+  if (kind !== "hop") throw new Error(`unknown processor ${JSON.stringify(kind)}`);
+  const { workerThreads } = await import(new URL("../dist/worker-threads.js", import.meta.url).href);
+  const provider = workerThreads({ threads, tasksPerThread: Math.ceil(concurrency / threads) });
+  const nodes = await Promise.all(Array.from({ length: threads }, () => provider.startNode({ lost() {}, preempted() {} })));
+  const never = new AbortController().signal;
+  let next = 0;
+  const ctx = (job, node) => ({
+    taskId: `t${job.data.i}`,
+    attempt: 1,
+    signal: never,
+    deps: {},
+    failures: {},
+    node,
+    onAbort: () => () => {},
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    log: () => {},
+  });
+  return {
+    process: (job) => {
+      const node = nodes[next++ % nodes.length];
+      return provider.run(node, { kind: "worker-thread", module: TASKS.href, export: "add", input: { value: job.data.i } }, ctx(job, node));
+    },
+    stop: () => Promise.all(nodes.map((node) => provider.stopNode(node))),
+  };
+}
+
 /** Starts `workers` worker threads on `queueName`; resolves when all are ready. */
-async function startWorkers(queueName, port, workers, concurrency, onCompleted) {
-  const threads = [];
+async function startWorkers(queueName, port, workers, concurrency, onCompleted, processor = "value", threads = 1) {
+  const threads_ = [];
   const ready = [];
   for (let w = 0; w < workers; w++) {
-    const thread = new Thread(new URL(import.meta.url), { workerData: { queueName, port, concurrency } });
+    const thread = new Thread(new URL(import.meta.url), { workerData: { bench: "bullmq-raw", queueName, port, concurrency, processor, threads } });
     ready.push(
       new Promise((resolve, reject) => {
         thread.on("error", reject);
@@ -54,12 +103,12 @@ async function startWorkers(queueName, port, workers, concurrency, onCompleted) 
         });
       }),
     );
-    threads.push(thread);
+    threads_.push(thread);
   }
   await Promise.all(ready);
   return async () => {
     await Promise.all(
-      threads.map(
+      threads_.map(
         (thread) =>
           new Promise((resolve) => {
             thread.on("exit", resolve);
@@ -70,11 +119,11 @@ async function startWorkers(queueName, port, workers, concurrency, onCompleted) 
   };
 }
 
-const median = (values) => {
+export const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 };
-const percentile = (values, p) => {
+export const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 };
@@ -82,7 +131,8 @@ const percentile = (values, p) => {
 let queueCounter = 0;
 const freshQueueName = () => `bench-${process.pid}-${++queueCounter}`;
 
-async function throughputRound(port, connection, jobs, workers, concurrency) {
+/** One round: `jobs` jobs added in one addBulk, processed by `workers` worker threads; jobs/s. */
+export async function throughputRound(port, connection, jobs, workers, concurrency, processor = "value", threads = 1) {
   const queueName = freshQueueName();
   const queue = new Queue(queueName, { connection, defaultJobOptions: { removeOnComplete: !has("keep"), removeOnFail: !has("keep") } });
   let completed = 0;
@@ -90,9 +140,17 @@ async function throughputRound(port, connection, jobs, workers, concurrency) {
   const all = new Promise((resolve) => {
     resolveAll = resolve;
   });
-  const stopWorkers = await startWorkers(queueName, port, workers, concurrency, () => {
-    if (++completed === jobs) resolveAll(performance.now());
-  });
+  const stopWorkers = await startWorkers(
+    queueName,
+    port,
+    workers,
+    concurrency,
+    () => {
+      if (++completed === jobs) resolveAll(performance.now());
+    },
+    processor,
+    threads,
+  );
   await queue.waitUntilReady();
   const batch = Array.from({ length: jobs }, (_, i) => ({ name: "job", data: { i } }));
   const started = performance.now();
@@ -104,11 +162,12 @@ async function throughputRound(port, connection, jobs, workers, concurrency) {
   return jobs / ((ended - started) / 1000);
 }
 
-async function roundTrips(port, connection, trips) {
+/** `trips` sequential one-job round trips (after 20 warm-up ones) on one worker of concurrency 1: { median, p90, times } in ms. */
+export async function roundTrips(port, connection, trips, processor = "value") {
   const queueName = freshQueueName();
   const queue = new Queue(queueName, { connection });
   const queueEvents = new QueueEvents(queueName, { connection });
-  const stopWorkers = await startWorkers(queueName, port, 1, 1, () => {});
+  const stopWorkers = await startWorkers(queueName, port, 1, 1, () => {}, processor, 1);
   await Promise.all([queue.waitUntilReady(), queueEvents.waitUntilReady()]);
   const times = [];
   const warmUp = 20;
@@ -117,13 +176,13 @@ async function roundTrips(port, connection, trips) {
     const job = await queue.add("trip", { i: t });
     const result = await job.waitUntilFinished(queueEvents);
     const took = performance.now() - started;
-    if (result?.i !== t) throw new Error(`round trip ${t}: unexpected result ${JSON.stringify(result)}`);
+    if ((processor === "value" ? result?.i : result) !== t) throw new Error(`round trip ${t}: unexpected result ${JSON.stringify(result)}`);
     if (t >= warmUp) times.push(took);
   }
   await stopWorkers();
   await queue.obliterate({ force: true });
   await Promise.all([queueEvents.close(), queue.close()]);
-  return { median: median(times), p90: percentile(times, 0.9) };
+  return { median: median(times), p90: percentile(times, 0.9), times };
 }
 
 async function main() {
@@ -161,6 +220,8 @@ async function main() {
   }
 }
 
-// Last, so that every const above is initialised when main() runs.
-if (isMainThread) await main();
-else await workerThread();
+// Last, so that every const above is initialised when main() runs. main() only when this file is the
+// command (not when bench/bullmq.mjs imports it); a worker thread only when it is one of ours.
+const isCommand = process.argv[1] !== undefined && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
+if (isMainThread && isCommand) await main();
+else if (!isMainThread && workerData?.bench === "bullmq-raw") await workerThread();

@@ -1,0 +1,348 @@
+// flotilla/bullmq beside raw BullMQ, in the same run, on one loopback redis-server (issue 12's goal:
+// flotilla within 1.2x of raw BullMQ on throughput and latency).
+//
+//   npm run -s build && node bench/bullmq.mjs [--tasks 5000] [--concurrency 8] [--rounds 3] [--trips 200]
+//                                             [--threads 1] [--only throughput|trip] [--cases raw,agent,flotilla,...]
+//
+// Every worker and every agent runs in a worker thread of its own (own event loop and connections, like
+// a separate process); they are started and ready before the clock starts, and stopped after, every
+// round. The agent runs worker modules on its local workerThreads({ threads: --threads, tasksPerThread:
+// concurrency / threads }) provider: a second thread hop the raw worker does not make. The work is
+// test/fixtures/bullmq-remote/tasks.mjs `add({ value: i }, { deps: {} })`, which returns i.
+//
+// Throughput (--tasks per round, 1 and 2 workers/agents of --concurrency each), tasks/s:
+//   raw         BullMQ Worker, processor returns { i } (bullmq-raw.mjs's own figure), addBulk of all jobs
+//   raw+import  the same, the processor calls `add` of the worker module (imported once) in its thread
+//   raw+hop     the same, the call goes through flotilla's workerThreads provider (the agent's thread hop)
+//   agent       a flotilla agent fed straight from a BullMQ Queue (addBulk of the attempts, as the
+//               coordinator encodes them) — the agent alone, no coordinator; counted on "attempt:end"
+//   flotilla    run(job) of --tasks independent workerTask(tasks.mjs, "add") tasks, pool bullmq({ maxNodes })
+//               on the agents: coordinator + agents, from start(job) to its result (taking the agents as
+//               nodes included: the job is built before the clock)
+// Round trip (one at a time, one worker/agent of concurrency 1), ms:
+//   raw / raw+hop / agent   queue.add + job.waitUntilFinished(queueEvents), 20 warm-up trips then --trips
+//   flotilla    a chain of 20 + --trips tasks, each depending on the previous: each task's time is from
+//               its predecessor's task:succeeded to its own (dispatch, send, run, result, scheduling)
+// Cold = the first round of a case in this process; warm = median of the later rounds.
+import { availableParallelism, cpus } from "node:os";
+import { Worker as Thread, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { Queue, QueueEvents } from "bullmq";
+import { Redis } from "ioredis";
+import { count, flag } from "./args.mjs";
+import { TASKS, median, percentile, roundTrips, throughputRound } from "./bullmq-raw.mjs";
+
+const DIST = new URL("../dist/", import.meta.url);
+const MODULES = new URL("./", TASKS);
+const MODULE_PATH = TASKS.href.slice(MODULES.href.length); // "tasks.mjs", as the coordinator sends it
+
+// ---- an agent, in a worker thread of this file ------------------------------------------------------
+
+async function agentThread() {
+  const { url, queue, name, concurrency, threads, report } = workerData;
+  const { startAgent } = await import(new URL("bullmq.js", DIST).href);
+  const { workerThreads } = await import(new URL("worker-threads.js", DIST).href);
+  const agent = await startAgent({
+    connection: url,
+    queue,
+    name,
+    modules: MODULES,
+    concurrency,
+    providers: [workerThreads({ threads, tasksPerThread: Math.ceil(concurrency / threads) })],
+    onEvent: (event) => {
+      if (event.type === "attempt:end" && report)
+        parentPort.postMessage(event.outcome === "ok" ? "completed" : `error attempt ${event.outcome} ${event.detail}`);
+      else if (event.type === "error") parentPort.postMessage(`error ${event.error?.message ?? event.error}`);
+    },
+  });
+  parentPort.on("message", async (message) => {
+    if (message !== "close") return;
+    await agent.close();
+    parentPort.postMessage("closed");
+    parentPort.close();
+  });
+  parentPort.postMessage({ ready: agent.info.queue });
+}
+
+/** Starts `agents` agent threads on `queue`; resolves with their BullMQ queue names and a stop(). */
+async function startAgents(url, queue, agents, concurrency, threads, onCompleted) {
+  const list = [];
+  const ready = [];
+  for (let a = 0; a < agents; a++) {
+    const thread = new Thread(new URL(import.meta.url), {
+      workerData: { bench: "bullmq-agent", url, queue, name: `a${a}`, concurrency, threads, report: onCompleted !== undefined },
+    });
+    ready.push(
+      new Promise((resolve, reject) => {
+        thread.on("error", reject);
+        thread.on("message", (message) => {
+          if (message === "completed") onCompleted();
+          else if (typeof message === "object" && message.ready) resolve(message.ready);
+          else if (typeof message === "string" && message.startsWith("error")) reject(new Error(`agent thread: ${message}`));
+        });
+      }),
+    );
+    list.push(thread);
+  }
+  const queues = await Promise.all(ready);
+  const stop = () =>
+    Promise.all(
+      list.map(
+        (thread) =>
+          new Promise((resolve) => {
+            thread.on("exit", resolve);
+            thread.postMessage("close");
+          }),
+      ),
+    );
+  return { queues, stop };
+}
+
+// ---- the cases -----------------------------------------------------------------------------------
+
+let counter = 0;
+const freshQueue = () => `fl-${process.pid}-${++counter}`;
+
+/** The job data of attempt `i` as the coordinator sends it (wire.ts's AttemptData). */
+const attemptData = (i) => ({
+  v: 1,
+  key: `bench-${counter}-${i}`,
+  taskId: `t${i}`,
+  attempt: 1,
+  body: { kind: "worker-thread", path: MODULE_PATH, export: "add" },
+  payload: JSON.stringify({ input: { value: i }, deps: {}, failures: {} }),
+});
+
+/** The agent alone: attempts added straight to the agents' queues (split evenly), counted as they end. */
+async function agentThroughput(env, tasks, agents, concurrency) {
+  let completed = 0;
+  let resolveAll;
+  let rejectAll;
+  const all = new Promise((resolve, reject) => {
+    resolveAll = resolve;
+    rejectAll = reject;
+  });
+  const started = await startAgents(env.url, freshQueue(), agents, concurrency, env.threads, () => {
+    if (++completed === tasks) resolveAll(performance.now());
+  }).catch((error) => {
+    rejectAll(error);
+    throw error;
+  });
+  const queues = started.queues.map((name) => new Queue(name, { connection: env.connection }));
+  await Promise.all(queues.map((q) => q.waitUntilReady()));
+  const batches = queues.map(() => []);
+  for (let i = 0; i < tasks; i++)
+    batches[i % queues.length].push({ name: `t${i}`, data: attemptData(i), opts: { jobId: `j${i}`, attempts: 1, removeOnComplete: true, removeOnFail: true } });
+  const t0 = performance.now();
+  await Promise.all(queues.map((q, n) => q.addBulk(batches[n])));
+  const ended = await all;
+  await started.stop();
+  await Promise.all(queues.map((q) => q.close()));
+  await env.flush();
+  return tasks / ((ended - t0) / 1000);
+}
+
+/** The agent alone, one attempt at a time: queue.add + waitUntilFinished on the agent's queue. */
+async function agentTrips(env, trips) {
+  const started = await startAgents(env.url, freshQueue(), 1, 1, env.threads);
+  const queue = new Queue(started.queues[0], { connection: env.connection });
+  const events = new QueueEvents(started.queues[0], { connection: env.connection });
+  await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+  const times = [];
+  for (let t = 0; t < 20 + trips; t++) {
+    const t0 = performance.now();
+    const job = await queue.add(`t${t}`, attemptData(t), { jobId: `j${t}`, attempts: 1 });
+    const result = await job.waitUntilFinished(events);
+    const took = performance.now() - t0;
+    if (result?.t !== "ok" || result.json !== String(t)) throw new Error(`agent trip ${t}: ${JSON.stringify(result)}`);
+    if (t >= 20) times.push(took);
+  }
+  await started.stop();
+  await Promise.all([events.close(), queue.close()]);
+  await env.flush();
+  return { median: median(times), p90: percentile(times, 0.9), times };
+}
+
+/** flotilla: a job of `tasks` independent module tasks on `agents` agents; tasks/s from start to result. */
+async function flotillaThroughput(env, tasks, agents, concurrency) {
+  const { Job, run } = env.flotilla;
+  const queue = freshQueue();
+  const started = await startAgents(env.url, queue, agents, concurrency, env.threads);
+  const job = new Job("throughput");
+  for (let i = 0; i < tasks; i++) job.task(`t${i}`, env.workerTask(TASKS, "add", { value: i }));
+  const provider = env.bullmq({ connection: env.url, queue, modules: MODULES, maxNodes: agents });
+  try {
+    const t0 = performance.now();
+    const result = await run(job, { pools: { default: provider } });
+    const t1 = performance.now();
+    if (result.status !== "succeeded") throw new Error(`flotilla throughput: ${result.status} ${result.error?.message ?? result.error}`);
+    if (result.tasks.get(`t${tasks - 1}`).output !== tasks - 1) throw new Error("flotilla throughput: wrong output");
+    return tasks / ((t1 - t0) / 1000);
+  } finally {
+    await started.stop();
+    await env.flush();
+  }
+}
+
+/** flotilla, one task at a time: a chain; each task's latency from its predecessor's end to its own. */
+async function flotillaTrips(env, trips) {
+  const { Job, start } = env.flotilla;
+  const queue = freshQueue();
+  const started = await startAgents(env.url, queue, 1, 1, env.threads);
+  const n = 20 + trips;
+  const job = new Job("chain");
+  for (let i = 0; i < n; i++) job.task(`t${i}`, i === 0 ? {} : { dependsOn: [`t${i - 1}`] }, env.workerTask(TASKS, "add", { value: 1 }));
+  const provider = env.bullmq({ connection: env.url, queue, modules: MODULES, maxNodes: 1 });
+  const ends = [];
+  const t0 = performance.now();
+  const handle = start(job, { pools: { default: provider } });
+  handle.on("task:succeeded", () => ends.push(performance.now()));
+  let t1;
+  try {
+    const result = await handle.result;
+    t1 = performance.now();
+    if (result.status !== "succeeded") throw new Error(`flotilla chain: ${result.status} ${result.error?.message ?? result.error}`);
+    if (result.tasks.get(`t${n - 1}`).output !== n) throw new Error("flotilla chain: wrong output");
+  } finally {
+    await started.stop();
+    await env.flush();
+  }
+  const times = ends.slice(20).map((end, k) => end - ends[19 + k]);
+  return { median: median(times), p90: percentile(times, 0.9), times, makespan: t1 - t0, perTask: (t1 - t0) / n };
+}
+
+// ---- main ----------------------------------------------------------------------------------------
+
+/** A round that failed (a run whose status is not "succeeded") is reported and counted as NaN; the bench goes on. */
+async function failedAsNaN(name, round) {
+  try {
+    return await round();
+  } catch (error) {
+    console.error(`${name}: round FAILED: ${error.message}`);
+    return Number.NaN;
+  }
+}
+
+const TP_CASES = ["raw", "raw+import", "raw+hop", "agent", "flotilla"];
+const TRIP_CASES = ["raw", "raw+hop", "agent", "flotilla"];
+const fmt = (n) => (Number.isNaN(n) ? "failed" : Math.round(n).toLocaleString("en-US"));
+const ms = (n) => (Number.isNaN(n) ? "failed" : n.toFixed(2));
+
+async function main() {
+  const tasks = count("tasks", 5000);
+  const concurrency = count("concurrency", 8);
+  const rounds = count("rounds", 3);
+  const trips = count("trips", 200);
+  const threads = count("threads", 1);
+  const only = flag("only", "all");
+  const { tsImport } = await import("tsx/esm/api");
+  const { startRedisServer } = await tsImport("../test/redis-server.ts", import.meta.url);
+  const redis = await startRedisServer();
+  const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
+  const admin = new Redis(connection);
+  const [flotilla, { bullmq }, { workerTask }] = await Promise.all(["index.js", "bullmq.js", "worker-threads.js"].map((f) => import(new URL(f, DIST).href)));
+  const env = { url: redis.url, connection, threads, flotilla, bullmq, workerTask, flush: () => admin.flushall() };
+  const tp = new Map(); // case -> rates by round
+  const trip = new Map(); // case -> { median, p90 } by round
+  const push = (map, key, value) => map.set(key, [...(map.get(key) ?? []), value]);
+  const cases = flag("cases", [...TP_CASES, ...TRIP_CASES].join(",")).split(",");
+  const throughput = {
+    raw: (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "value"),
+    "raw+import": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "import"),
+    "raw+hop": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "hop", threads),
+    agent: (n) => agentThroughput(env, tasks, n, concurrency),
+    flotilla: (n) => flotillaThroughput(env, tasks, n, concurrency),
+  };
+  const trips_ = {
+    raw: () => roundTrips(redis.port, connection, trips, "value"),
+    "raw+hop": () => roundTrips(redis.port, connection, trips, "hop"),
+    agent: () => agentTrips(env, trips),
+    flotilla: () => flotillaTrips(env, trips),
+  };
+  try {
+    for (let r = 0; r < rounds; r++) {
+      // Interleaved, so drift (other load on the machine) falls on every case alike.
+      if (only !== "trip") {
+        for (const n of [1, 2]) {
+          for (const c of TP_CASES.filter((k) => cases.includes(k))) push(tp, `${c} ${n}`, await failedAsNaN(c, () => throughput[c](n)));
+          console.error(
+            `round ${r + 1}, ${n} worker(s)/agent(s), tasks/s: ${[...tp]
+              .filter(([k]) => k.endsWith(` ${n}`))
+              .map(([k, v]) => `${k.split(" ")[0]} ${fmt(v[r])}`)
+              .join(", ")}`,
+          );
+        }
+      }
+      if (only !== "throughput") {
+        for (const c of TRIP_CASES.filter((k) => cases.includes(k))) {
+          const t = await failedAsNaN(c, () => trips_[c]());
+          push(trip, c, typeof t === "number" ? { median: t, p90: t, times: [], perTask: t } : t);
+        }
+        const f = trip.get("flotilla")?.[r];
+        console.error(
+          `round ${r + 1}, trips (median ms): ${[...trip].map(([k, v]) => `${k} ${ms(v[r].median)}`).join(", ")}${f ? `; flotilla chain makespan/task ${ms(f.perTask)}` : ""}`,
+        );
+      }
+    }
+  } finally {
+    await admin.quit();
+    await redis.stop();
+  }
+
+  const bullmqVersion = (await import("bullmq/package.json", { with: { type: "json" } })).default.version;
+  console.log(
+    `\nflotilla/bullmq beside raw BullMQ ${bullmqVersion}, one redis-server on 127.0.0.1, Node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model.trim()})`,
+  );
+  console.log(
+    `${tasks} tasks per throughput round, concurrency ${concurrency} per worker/agent, agent module threads ${threads} x ${Math.ceil(concurrency / threads)}; ${rounds} rounds; ${trips} trips\n`,
+  );
+  // Failed rounds (NaN) are left out of the medians; "all rounds" shows them.
+  const ok = (values) => values.filter((v) => !Number.isNaN(v));
+  const mid = (values) => {
+    const sorted = ok(values).sort((a, b) => a - b);
+    const h = sorted.length / 2;
+    return sorted.length === 0 ? Number.NaN : sorted.length % 2 ? sorted[Math.floor(h)] : (sorted[h - 1] + sorted[h]) / 2;
+  };
+  const warm = (values) => (values.length > 1 ? mid(values.slice(1)) : values[0]);
+  if (tp.size > 0) {
+    console.log("| throughput (tasks/s) | cold (round 1) | warm (median of later rounds) | all rounds | this ÷ flotilla, warm (goal ≤ 1.2) |");
+    console.log("|---|---:|---:|---|---:|");
+    for (const n of [1, 2]) {
+      const fl = tp.has(`flotilla ${n}`) ? warm(tp.get(`flotilla ${n}`)) : Number.NaN;
+      for (const c of TP_CASES.filter((k) => tp.has(`${k} ${n}`))) {
+        const rates = tp.get(`${c} ${n}`);
+        const ratio = c === "flotilla" ? "" : `${(warm(rates) / fl).toFixed(2)}`;
+        console.log(
+          `| ${c}, ${n} ${c === "agent" || c === "flotilla" ? "agent" : "worker"}${n > 1 ? "s" : ""} | ${fmt(rates[0])} | ${fmt(warm(rates))} | ${rates.map(fmt).join(", ")} | ${ratio} |`,
+        );
+      }
+    }
+    for (const c of ["raw", "flotilla"].filter((k) => tp.has(`${k} 1`))) {
+      const one = warm(tp.get(`${c} 1`));
+      const two = warm(tp.get(`${c} 2`));
+      console.log(`| ${c}: 2 / 1 ${c === "raw" ? "workers" : "agents"} | | ${(two / one).toFixed(2)}x | | |`);
+    }
+  }
+  if (trip.size > 0) {
+    console.log("\n| round trip (ms) | cold median | cold p90 | warm median | warm p90 | flotilla ÷ this, warm (median, p90; goal ≤ 1.2) |");
+    console.log("|---|---:|---:|---:|---:|---:|");
+    const pooled = (c) => {
+      const later = trip.get(c).slice(trip.get(c).length > 1 ? 1 : 0);
+      const times = later.flatMap((x) => x.times);
+      return { median: median(times), p90: percentile(times, 0.9) };
+    };
+    const fl = trip.has("flotilla") ? pooled("flotilla") : { median: Number.NaN, p90: Number.NaN };
+    for (const c of TRIP_CASES.filter((k) => trip.has(k))) {
+      const cold = trip.get(c)[0];
+      const w = pooled(c);
+      const ratio = c === "flotilla" ? "" : `${(fl.median / w.median).toFixed(2)}x, ${(fl.p90 / w.p90).toFixed(2)}x`;
+      console.log(`| ${c} | ${ms(cold.median)} | ${ms(cold.p90)} | ${ms(w.median)} | ${ms(w.p90)} | ${ratio} |`);
+    }
+    const f = trip.get("flotilla") ?? [];
+    if (f.length > 0)
+      console.log(`| flotilla chain: makespan / tasks | ${ms(f[0].perTask)} | | ${ms(median(f.slice(f.length > 1 ? 1 : 0).map((x) => x.perTask)))} | | |`);
+  }
+}
+
+// Last, so that every const above is initialised. A worker thread of this file is an agent.
+if (isMainThread) await main();
+else if (workerData?.bench === "bullmq-agent") await agentThread();
