@@ -163,13 +163,13 @@ async function agentTrips(env, trips) {
 }
 
 /** flotilla: a job of `tasks` independent module tasks on `agents` agents; tasks/s from start to result. */
-async function flotillaThroughput(env, tasks, agents, concurrency) {
+async function flotillaThroughput(env, tasks, agents, concurrency, prefetch = 1) {
   const { Job, run } = env.flotilla;
   const queue = freshQueue();
   const started = await startAgents(env.url, queue, agents, concurrency, env.threads);
   const job = new Job("throughput");
   for (let i = 0; i < tasks; i++) job.task(`t${i}`, env.workerTask(TASKS, "add", { value: i }));
-  const provider = env.bullmq({ connection: env.url, queue, modules: MODULES, maxNodes: agents });
+  const provider = env.bullmq({ connection: env.url, queue, modules: MODULES, maxNodes: agents, prefetch });
   try {
     const t0 = performance.now();
     const result = await run(job, { pools: { default: provider } });
@@ -222,7 +222,7 @@ async function failedAsNaN(name, round) {
   }
 }
 
-const TP_CASES = ["raw", "raw+import", "raw+hop", "agent", "flotilla"];
+const TP_CASES = ["raw", "raw+import", "raw+hop", "agent", "flotilla", "flotilla+prefetch4"];
 const TRIP_CASES = ["raw", "raw+hop", "agent", "flotilla"];
 const fmt = (n) => (Number.isNaN(n) ? "failed" : Math.round(n).toLocaleString("en-US"));
 const ms = (n) => (Number.isNaN(n) ? "failed" : n.toFixed(2));
@@ -251,6 +251,7 @@ async function main() {
     "raw+hop": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "hop", threads),
     agent: (n) => agentThroughput(env, tasks, n, concurrency),
     flotilla: (n) => flotillaThroughput(env, tasks, n, concurrency),
+    "flotilla+prefetch4": (n) => flotillaThroughput(env, tasks, n, concurrency, 4),
   };
   const trips_ = {
     raw: () => roundTrips(redis.port, connection, trips, "value"),
@@ -312,7 +313,7 @@ async function main() {
         const rates = tp.get(`${c} ${n}`);
         const ratio = c === "flotilla" ? "" : `${(warm(rates) / fl).toFixed(2)}`;
         console.log(
-          `| ${c}, ${n} ${c === "agent" || c === "flotilla" ? "agent" : "worker"}${n > 1 ? "s" : ""} | ${fmt(rates[0])} | ${fmt(warm(rates))} | ${rates.map(fmt).join(", ")} | ${ratio} |`,
+          `| ${c}, ${n} ${c === "agent" || c.startsWith("flotilla") ? "agent" : "worker"}${n > 1 ? "s" : ""} | ${fmt(rates[0])} | ${fmt(warm(rates))} | ${rates.map(fmt).join(", ")} | ${ratio} |`,
         );
       }
     }

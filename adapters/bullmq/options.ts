@@ -22,6 +22,13 @@ export interface BullmqOptions {
   readonly modules?: string | URL;
   /** Most agents a run uses at once. @default 64. Bounds: integer >= 1. */
   readonly maxNodes?: number;
+  /**
+   * Attempts placed on an agent per unit of its concurrency. Above 1, attempts wait in the agent's queue
+   * while it runs others, so it never idles between an answer and the next job (throughput: see
+   * bench/README.md); but a waiting attempt counts as started — its `task:start` and `timeoutMs` begin
+   * when it is placed. @default 1. Bounds: integer from 1 to 64.
+   */
+  readonly prefetch?: number;
   /** Largest payload (input and dependency outputs, as JSON) sent to an agent, in bytes. @default 1_048_576 (1 MiB) */
   readonly maxPayloadBytes?: number;
   /** How often the agents' liveness is checked (and lost results looked for). @default 1000 */
@@ -50,6 +57,7 @@ export interface ResolvedOptions {
   readonly modules: string | undefined;
   readonly maxNodes: number;
   readonly maxPayloadBytes: number;
+  readonly prefetch: number;
   readonly heartbeatMs: number;
   readonly lostAfterMs: number;
   readonly redisTimeoutMs: number;
@@ -65,6 +73,7 @@ const NAMES = [
   "modules",
   "maxNodes",
   "maxPayloadBytes",
+  "prefetch",
   "heartbeatMs",
   "lostAfterMs",
   "redisTimeoutMs",
@@ -94,6 +103,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     modules,
     maxNodes: integer(where, "maxNodes", o.maxNodes, 64, 1),
     maxPayloadBytes: integer(where, "maxPayloadBytes", o.maxPayloadBytes, 1_048_576, 1),
+    prefetch: integer(where, "prefetch", o.prefetch, 1, 1, 64),
     heartbeatMs: integer(where, "heartbeatMs", o.heartbeatMs, 1000, 1),
     lostAfterMs: integer(where, "lostAfterMs", o.lostAfterMs, 3000, 0),
     redisTimeoutMs: integer(where, "redisTimeoutMs", o.redisTimeoutMs, 30_000, 1),
@@ -103,10 +113,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   };
 }
 
-function integer(where: string, name: string, value: unknown, fallback: number, min: number): number {
+function integer(where: string, name: string, value: unknown, fallback: number, min: number, max = 2 ** 31 - 1): number {
   if (value === undefined) return fallback;
-  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= 2 ** 31 - 1) return value;
-  throw new FlotillaError("E_INVALID_OPTION", `${where}: ${name} must be an integer from ${min} to 2^31-1, received ${describe(value)}`);
+  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
+  throw new FlotillaError("E_INVALID_OPTION", `${where}: ${name} must be an integer from ${min} to ${max === 2 ** 31 - 1 ? "2^31-1" : max}, received ${describe(value)}`);
 }
 
 function modulesFolder(where: string, value: unknown): string | undefined {

@@ -208,7 +208,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
     this.#claiming.add(id);
     try {
       await this.#bounded(transport.open(seen.info), `hear agent "${id}"`);
-      const node: AgentNode = Object.freeze({ id, slots: seen.info.concurrency, agent: seen.info });
+      const node: AgentNode = Object.freeze({ id, slots: seen.info.concurrency * this.options.prefetch, agent: seen.info });
       if (report?.signal?.aborted) {
         await transport.shut(id).catch(() => {});
         throw report.signal.reason;
@@ -391,7 +391,9 @@ export class RemoteHub implements TransportListener, AttemptHost {
       attempts.forEach((attempt, i) => {
         const s = states[i];
         if (s === undefined || attempt.outcome.settled) return;
-        if (s.state === "done") attempt.answered(agentId, s.result);
+        if (s.state === "done") {
+          if (typeof s.result === "object" && s.result !== null) attempt.answered(agentId, s.result);
+        }
         else if (s.state === "failed") attempt.failed(agentId, s.reason);
         else if (s.state === "missing" && !attempt.aborted) {
           attempt.resent();
