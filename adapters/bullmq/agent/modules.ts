@@ -10,8 +10,28 @@ import { pathToFileURL } from "node:url";
 /** The module's file: URL, or why it is refused. */
 export type ModuleResolution = { readonly href: string } | { readonly refused: string };
 
+/**
+ * Modules already resolved, by folder and path: a realpath() per attempt was a tenth of an agent's
+ * time. Only files found inside are kept, as the real path they resolved to — what is imported — so a
+ * symlink changed later cannot lead out of the folder. Bounded: the oldest half goes past 1,000.
+ */
+const resolved = new Map<string, ModuleResolution>();
+const MAX_RESOLVED = 1000;
+
 /** Resolves `path` (relative, POSIX) under `folder` (a real path); never throws. */
 export async function resolveModule(folder: string | undefined, path: unknown): Promise<ModuleResolution> {
+  const key = `${folder}\0${String(path)}`;
+  const known = typeof path === "string" ? resolved.get(key) : undefined;
+  if (known !== undefined) return known;
+  const resolution = await resolveNow(folder, path);
+  if ("href" in resolution) {
+    if (resolved.size >= MAX_RESOLVED) for (const old of [...resolved.keys()].slice(0, MAX_RESOLVED / 2)) resolved.delete(old);
+    resolved.set(key, resolution);
+  }
+  return resolution;
+}
+
+async function resolveNow(folder: string | undefined, path: unknown): Promise<ModuleResolution> {
   if (folder === undefined) {
     return { refused: "this agent runs no worker modules: it was started without a modules folder (--modules DIR)" };
   }
