@@ -116,7 +116,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
 function integer(where: string, name: string, value: unknown, fallback: number, min: number, max = 2 ** 31 - 1): number {
   if (value === undefined) return fallback;
   if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
-  throw new FlotillaError("E_INVALID_OPTION", `${where}: ${name} must be an integer from ${min} to ${max === 2 ** 31 - 1 ? "2^31-1" : max}, received ${describe(value)}`);
+  throw new FlotillaError(
+    "E_INVALID_OPTION",
+    `${where}: ${name} must be an integer from ${min} to ${max === 2 ** 31 - 1 ? "2^31-1" : max}, received ${describe(value)}`,
+  );
 }
 
 function modulesFolder(where: string, value: unknown): string | undefined {

@@ -168,10 +168,15 @@ class RemoteAgent implements Agent {
     this.#o.signal?.removeEventListener("abort", this.#onSignal);
     clearInterval(this.#infoTimer);
     const worker = this.#worker;
-    if (worker !== undefined) await worker.close().catch(this.#onError);
+    // Stops pulling; its attempts end whatever Redis does, and a close Redis cannot answer is forced.
+    const draining = worker?.close();
     await this.#attempts.settled();
+    if (worker !== undefined)
+      await bounded(draining!)
+        .catch(() => bounded(worker.close(true)))
+        .catch(this.#onError);
     if (registered) await bounded(this.#client.hdel(agentsKey(this.#o.prefix, this.#o.queue), this.id)).catch(this.#onError);
-    await this.#relay.close().catch(this.#onError);
+    await bounded(this.#relay.close()).catch(this.#onError);
     await this.#nodes.stop();
     if (this.#ownsClient) {
       // quit() waits for Redis; a client that cannot reach it is cut off instead.

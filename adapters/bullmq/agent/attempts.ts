@@ -9,7 +9,7 @@ import { messageOf } from "../../../src/errors.ts";
 import { type AttemptResult, CANCELLED_JOB, errorWire } from "../wire.ts";
 import { checkAttemptData, checkCancel, revive } from "./attempt-data.ts";
 import { runAttempt } from "./attempt.ts";
-import { RecentCancels } from "./cancels.ts";
+import { RecentCancels, RecentOutcomes } from "./cancels.ts";
 import type { LocalNodes } from "./local-nodes.ts";
 import type { AttemptOutcome, ResolvedAgentOptions } from "./options.ts";
 import { LogBatcher } from "./progress.ts";
@@ -29,6 +29,8 @@ export class Attempts {
   readonly #byJob = new Map<string, Running>();
   readonly #byKey = new Map<string, Running>();
   readonly #cancels = new RecentCancels();
+  /** Outcomes of attempts that ended here recently, by key: a job sent again after it ended gets it, not a second run. */
+  readonly #finished = new RecentOutcomes<AttemptResult>();
   /** Every processor call not yet returned (duplicates included), for close. */
   readonly #pending = new Set<Promise<unknown>>();
 
@@ -70,11 +72,14 @@ export class Attempts {
     running.controller.abort(revive(cancel.reason));
   }
 
-  /** BullMQ could not renew these jobs' locks: they are no longer this agent's to finish. */
+  /**
+   * BullMQ could not renew these jobs' locks (Redis restarted, or was away longer than lockDuration).
+   * The attempts go on: the coordinator sends a job that vanished again under the same key (it joins
+   * the running attempt, or gets its kept outcome), and cancels an attempt it gave up.
+   */
   lockLost(jobIds: readonly string[]): void {
     for (const id of jobIds) {
-      const running = this.#byJob.get(id);
-      running?.controller.abort(new Error(`agent "${this.#o.id}" lost the lock of job ${id} (Redis unreachable for longer than lockDuration?)`));
+      if (this.#byJob.has(id)) this.#o.onEvent({ type: "error", error: new Error(`agent "${this.#o.id}" lost the lock of job ${id}; its attempt goes on`) });
     }
   }
 
@@ -91,6 +96,11 @@ export class Attempts {
       // Cancelled before it started: it never runs.
       this.#o.onEvent({ type: "cancel", jobId, stoppedAfterMs: performance.now() - cancelledAt });
       throw new UnrecoverableError(CANCELLED_JOB);
+    }
+    const done = this.#finished.get(data.key);
+    if (done !== undefined) {
+      this.#o.onEvent({ type: "attempt:start", jobId, taskId: data.taskId, attempt: data.attempt, kind: data.body.kind, duplicateOf: data.key });
+      return done;
     }
     const same = this.#byKey.get(data.key);
     if (same !== undefined) {
@@ -141,6 +151,7 @@ export class Attempts {
         ended("cancelled", why);
         throw new UnrecoverableError(`flotilla: attempt aborted on agent "${this.#o.id}": ${why}`);
       }
+      this.#finished.add(data.key, result);
       ended(
         result.t,
         result.t === "refused" ? `${result.refusal}: ${result.message}` : result.t === "threw" ? `${result.error.name}: ${result.error.message}` : undefined,

@@ -26,3 +26,23 @@ export class RecentCancels {
     return at !== undefined && performance.now() - at <= MAX_AGE_MS ? at : undefined;
   }
 }
+
+/** Outcomes of attempts that ended on this agent, by idempotency key; bounded in count and age like the cancels. */
+export class RecentOutcomes<T = unknown> {
+  readonly #kept = new Map<string, { readonly at: number; readonly outcome: T }>();
+
+  add(key: string, outcome: T): void {
+    const at = performance.now();
+    this.#kept.delete(key);
+    this.#kept.set(key, { at, outcome });
+    for (const [k, { at: when }] of this.#kept) {
+      if (this.#kept.size <= MAX_ENTRIES && at - when <= MAX_AGE_MS) break;
+      this.#kept.delete(k);
+    }
+  }
+
+  get(key: string): T | undefined {
+    const kept = this.#kept.get(key);
+    return kept !== undefined && performance.now() - kept.at <= MAX_AGE_MS ? kept.outcome : undefined;
+  }
+}

@@ -50,20 +50,31 @@ export function resolveBoot(where: string, boot: unknown, connection: unknown, m
   if (typeof boot !== "object" || boot === null) throw bad("must be an object ({ driver, ... })", boot);
   const b = boot as Record<string, unknown>;
   const driver = b.driver as VmDriver<CommandSpec<any>> | undefined;
-  if (typeof driver !== "object" || driver === null || typeof driver.create !== "function" || typeof driver.run !== "function" || typeof driver.delete !== "function") {
+  if (
+    typeof driver !== "object" ||
+    driver === null ||
+    typeof driver.create !== "function" ||
+    typeof driver.run !== "function" ||
+    typeof driver.delete !== "function"
+  ) {
     throw bad("driver must be a VmDriver ({ name, create, delete, list, run }; e.g. localVms() from flotilla/cloud-vm)", driver);
   }
-  if (driver.kinds !== undefined && !driver.kinds.includes("command")) throw bad(`driver must run "command" bodies (its kinds: ${driver.kinds.join(", ")})`, driver.name);
+  if (driver.kinds !== undefined && !driver.kinds.includes("command"))
+    throw bad(`driver must run "command" bodies (its kinds: ${driver.kinds.join(", ")})`, driver.name);
   const concurrency = b.concurrency ?? 1;
   if (!(Number.isInteger(concurrency) && (concurrency as number) >= 1)) throw bad("concurrency must be an integer >= 1", concurrency);
   const redisUrl = b.redisUrl ?? (typeof connection === "string" ? connection : undefined);
   if (typeof redisUrl !== "string" || !/^rediss?:\/\//.test(redisUrl)) {
-    throw bad("redisUrl must be the redis:// or rediss:// URL the agents use (needed when connection is not a URL)", redisUrl === undefined ? undefined : "(not a Redis URL)");
+    throw bad(
+      "redisUrl must be the redis:// or rediss:// URL the agents use (needed when connection is not a URL)",
+      redisUrl === undefined ? undefined : "(not a Redis URL)",
+    );
   }
   const args = b.args ?? [];
   if (!Array.isArray(args) || !args.every((a) => typeof a === "string")) throw bad("args must be an array of strings", args);
   const command = b.command ?? [process.execPath, flotillaBin()];
-  if (!Array.isArray(command) || command.length === 0 || !command.every((a) => typeof a === "string" && a.length > 0)) throw bad("command must be a non-empty array of strings", command);
+  if (!Array.isArray(command) || command.length === 0 || !command.every((a) => typeof a === "string" && a.length > 0))
+    throw bad("command must be a non-empty array of strings", command);
   const folder = b.modules ?? (modules === undefined ? undefined : fileURLToPath(modules));
   if (folder !== undefined && (typeof folder !== "string" || folder.length === 0)) throw bad("modules must be a folder's path", folder);
   return { driver, concurrency: concurrency as number, redisUrl, modules: folder as string | undefined, args, command };

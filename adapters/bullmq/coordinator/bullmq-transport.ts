@@ -12,8 +12,11 @@ import type { ResolvedOptions } from "../options.ts";
 import type { AgentInfo, AttemptResult, ProgressData } from "../wire.ts";
 import type { AgentSeen, JobState, Transport, TransportListener } from "./transport.ts";
 
-/** Finished jobs BullMQ keeps per agent queue (so a result whose event was missed can still be read). */
-const KEEP_FINISHED = 10_000;
+/**
+ * Finished jobs BullMQ keeps per agent queue, so a result whose event was missed can still be read by
+ * the hub's reconcile (which looks only at jobs in flight): at most this many, for at most an hour.
+ */
+const KEEP_FINISHED = { count: 1000, age: 3600 };
 
 export function bullmqTransport(options: ResolvedOptions, listener: TransportListener): Transport {
   return new BullmqTransport(options, listener);
@@ -40,7 +43,12 @@ class BullmqTransport implements Transport {
     });
     client.on("close", () => listener.connection(false));
     client.on("error", () => {}); // ioredis reconnects by itself; the hub bounds how long it waits
-    this.#relay = new Relay({ connection: bullmqConnection(options.connection), namespace: relayNamespace(options.queue), name: "flotilla-coordinator" });
+    this.#relay = new Relay({
+      connection: bullmqConnection(options.connection),
+      prefix: options.prefix,
+      namespace: relayNamespace(options.queue),
+      name: "flotilla-coordinator",
+    });
     this.#relay.on("error", () => {});
   }
 
@@ -82,7 +90,8 @@ class BullmqTransport implements Transport {
     const agent = this.#agents.get(agentId);
     if (agent === undefined) return;
     this.#agents.delete(agentId);
-    await Promise.allSettled([agent.events.close(), agent.queue.close()]);
+    // A close waits for Redis; one that cannot reach it is cut off, so the process can still exit.
+    await Promise.allSettled([closeOrCut(agent.events), closeOrCut(agent.queue)]);
   }
 
   async send(agentId: string, jobs: Parameters<Transport["send"]>[1]): Promise<void> {
@@ -91,7 +100,7 @@ class BullmqTransport implements Transport {
       jobs.map((job) => ({
         name: job.name,
         data: job.data,
-        opts: { jobId: job.jobId, attempts: 1, removeOnComplete: { count: KEEP_FINISHED }, removeOnFail: { count: KEEP_FINISHED } },
+        opts: { jobId: job.jobId, attempts: 1, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
       })),
     );
   }
@@ -123,8 +132,8 @@ class BullmqTransport implements Transport {
   async close(): Promise<void> {
     const agents = [...this.#agents.keys()];
     await Promise.allSettled(agents.map((id) => this.shut(id)));
-    await this.#relay.close().catch(() => {});
-    if (this.#owned) await this.#client.quit().catch(() => this.#client.disconnect());
+    await bounded(this.#relay.close()).catch(() => {});
+    if (this.#owned) await bounded(this.#client.quit()).catch(() => this.#client.disconnect());
   }
 
   #queue(agentId: string): Queue {
@@ -139,4 +148,19 @@ class BullmqTransport implements Transport {
     const options: RedisOptions = { ...(c.kind === "client" ? c.client.options : c.options), maxRetriesPerRequest: null };
     return options as ConnectionOptions;
   }
+}
+
+/** How long a close may wait for Redis before its connections are cut. */
+const CLOSE_MS = 2000;
+
+function bounded<T>(promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${CLOSE_MS} ms`)), CLOSE_MS);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+async function closeOrCut(part: Queue | QueueEvents): Promise<void> {
+  await bounded(part.close()).catch(() => part.disconnect());
 }

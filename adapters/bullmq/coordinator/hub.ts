@@ -256,7 +256,8 @@ export class RemoteHub implements TransportListener, AttemptHost {
         signal.throwIfAborted();
         const { gone, ended } = heard;
         if (gone !== undefined) throw nodeLostError(name, undefined, `its VM "${vm.id}" was ${gone.how} before the agent was ready`, gone.reason);
-        if (ended !== undefined) throw new FlotillaError("E_NODE_LOST", `agent "${name}" on VM "${vm.id}": ${agentEnded(ended.outcome, agent.tail())}, before it was ready`);
+        if (ended !== undefined)
+          throw new FlotillaError("E_NODE_LOST", `agent "${name}" on VM "${vm.id}": ${agentEnded(ended.outcome, agent.tail())}, before it was ready`);
         const seen = await this.#bounded(transport.agents(), "list the agents");
         const mine = seen.find((s) => s.info.id === name && s.live);
         if (mine !== undefined) {
@@ -393,8 +394,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
         if (s === undefined || attempt.outcome.settled) return;
         if (s.state === "done") {
           if (typeof s.result === "object" && s.result !== null) attempt.answered(agentId, s.result);
-        }
-        else if (s.state === "failed") attempt.failed(agentId, s.reason);
+        } else if (s.state === "failed") attempt.failed(agentId, s.reason);
         else if (s.state === "missing" && !attempt.aborted) {
           attempt.resent();
           this.#enqueue(attempt);
