@@ -99,6 +99,20 @@ describe("test/redis-server.ts", { skip: hasRedisServer() ? false : "redis-serve
     }
   });
 
+  it("passes extra arguments to redis-server: --requirepass makes it ask for the password", async () => {
+    const server = await startRedisServer({ args: ["--requirepass", "s3cret"] });
+    const anonymous = client(server);
+    const authed = new Redis(`redis://:s3cret@127.0.0.1:${server.port}`, { maxRetriesPerRequest: null });
+    try {
+      await assert.rejects(anonymous.ping(), /NOAUTH/);
+      assert.equal(await authed.ping(), "PONG");
+    } finally {
+      anonymous.disconnect();
+      authed.disconnect();
+      await server.stop();
+    }
+  });
+
   it("fails with the program's name when it cannot be run", async () => {
     await assert.rejects(startRedisServer({ command: "redis-server-that-does-not-exist" }), /cannot run redis-server-that-does-not-exist/);
   });

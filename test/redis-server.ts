@@ -40,6 +40,12 @@ export interface RedisServerOptions {
   stopGraceMs?: number;
   /** How many free ports to try when another process takes the chosen one first (EADDRINUSE). @default 5 */
   portAttempts?: number;
+  /**
+   * More redis-server arguments, after the harness' own (a later one wins), e.g. `["--requirepass", "s3cret"]`;
+   * or a function of the chosen port, for arguments that name it (TLS: `(port) => ["--port", "0", "--tls-port", String(port), ...]`).
+   * @default []
+   */
+  args?: readonly string[] | ((port: number) => readonly string[]);
 }
 
 const READY_LINE = "Ready to accept connections";
@@ -64,6 +70,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     startTimeoutMs: options.startTimeoutMs ?? 15_000,
     stopGraceMs: options.stopGraceMs ?? 5_000,
     portAttempts: options.portAttempts ?? 5,
+    args: options.args ?? [],
   };
   // redis has no `--port 0`: ask the kernel for a free port, release it, and hand it to redis. Another
   // process may take it in between; then redis exits with "Address already in use" and we try another.
@@ -167,6 +174,7 @@ function spawnRedis(port: number, settings: Settings): Promise<ChildProcess> {
     "no",
     "--loglevel",
     "notice",
+    ...(typeof settings.args === "function" ? settings.args(port) : settings.args),
   ];
   const child = spawn(settings.command, args, { stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
