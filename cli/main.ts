@@ -75,6 +75,8 @@ function program(done: (code: number) => void): Command {
     .option("--json", "write every agent event as one JSON object per line on stdout")
     .action(async (flags: RawAgentFlags) => {
       const options = agentCommandOptions(flags, process.env);
+      // Read once; the worker threads and commands the agent runs do not inherit its password.
+      delete process.env.FLOTILLA_REDIS_URL;
       // Loaded on demand: bullmq and ioredis are needed by this command only.
       const { agentCommand } = await import("./commands/agent.ts");
       done(await agentCommand(options));

@@ -10,9 +10,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bullmq } from "../adapters/bullmq/index.ts";
-import { command } from "../adapters/child-process/index.ts";
-import { workerTask } from "../adapters/worker-threads/index.ts";
+import { bullmq, startAgent } from "../adapters/bullmq/index.ts";
+import { childProcess, command } from "../adapters/child-process/index.ts";
+import { workerTask, workerThreads } from "../adapters/worker-threads/index.ts";
 import { Job, type RunEvents, start } from "../src/index.ts";
 import { deferred } from "./helpers.ts";
 import { type RedisServer, hasRedisServer, startRedisServer } from "./redis-server.ts";
@@ -196,13 +196,21 @@ describe("bullmq(): a job on agent processes", { skip }, () => {
       const job: Job<Record<string, unknown>> = new Job("restart");
       for (let i = 0; i < 3; i++) job.task(`r${i}`, workerTask<number>(TASKS, "gate", { value: i, gate }));
       job.task("after", { dependsOn: ["r0", "r1", "r2"] }, workerTask<number>(TASKS, "add", { value: 10 }));
-      const handle = start(job, { pools: { default: provider(redis, "q4") } });
+      const handle = start(job, { pools: { default: provider(redis, "q4", { lostAfterMs: 3000 }) } });
       await whenStarted(handle, 3);
       await redis.restart();
+      // The gate stays shut until an agent has found a job's lock gone with Redis' data: its attempt goes on.
+      await Promise.any(agents.map((a) => a.next((e) => e.type === "error" && /lost the lock of job/.test(String(e.error)))));
       writeFileSync(gate, "");
       const result = await handle.result;
       assert.equal(result.status, "succeeded", String(result.error));
       assert.equal(result.tasks.get("after").output, 13);
+      // Each body ran once: the jobs Redis lost were sent again under the same keys, and the agents
+      // answered them from the attempts running (or just ended) there.
+      for (const id of ["r0", "r1", "r2"]) {
+        const runs = agents.flatMap((a) => a.events).filter((e) => e.type === "attempt:start" && e.taskId === id && e.duplicateOf === undefined);
+        assert.equal(runs.length, 1, `${id} ran ${runs.length} times`);
+      }
     } finally {
       await stopAgents(agents);
     }
@@ -214,7 +222,8 @@ describe("bullmq(): a job on agent processes", { skip }, () => {
       const outside = new URL("../helpers.ts", MODULES);
       const job = new Job("refused")
         .task("big", workerTask(TASKS, "add", { value: 1, pad: "x".repeat(2000) }))
-        .task("outside", workerTask(outside, "deferred"));
+        .task("outside", workerTask(outside, "deferred"))
+        .task("stdin", command(["wc", "-c"], { stdin: "y".repeat(2000) }));
       const result = await start(job, { pools: { default: provider(redis, "q5", { maxPayloadBytes: 1000 }) } }).result;
       assert.equal(result.status, "failed");
       const big = result.tasks.get("big").error as { code?: string; message: string };
@@ -226,7 +235,59 @@ describe("bullmq(): a job on agent processes", { skip }, () => {
       const out = result.tasks.get("outside").error as { code?: string; message: string };
       assert.equal(out.code, "E_INVALID_OPTION");
       assert.match(out.message, /outside the modules folder/);
+      const stdin = result.tasks.get("stdin")?.error as { code?: string; message: string };
+      assert.equal(stdin.code, "E_PAYLOAD_TOO_LARGE");
+      assert.match(stdin.message, /and its command \(argv, env, stdin\) \d+ bytes, over the 1000 bytes .*; the largest is the command/);
     } finally {
+      await stopAgents(agents);
+    }
+  });
+
+  it("works under another key prefix, and a command does not see the agent's Redis URL", async () => {
+    const agent = await startAgent({
+      connection: redis.url,
+      queue: "q7",
+      name: "p1",
+      prefix: "myapp",
+      modules: MODULES,
+      concurrency: 1,
+      providers: [workerThreads({ threads: 1 }), childProcess({ slots: 1 })],
+      leaseMs: 600,
+    });
+    process.env.FLOTILLA_REDIS_URL = redis.url; // as `flotilla agent` is told it
+    try {
+      const job = new Job("prefixed")
+        .task("add", workerTask<number>(TASKS, "add", { value: 2 }))
+        .task("env", command([NODE, "-e", "process.stdout.write(String(process.env.FLOTILLA_REDIS_URL))"]));
+      const result = await start(job, { pools: { default: provider(redis, "q7", { prefix: "myapp" }) } }).result;
+      assert.equal(result.status, "succeeded", String(result.error));
+      assert.equal(result.tasks.get("add")?.output, 2);
+      assert.equal(result.tasks.get("env")?.output, "undefined");
+    } finally {
+      delete process.env.FLOTILLA_REDIS_URL;
+      await agent.close();
+    }
+  });
+
+  it("Redis frozen (SIGSTOP) for longer than redisTimeoutMs: the run gives up and says so, instead of waiting", async () => {
+    const agents = [await startAgentProcess(redis, "q8", "f1")];
+    const gate = join(dir, "gate-frozen");
+    try {
+      const job = new Job("frozen").task("g", { retries: 0 }, workerTask<number>(TASKS, "gate", { value: 1, gate }));
+      const handle = start(job, { pools: { default: provider(redis, "q8", { redisTimeoutMs: 1500 }) }, maxNodeLosses: 0 });
+      await whenStarted(handle, 1);
+      process.kill(redis.pid, "SIGSTOP");
+      const result = await handle.result;
+      process.kill(redis.pid, "SIGCONT");
+      assert.equal(result.status, "failed");
+      const error = result.tasks.get("g")?.error as { code?: string; message: string; cause?: { code?: string } };
+      assert.match(
+        `${error.message} ${String(error.cause)}`,
+        /Redis has not answered for \d+ ms \(redisTimeoutMs 1500\)|could not list the agents: Redis did not answer/,
+      );
+    } finally {
+      process.kill(redis.pid, "SIGCONT");
+      writeFileSync(gate, "");
       await stopAgents(agents);
     }
   });

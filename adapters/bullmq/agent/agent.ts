@@ -7,7 +7,7 @@
 import { hostname } from "node:os";
 import { type ConnectionOptions, type Job, Relay, type RelayMessage, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { FlotillaError } from "../../../src/errors.ts";
+import { FlotillaError, messageOf } from "../../../src/errors.ts";
 import { bullmqConnection, connectionName, newClient } from "../connection.ts";
 import { BULLMQ_ERROR_CODES } from "../errors.ts";
 import { agentQueueName, agentsKey, cancelTopic, relayNamespace } from "../names.ts";
@@ -57,7 +57,14 @@ class RemoteAgent implements Agent {
   #worker: Worker | undefined = undefined;
   #infoTimer: ReturnType<typeof setInterval> | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
-  readonly #onError = (error: unknown): void => this.#o.onEvent({ type: "error", error });
+  readonly #onError = (error: unknown): void => {
+    this.#lastError = messageOf(error);
+    // Refused credentials do not get better by waiting: a start fails at once, naming the refusal.
+    if (/\b(WRONGPASS|NOAUTH|NOPERM)\b/.test(this.#lastError)) this.#refused?.(error);
+    this.#o.onEvent({ type: "error", error });
+  };
+  #lastError: string | undefined = undefined;
+  #refused: ((error: unknown) => void) | undefined = undefined;
   readonly #onSignal = (): void => void this.close();
   readonly #onLockLost = (jobIds: string[]): void => this.#attempts.lockLost(jobIds);
 
@@ -101,13 +108,20 @@ class RemoteAgent implements Agent {
 
   async start(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const where = connectionName(this.#o.connection);
     const timeout = new Promise<never>((_, reject) => {
+      this.#refused = (error) =>
+        reject(
+          new FlotillaError(BULLMQ_ERROR_CODES.E_REDIS_UNAVAILABLE, `agent "${this.id}": Redis at ${where} refused its credentials: ${messageOf(error)}`, {
+            cause: error,
+          }),
+        );
       timer = setTimeout(() => {
-        const where = connectionName(this.#o.connection);
+        const last = this.#lastError === undefined ? "" : `; last error: ${this.#lastError}`;
         reject(
           new FlotillaError(
             BULLMQ_ERROR_CODES.E_REDIS_UNAVAILABLE,
-            `agent "${this.id}": Redis at ${where} could not be reached within ${this.#o.startTimeoutMs} ms`,
+            `agent "${this.id}": Redis at ${where} could not be reached within ${this.#o.startTimeoutMs} ms${last}`,
           ),
         );
       }, this.#o.startTimeoutMs);
@@ -119,6 +133,7 @@ class RemoteAgent implements Agent {
       throw error;
     } finally {
       clearTimeout(timer);
+      this.#refused = undefined;
     }
     if (this.#o.signal?.aborted) this.#onSignal();
     else this.#o.signal?.addEventListener("abort", this.#onSignal, { once: true });

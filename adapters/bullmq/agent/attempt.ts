@@ -26,11 +26,12 @@ const refused = (refusal: (AttemptResult & { t: "refused" })["refusal"], message
 
 export async function runAttempt(run: AttemptRun): Promise<AttemptResult> {
   const { options, data } = run;
-  const size = utf8Bytes(data.payload);
+  // The whole attempt counts: a command's stdin, argv and env cross Redis beside the payload.
+  const size = utf8Bytes(data.payload) + (data.body.kind === "command" ? utf8Bytes(JSON.stringify(data.body)) : 0);
   if (size > options.maxPayloadBytes) {
     return refused(
       "payload",
-      `the attempt's payload (input, dependency outputs and failures) is ${size} bytes, over agent "${options.id}"'s limit of ${options.maxPayloadBytes} bytes (maxPayloadBytes)`,
+      `the attempt (its input, dependency outputs and failures, and a command's argv, env and stdin) is ${size} bytes, over agent "${options.id}"'s limit of ${options.maxPayloadBytes} bytes (maxPayloadBytes)`,
     );
   }
   const payload = parsePayload(data.payload);
@@ -89,6 +90,8 @@ function commandSpec(body: CommandBody, key: string): unknown {
   for (const [name, value] of Object.entries(o.env ?? {})) env[name] = value === null ? undefined : value;
   // The same for every delivery of the attempt: a command can use it to do its work once.
   env.FLOTILLA_IDEMPOTENCY_KEY = key;
+  // The agent's own Redis URL (with its password) is not the command's to read, unless the spec sets it.
+  if (!("FLOTILLA_REDIS_URL" in env)) env.FLOTILLA_REDIS_URL = undefined;
   const options: Record<string, unknown> = { env };
   if (o.inheritEnv !== undefined) options.inheritEnv = o.inheritEnv;
   if (o.cwd !== undefined) options.cwd = o.cwd;

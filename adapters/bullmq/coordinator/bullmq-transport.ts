@@ -30,6 +30,7 @@ class BullmqTransport implements Transport {
   readonly #relay: Relay;
   readonly #agents = new Map<string, { readonly queue: Queue; readonly events: QueueEvents }>();
   #wasUp = false;
+  #lastError: string | undefined = undefined;
 
   constructor(options: ResolvedOptions, listener: TransportListener) {
     this.#options = options;
@@ -42,7 +43,10 @@ class BullmqTransport implements Transport {
       this.#wasUp = true;
     });
     client.on("close", () => listener.connection(false));
-    client.on("error", () => {}); // ioredis reconnects by itself; the hub bounds how long it waits
+    // ioredis reconnects by itself; the hub bounds how long it waits, and names the last error.
+    client.on("error", (error: Error) => {
+      this.#lastError = error.message;
+    });
     this.#relay = new Relay({
       connection: bullmqConnection(options.connection),
       prefix: options.prefix,
@@ -127,6 +131,10 @@ class BullmqTransport implements Transport {
         return state === "completed" ? { state: "done", result: job.returnvalue as AttemptResult } : { state: "failed", reason: job.failedReason };
       }),
     );
+  }
+
+  lastError(): string | undefined {
+    return this.#lastError;
   }
 
   async close(): Promise<void> {

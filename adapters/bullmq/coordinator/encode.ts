@@ -71,7 +71,7 @@ function commandBody(argv: readonly string[], options: Record<string, unknown>, 
 }
 
 /** The attempt's payload as JSON text, or an error naming the value that cannot cross or the sizes. */
-export function encodePayload(body: unknown, ctx: TaskContext<any>, options: ResolvedOptions): string {
+export function encodePayload(body: unknown, wire: ModuleBody | CommandBody, ctx: TaskContext<any>, options: ResolvedOptions): string {
   const input = (body as { kind?: unknown; input?: unknown }).kind === "worker-thread" ? (body as { input?: unknown }).input : undefined;
   const failures: Record<string, ErrorWire> = {};
   for (const [id, error] of Object.entries(ctx.failures as Record<string, unknown>)) failures[id] = errorWire(error);
@@ -88,10 +88,13 @@ export function encodePayload(body: unknown, ctx: TaskContext<any>, options: Res
     );
   }
   const bytes = utf8Bytes(text);
-  if (bytes > options.maxPayloadBytes) {
+  // A command's stdin, argv and env cross too: they count against the same limit.
+  const bodyBytes = wire.kind === "command" ? utf8Bytes(JSON.stringify(wire)) : 0;
+  if (bytes + bodyBytes > options.maxPayloadBytes) {
+    const parts = bodyBytes > 0 ? `, and its command (argv, env, stdin) ${bodyBytes} bytes` : "";
     throw new FlotillaError(
       BULLMQ_ERROR_CODES.E_PAYLOAD_TOO_LARGE,
-      `task "${ctx.taskId}" attempt ${ctx.attempt}: its input and dependencies' outputs are ${bytes} bytes as JSON, over the ${options.maxPayloadBytes} bytes provider "${options.name}" sends through Redis (maxPayloadBytes)${largest(input, ctx.deps)}`,
+      `task "${ctx.taskId}" attempt ${ctx.attempt}: its input and dependencies' outputs are ${bytes} bytes as JSON${parts}, over the ${options.maxPayloadBytes} bytes provider "${options.name}" sends through Redis (maxPayloadBytes)${bodyBytes > bytes ? "; the largest is the command" : largest(input, ctx.deps)}`,
     );
   }
   return text;

@@ -67,6 +67,8 @@ export class RemoteHub implements TransportListener, AttemptHost {
   #ticking = false;
   #up = true;
   #downSince = 0;
+  /** When Redis last answered a heartbeat (the hub's clock). */
+  #answeredAt = 0;
   #prefix = "";
   #seq = 0;
   #boots = 0;
@@ -126,7 +128,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
       ctx.signal.throwIfAborted();
       const wire = encodeBody(body, ctx.taskId, this.options);
       const jobId = `${this.#prefix}-${++this.#seq}`;
-      data = { v: WIRE_VERSION, key: jobId, taskId: ctx.taskId, attempt: ctx.attempt, body: wire, payload: encodePayload(body, ctx, this.options) };
+      data = { v: WIRE_VERSION, key: jobId, taskId: ctx.taskId, attempt: ctx.attempt, body: wire, payload: encodePayload(body, wire, ctx, this.options) };
     } catch (error) {
       return Promise.reject(error);
     }
@@ -164,6 +166,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
       this.#downSince = now;
       return;
     }
+    this.#answeredAt = now;
     // Redis is back (perhaps empty): agents get a fresh grace to be seen, and every job in flight is looked up.
     for (const held of this.#held.values()) held.lastSeen = now;
     void this.#reconcile();
@@ -188,6 +191,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
         .toString(36)
         .padStart(8, "0");
       this.#up = true;
+      this.#answeredAt = this.#runtime.now();
       this.#transport = this.#makeTransport(this);
       this.#arm();
     }
@@ -343,16 +347,16 @@ export class RemoteHub implements TransportListener, AttemptHost {
   async #tick(): Promise<void> {
     if (this.#transport === undefined) return;
     this.#arm();
-    // Checked before the in-flight guard: a heartbeat waiting on a Redis that went away must not hide the outage.
-    if (!this.#up) {
-      const down = this.#runtime.now() - this.#downSince;
-      if (down >= this.options.redisTimeoutMs) this.#redisGone(down);
-      return;
-    }
-    if (this.#ticking) return;
+    // Checked before the in-flight guard: a heartbeat waiting on a Redis that went away (closed, or
+    // silent: frozen, partitioned) must not hide the outage.
+    const now = this.#runtime.now();
+    const silent = this.#up ? now - this.#answeredAt : now - this.#downSince;
+    if (silent >= this.options.redisTimeoutMs) this.#redisGone(silent);
+    if (!this.#up || this.#ticking) return;
     this.#ticking = true;
     try {
       const seen = await this.#transport.agents();
+      this.#answeredAt = this.#runtime.now();
       const live = new Set(seen.filter((s) => s.live).map((s) => s.info.id));
       const after = this.#runtime.now();
       for (const held of [...this.#held.values()]) {
@@ -414,7 +418,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
   #redisGone(downMs: number): void {
     const cause = new FlotillaError(
       BULLMQ_ERROR_CODES.E_REDIS_UNAVAILABLE,
-      `Redis has not answered for ${downMs} ms (redisTimeoutMs ${this.options.redisTimeoutMs}); provider "${this.options.name}" gave up the attempts it held`,
+      `Redis has not answered for ${downMs} ms (redisTimeoutMs ${this.options.redisTimeoutMs})${this.#lastError()}; provider "${this.options.name}" gave up the attempts it held`,
     );
     for (const held of [...this.#held.values()]) this.#lose(held, nodeLostError(held.node.id, undefined, cause.message, cause));
   }
@@ -441,6 +445,12 @@ export class RemoteHub implements TransportListener, AttemptHost {
         },
       );
     });
+  }
+
+  /** `; last connection error: ...`, when the transport heard one. */
+  #lastError(): string {
+    const last = this.#transport?.lastError?.();
+    return last === undefined ? "" : `; last connection error: ${last}`;
   }
 
   #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

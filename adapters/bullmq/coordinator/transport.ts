@@ -48,4 +48,6 @@ export interface Transport {
   states(agentId: string, jobIds: readonly string[]): Promise<JobState[]>;
   /** Closes every connection it made. */
   close(): Promise<void>;
+  /** The last connection error it heard (for messages; never with a password), if any. */
+  lastError?(): string | undefined;
 }
