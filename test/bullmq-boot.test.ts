@@ -2,11 +2,11 @@
  * bullmq({ boot }): a pool that boots its own agents on VMs of a VmDriver — here `localVms()` (VMs are
  * processes on this machine) running the built `flotilla agent` — takes each as a node once it is seen
  * alive, replaces one whose VM dies mid-job, and deletes every VM when the pool closes. Real Redis,
- * real processes.
+ * real processes. The agents run dist/ (bin/flotilla.mjs): `npm test` builds it first; alone, run
+ * `npm run -s build` before.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,7 +29,6 @@ describe("bullmq({ boot }): agents booted on VMs", { skip }, () => {
   let redis: RedisServer;
   let dir: string;
   before(async () => {
-    execFileSync("npm", ["run", "-s", "build"], { cwd: ROOT, stdio: "inherit" });
     redis = await startRedisServer();
     dir = mkdtempSync(join(tmpdir(), "flotilla-boot-"));
   });
@@ -112,6 +111,9 @@ describe("bullmq({ boot }): agents booted on VMs", { skip }, () => {
   it("refuses a bad boot option with E_INVALID_OPTION", () => {
     assert.throws(() => bullmq({ connection: redis.url, queue: "x", boot: { driver: {} as never } }), /boot\.driver must be a VmDriver/);
     assert.throws(() => bullmq({ connection: { host: "127.0.0.1" }, queue: "x", boot: { driver: localVms() } }), /boot\.redisUrl must be/);
-    assert.throws(() => bullmq({ connection: redis.url, queue: "x", boot: { driver: localVms(), concurrency: 0 } }), /boot\.concurrency must be an integer >= 1/);
+    assert.throws(
+      () => bullmq({ connection: redis.url, queue: "x", boot: { driver: localVms(), concurrency: 0 } }),
+      /boot\.concurrency must be an integer >= 1/,
+    );
   });
 });
