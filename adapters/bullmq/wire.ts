@@ -112,6 +112,8 @@ export interface AgentInfo {
   readonly maxPayloadBytes: number;
   /** Largest output it sends back, in bytes. */
   readonly maxOutputBytes: number;
+  /** It is closing: it finishes what it runs and takes nothing new (coordinators place nothing more on it). */
+  readonly draining?: boolean;
 }
 
 /** A thrown value in a form JSON keeps. Never throws. */

@@ -5,7 +5,7 @@
  * messages on its cancel topic. Redis and BullMQ errors are reported through `onEvent`, never thrown.
  */
 import { hostname } from "node:os";
-import { type ConnectionOptions, type Job, Relay, type RelayMessage, Worker } from "bullmq";
+import { type ConnectionOptions, type Job, Queue, Relay, type RelayMessage, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { FlotillaError, messageOf } from "../../../src/errors.ts";
 import { bullmqConnection, connectionName, newClient } from "../connection.ts";
@@ -167,6 +167,15 @@ class RemoteAgent implements Agent {
     await worker.waitUntilReady();
   }
 
+  async #obliterate(): Promise<void> {
+    const queue = new Queue(this.info.queue, { connection: this.#client, prefix: this.#o.prefix });
+    try {
+      await queue.obliterate({ force: true });
+    } finally {
+      await queue.close();
+    }
+  }
+
   #writeInfo(): Promise<unknown> {
     return this.#client.hset(agentsKey(this.#o.prefix, this.#o.queue), this.id, JSON.stringify(this.info));
   }
@@ -182,6 +191,11 @@ class RemoteAgent implements Agent {
     this.#closing ??= Promise.resolve(); // a close during start stops it from going on
     this.#o.signal?.removeEventListener("abort", this.#onSignal);
     clearInterval(this.#infoTimer);
+    // Says it is draining, so coordinators place nothing more on it (best effort: Redis may be gone).
+    if (registered)
+      await bounded(this.#client.hset(agentsKey(this.#o.prefix, this.#o.queue), this.id, JSON.stringify({ ...this.info, draining: true }))).catch(
+        this.#onError,
+      );
     const worker = this.#worker;
     // Stops pulling; its attempts end whatever Redis does, and a close Redis cannot answer is forced.
     const draining = worker?.close();
@@ -190,7 +204,12 @@ class RemoteAgent implements Agent {
       await bounded(draining!)
         .catch(() => bounded(worker.close(true)))
         .catch(this.#onError);
-    if (registered) await bounded(this.#client.hdel(agentsKey(this.#o.prefix, this.#o.queue), this.id)).catch(this.#onError);
+    if (registered) {
+      await bounded(this.#client.hdel(agentsKey(this.#o.prefix, this.#o.queue), this.id)).catch(this.#onError);
+      // Its queue goes with it (finished jobs kept for lost answers, jobs placed while it drained, which
+      // their coordinators requeue): an agent's queue is its own, and a new agent has a new one.
+      await bounded(this.#obliterate()).catch(this.#onError);
+    }
     await bounded(this.#relay.close()).catch(this.#onError);
     await this.#nodes.stop();
     if (this.#ownsClient) {

@@ -31,6 +31,8 @@ class BullmqTransport implements Transport {
   readonly #agents = new Map<string, { readonly queue: Queue; readonly events: QueueEvents }>();
   #wasUp = false;
   #lastError: string | undefined = undefined;
+  /** Agents described in the hash but not alive, since when (performance.now()). */
+  readonly #deadSince = new Map<string, number>();
 
   constructor(options: ResolvedOptions, listener: TransportListener) {
     this.#options = options;
@@ -59,6 +61,7 @@ class BullmqTransport implements Transport {
   async agents(): Promise<readonly AgentSeen[]> {
     const [described, nodes] = await Promise.all([this.#client.hgetall(agentsKey(this.#options.prefix, this.#options.queue)), this.#relay.getNodes()]);
     const live = new Set(nodes.filter((n) => n.lastHeartbeat !== undefined).map((n) => n.id));
+    this.#forgetStale(Object.keys(described), live);
     const seen: AgentSeen[] = [];
     for (const [id, json] of Object.entries(described)) {
       let info: AgentInfo;
@@ -133,6 +136,27 @@ class BullmqTransport implements Transport {
     );
   }
 
+  /**
+   * Removes the descriptions of agents not seen alive for STALE_MS (killed agents cannot remove their
+   * own): the hash stays the size of the fleet. Only after so long that a live agent, which writes its
+   * description again every lease, cannot be mistaken for a dead one.
+   */
+  #forgetStale(described: readonly string[], live: ReadonlySet<string>): void {
+    const now = performance.now();
+    for (const id of described) {
+      if (live.has(id)) {
+        this.#deadSince.delete(id);
+        continue;
+      }
+      const since = this.#deadSince.get(id);
+      if (since === undefined) this.#deadSince.set(id, now);
+      else if (now - since >= STALE_MS) {
+        this.#deadSince.delete(id);
+        void this.#client.hdel(agentsKey(this.#options.prefix, this.#options.queue), id).catch(() => {});
+      }
+    }
+  }
+
   lastError(): string | undefined {
     return this.#lastError;
   }
@@ -157,6 +181,9 @@ class BullmqTransport implements Transport {
     return options as ConnectionOptions;
   }
 }
+
+/** An agent not alive for this long has its description removed from the hash. */
+const STALE_MS = 10 * 60_000;
 
 /** How long a close may wait for Redis before its connections are cut. */
 const CLOSE_MS = 2000;

@@ -9,7 +9,7 @@
  * sent again under the same job id and idempotency key; an answer for a job that is not in flight (heard
  * twice, or after its attempt ended) is ignored.
  */
-import { FlotillaError, type NodeLostError, messageOf } from "../../../src/errors.ts";
+import { FlotillaError, NodeLostError, messageOf } from "../../../src/errors.ts";
 import { attemptName, foreignNodeError, nodeGoneError, nodeLostError, nodeStoppedError } from "../../../src/provider-kit/index.ts";
 import type { NodeReport, ProviderNode } from "../../../src/provider.ts";
 import { type Runtime, type TimerHandle, realRuntime } from "../../../src/runtime.ts";
@@ -41,6 +41,8 @@ interface Held {
   /** When it was last seen alive (the hub's clock). */
   lastSeen: number;
   gone: "lost" | "stopped" | undefined;
+  /** Its agent said it is closing: nothing new is placed on it, and it is let go once its attempts end. */
+  draining: boolean;
   /** For an agent the hub booted: its VM, and how to stop its command. */
   boot?: { readonly vm: VmInfo; readonly stop: (reason: unknown) => void; readonly ended: Promise<void> };
 }
@@ -123,6 +125,8 @@ export class RemoteHub implements TransportListener, AttemptHost {
     const held = this.#held.get((node as { id?: string } | null)?.id as string);
     if (held === undefined || held.node !== node) return Promise.reject(foreignNodeError(this.options.name, node, ctx.taskId));
     if (held.gone !== undefined) return Promise.reject(nodeGoneError(node.id, held.gone, ctx));
+    if (held.draining)
+      return Promise.reject(new NodeLostError(node.id, `node "${node.id}" is draining (its agent is closing); ${attemptName(ctx)} cannot run on it`));
     let data: AttemptData;
     try {
       ctx.signal.throwIfAborted();
@@ -138,6 +142,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
     attempt.outcome.onSettle(() => {
       held.attempts.delete(attempt);
       this.#jobs.delete(data.key);
+      if (held.draining) this.#drained(held);
     });
     this.#enqueue(attempt);
     attempt.watch();
@@ -217,7 +222,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
         await transport.shut(id).catch(() => {});
         throw report.signal.reason;
       }
-      this.#held.set(id, { node, report, attempts: new Set(), lastSeen: this.#runtime.now(), gone: undefined });
+      this.#held.set(id, { node, report, attempts: new Set(), lastSeen: this.#runtime.now(), gone: undefined, draining: false });
       return node;
     } finally {
       this.#claiming.delete(id);
@@ -359,6 +364,13 @@ export class RemoteHub implements TransportListener, AttemptHost {
       this.#answeredAt = this.#runtime.now();
       const live = new Set(seen.filter((s) => s.live).map((s) => s.info.id));
       const after = this.#runtime.now();
+      for (const s of seen) {
+        const held = this.#held.get(s.info.id);
+        if (held !== undefined && s.info.draining === true && !held.draining) {
+          held.draining = true;
+          this.#drained(held);
+        }
+      }
       for (const held of [...this.#held.values()]) {
         if (live.has(held.node.id)) held.lastSeen = after;
         else if (this.#up && after - held.lastSeen >= this.options.lostAfterMs)
@@ -405,6 +417,11 @@ export class RemoteHub implements TransportListener, AttemptHost {
         }
       });
     }
+  }
+
+  /** A draining agent whose attempts have all ended is let go (nothing to requeue, nothing charged). */
+  #drained(held: Held): void {
+    if (held.attempts.size === 0) this.#lose(held, nodeLostError(held.node.id, undefined, "its agent is closing (it drained)"));
   }
 
   #lose(held: Held, error: NodeLostError): void {
@@ -472,7 +489,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
 function choose(seen: readonly AgentSeen[], taken: (id: string) => boolean): AgentSeen | undefined {
   let best: AgentSeen | undefined;
   for (const s of seen) {
-    if (!s.live || s.info.v !== WIRE_VERSION || taken(s.info.id)) continue;
+    if (!s.live || s.info.v !== WIRE_VERSION || s.info.draining === true || taken(s.info.id)) continue;
     if (best === undefined || s.info.startedAt < best.info.startedAt || (s.info.startedAt === best.info.startedAt && s.info.id < best.info.id)) best = s;
   }
   return best;
