@@ -15,7 +15,8 @@
 export { bullmq } from "./provider.ts";
 export type { BullmqOptions } from "./options.ts";
 export type { LocalBody } from "./body.ts";
-export type { AgentNode } from "./coordinator/hub.ts";
+export type { AgentNode } from "./coordinator/agent-node.ts";
+export type { BootOptions } from "./coordinator/boot-options.ts";
 export type { RedisConnection } from "./connection.ts";
 export type { AgentInfo } from "./wire.ts";
 export { redisJournal, type RedisJournalOptions } from "./redis-journal.ts";

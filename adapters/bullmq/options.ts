@@ -3,7 +3,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { FlotillaError, describe } from "../../src/errors.ts";
 import type { RedisConnection, ResolvedConnection } from "./connection.ts";
 import { resolveConnection } from "./connection.ts";
-import { type BootOptions, type ResolvedBoot, resolveBoot } from "./coordinator/boot.ts";
+import { type BootOptions, type ResolvedBoot, resolveBoot } from "./coordinator/boot-options.ts";
 import { checkPrefix, checkQueueName } from "./names.ts";
 
 /** Options of `bullmq()`. */

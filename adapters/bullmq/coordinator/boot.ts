@@ -5,80 +5,17 @@
  * that agent once it is seen alive. Stopping the node aborts the agent's command (SIGTERM: it drains and
  * exits) and deletes the VM; a VM the driver reports lost or preempted is a lost or preempted node.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { FlotillaError, describe, messageOf } from "../../../src/errors.ts";
+import { FlotillaError, messageOf } from "../../../src/errors.ts";
 import type { CommandSpec } from "../../../src/provider-kit/body-specs.ts";
-import type { VmDriver, VmInfo } from "../../../src/provider-kit/index.ts";
-import type { NodePriority } from "../../../src/provider.ts";
+import type { VmInfo } from "../../../src/provider-kit/index.ts";
+import type { NodePriority, NodeReport } from "../../../src/provider.ts";
 import type { Runtime } from "../../../src/runtime.ts";
 import type { TaskContext } from "../../../src/task-context.ts";
-
-/** How a `bullmq()` pool boots its own agents. */
-export interface BootOptions {
-  /** Makes the VMs; they must run `command` bodies (`localVms()` does). */
-  readonly driver: VmDriver<CommandSpec<any>>;
-  /** Attempts each booted agent runs at once (`--concurrency`). @default 1 */
-  readonly concurrency?: number;
-  /** The Redis URL the agents connect to (given as FLOTILLA_REDIS_URL). @default the provider's `connection` when it is a URL */
-  readonly redisUrl?: string;
-  /** The modules folder on the VM (`--modules`). @default the provider's `modules` folder */
-  readonly modules?: string;
-  /** More flags for `flotilla agent` (e.g. `["--lease-ms", "1000"]`). @default [] */
-  readonly args?: readonly string[];
-  /**
-   * The agent's command line on a VM, if not this machine's Node running this package's `flotilla`
-   * (e.g. `["npx", "flotilla"]` on a VM image with flotilla installed). The agent flags are appended.
-   */
-  readonly command?: readonly string[];
-}
-
-export interface ResolvedBoot {
-  readonly driver: VmDriver<CommandSpec<any>>;
-  readonly concurrency: number;
-  readonly redisUrl: string;
-  readonly modules: string | undefined;
-  readonly args: readonly string[];
-  readonly command: readonly string[];
-}
-
-/** Checks `boot` (E_INVALID_OPTION naming what is wrong). */
-export function resolveBoot(where: string, boot: unknown, connection: unknown, modules: string | undefined): ResolvedBoot | undefined {
-  if (boot === undefined) return undefined;
-  const bad = (what: string, value: unknown) => new FlotillaError("E_INVALID_OPTION", `${where}: boot.${what}, received ${describe(value)}`);
-  if (typeof boot !== "object" || boot === null) throw bad("must be an object ({ driver, ... })", boot);
-  const b = boot as Record<string, unknown>;
-  const driver = b.driver as VmDriver<CommandSpec<any>> | undefined;
-  if (
-    typeof driver !== "object" ||
-    driver === null ||
-    typeof driver.create !== "function" ||
-    typeof driver.run !== "function" ||
-    typeof driver.delete !== "function"
-  ) {
-    throw bad("driver must be a VmDriver ({ name, create, delete, list, run }; e.g. localVms() from flotilla/cloud-vm)", driver);
-  }
-  if (driver.kinds !== undefined && !driver.kinds.includes("command"))
-    throw bad(`driver must run "command" bodies (its kinds: ${driver.kinds.join(", ")})`, driver.name);
-  const concurrency = b.concurrency ?? 1;
-  if (!(Number.isInteger(concurrency) && (concurrency as number) >= 1)) throw bad("concurrency must be an integer >= 1", concurrency);
-  const redisUrl = b.redisUrl ?? (typeof connection === "string" ? connection : undefined);
-  if (typeof redisUrl !== "string" || !/^rediss?:\/\//.test(redisUrl)) {
-    throw bad(
-      "redisUrl must be the redis:// or rediss:// URL the agents use (needed when connection is not a URL)",
-      redisUrl === undefined ? undefined : "(not a Redis URL)",
-    );
-  }
-  const args = b.args ?? [];
-  if (!Array.isArray(args) || !args.every((a) => typeof a === "string")) throw bad("args must be an array of strings", args);
-  const command = b.command ?? [process.execPath, flotillaBin()];
-  if (!Array.isArray(command) || command.length === 0 || !command.every((a) => typeof a === "string" && a.length > 0))
-    throw bad("command must be a non-empty array of strings", command);
-  const folder = b.modules ?? (modules === undefined ? undefined : fileURLToPath(modules));
-  if (folder !== undefined && (typeof folder !== "string" || folder.length === 0)) throw bad("modules must be a folder's path", folder);
-  return { driver, concurrency: concurrency as number, redisUrl, modules: folder as string | undefined, args, command };
-}
+import { nodeLostError } from "../../../src/provider-kit/index.ts";
+import type { ResolvedOptions } from "../options.ts";
+import type { AgentNode } from "./agent-node.ts";
+import type { ResolvedBoot } from "./boot-options.ts";
+import type { AgentSeen } from "./transport.ts";
 
 /** The `flotilla agent` command spec for an agent named `name`. */
 export function agentSpec(boot: ResolvedBoot, name: string, queue: string, prefix: string): CommandSpec<undefined> {
@@ -131,20 +68,91 @@ export function agentEnded(outcome: unknown, tail: string): string {
 /** A VM's priority as the pool asked for it. */
 export type BootPriority = NodePriority;
 
-/** bin/flotilla.mjs of this package: found by walking up from this module (source, or a chunk of dist/). */
-function flotillaBin(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "flotilla") return join(dir, "bin", "flotilla.mjs");
-      } catch {
-        // not ours: keep looking
+/** A booted agent's VM, and how to stop the agent's command. */
+export interface BootedVm {
+  readonly vm: VmInfo;
+  readonly stop: (reason: unknown) => void;
+  /** Settles when the agent's command has ended. */
+  readonly ended: Promise<void>;
+}
+
+/** What booting an agent needs of the hub. */
+export interface BootHost {
+  readonly options: ResolvedOptions;
+  readonly runtime: Runtime;
+  /** The agents on the queue (bounded by redisTimeoutMs). */
+  agents(): Promise<readonly AgentSeen[]>;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  /** Takes the live agent as the node, with its VM. */
+  take(seen: AgentSeen, vm: BootedVm): Promise<AgentNode>;
+  /** The node's VM was lost or preempted, or its agent's command ended (ignored unless it is a node). */
+  gone(agentId: string, how: "lost" | "preempted", why: string, reason: unknown): void;
+}
+
+/** For a start whose report has no signal (a test calling `startNode` by hand): one that never aborts. */
+const NEVER = new AbortController().signal;
+
+/** Boots agent `name` on a new VM and takes it as the node once it is seen alive. */
+export async function bootAgent(host: BootHost, name: string, report: NodeReport | undefined): Promise<AgentNode> {
+  const boot = host.options.boot!;
+  const signal = report?.signal ?? NEVER;
+  let taken = false;
+  // Set by callbacks (the VM's events, the agent's command ending) at any time, before or after the take.
+  const heard: { gone?: { how: "lost" | "preempted"; reason: unknown }; ended?: { outcome: unknown } } = {};
+  const heardNow = (): typeof heard => heard;
+  const vmGone = (how: "lost" | "preempted", reason: unknown): void => {
+    heard.gone ??= { how, reason };
+    if (taken) host.gone(name, how, `its VM "${vm?.id ?? name}" was ${how}`, reason);
+  };
+  const vm: VmInfo = await boot.driver.create({
+    name,
+    priority: report?.priority ?? "dedicated",
+    signal,
+    events: { lost: (reason) => vmGone("lost", reason), preempted: (reason) => vmGone("preempted", reason) },
+    runtime: host.runtime,
+  });
+  const agent = agentContext(vm, name, host.runtime);
+  const ended = Promise.resolve()
+    .then(() => boot.driver.run(vm, agentSpec(boot, name, host.options.queue, host.options.prefix), agent.ctx))
+    .then(
+      (value) => value,
+      (error: unknown) => error,
+    )
+    .then((outcome) => {
+      heard.ended = { outcome };
+      if (taken) host.gone(name, "lost", agentEnded(outcome, agent.tail()), undefined);
+    });
+  const booted: BootedVm = { vm, stop: agent.abort, ended };
+  try {
+    for (;;) {
+      signal.throwIfAborted();
+      if (heard.gone !== undefined)
+        throw nodeLostError(name, undefined, `its VM "${vm.id}" was ${heard.gone.how} before the agent was ready`, heard.gone.reason);
+      if (heard.ended !== undefined) {
+        throw new FlotillaError("E_NODE_LOST", `agent "${name}" on VM "${vm.id}": ${agentEnded(heard.ended.outcome, agent.tail())}, before it was ready`);
       }
+      const mine = (await host.agents()).find((s) => s.info.id === name && s.live);
+      if (mine !== undefined) {
+        const node = await host.take(mine, booted);
+        taken = true;
+        // What was heard while it was being taken (read again: callbacks set it meanwhile).
+        const { gone, ended: end } = heardNow();
+        if (gone !== undefined) host.gone(name, gone.how, `its VM "${vm.id}" was ${gone.how}`, gone.reason);
+        if (end !== undefined) host.gone(name, "lost", agentEnded(end.outcome, agent.tail()), undefined);
+        return node;
+      }
+      await host.sleep(host.options.heartbeatMs, signal);
     }
-    const up = dirname(dir);
-    if (up === dir) throw new FlotillaError("E_INVALID_OPTION", "bullmq(): boot.command is needed: this package's bin/flotilla.mjs was not found");
-    dir = up;
+  } catch (error) {
+    await unboot(booted, host.options);
+    throw error;
   }
+}
+
+/** Stops a booted agent's command (SIGTERM: it drains, it has nothing left) and deletes its VM. */
+export async function unboot(booted: BootedVm | undefined, options: ResolvedOptions): Promise<void> {
+  if (booted === undefined) return;
+  booted.stop(new FlotillaError("E_CANCELLED", `agent on VM "${booted.vm.id}" is no longer needed`));
+  await booted.ended;
+  await options.boot!.driver.delete(booted.vm.id).catch(() => {});
 }

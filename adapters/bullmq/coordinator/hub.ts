@@ -16,22 +16,12 @@ import { type Runtime, type TimerHandle, realRuntime } from "../../../src/runtim
 import type { TaskContext } from "../../../src/task-context.ts";
 import { BULLMQ_ERROR_CODES } from "../errors.ts";
 import type { ResolvedOptions } from "../options.ts";
-import type { VmInfo } from "../../../src/provider-kit/index.ts";
 import { type AgentInfo, type AttemptData, type AttemptResult, type ProgressData, WIRE_VERSION, errorWire } from "../wire.ts";
-import { agentContext, agentEnded, agentSpec } from "./boot.ts";
+import type { AgentNode } from "./agent-node.ts";
+import { type BootHost, type BootedVm, bootAgent, unboot } from "./boot.ts";
 import { encodeBody, encodePayload } from "./encode.ts";
 import { type AttemptHost, RemoteAttempt } from "./remote-attempt.ts";
 import type { AgentSeen, Transport, TransportListener } from "./transport.ts";
-
-/** A node of `bullmq()`: one agent. */
-export interface AgentNode extends ProviderNode {
-  /** The agent's id. */
-  readonly id: string;
-  /** Its concurrency. */
-  readonly slots: number;
-  /** How the agent described itself. */
-  readonly agent: AgentInfo;
-}
 
 /** An agent this hub holds as a node. */
 interface Held {
@@ -44,11 +34,8 @@ interface Held {
   /** Its agent said it is closing: nothing new is placed on it, and it is let go once its attempts end. */
   draining: boolean;
   /** For an agent the hub booted: its VM, and how to stop its command. */
-  boot?: { readonly vm: VmInfo; readonly stop: (reason: unknown) => void; readonly ended: Promise<void> };
+  readonly boot: BootedVm | undefined;
 }
-
-/** For a start whose report has no signal (a test calling `startNode` by hand): one that never aborts. */
-const NEVER = new AbortController().signal;
 
 /** Every this many heartbeats, the jobs in flight are looked up, to find answers that were lost. */
 const RECONCILE_EVERY = 5;
@@ -88,7 +75,17 @@ export class RemoteHub implements TransportListener, AttemptHost {
   async start(report: NodeReport | undefined): Promise<AgentNode> {
     const transport = this.#acquire(report?.runtime);
     try {
-      if (this.options.boot !== undefined) return await this.#boot(transport, report);
+      if (this.options.boot !== undefined) {
+        const host: BootHost = {
+          options: this.options,
+          runtime: this.#runtime,
+          agents: () => this.#bounded(transport.agents(), "list the agents"),
+          sleep: (ms, signal) => this.#sleep(ms, signal),
+          take: (seen, vm) => this.#take(transport, seen, report, vm),
+          gone: (agentId, how, why, reason) => this.#bootGone(agentId, how, why, reason),
+        };
+        return await bootAgent(host, `${this.#prefix}-boot-${++this.#boots}`, report);
+      }
       for (;;) {
         report?.signal?.throwIfAborted();
         const seen = await this.#bounded(transport.agents(), "list the agents");
@@ -117,7 +114,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
     }
     return Promise.allSettled(recalls)
       .then(() => this.#transport?.shut(node.id).catch(() => {}))
-      .then(() => this.#unboot(held.boot))
+      .then(() => unboot(held.boot, this.options))
       .then(() => this.#release());
   }
 
@@ -212,7 +209,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
     void transport?.close().catch(() => {});
   }
 
-  async #take(transport: Transport, seen: AgentSeen, report: NodeReport | undefined): Promise<AgentNode> {
+  async #take(transport: Transport, seen: AgentSeen, report: NodeReport | undefined, boot?: BootedVm): Promise<AgentNode> {
     const id = seen.info.id;
     this.#claiming.add(id);
     try {
@@ -222,80 +219,17 @@ export class RemoteHub implements TransportListener, AttemptHost {
         await transport.shut(id).catch(() => {});
         throw report.signal.reason;
       }
-      this.#held.set(id, { node, report, attempts: new Set(), lastSeen: this.#runtime.now(), gone: undefined, draining: false });
+      this.#held.set(id, { node, report, attempts: new Set(), lastSeen: this.#runtime.now(), gone: undefined, draining: false, boot });
       return node;
     } finally {
       this.#claiming.delete(id);
     }
   }
 
-  /** Boots an agent on a new VM and takes it as the node once it is seen alive. */
-  async #boot(transport: Transport, report: NodeReport | undefined): Promise<AgentNode> {
-    const boot = this.options.boot!;
-    const name = `${this.#prefix}-boot-${++this.#boots}`;
-    const signal = report?.signal ?? NEVER;
-    let held: Held | undefined;
-    // Set by callbacks (the VM's events, the agent's command ending) at any time.
-    const heard: { gone?: { how: "lost" | "preempted"; reason: unknown }; ended?: { outcome: unknown } } = {};
-    const onGone = (how: "lost" | "preempted", reason: unknown) => {
-      heard.gone ??= { how, reason };
-      if (held !== undefined) this.#vmGone(held, heard.gone.how, heard.gone.reason);
-    };
-    const vm = await boot.driver.create({
-      name,
-      priority: report?.priority ?? "dedicated",
-      signal,
-      events: { lost: (reason) => onGone("lost", reason), preempted: (reason) => onGone("preempted", reason) },
-      runtime: this.#runtime,
-    });
-    const agent = agentContext(vm, name, this.#runtime);
-    const endedPromise = Promise.resolve()
-      .then(() => boot.driver.run(vm, agentSpec(boot, name, this.options.queue, this.options.prefix), agent.ctx))
-      .then(
-        (value) => value,
-        (error: unknown) => error,
-      )
-      .then((outcome) => {
-        heard.ended = { outcome };
-        if (held !== undefined) this.#lose(held, nodeLostError(name, undefined, agentEnded(outcome, agent.tail())));
-      });
-    const unboot = { vm, stop: agent.abort, ended: endedPromise };
-    try {
-      for (;;) {
-        signal.throwIfAborted();
-        const { gone, ended } = heard;
-        if (gone !== undefined) throw nodeLostError(name, undefined, `its VM "${vm.id}" was ${gone.how} before the agent was ready`, gone.reason);
-        if (ended !== undefined)
-          throw new FlotillaError("E_NODE_LOST", `agent "${name}" on VM "${vm.id}": ${agentEnded(ended.outcome, agent.tail())}, before it was ready`);
-        const seen = await this.#bounded(transport.agents(), "list the agents");
-        const mine = seen.find((s) => s.info.id === name && s.live);
-        if (mine !== undefined) {
-          const node = await this.#take(transport, mine, report);
-          held = this.#held.get(name)!;
-          held.boot = unboot;
-          if (heard.gone !== undefined) this.#vmGone(held, heard.gone.how, heard.gone.reason);
-          if (heard.ended !== undefined) this.#lose(held, nodeLostError(name, undefined, agentEnded(heard.ended.outcome, agent.tail())));
-          return node;
-        }
-        await this.#sleep(this.options.heartbeatMs, signal);
-      }
-    } catch (error) {
-      await this.#unboot(unboot);
-      throw error;
-    }
-  }
-
-  /** Stops a booted agent's command (SIGTERM: it drains, it has nothing left) and deletes its VM. */
-  async #unboot(boot: Held["boot"]): Promise<void> {
-    if (boot === undefined) return;
-    boot.stop(new FlotillaError("E_CANCELLED", `agent on VM "${boot.vm.id}" is no longer needed`));
-    await boot.ended;
-    await this.options.boot!.driver.delete(boot.vm.id).catch(() => {});
-  }
-
-  #vmGone(held: Held, how: "lost" | "preempted", reason: unknown): void {
-    if (held.gone !== undefined) return;
-    const why = `its VM "${held.boot?.vm.id ?? "?"}" was ${how}`;
+  /** For a booted agent's VM lost or preempted, or its command ended: the node is lost (or preempted). */
+  #bootGone(agentId: string, how: "lost" | "preempted", why: string, reason: unknown): void {
+    const held = this.#held.get(agentId);
+    if (held === undefined || held.boot === undefined || held.gone !== undefined) return;
     if (how === "preempted" && typeof held.report?.preempted === "function") {
       held.gone = "lost";
       for (const attempt of [...held.attempts]) attempt.reject(nodeLostError(held.node.id, attempt.ctx, why, reason));
