@@ -6,6 +6,7 @@
 import type { Redis } from "ioredis";
 import { FlotillaError, messageOf } from "../../src/errors.ts";
 import type { Journal, JournalRecord } from "../../src/journal.ts";
+import { SteppedJournal } from "../../src/provider-kit/stepped-journal.ts";
 import { connectionName, newClient } from "./connection.ts";
 import { APPEND_SCRIPT, HEADER, parseEntries } from "./redis-journal/format.ts";
 import { type Io, holderOf, keepRenewing, lockValue, releaseLock, takeLock } from "./redis-journal/lock.ts";
@@ -33,13 +34,12 @@ export function redisJournal(options: RedisJournalOptions): Journal {
   return new RedisJournal(journalSettings(options));
 }
 
-class RedisJournal implements Journal {
+class RedisJournal extends SteppedJournal {
   readonly name: string;
   readonly #s: JournalSettings;
   /** `redis journal "<key>" on host:port`: how every message names it (never with a password). */
   readonly #where: string;
   readonly #lockKey: string;
-  #state: "closed" | "opening" | "open" | "closing" = "closed";
   #client: { readonly client: Redis; readonly owned: boolean } | undefined;
   #lock = "";
   #stopRenewing: () => void = () => {};
@@ -52,54 +52,20 @@ class RedisJournal implements Journal {
   readonly #onError = (error: unknown) => {
     this.#lastError = messageOf(error);
   };
-  /** Appends run one after another, even if a caller does not wait (core does). */
-  #appends: Promise<unknown> = Promise.resolve();
-  #settling: Promise<unknown> = Promise.resolve();
 
   constructor(settings: JournalSettings) {
+    super();
     this.#s = settings;
     this.name = settings.key;
     this.#where = `redis journal "${settings.key}" on ${connectionName(settings.connection)}`;
     this.#lockKey = `${settings.key}:lock`;
   }
 
-  async open(): Promise<readonly JournalRecord[]> {
-    if (this.#state !== "closed") {
-      throw new FlotillaError("E_JOURNAL_LOCKED", `${this.#where} is already open: one run at a time may use a journal; close() it first`);
-    }
-    this.#state = "opening";
-    const opening = this.#open();
-    this.#settling = opening.catch(() => {});
-    try {
-      const records = await opening;
-      this.#state = "open";
-      return records;
-    } catch (error) {
-      this.#state = "closed";
-      throw error;
-    }
+  protected get where(): string {
+    return this.#where;
   }
 
-  append(records: readonly JournalRecord[]): Promise<void> {
-    const appended = this.#appends.then(() => this.#append(records));
-    this.#appends = appended.catch(() => {});
-    return appended;
-  }
-
-  async close(): Promise<void> {
-    await this.#settling; // an open() or close() under way ends first
-    if (this.#state !== "open") return;
-    this.#state = "closing";
-    const closing = this.#close();
-    this.#settling = closing.catch(() => {});
-    try {
-      await closing;
-    } finally {
-      this.#state = "closed";
-    }
-  }
-
-  async #open(): Promise<JournalRecord[]> {
+  protected async openStep(): Promise<JournalRecord[]> {
     const s = this.#s;
     const made = newClient(s.connection, "flotilla-journal");
     const { client } = made;
@@ -137,17 +103,12 @@ class RedisJournal implements Journal {
     }
   }
 
-  async #append(records: readonly JournalRecord[]): Promise<void> {
-    if (this.#state !== "open") {
-      throw new FlotillaError("E_JOURNAL_FAILED", `${this.#where}: append() needs an open journal (call open() first; after close() open it again)`);
-    }
+  protected async appendStep(records: readonly JournalRecord[]): Promise<void> {
     if (this.#failure !== undefined) {
       throw new FlotillaError("E_JOURNAL_FAILED", `${this.#where}: an earlier append failed, so nothing more is written (${this.#failure.message})`, {
         cause: this.#failure,
       });
     }
-    if (!Array.isArray(records)) throw new FlotillaError("E_JOURNAL_FAILED", `${this.#where}: append() takes an array of records`);
-    if (records.length === 0) return;
     let entry: string;
     try {
       entry = JSON.stringify(records);
@@ -201,8 +162,7 @@ class RedisJournal implements Journal {
     return new FlotillaError("E_JOURNAL_FAILED", `${this.#where}: cannot append: ${why}. Nothing more is written, so as not to mix two runs' records`);
   }
 
-  async #close(): Promise<void> {
-    await this.#appends;
+  protected async closeStep(): Promise<void> {
     this.#stopRenewing();
     // Best effort: a lock not released (Redis away) expires by itself within lockTtlMs, now that it is
     // not renewed, and failing here would fail a run whose records are all written.

@@ -3,6 +3,7 @@ import { type FileHandle, open, realpath } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { FlotillaError } from "../../src/errors.ts";
 import type { Journal, JournalRecord } from "../../src/journal.ts";
+import { SteppedJournal } from "../../src/provider-kit/stepped-journal.ts";
 import { invalidOption } from "../../src/validation.ts";
 import { journalFailed, step } from "./errors.ts";
 import { HEADER, encodeAppend, parseJournal } from "./format.ts";
@@ -44,59 +45,28 @@ export function fileJournal(...args: unknown[]): Journal {
   return new FileJournal(path);
 }
 
-class FileJournal implements Journal {
+class FileJournal extends SteppedJournal {
   readonly name: string;
   /** The absolute path: what messages name. */
   readonly #file: string;
-  #state: "closed" | "opening" | "open" | "closing" = "closed";
   #handle: FileHandle | undefined;
   #lock: HeldLock | undefined;
   /** Length of the file up to the last append that was synced. */
   #size = 0;
   /** The failure of an append: the file's end is then unknown, so nothing more is written until closed. */
   #failure: FlotillaError | undefined;
-  /** Appends run one after another, even if a caller does not wait (core does). */
-  #appends: Promise<unknown> = Promise.resolve();
-  #settling: Promise<unknown> = Promise.resolve();
 
   constructor(path: string) {
+    super();
     this.name = path;
     this.#file = resolve(path);
   }
 
-  async open(): Promise<readonly JournalRecord[]> {
-    if (this.#state !== "closed") {
-      throw new FlotillaError("E_JOURNAL_LOCKED", `file journal "${this.#file}" is already open: one run at a time may use a journal; close() it first`);
-    }
-    this.#state = "opening";
-    const opening = this.#open();
-    this.#settling = opening.catch(() => {});
-    try {
-      const records = await opening;
-      this.#state = "open";
-      return records;
-    } catch (error) {
-      this.#state = "closed";
-      throw error;
-    }
+  protected get where(): string {
+    return `file journal "${this.#file}"`;
   }
 
-  append(records: readonly JournalRecord[]): Promise<void> {
-    const appended = this.#appends.then(() => this.#append(records));
-    this.#appends = appended.catch(() => {});
-    return appended;
-  }
-
-  async close(): Promise<void> {
-    await this.#settling; // an open() or close() under way ends first
-    if (this.#state !== "open") return;
-    this.#state = "closing";
-    const closing = this.#close();
-    this.#settling = closing.catch(() => {});
-    return closing;
-  }
-
-  async #open(): Promise<JournalRecord[]> {
+  protected async openStep(): Promise<JournalRecord[]> {
     const file = this.#file;
     const target = await realTarget(file);
     const lock = await acquireLock(`${target}.lock`, file);
@@ -125,19 +95,15 @@ class FileJournal implements Journal {
     }
   }
 
-  async #append(records: readonly JournalRecord[]): Promise<void> {
+  protected async appendStep(records: readonly JournalRecord[]): Promise<void> {
     const file = this.#file;
     const handle = this.#handle;
-    if (this.#state !== "open" || handle === undefined) {
-      throw new FlotillaError("E_JOURNAL_FAILED", `file journal "${file}": append() needs an open journal (call open() first; after close() open it again)`);
-    }
+    if (handle === undefined) throw new FlotillaError("E_JOURNAL_FAILED", `file journal "${file}": append() needs an open journal`);
     if (this.#failure !== undefined) {
       throw new FlotillaError("E_JOURNAL_FAILED", `file journal "${file}": an earlier append failed, so nothing more is written (${this.#failure.message})`, {
         cause: this.#failure,
       });
     }
-    if (!Array.isArray(records)) throw new FlotillaError("E_JOURNAL_FAILED", `file journal "${file}": append() takes an array of records`);
-    if (records.length === 0) return;
     let line: Uint8Array;
     try {
       line = encodeAppend(records);
@@ -157,8 +123,7 @@ class FileJournal implements Journal {
     }
   }
 
-  async #close(): Promise<void> {
-    await this.#appends;
+  protected async closeStep(): Promise<void> {
     const file = this.#file;
     const handle = this.#handle!;
     const lock = this.#lock!;
@@ -171,7 +136,6 @@ class FileJournal implements Journal {
     await releaseLock(lock, file).catch((error: unknown) => {
       failure ??= error;
     });
-    this.#state = "closed";
     if (failure !== undefined) throw failure;
   }
 }
