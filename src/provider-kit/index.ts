@@ -9,6 +9,7 @@
  * - `StartedNodes`: the nodes a provider started; keeps `run` and `stopNode` to live nodes of its own.
  * - `nodeLostError`, `nodeStoppedError`, `nodeGoneError`, `foreignNodeError`: its errors about nodes,
  *   worded like every adapter's.
+ * - `jsonCulprit`: which value of an attempt JSON refused, for its message.
  * - `SteppedJournal`: the order of a journal's calls (one open at a time, appends in turn, close after
  *   them); a journal of your own writes only its open, append and close steps.
  *
@@ -22,6 +23,7 @@ export { Outcome } from "./outcome.ts";
 export { AbortGrace, type AbortGraceOptions, type GraceTimers } from "./abort-grace.ts";
 export { StartedNodes, type NodeState } from "./started-nodes.ts";
 export { SteppedJournal, type JournalState } from "./stepped-journal.ts";
+export { jsonCulprit } from "./json-culprit.ts";
 export { attemptName, bodyName, nodeLostError, nodeStoppedError, nodeGoneError, foreignNodeError, type AttemptRef } from "./node-errors.ts";
 export {
   VM_ERROR_CODES,

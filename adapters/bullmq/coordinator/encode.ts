@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { fileURLToPath } from "node:url";
 import { FlotillaError, messageOf } from "../../../src/errors.ts";
-import { bodyName } from "../../../src/provider-kit/index.ts";
+import { bodyName, jsonCulprit } from "../../../src/provider-kit/index.ts";
 import type { TaskContext } from "../../../src/task-context.ts";
 import { BULLMQ_ERROR_CODES } from "../errors.ts";
 import type { ResolvedOptions } from "../options.ts";
@@ -83,7 +83,7 @@ export function encodePayload(body: unknown, wire: ModuleBody | CommandBody, ctx
   } catch (error) {
     throw new FlotillaError(
       "E_INVALID_OPTION",
-      `task "${ctx.taskId}" attempt ${ctx.attempt}: its input or its dependencies' outputs cannot be sent to an agent as JSON${culprit(input, ctx.deps)}: ${messageOf(error)}`,
+      `task "${ctx.taskId}" attempt ${ctx.attempt}: its input or its dependencies' outputs cannot be sent to an agent as JSON${jsonCulprit(input, ctx.deps)}: ${messageOf(error)}`,
       { cause: error },
     );
   }
@@ -105,21 +105,6 @@ function notRemote(body: unknown, taskId: string, options: ResolvedOptions): Flo
     "E_INVALID_OPTION",
     `task "${taskId}": agents of provider "${options.name}" run workerTask(module, export, input) bodies and command([...]) bodies, received ${bodyName(body)}`,
   );
-}
-
-/** ` (dependency "x")` or ` (the input)`: which value JSON refused. */
-function culprit(input: unknown, deps: unknown): string {
-  const fails = (value: unknown) => {
-    try {
-      JSON.stringify(value);
-      return false;
-    } catch {
-      return true;
-    }
-  };
-  if (fails(input)) return " (the input)";
-  for (const [id, value] of Object.entries((deps ?? {}) as Record<string, unknown>)) if (fails(value)) return ` (dependency "${id}")`;
-  return "";
 }
 
 /** `; the largest is dependency "x" (900000 bytes)`, to say what to shrink. */

@@ -5,7 +5,7 @@
  * killing the VM's process (the VM is then lost, as a thread that ignores its abort is terminated).
  */
 import { FlotillaError, messageOf } from "../../../src/errors.ts";
-import { AbortGrace, Outcome, nodeLostError, nodeStoppedError } from "../../../src/provider-kit/index.ts";
+import { AbortGrace, Outcome, jsonCulprit, nodeLostError, nodeStoppedError } from "../../../src/provider-kit/index.ts";
 import type { TaskContext } from "../../../src/task-context.ts";
 import { CLOUD_VM_ERROR_CODES, VmTaskFailedError } from "../errors.ts";
 import type { ResolvedLocalOptions } from "./options.ts";
@@ -24,7 +24,7 @@ export function runOnVm(vm: LocalVm, body: ModuleWire | CommandWire, input: unkn
     return Promise.reject(
       new VmTaskFailedError(
         { failure: "input", taskId: ctx.taskId, attempt: ctx.attempt, vmId: vm.id },
-        `task "${ctx.taskId}" attempt ${ctx.attempt}: its input or its dependencies' outputs cannot be sent to local VM "${vm.id}" as JSON${culprit(input, ctx.deps)}: ${messageOf(error)}`,
+        `task "${ctx.taskId}" attempt ${ctx.attempt}: its input or its dependencies' outputs cannot be sent to local VM "${vm.id}" as JSON${jsonCulprit(input, ctx.deps)}: ${messageOf(error)}`,
         { cause: error },
       ),
     );
@@ -123,21 +123,6 @@ function failuresWire(failures: Readonly<Record<string, unknown>>): Record<strin
   const out: Record<string, ErrorWire> = Object.create(null);
   for (const [id, error] of Object.entries(failures)) out[id] = errorWire(error);
   return out;
-}
-
-/** ` (dependency "x")` or ` (the input)`: which value JSON refused, for the message. */
-function culprit(input: unknown, deps: unknown): string {
-  const fails = (value: unknown) => {
-    try {
-      JSON.stringify(value);
-      return false;
-    } catch {
-      return true;
-    }
-  };
-  if (fails(input)) return " (the input)";
-  for (const [id, value] of Object.entries((deps ?? {}) as Record<string, unknown>)) if (fails(value)) return ` (dependency "${id}")`;
-  return "";
 }
 
 /** The body's error again, on this side: its name, message, stack and code; a flotilla error keeps its brand. */
