@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { fileJournal } from "../dist/file-journal.js";
+import type { JournalRecord } from "../src/journal.ts";
 import { seededRandom } from "../src/testing/index.ts";
 import { crashJobShape } from "./fixtures/journal-crash/job-shape.mjs";
 
@@ -47,7 +48,8 @@ function coordinator(journal: string, log: string, run: number, killAfter?: numb
 /** The tasks a journal durably holds as succeeded (read after the coordinator is dead). */
 async function durablySucceeded(path: string): Promise<Set<string>> {
   const journal = fileJournal(path);
-  const records = await journal.open();
+  // Typed here: Deno infers the built module's types from its JavaScript.
+  const records: readonly JournalRecord[] = await journal.open();
   await journal.close();
   return new Set(records.flatMap((r) => (r.type === "task" && r.status === "succeeded" ? [r.id] : [])));
 }
