@@ -16,7 +16,7 @@ import { type Runtime, type TimerHandle, realRuntime } from "../../../src/runtim
 import type { TaskContext } from "../../../src/task-context.ts";
 import { BULLMQ_ERROR_CODES } from "../errors.ts";
 import type { ResolvedOptions } from "../options.ts";
-import { type AgentInfo, type AttemptData, type AttemptResult, type ProgressData, WIRE_VERSION, errorWire } from "../wire.ts";
+import { type AttemptData, type AttemptResult, type ProgressData, WIRE_VERSION, errorWire } from "../wire.ts";
 import type { AgentNode } from "./agent-node.ts";
 import { type BootHost, type BootedVm, bootAgent, unboot } from "./boot.ts";
 import { encodeBody, encodePayload } from "./encode.ts";
