@@ -151,7 +151,7 @@ export class Attempts {
         ended("cancelled", why);
         throw new UnrecoverableError(`flotilla: attempt aborted on agent "${this.#o.id}": ${why}`);
       }
-      this.#finished.add(data.key, result);
+      this.#finished.add(data.key, result, result.t === "ok" ? (result.json?.length ?? 0) : 0);
       ended(
         result.t,
         result.t === "refused" ? `${result.refusal}: ${result.message}` : result.t === "threw" ? `${result.error.name}: ${result.error.message}` : undefined,

@@ -27,22 +27,35 @@ export class RecentCancels {
   }
 }
 
-/** Outcomes of attempts that ended on this agent, by idempotency key; bounded in count and age like the cancels. */
-export class RecentOutcomes<T = unknown> {
-  readonly #kept = new Map<string, { readonly at: number; readonly outcome: T }>();
+/** Most bytes of outcomes kept (their outputs' JSON): the oldest go first past it. */
+const MAX_OUTCOME_BYTES = 64 * 1024 * 1024;
 
-  add(key: string, outcome: T): void {
+/** Outcomes of attempts that ended on this agent, by idempotency key; bounded in count, age and bytes. */
+export class RecentOutcomes<T = unknown> {
+  readonly #kept = new Map<string, { readonly at: number; readonly outcome: T; readonly bytes: number }>();
+  #bytes = 0;
+
+  /** Keeps `outcome` (of about `bytes` bytes) for `key`. */
+  add(key: string, outcome: T, bytes = 0): void {
     const at = performance.now();
-    this.#kept.delete(key);
-    this.#kept.set(key, { at, outcome });
-    for (const [k, { at: when }] of this.#kept) {
-      if (this.#kept.size <= MAX_ENTRIES && at - when <= MAX_AGE_MS) break;
-      this.#kept.delete(k);
+    this.#drop(key);
+    this.#kept.set(key, { at, outcome, bytes });
+    this.#bytes += bytes;
+    for (const [k, kept] of this.#kept) {
+      if (this.#kept.size <= MAX_ENTRIES && at - kept.at <= MAX_AGE_MS && this.#bytes <= MAX_OUTCOME_BYTES) break;
+      this.#drop(k);
     }
   }
 
   get(key: string): T | undefined {
     const kept = this.#kept.get(key);
     return kept !== undefined && performance.now() - kept.at <= MAX_AGE_MS ? kept.outcome : undefined;
+  }
+
+  #drop(key: string): void {
+    const kept = this.#kept.get(key);
+    if (kept === undefined) return;
+    this.#kept.delete(key);
+    this.#bytes -= kept.bytes;
   }
 }
