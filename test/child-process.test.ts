@@ -38,7 +38,7 @@ import {
 import { CHILD_PROCESS_ERROR_CODES, CommandFailedError, childProcess, command, type CommandSpec } from "../dist/child-process.js";
 // @ts-types="../dist/testing.d.ts"
 import { providerContract } from "../dist/testing.js";
-import { isRunning } from "./processes.ts";
+import { isRunning, untilGone } from "./processes.ts";
 
 const fixtures = fileURLToPath(new URL("./fixtures/process/", import.meta.url));
 const GROUP = join(fixtures, "group.sh");
@@ -93,19 +93,6 @@ after(() => {
   // Only when a test failed half-way can one of its processes still run: don't leave it behind.
   for (const pid of seenPids) if (isRunning(pid)) process.kill(pid, "SIGKILL");
 });
-
-/**
- * Resolves once `pid` is no longer running. A process that got SIGKILL finishes dying in the kernel
- * a moment after flotilla has seen its pipes close; this checks once per macrotask and fails after
- * 5 s (a bound on a failure, not a wait for success).
- */
-async function gone(pid: number): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (isRunning(pid)) {
-    if (Date.now() > deadline) assert.fail(`process ${pid} is still running`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 /** The pids a fixture prints as its first line ("<shell pid> <child pid>"). */
 function pidsOf(line: string): number[] {
@@ -483,8 +470,8 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     // The shell waits for its child, and only SIGTERM makes the child write this: had the group's
     // leader alone got it, the command would wait until SIGKILL, killGraceMs later, which writes nothing.
     assert.equal(report(file), "TERM\n", "the command's child got SIGTERM");
-    await gone(shell);
-    await gone(child);
+    await untilGone(shell);
+    await untilGone(child);
   });
 
   it("a timeout sends SIGTERM to the whole process group and fails the attempt with the TimeoutError", async () => {
@@ -501,8 +488,8 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     assert.equal(result.tasks.get("slow").status, "failed");
     assert.ok(result.tasks.get("slow").error instanceof TimeoutError);
     assert.equal(report(file), "TERM\n", "the command's child got SIGTERM");
-    await gone(shell);
-    await gone(child);
+    await untilGone(shell);
+    await untilGone(child);
   });
 
   it("a command that ignores SIGTERM is killed with SIGKILL after killGraceMs, and the run ends without abandoning it", async () => {
@@ -517,8 +504,8 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     assert.equal(result.status, "cancelled");
     assert.deepEqual(abandoned, [], "killed within the run's cancelGraceMs, not abandoned");
     // Both ignore SIGTERM: only SIGKILL ends them.
-    await gone(shell);
-    await gone(child);
+    await untilGone(shell);
+    await untilGone(child);
   });
 
   it("SIGKILL waits for killGraceMs: a command that survives SIGTERM runs on until the run stops waiting, and the run's end kills it", async () => {
@@ -544,15 +531,15 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     const result = await handle.result;
     assert.equal(result.status, "cancelled");
     assert.deepEqual(abandoned, ["stubborn"]);
-    await gone(shell);
-    await gone(child);
+    await untilGone(shell);
+    await untilGone(child);
   });
 
   it("kills what a command left running in its group when the command exits", async () => {
     const result = await run(new Job("j").task("leaver", command(["sh", "-c", 'sleep 1000 & echo "$$ $!"'])), { provider: provider() });
     const [shell, background] = pidsOf(String(result.output("leaver"))) as [number, number];
-    await gone(shell);
-    await gone(background);
+    await untilGone(shell);
+    await untilGone(background);
   });
 
   it("does not wait forever for a process that left the group (setsid) but holds the output pipe", async () => {
@@ -569,7 +556,7 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     } finally {
       process.kill(pid, "SIGKILL");
     }
-    await gone(pid);
+    await untilGone(pid);
   });
 
   it("stopNode kills commands still running and waits for them; run() on a stopped node is refused", async () => {
@@ -592,8 +579,8 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     const error = await settled;
     assert.ok(error instanceof NodeLostError, String(error));
     assert.match((error as Error).message, /was stopped while command \["sh",".*group\.sh"\] ran; it was killed/);
-    await gone(shell);
-    await gone(grandchild);
+    await untilGone(shell);
+    await untilGone(grandchild);
     await assert.rejects(p.run(node, command(["true"]), ctx) as Promise<unknown>, NodeLostError);
   });
 
@@ -618,8 +605,8 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
       execFile(process.execPath, args, { timeout: 30_000 }, (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out))),
     );
     const [shell, grandchild] = pidsOf(stdout.replace(/^pids /, "")) as [number, number];
-    await gone(shell);
-    await gone(grandchild);
+    await untilGone(shell);
+    await untilGone(grandchild);
   });
 });
 
@@ -815,6 +802,6 @@ describe("child-process: nothing left behind", () => {
       assert.ok(line !== undefined, `task "${id}" printed its pids`);
       return pidsOf(line);
     });
-    for (const pid of pids) await gone(pid);
+    for (const pid of pids) await untilGone(pid);
   });
 });

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Queue, QueueEvents } from "bullmq";
 import { type AttemptData, type AttemptResult, WIRE_VERSION } from "../adapters/bullmq/wire.ts";
 import { bin, flotilla, killStrays, type Running, sendSignal, startCommand } from "./fixtures/cli/flotilla.ts";
-import { isRunning } from "./processes.ts";
+import { isRunning, untilGone } from "./processes.ts";
 import { hasRedisServer, type RedisServer, startRedisServer } from "./redis-server.ts";
 
 const MODULES = fileURLToPath(new URL("./fixtures/bullmq-modules/", import.meta.url));
@@ -18,15 +18,6 @@ const seenPids: number[] = [];
 const cleanUp = (): void => killStrays(seenPids);
 after(cleanUp);
 process.on("exit", cleanUp);
-
-/** Resolves once `pid` is gone; fails after 5 s (a bound on a failure, not a wait for success). */
-async function gone(pid: number): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (isRunning(pid)) {
-    if (Date.now() > deadline) assert.fail(`process ${pid} is still running`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 function attempt(body: AttemptData["body"], input?: unknown): AttemptData {
   return { v: WIRE_VERSION, key: randomUUID(), taskId: "t", attempt: 1, body, payload: JSON.stringify({ input, deps: {}, failures: {} }) };
@@ -124,12 +115,12 @@ describe("flotilla agent", { skip: hasRedisServer() ? false : "redis-server is n
       assert.equal(starts.length, 2);
       sendSignal(agent, "SIGKILL");
       await agent.exited;
-      await gone(agent.child.pid!);
+      await untilGone(agent.child.pid!);
       // Worker threads die with the agent. A command's process group is its own (so a cancel reaches its
       // children): a SIGKILLed agent runs no exit hook, and the group is left running (see agent-docs).
       assert.ok(isRunning(commandPid), "a SIGKILLed agent cannot stop its commands (documented)");
       process.kill(-commandPid, "SIGKILL");
-      await gone(commandPid);
+      await untilGone(commandPid);
     } finally {
       await c.close();
     }

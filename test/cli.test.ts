@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixture, flotilla, flotillaInTerminal, hasScript, root, startCommand, bin, sendSignal, killStrays, type Running } from "./fixtures/cli/flotilla.ts";
-import { isRunning } from "./processes.ts";
+import { isRunning, untilGone } from "./processes.ts";
 
 /** Any ANSI escape sequence (CSI or a lone ESC). */
 const ESC = "\u001b";
@@ -22,19 +22,6 @@ const seenPids: number[] = [];
 const cleanUp = (): void => killStrays(seenPids);
 after(cleanUp);
 process.on("exit", cleanUp);
-
-/**
- * Resolves once `pid` is no longer running. A process killed with SIGKILL finishes dying in the kernel a
- * moment after the command exits; this checks once per macrotask and fails after 5 s (a bound on a
- * failure, not a wait for success).
- */
-async function gone(pid: number): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (isRunning(pid)) {
-    if (Date.now() > deadline) assert.fail(`process ${pid} is still running`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 function jsonLines(text: string): Record<string, any>[] {
   return text
@@ -199,7 +186,7 @@ describe("flotilla run: flags", () => {
     const pid = events.find((e) => e.type === "task:output" && e.taskId === "slow");
     if (pid !== undefined) {
       seenPids.push(Number(pid.line));
-      await gone(Number(pid.line));
+      await untilGone(Number(pid.line));
     }
   });
 
@@ -306,7 +293,7 @@ describe("flotilla run: Ctrl-C and SIGTERM", () => {
     const end = jsonLines(running.stdout.text).at(-1)!;
     assert.equal(end.type, "job:end");
     assert.equal(end.status, "cancelled");
-    for (const pid of pids) await gone(pid);
+    for (const pid of pids) await untilGone(pid);
   });
 
   it("SIGTERM does the same, in plain mode", async () => {
@@ -323,7 +310,7 @@ describe("flotilla run: Ctrl-C and SIGTERM", () => {
     assert.equal(code, 130, running.stderr.text);
     assert.match(running.stdout.text, /job "hang" was cancelled after .*SIGTERM/);
     assert.match(running.stdout.text, /^⊘ one cancelled$/m);
-    for (const pid of pids) await gone(pid);
+    for (const pid of pids) await untilGone(pid);
   });
 
   it("a second SIGINT kills at once commands that ignore SIGTERM, which the first alone would leave running for ten minutes", async () => {
@@ -339,6 +326,6 @@ describe("flotilla run: Ctrl-C and SIGTERM", () => {
     const { code } = await running.exited;
     assert.equal(code, 130, running.stderr.text);
     assert.match(running.stderr.text, /SIGINT again: killing every task still running/);
-    for (const pid of pids) await gone(pid);
+    for (const pid of pids) await untilGone(pid);
   });
 });

@@ -1,4 +1,4 @@
-/** What the tests of providers that start processes share: whether a process still runs. */
+/** What the tests of providers that start processes share: whether a process still runs, and waiting until it is gone. */
 import { execFileSync } from "node:child_process";
 
 /** Whether a process is running. A zombie (dead, waiting for its parent to collect it) is not. */
@@ -25,4 +25,17 @@ export function isRunning(pid: number): boolean {
     );
   }
   return !stat.trim().startsWith("Z");
+}
+
+/**
+ * Resolves once `pid` is no longer running. A process killed with SIGKILL finishes dying in the kernel a
+ * moment after its parent heard it exit; this checks once per macrotask and fails after 5 s (a bound on
+ * a failure, not a wait for success).
+ */
+export async function untilGone(pid: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (isRunning(pid)) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} is still running`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
