@@ -154,5 +154,9 @@ export async function unboot(booted: BootedVm | undefined, options: ResolvedOpti
   if (booted === undefined) return;
   booted.stop(new FlotillaError("E_CANCELLED", `agent on VM "${booted.vm.id}" is no longer needed`));
   await booted.ended;
-  await options.boot!.driver.delete(booted.vm.id).catch(() => {});
+  // A driver's delete may throw at once or return no promise: neither may keep the node from stopping.
+  const driver = options.boot!.driver;
+  await Promise.resolve()
+    .then(() => driver.delete(booted.vm.id))
+    .catch(() => {});
 }

@@ -115,7 +115,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
     return Promise.allSettled(recalls)
       .then(() => this.#transport?.shut(node.id).catch(() => {}))
       .then(() => unboot(held.boot, this.options))
-      .then(() => this.#release());
+      .finally(() => this.#release());
   }
 
   run(node: ProviderNode, body: unknown, ctx: TaskContext<any>): Promise<unknown> {
