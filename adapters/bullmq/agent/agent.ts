@@ -9,6 +9,7 @@ import { type ConnectionOptions, type Job, Queue, Relay, type RelayMessage, Work
 import type { Redis } from "ioredis";
 import { FlotillaError, messageOf } from "../../../src/errors.ts";
 import { bullmqConnection, connectionName, newClient } from "../connection.ts";
+import { boundedClose } from "../closing.ts";
 import { BULLMQ_ERROR_CODES } from "../errors.ts";
 import { agentQueueName, agentsKey, cancelTopic, relayNamespace } from "../names.ts";
 import { type AgentInfo, type AttemptResult, WIRE_VERSION } from "../wire.ts";
@@ -26,9 +27,6 @@ export interface Agent {
   /** Stops pulling, lets running attempts finish (`force`: aborts them first), and releases everything. Idempotent. */
   close(options?: { readonly force?: boolean }): Promise<void>;
 }
-
-/** How long close waits for a Redis write (HDEL) before it goes on without it. */
-const CLOSE_WRITE_MS = 2_000;
 
 /**
  * Starts an agent; resolves once it is registered and pulling. Throws E_INVALID_OPTION for a bad
@@ -193,7 +191,7 @@ class RemoteAgent implements Agent {
     clearInterval(this.#infoTimer);
     // Says it is draining, so coordinators place nothing more on it (best effort: Redis may be gone).
     if (registered)
-      await bounded(this.#client.hset(agentsKey(this.#o.prefix, this.#o.queue), this.id, JSON.stringify({ ...this.info, draining: true }))).catch(
+      await boundedClose(this.#client.hset(agentsKey(this.#o.prefix, this.#o.queue), this.id, JSON.stringify({ ...this.info, draining: true }))).catch(
         this.#onError,
       );
     const worker = this.#worker;
@@ -201,32 +199,24 @@ class RemoteAgent implements Agent {
     const draining = worker?.close();
     await this.#attempts.settled();
     if (worker !== undefined)
-      await bounded(draining!)
-        .catch(() => bounded(worker.close(true)))
+      await boundedClose(draining!)
+        .catch(() => boundedClose(worker.close(true)))
         .catch(this.#onError);
     if (registered) {
-      await bounded(this.#client.hdel(agentsKey(this.#o.prefix, this.#o.queue), this.id)).catch(this.#onError);
+      await boundedClose(this.#client.hdel(agentsKey(this.#o.prefix, this.#o.queue), this.id)).catch(this.#onError);
       // Its queue goes with it (finished jobs kept for lost answers, jobs placed while it drained, which
       // their coordinators requeue): an agent's queue is its own, and a new agent has a new one.
-      await bounded(this.#obliterate()).catch(this.#onError);
+      await boundedClose(this.#obliterate()).catch(this.#onError);
     }
-    await bounded(this.#relay.close()).catch(this.#onError);
+    await boundedClose(this.#relay.close()).catch(this.#onError);
     await this.#nodes.stop();
     if (this.#ownsClient) {
       // quit() waits for Redis; a client that cannot reach it is cut off instead.
-      if (this.#client.status === "ready") await bounded(this.#client.quit()).catch(() => this.#client.disconnect());
+      if (this.#client.status === "ready") await boundedClose(this.#client.quit()).catch(() => this.#client.disconnect());
       else this.#client.disconnect();
     }
     worker?.off("error", this.#onError).off("lockRenewalFailed", this.#onLockLost);
     this.#relay.off("error", this.#onError);
     this.#client.off("error", this.#onError);
   }
-}
-
-function bounded<T>(promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${CLOSE_WRITE_MS} ms`)), CLOSE_WRITE_MS);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }

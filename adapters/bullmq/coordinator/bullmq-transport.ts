@@ -6,6 +6,7 @@
  */
 import { type ConnectionOptions, Job, Queue, QueueEvents, Relay } from "bullmq";
 import type { Redis, RedisOptions } from "ioredis";
+import { boundedClose } from "../closing.ts";
 import { bullmqConnection, newClient } from "../connection.ts";
 import { agentsKey, cancelTopic, relayNamespace } from "../names.ts";
 import type { ResolvedOptions } from "../options.ts";
@@ -161,8 +162,8 @@ class BullmqTransport implements Transport {
   async close(): Promise<void> {
     const agents = [...this.#agents.keys()];
     await Promise.allSettled(agents.map((id) => this.shut(id)));
-    await bounded(this.#relay.close()).catch(() => {});
-    if (this.#owned) await bounded(this.#client.quit()).catch(() => this.#client.disconnect());
+    await boundedClose(this.#relay.close()).catch(() => {});
+    if (this.#owned) await boundedClose(this.#client.quit()).catch(() => this.#client.disconnect());
   }
 
   #queue(agentId: string): Queue {
@@ -182,17 +183,6 @@ class BullmqTransport implements Transport {
 /** An agent not alive for this long has its description removed from the hash. */
 const STALE_MS = 10 * 60_000;
 
-/** How long a close may wait for Redis before its connections are cut. */
-const CLOSE_MS = 2000;
-
-function bounded<T>(promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${CLOSE_MS} ms`)), CLOSE_MS);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
 async function closeOrCut(part: Queue | QueueEvents): Promise<void> {
-  await bounded(part.close()).catch(() => part.disconnect());
+  await boundedClose(part.close()).catch(() => part.disconnect());
 }
