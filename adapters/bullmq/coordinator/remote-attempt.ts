@@ -5,8 +5,7 @@
  * kills its thread or process group after their grace); given up after `cancelAnswerMs` without an
  * answer.
  */
-import { nodeLostError, Outcome } from "../../../src/provider-kit/index.ts";
-import type { TimerHandle } from "../../../src/runtime.ts";
+import { AbortGrace, nodeLostError, Outcome } from "../../../src/provider-kit/index.ts";
 import type { TaskContext } from "../../../src/task-context.ts";
 import type { AttemptData, AttemptResult, ProgressData } from "../wire.ts";
 import { CANCELLED_JOB } from "../wire.ts";
@@ -33,10 +32,10 @@ export class RemoteAttempt {
   #sent = false;
   /** The agent answered (a result, or a failure BullMQ recorded): its job needs no recall. */
   #answered = false;
-  #aborted = false;
-  #reason: unknown = undefined;
-  #timer: TimerHandle = undefined;
-  #unlisten: (() => void) | undefined = undefined;
+  /** The attempt's abort: sent on to the agent, given up after `cancelAnswerMs` without an answer. */
+  readonly #grace: AbortGrace;
+  /** Why its node let it go (stopped under it), for the cancel sent to the agent. */
+  #recalled: unknown = undefined;
   /** How many times the job was sent again after it vanished. */
   resends = 0;
 
@@ -45,10 +44,16 @@ export class RemoteAttempt {
     this.agentId = agentId;
     this.data = data;
     this.ctx = ctx;
-    this.outcome.onSettle(() => {
-      this.#unlisten?.();
-      if (this.#timer !== undefined) hub.runtime.clearTimer(this.#timer);
+    this.#grace = new AbortGrace({
+      graceMs: hub.options.cancelAnswerMs,
+      // Not sent yet: the hub's flush drops it (skipped) or its send is on the way (sent() cancels it then).
+      stop: (reason) => {
+        if (this.#sent) void this.#cancelRemote(reason);
+      },
+      escalate: () => this.outcome.reject(this.#grace.reason),
+      timers: hub.runtime,
     });
+    this.outcome.onSettle(() => this.#grace.release());
   }
 
   get jobId(): string {
@@ -60,7 +65,7 @@ export class RemoteAttempt {
   }
 
   get aborted(): boolean {
-    return this.#aborted;
+    return this.#grace.aborted;
   }
 
   /** What runs, for messages. */
@@ -71,20 +76,21 @@ export class RemoteAttempt {
 
   /** Listens for the attempt's abort (after the hub has registered the attempt). */
   watch(): void {
-    if (!this.outcome.settled) this.#unlisten = this.ctx.onAbort((reason) => this.#abort(reason));
+    this.#grace.watch(this.ctx);
   }
 
   sent(): Promise<void> {
     this.#sent = true;
     // Aborted, or let go (its node stopped) while the send was on its way: take the job back now.
-    if (!this.#answered && (this.#aborted || this.outcome.settled)) return this.#cancelRemote();
-    return Promise.resolve();
+    if (this.#answered) return Promise.resolve();
+    if (this.#grace.aborted) return this.#cancelRemote(this.#grace.reason);
+    return this.outcome.settled ? this.#cancelRemote(this.#recalled) : Promise.resolve();
   }
 
   /** Its node was stopped under it: withdraw or cancel its job (when it was sent; otherwise `sent()` does). */
   recall(reason: unknown): Promise<void> {
-    this.#reason ??= reason;
-    return this.#sent && !this.#answered ? this.#cancelRemote() : Promise.resolve();
+    this.#recalled = reason;
+    return this.#sent && !this.#answered ? this.#cancelRemote(this.#grace.aborted ? this.#grace.reason : reason) : Promise.resolve();
   }
 
   resent(): void {
@@ -99,8 +105,8 @@ export class RemoteAttempt {
   answered(agentId: string, result: AttemptResult): void {
     if (agentId !== this.agentId) return; // not the agent it was sent to: not its answer
     this.#answered = true;
-    if (this.#aborted) {
-      this.outcome.reject(this.#reason);
+    if (this.#grace.aborted) {
+      this.outcome.reject(this.#grace.reason);
       return;
     }
     const read = readResult(result, agentId, `task "${this.ctx.taskId}" attempt ${this.ctx.attempt}`);
@@ -111,7 +117,7 @@ export class RemoteAttempt {
   failed(agentId: string, reason: string): void {
     if (agentId !== this.agentId) return;
     this.#answered = true;
-    if (this.#aborted) this.outcome.reject(this.#reason);
+    if (this.#grace.aborted) this.outcome.reject(this.#grace.reason);
     else if (reason === CANCELLED_JOB)
       return; // a cancel this coordinator did not send (its answer comes with the abort)
     else {
@@ -127,24 +133,13 @@ export class RemoteAttempt {
     }
   }
 
-  #abort(reason: unknown): void {
-    if (this.#aborted || this.outcome.settled) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    const hub = this.hub;
-    this.#timer = hub.runtime.setTimer(hub.options.cancelAnswerMs, () => this.outcome.reject(reason), `cancel answer ${this.ctx.taskId}#${this.ctx.attempt}`);
-    // Not sent yet: the hub's flush drops it (skipped) or its send is on the way (sent() cancels it then).
-    if (this.#sent) void this.#cancelRemote();
-  }
-
   /** The flush found it aborted before it was sent. */
   skipped(): void {
-    this.outcome.reject(this.#reason);
+    this.outcome.reject(this.#grace.reason);
   }
 
   /** Withdrawn from the agent's queue if it has not started; otherwise the agent is told to abort it. */
-  #cancelRemote(): Promise<void> {
-    const reason = this.#reason;
+  #cancelRemote(reason: unknown): Promise<void> {
     return this.hub
       .withdraw(this)
       .then((removed) => {
