@@ -49,6 +49,8 @@ class BullmqTransport implements Transport {
       prefix: options.prefix,
       namespace: relayNamespace(options.queue),
       name: "flotilla-coordinator",
+      // Its inbox read blocks this long at most: a close waits for it, and must end within CLOSE_MS.
+      blockTimeout: 1000,
     });
     this.#relay.on("error", () => {});
   }
@@ -78,7 +80,13 @@ class BullmqTransport implements Transport {
     queue.on("error", () => {});
     // Events from the stream's last entry on: what the agent answers from now on is heard.
     const last = (await this.#client.xrevrange(`${prefix}:${agent.queue}:events`, "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
-    const events = new QueueEvents(agent.queue, { connection: this.#blockingConnection(), prefix, lastEventId: last });
+    const events = new QueueEvents(agent.queue, {
+      connection: this.#blockingConnection(),
+      prefix,
+      lastEventId: last,
+      // Its stream read blocks this long at most: a close waits for it, and must end within CLOSE_MS.
+      blockingTimeout: 1000,
+    });
     events.on("error", () => {});
     const id = agent.id;
     events.on("completed", ({ jobId, returnvalue }) => this.#listener.result(id, jobId, returnvalue as unknown as AttemptResult));

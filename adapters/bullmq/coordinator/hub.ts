@@ -95,7 +95,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
         await this.#sleep(this.options.heartbeatMs, report?.signal);
       }
     } catch (error) {
-      this.#release();
+      await this.#release();
       throw error;
     }
   }
@@ -200,13 +200,15 @@ export class RemoteHub implements TransportListener, AttemptHost {
     return this.#transport!;
   }
 
-  #release(): void {
-    if (--this.#users > 0) return;
+  /** Lets go of the transport; the last user's release closes it, and resolves once it is closed. */
+  #release(): Promise<void> {
+    if (--this.#users > 0) return Promise.resolve();
     this.#runtime.clearTimer(this.#timer);
     this.#timer = undefined;
     const transport = this.#transport;
     this.#transport = undefined;
-    void transport?.close().catch(() => {});
+    // Awaited by the last node's stop, so a pool's close() ends after the connections did.
+    return transport === undefined ? Promise.resolve() : transport.close().catch(() => {});
   }
 
   async #take(transport: Transport, seen: AgentSeen, report: NodeReport | undefined, boot?: BootedVm): Promise<AgentNode> {
