@@ -163,7 +163,7 @@ async function agentTrips(env, trips) {
 }
 
 /** flotilla: a job of `tasks` independent module tasks on `agents` agents; tasks/s from start to result. */
-async function flotillaThroughput(env, tasks, agents, concurrency, prefetch = 1) {
+async function flotillaThroughput(env, tasks, agents, concurrency, prefetch = undefined) {
   const { Job, run } = env.flotilla;
   const queue = freshQueue();
   const started = await startAgents(env.url, queue, agents, concurrency, env.threads);
@@ -222,7 +222,27 @@ async function failedAsNaN(name, round) {
   }
 }
 
-const TP_CASES = ["raw", "raw+import", "raw+hop", "agent", "flotilla", "flotilla+prefetch4"];
+/** CPU time used so far, µs: this process (every thread) and redis-server (its INFO). */
+async function cpuNow(admin) {
+  const { user, system } = process.cpuUsage();
+  const info = await admin.info("cpu");
+  const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN) * 1e6;
+  return { node: user + system, redis: field("used_cpu_user") + field("used_cpu_sys") };
+}
+
+/** Redis commands run since the last RESETSTAT, per task, most frequent first ("evalsha 3.0, xread 0.5"). */
+async function commandsPerTask(admin, tasks) {
+  const info = await admin.info("commandstats");
+  const rows = [...info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)].map(([, name, calls]) => [name, Number(calls) / tasks]);
+  const total = rows.reduce((sum, [, n]) => sum + n, 0);
+  return `${total.toFixed(1)} (${rows
+    .sort((a, b) => b[1] - a[1])
+    .filter(([, n]) => n >= 0.05)
+    .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+    .join(", ")})`;
+}
+
+const TP_CASES = ["raw", "raw+import", "raw+hop", "agent", "flotilla", "flotilla+prefetch1", "flotilla+prefetch2", "flotilla+prefetch4"];
 const TRIP_CASES = ["raw", "raw+hop", "agent", "flotilla"];
 const fmt = (n) => (Number.isNaN(n) ? "failed" : Math.round(n).toLocaleString("en-US"));
 const ms = (n) => (Number.isNaN(n) ? "failed" : n.toFixed(2));
@@ -234,6 +254,7 @@ async function main() {
   const trips = count("trips", 200);
   const threads = count("threads", 1);
   const only = flag("only", "all");
+  const showCommands = flag("commands", "no") !== "no";
   const { tsImport } = await import("tsx/esm/api");
   const { startRedisServer } = await tsImport("../test/redis-server.ts", import.meta.url);
   const redis = await startRedisServer();
@@ -243,6 +264,7 @@ async function main() {
   const env = { url: redis.url, connection, threads, flotilla, bullmq, workerTask, flush: () => admin.flushall() };
   const tp = new Map(); // case -> rates by round
   const trip = new Map(); // case -> { median, p90 } by round
+  const cpu = new Map(); // case -> { node, redis } CPU µs per task by round (setup and teardown included)
   const push = (map, key, value) => map.set(key, [...(map.get(key) ?? []), value]);
   const cases = flag("cases", [...TP_CASES, ...TRIP_CASES].join(",")).split(",");
   const throughput = {
@@ -251,6 +273,8 @@ async function main() {
     "raw+hop": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "hop", threads),
     agent: (n) => agentThroughput(env, tasks, n, concurrency),
     flotilla: (n) => flotillaThroughput(env, tasks, n, concurrency),
+    "flotilla+prefetch1": (n) => flotillaThroughput(env, tasks, n, concurrency, 1),
+    "flotilla+prefetch2": (n) => flotillaThroughput(env, tasks, n, concurrency, 2),
     "flotilla+prefetch4": (n) => flotillaThroughput(env, tasks, n, concurrency, 4),
   };
   const trips_ = {
@@ -264,7 +288,14 @@ async function main() {
       // Interleaved, so drift (other load on the machine) falls on every case alike.
       if (only !== "trip") {
         for (const n of [1, 2]) {
-          for (const c of TP_CASES.filter((k) => cases.includes(k))) push(tp, `${c} ${n}`, await failedAsNaN(c, () => throughput[c](n)));
+          for (const c of TP_CASES.filter((k) => cases.includes(k))) {
+            if (showCommands) await admin.config("RESETSTAT");
+            const before = await cpuNow(admin);
+            push(tp, `${c} ${n}`, await failedAsNaN(c, () => throughput[c](n)));
+            const after = await cpuNow(admin);
+            if (showCommands) console.error(`  ${c} ${n}: Redis commands per task: ${await commandsPerTask(admin, tasks)}`);
+            push(cpu, `${c} ${n}`, { node: (after.node - before.node) / tasks, redis: (after.redis - before.redis) / tasks });
+          }
           console.error(
             `round ${r + 1}, ${n} worker(s)/agent(s), tasks/s: ${[...tp]
               .filter(([k]) => k.endsWith(` ${n}`))
@@ -305,15 +336,19 @@ async function main() {
   };
   const warm = (values) => (values.length > 1 ? mid(values.slice(1)) : values[0]);
   if (tp.size > 0) {
-    console.log("| throughput (tasks/s) | cold (round 1) | warm (median of later rounds) | all rounds | this ÷ flotilla, warm (goal ≤ 1.2) |");
-    console.log("|---|---:|---:|---|---:|");
+    console.log(
+      "| throughput (tasks/s) | cold (round 1) | warm (median of later rounds) | all rounds | this ÷ flotilla, warm (goal ≤ 1.2) | CPU µs per task, warm: node + redis-server |",
+    );
+    console.log("|---|---:|---:|---|---:|---:|");
     for (const n of [1, 2]) {
       const fl = tp.has(`flotilla ${n}`) ? warm(tp.get(`flotilla ${n}`)) : Number.NaN;
       for (const c of TP_CASES.filter((k) => tp.has(`${k} ${n}`))) {
         const rates = tp.get(`${c} ${n}`);
         const ratio = c === "flotilla" ? "" : `${(warm(rates) / fl).toFixed(2)}`;
+        const used = cpu.get(`${c} ${n}`) ?? [];
+        const usedWarm = (side) => Math.round(warm(used.map((u) => u[side])));
         console.log(
-          `| ${c}, ${n} ${c === "agent" || c.startsWith("flotilla") ? "agent" : "worker"}${n > 1 ? "s" : ""} | ${fmt(rates[0])} | ${fmt(warm(rates))} | ${rates.map(fmt).join(", ")} | ${ratio} |`,
+          `| ${c}, ${n} ${c === "agent" || c.startsWith("flotilla") ? "agent" : "worker"}${n > 1 ? "s" : ""} | ${fmt(rates[0])} | ${fmt(warm(rates))} | ${rates.map(fmt).join(", ")} | ${ratio} | ${usedWarm("node")} + ${usedWarm("redis")} |`,
         );
       }
     }

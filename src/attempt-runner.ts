@@ -3,7 +3,9 @@
  * and its outcome (returned synchronously, or through a thenable) is delivered to the task lifecycle
  * once. An attempt that times out or is cancelled is aborted and keeps its slot until its body
  * settles or its grace period (`cancelGraceMs`) ends; then it is abandoned. Bodies that return
- * synchronously complete inside the dispatch loop, without a promise.
+ * synchronously complete inside the dispatch loop, without a promise. An attempt placed on a node that
+ * queues attempts (`ProviderNode.prefetch`) is sent to its provider at once but begins (`task:start`,
+ * its timeout) only when the provider says it left the node's queue (`ctx.started()`) or it settles.
  */
 import { Attempt, type AttemptHost, type GraceBatch } from "./attempt.ts";
 import { TimeoutError } from "./errors.ts";
@@ -58,19 +60,16 @@ export class AttemptRunner implements AttemptHost {
     t.state[i] = RUNNING;
     t.current[i] = a;
     this.busy++;
-    if (number === 1) t.startedAt[i] = this.runtime.now();
-    if (s.events.wants("task:start")) {
-      s.events.emit("task:start", { type: "task:start", taskId: a.taskId, attempt: number, pool: pool.name, nodeId: node.id, slots, at: this.runtime.now() });
-    }
-    if (a.decided) {
-      // A task:start listener cancelled it: the body never runs.
-      this.release(a);
-      return;
+    if (pool.keepers[k]!.prefetch > 0) a.queued = true;
+    else {
+      this.#begin(a);
+      if (a.decided) {
+        // A task:start listener cancelled it: the body never runs.
+        this.release(a);
+        return;
+      }
     }
     const policy = t.graph.policies[i];
-    if (policy !== undefined && policy.timeoutMs > 0) {
-      a.timer = this.runtime.setTimer(policy.timeoutMs, () => this.#timedOut(a, policy.timeoutMs), s.label("timeout", a));
-    }
     let result: unknown;
     let then: PromiseLike<unknown>["then"] | undefined;
     try {
@@ -84,6 +83,7 @@ export class AttemptRunner implements AttemptHost {
           return;
         }
         if (fault?.kind === "timeout") {
+          if (a.queued) this.#begin(a);
           this.#timedOut(a, policy?.timeoutMs ?? 0);
           this.release(a);
           return;
@@ -120,9 +120,35 @@ export class AttemptRunner implements AttemptHost {
     if (then === undefined) this.#settle(a, true, result);
   }
 
+  /** Attempt `a` runs from now: its `task:start` is emitted and its timeout armed. */
+  #begin(a: Attempt): void {
+    a.queued = false;
+    const s = this.#s;
+    const t = s.t;
+    const i = a.task;
+    if (a.attempt === 1) t.startedAt[i] = this.runtime.now();
+    if (s.events.wants("task:start")) {
+      s.events.emit("task:start", {
+        type: "task:start",
+        taskId: a.taskId,
+        attempt: a.attempt,
+        pool: a.pool.name,
+        nodeId: a.node.id,
+        slots: a.slots,
+        at: this.runtime.now(),
+      });
+    }
+    const policy = t.graph.policies[i];
+    if (policy !== undefined && policy.timeoutMs > 0 && !a.decided) {
+      a.timer = this.runtime.setTimer(policy.timeoutMs, () => this.#timedOut(a, policy.timeoutMs), s.label("timeout", a));
+    }
+  }
+
   /** The body of attempt `a` returned or threw. */
   #settle(a: Attempt, ok: boolean, value: unknown, faultsChecked = false): void {
     if (a.released) return; // abandoned after its grace period: nobody waits for it any more
+    // Ended while its node still had it queued: it ran, so it is started first (task:start, then its end).
+    if (a.queued && !a.decided) this.#begin(a);
     if (this.#faults !== undefined && !faultsChecked && !a.decided) {
       const fault = this.#faults.afterBody(a);
       if (fault?.kind === "delay") {
@@ -274,5 +300,10 @@ export class AttemptRunner implements AttemptHost {
 
   callbackFailed(error: unknown): void {
     this.#s.events.callbackFailed(error);
+  }
+
+  began(a: Attempt): void {
+    // Only an attempt still queued on its node and still wanted begins (a late or second call is ignored).
+    if (a.queued && !a.decided && !a.released) this.#begin(a);
   }
 }

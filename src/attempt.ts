@@ -24,6 +24,8 @@ export interface AttemptHost {
   output(a: Attempt, line: string, stream: OutputStream): void;
   /** User code called with the abort (an `onAbort` listener) threw: reported, never thrown into the run. */
   callbackFailed(error: unknown): void;
+  /** Attempt `a`, queued on its node (`ProviderNode.prefetch`), began to run (`ctx.started()`). */
+  began(a: Attempt): void;
 }
 
 /** Attempts aborted together, whose graces one timer ends (see AttemptRunner.abort). */
@@ -58,6 +60,11 @@ export class Attempt {
   decided = false;
   /** The slot is free again (the body settled, or was abandoned). */
   released = false;
+  /**
+   * Placed on a node that queues attempts (`ProviderNode.prefetch`) and not yet begun: no `task:start`
+   * and no timeout until its provider calls `ctx.started()` or it settles.
+   */
+  queued = false;
   /** Aborted while holding its slot (the executor tracks these apart). */
   windingDown = false;
   /** Once aborted under the real runtime: the burst of aborts whose grace timer it shares (see AttemptRunner.abort). */
@@ -205,6 +212,11 @@ export class AttemptContext implements TaskContext<Record<string, unknown>> {
   get log(): (line: string, stream?: OutputStream) => void {
     const a = this.#a;
     return (line, stream = "log") => a.host.output(a, line, stream);
+  }
+
+  get started(): () => void {
+    const a = this.#a;
+    return () => a.host.began(a);
   }
 }
 

@@ -101,6 +101,8 @@ class StartReport implements NodeReport {
 export class NodeKeeper {
   /** The node in use, if one is up. */
   node: ProviderNode | undefined = undefined;
+  /** The node's `prefetch` (attempts it queues beyond its slots), read once when it came up. */
+  prefetch = 0;
 
   readonly #host: NodeKeeperHost;
   readonly #stopping = new Set<Promise<void>>();
@@ -299,11 +301,12 @@ export class NodeKeeper {
   #use(node: ProviderNode, priority: NodePriority): void {
     let id: unknown;
     let slots: unknown;
+    let prefetch: unknown;
     try {
-      if (typeof node === "object" && node !== null) ({ id, slots } = node);
+      if (typeof node === "object" && node !== null) ({ id, slots, prefetch } = node);
     } catch (error) {
       this.#host.meter(-1, priority);
-      this.#startFailed(error); // a node whose `id` or `slots` getter throws
+      this.#startFailed(error); // a node whose `id`, `slots` or `prefetch` getter throws
       return;
     }
     if (typeof id !== "string" || !(slots === Infinity || (Number.isInteger(slots) && (slots as number) >= 1))) {
@@ -316,7 +319,18 @@ export class NodeKeeper {
       );
       return;
     }
+    if (prefetch !== undefined && !(Number.isInteger(prefetch) && (prefetch as number) >= 0)) {
+      this.#host.meter(-1, priority);
+      this.#startFailed(
+        new FlotillaError(
+          "E_INVALID_OPTION",
+          `provider "${this.#host.provider.name}" started node "${id}" with "prefetch" ${describe(prefetch)}: it must be an integer >= 0 (attempts the node queues beyond its slots) or left out`,
+        ),
+      );
+      return;
+    }
     this.node = node;
+    this.prefetch = (prefetch as number | undefined) ?? 0;
     this.#nodePriority = priority;
     this.#failures = 0;
     this.#host.ready(node);

@@ -29,7 +29,7 @@ import { PoolAutoscaler } from "./pool-autoscaler.ts";
 import { PoolKeepers } from "./pool-keepers.ts";
 import { PoolMeter } from "./pool-meter.ts";
 import type { ResolvedPoolOptions } from "./pool-options.ts";
-import { fitsSomeNode, freePosition, hasEmptyPosition } from "./pool-slots.ts";
+import { fitsSomeNode, freePosition, hasEmptyPosition, slotsFreeOrComing } from "./pool-slots.ts";
 import type { PoolRunStats, PoolStats } from "./pool-stats.ts";
 import { PoolTurns } from "./pool-turns.ts";
 import type { NodeExit, PoolEventMap, Tenant } from "./pool-types.ts";
@@ -194,9 +194,24 @@ export class NodePool {
     return this.options.slotsPerNode ?? this.keepers[k]!.node!.slots;
   }
 
+  /** Attempts the node at position k may hold: its slots, and those it queues (`ProviderNode.prefetch`). */
+  roomOf(k: number): number {
+    return this.slotsOf(k) + this.keepers[k]!.prefetch;
+  }
+
   /** A position whose node is up, takes shared work and has `need` free slots, or -1 (pool-slots.ts). */
   free(need: number): number {
     return freePosition(this, need);
+  }
+
+  /**
+   * A position whose node's queue (`ProviderNode.prefetch`) has room for `need`, when the `ready`
+   * tasks are more than the slots free or on their way; otherwise -1: they wait for a slot, so a node
+   * being started or taken still gets its share instead of finding the work queued elsewhere.
+   */
+  queueRoom(need: number, ready: number): number {
+    if (ready <= slotsFreeOrComing(this)) return -1;
+    return freePosition(this, need, true);
   }
 
   /** Whether some node up (or one the pool may still start) could ever hold `need` slots. */
@@ -271,10 +286,10 @@ export class NodePool {
     return false;
   }
 
-  /** Slots of the nodes up now. */
+  /** Attempts the nodes up now may hold: their slots, and what they queue (`ProviderNode.prefetch`). */
   get slots(): number {
     let slots = 0;
-    for (let k = 0; k < this.keepers.length; k++) if (this.keepers[k]!.node !== undefined) slots += this.slotsOf(k);
+    for (let k = 0; k < this.keepers.length; k++) if (this.keepers[k]!.node !== undefined) slots += this.roomOf(k);
     return slots;
   }
 

@@ -172,7 +172,7 @@ export class Placement {
           return;
         }
       }
-      if (!single || pool.restricted || k < 0 || pool.load[k]! >= node!.slots || pool.keepers[k]!.node !== node) {
+      if (!single || pool.restricted || k < 0 || pool.load[k]! >= node!.slots + pool.keepers[k]!.prefetch || pool.keepers[k]!.node !== node) {
         k = pool.free(1);
         if (k < 0) {
           if (queue.size === 0 && pool.alone.length === 0 && pool.wide.length === 0) return;
@@ -185,6 +185,8 @@ export class Placement {
           // That node may have been lost at once, under a task run alone on it (and charged for it):
           // go round again, so a replacement is started. (Each round charges a loss, so it ends.)
           if (k < 0 && this.#nodes.losses !== losses) continue;
+          // No slot free: a node that queues attempts may take it into its queue (ProviderNode.prefetch).
+          if (k < 0) k = nodes.queueRoom(1, pool.waitingTasks);
           if (k < 0) {
             // (A shared pool fails its waiting tasks itself, when a start gives up with no node left.)
             if (!pool.alive && pool.startError !== undefined && !nodes.shared) this.#failQueued(pool);
@@ -213,6 +215,7 @@ export class Placement {
       let at = k;
       if (need > 1 && pool.load[k]! + need > nodes.slotsOf(k)) {
         at = pool.free(need);
+        if (at < 0) at = nodes.queueRoom(need, pool.waitingTasks + 1);
         if (at < 0) {
           // Waits for a node where it fits; smaller tasks go ahead meanwhile.
           pool.wide.push(i);

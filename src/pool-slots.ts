@@ -25,9 +25,10 @@ export interface SlotView {
 
 /**
  * A position whose node is up, takes shared work and has `need` free slots, or -1: the least loaded
- * (`spread`), or the fullest that fits (`pack`, so the others empty and can go).
+ * (`spread`), or the fullest that fits (`pack`, so the others empty and can go). `queued`: room in
+ * the nodes' queues counts too (`ProviderNode.prefetch`).
  */
-export function freePosition(pool: SlotView, need: number): number {
+export function freePosition(pool: SlotView, need: number, queued = false): number {
   const keepers = pool.keepers;
   const loads = pool.load;
   const restricted = pool.restricted;
@@ -38,7 +39,7 @@ export function freePosition(pool: SlotView, need: number): number {
   for (let k = 0; k < keepers.length; k++) {
     const node = keepers[k]!.node;
     const load = loads[k]!;
-    if (node === undefined || load + need > (fixed ?? node.slots)) continue;
+    if (node === undefined || load + need > (fixed ?? node.slots) + (queued ? keepers[k]!.prefetch : 0)) continue;
     if (pack ? load <= bestLoad : load >= bestLoad) continue;
     if (restricted && (pool.exclusive[k] === true || k === pool.reserved || pool.draining[k] === true)) continue;
     best = k;
@@ -46,6 +47,22 @@ export function freePosition(pool: SlotView, need: number): number {
     if (!pack && load === 0) break;
   }
   return best;
+}
+
+/**
+ * Slots that could run an attempt now or soon: those free on the nodes up, and those of the nodes on
+ * their way (a node not up yet counted as the pool's `slotsPerNode`, else the largest seen, else 1).
+ */
+export function slotsFreeOrComing(pool: SlotView): number {
+  const fixed = pool.options.slotsPerNode;
+  let slots = 0;
+  for (let k = 0; k < pool.keepers.length; k++) {
+    const keeper = pool.keepers[k]!;
+    const node = keeper.node;
+    if (node !== undefined) slots += Math.max(0, (fixed ?? node.slots) - pool.load[k]!);
+    else if (keeper.starting) slots += fixed ?? Math.max(1, pool.seenSlots);
+  }
+  return slots;
 }
 
 /** Whether some node up (or one the pool may still start) could ever hold `need` slots. */

@@ -9,6 +9,13 @@ export interface ProviderNode {
   readonly id: string;
   /** How many attempts may run on it at once (Infinity for no limit). */
   readonly slots: number;
+  /**
+   * How many attempts beyond `slots` it accepts to wait in a queue of its own, so the next one is at
+   * hand when a slot frees (a remote agent's queue: no round trip to the run between two attempts).
+   * An attempt placed on such a node has not started until its provider calls `ctx.started()` (or it
+   * ends): only then is its `task:start` emitted and its `timeoutMs` counted. Integer >= 0. @default 0
+   */
+  readonly prefetch?: number;
 }
 
 /**

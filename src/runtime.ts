@@ -82,7 +82,7 @@ export interface RunObservation {
   on<K extends RunEventName>(event: K, listener: (event: RunEvents[K]) => void): void;
   /** Slots held by attempts now (aborted attempts winding down included). */
   busy(): number;
-  /** The most slots the run may hold: min(concurrency, the node's slots). */
+  /** The most slots the run may hold: min(concurrency, the nodes' slots and what they queue). */
   capacity(): number;
   /** Ids of a task's dependencies. */
   dependencies(taskId: string): readonly string[];

@@ -42,6 +42,14 @@ export interface TaskContext<Deps = Record<string, unknown>> {
    * for a command's stdout and stderr lines; bodies may use it for progress. Free when nobody listens.
    */
   log(line: string, stream?: OutputStream): void;
+  /**
+   * For providers whose nodes queue attempts (`ProviderNode.prefetch`): this attempt left the node's
+   * queue and runs now, so its `task:start` is emitted and its timeout starts. An attempt that ends
+   * without the call is started as it ends. A no-op on other nodes, and after the first call.
+   * (Optional so a context built by hand, in a provider's own tests, needs no such member: call it
+   * as `ctx.started?.()`.)
+   */
+  started?(): void;
 }
 
 /** Where a `task:output` line came from. */

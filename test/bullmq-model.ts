@@ -266,6 +266,7 @@ export class QueueModel implements Transport {
       }
       job.state = "active";
       agent.active++;
+      this.#emit(agent.info.id, "active", (l) => l.active(agent.info.id, job.id));
       const runs = this.#random() < this.#faults.duplicateRun ? 2 : 1; // a stalled job run again: answered twice
       if (runs === 2) this.count.reruns++;
       for (let r = 0; r < runs; r++) {

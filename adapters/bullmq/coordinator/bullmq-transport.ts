@@ -89,6 +89,7 @@ class BullmqTransport implements Transport {
     });
     events.on("error", () => {});
     const id = agent.id;
+    events.on("active", ({ jobId }) => this.#listener.active(id, jobId));
     events.on("completed", ({ jobId, returnvalue }) => this.#listener.result(id, jobId, returnvalue as unknown as AttemptResult));
     events.on("failed", ({ jobId, failedReason }) => this.#listener.failed(id, jobId, failedReason));
     events.on("progress", ({ jobId, data }) => this.#listener.progress(id, jobId, data as unknown as ProgressData));

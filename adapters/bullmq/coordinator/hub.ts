@@ -148,6 +148,10 @@ export class RemoteHub implements TransportListener, AttemptHost {
 
   // ---- what the transport tells ----------------------------------------------------------------
 
+  active(agentId: string, jobId: string): void {
+    this.#jobs.get(jobId)?.began(agentId);
+  }
+
   result(agentId: string, jobId: string, result: AttemptResult): void {
     this.#jobs.get(jobId)?.answered(agentId, result);
   }
@@ -216,7 +220,9 @@ export class RemoteHub implements TransportListener, AttemptHost {
     this.#claiming.add(id);
     try {
       await this.#bounded(transport.open(seen.info), `hear agent "${id}"`);
-      const node: AgentNode = Object.freeze({ id, slots: seen.info.concurrency * this.options.prefetch, agent: seen.info });
+      // The agent runs `concurrency` attempts; the others placed on it wait in its queue, started when it takes them.
+      const slots = seen.info.concurrency;
+      const node: AgentNode = Object.freeze({ id, slots, prefetch: slots * (this.options.prefetch - 1), agent: seen.info });
       if (report?.signal?.aborted) {
         await transport.shut(id).catch(() => {});
         throw report.signal.reason;

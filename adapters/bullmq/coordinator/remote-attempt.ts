@@ -102,6 +102,11 @@ export class RemoteAttempt {
     this.outcome.reject(error);
   }
 
+  /** Its agent took it from its queue: the run counts it as started from now. */
+  began(agentId: string): void {
+    if (agentId === this.agentId && !this.outcome.settled) this.ctx.started?.();
+  }
+
   answered(agentId: string, result: AttemptResult): void {
     if (agentId !== this.agentId) return; // not the agent it was sent to: not its answer
     this.#answered = true;

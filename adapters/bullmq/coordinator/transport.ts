@@ -21,6 +21,8 @@ export type JobState =
 
 /** What the transport tells the coordinator. Calls may repeat (a result heard twice) or never come (a lost acknowledgement). */
 export interface TransportListener {
+  /** An agent took a job from its queue: the attempt runs from now (heard before its result, if at all). */
+  active(agentId: string, jobId: string): void;
   /** A job's processor returned this result. */
   result(agentId: string, jobId: string, result: AttemptResult): void;
   /** A job failed in BullMQ (its attempt was cancelled, or its agent lost the job's lock). */

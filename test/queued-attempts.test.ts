@@ -1,0 +1,213 @@
+/**
+ * Nodes that queue attempts (`ProviderNode.prefetch`): a run places up to `slots + prefetch` attempts on
+ * such a node, and an attempt waiting in its queue has not started — its `task:start` and its timeout
+ * begin when the provider calls `ctx.started()`, or when it ends without the call. A cancel of a
+ * queued attempt never starts it; a malformed `prefetch` is refused like a malformed node.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { type ComputeProvider, type RunEvent, type TaskContext, Job, start } from "../src/index.ts";
+import { explore, virtualRuntime } from "../src/testing/index.ts";
+
+interface Queued {
+  readonly body: (ctx: TaskContext<any>) => unknown;
+  readonly ctx: TaskContext<any>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * A provider whose nodes each run `slots` attempts at a time and keep up to `prefetch` more in a FIFO
+ * of their own, like a remote agent's queue. `tell` false: it never calls `ctx.started()`.
+ */
+function queueingProvider(slots: number, prefetch: unknown, tell = true, maxNodes = 1, laterStartsMs = 0) {
+  const nodes = new Map<string, { waiting: Queued[]; running: number }>();
+  let started = 0;
+  let placedMost = 0;
+  const ran = new Map<string, string[]>(); // node id -> tasks it took
+  const pump = (node: { waiting: Queued[]; running: number }) => {
+    while (node.running < slots && node.waiting.length > 0) {
+      const item = node.waiting.shift()!;
+      if (item.ctx.signal.aborted) {
+        item.reject(item.ctx.signal.reason); // withdrawn from the queue: it never runs
+        continue;
+      }
+      node.running++;
+      ran.set(item.ctx.node.id, [...(ran.get(item.ctx.node.id) ?? []), item.ctx.taskId]);
+      if (tell) item.ctx.started?.();
+      // Its slot is free before the run hears the outcome (as an agent's is before its answer arrives).
+      const end = (settle: (value: unknown) => void) => (value: unknown) => {
+        node.running--;
+        settle(value);
+        pump(node);
+      };
+      Promise.resolve()
+        .then(() => item.body(item.ctx))
+        .then(end(item.resolve), end(item.reject));
+    }
+  };
+  const provider: ComputeProvider = {
+    name: "queueing",
+    maxNodes,
+    startNode: (report) => {
+      const id = `q${++started}`;
+      nodes.set(id, { waiting: [], running: 0 });
+      const node = { id, slots, prefetch } as never;
+      if (started === 1 || laterStartsMs === 0) return node;
+      return new Promise((resolve) => report.runtime!.setTimer(laterStartsMs, () => resolve(node)));
+    },
+    stopNode: (node) => void nodes.delete(node.id),
+    run: (node, body, ctx) =>
+      new Promise((resolve, reject) => {
+        const held = nodes.get(node.id)!;
+        held.waiting.push({ body: body as Queued["body"], ctx, resolve, reject });
+        placedMost = Math.max(placedMost, held.waiting.length + held.running);
+        queueMicrotask(() => pump(held));
+      }),
+  };
+  return { provider, placedMost: () => placedMost, ran };
+}
+
+/** Events of a run, in order, as "type taskId@at". */
+function recorder(handle: { on(event: RunEvent["type"], listener: (e: RunEvent) => void): unknown }) {
+  const seen: string[] = [];
+  for (const type of ["task:start", "task:succeeded", "task:failed", "task:cancelled", "task:retry", "task:requeued"] as const) {
+    handle.on(type, (e) => seen.push(`${e.type} ${(e as { taskId: string }).taskId}@${e.at}`));
+  }
+  return seen;
+}
+
+describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
+  it("places slots + prefetch attempts at once; each starts, and its timeout runs, from ctx.started()", async () => {
+    const runtime = virtualRuntime();
+    const { provider, placedMost } = queueingProvider(1, 2);
+    const job = new Job("queued");
+    for (const id of ["a", "b", "c"]) job.task(id, { timeoutMs: 100 }, async (ctx) => (await ctx.sleep(80), id));
+    const handle = start(job, { runtime, provider });
+    const seen = recorder(handle);
+    const result = await handle.result;
+    assert.equal(result.status, "succeeded", "80 ms each, one at a time, under a 100 ms timeout: none timed out");
+    assert.equal(placedMost(), 3, "all three were placed on the node at once");
+    // (The node takes b as a's slot frees, before the run hears a's end: b's start may come first.)
+    assert.deepEqual(
+      seen.filter((line) => line.startsWith("task:start")),
+      ["task:start a@0", "task:start b@80", "task:start c@160"],
+    );
+    assert.deepEqual(
+      seen.filter((line) => line.startsWith("task:succeeded")),
+      ["task:succeeded a@80", "task:succeeded b@160", "task:succeeded c@240"],
+    );
+    assert.equal(result.tasks.get("c")!.startedAt, 160, "a task's startedAt is when it left the queue");
+  });
+
+  it("in a pool of several nodes too, each node takes slots + prefetch attempts", async () => {
+    const { provider, placedMost } = queueingProvider(1, 1, true, 2);
+    const job = new Job("spread");
+    for (const id of ["a", "b", "c", "d"]) job.task(id, async (ctx) => (await ctx.sleep(10), id));
+    const result = await start(job, { runtime: virtualRuntime(), provider }).result;
+    assert.equal(result.status, "succeeded");
+    assert.equal(placedMost(), 2, "a node of 1 slot held a second attempt in its queue");
+  });
+
+  it("work is queued on a node only beyond the slots free or on their way: a node still starting gets its share", async () => {
+    const { provider, ran } = queueingProvider(2, 4, true, 2, 10);
+    const job = new Job("share");
+    for (const id of ["a", "b", "c", "d", "e", "f"]) job.task(id, async (ctx) => (await ctx.sleep(100), id));
+    const result = await start(job, { runtime: virtualRuntime(), provider }).result;
+    assert.equal(result.status, "succeeded");
+    // q1 is up at once (2 run, 2 queued: 4 ready were more than the 2 slots coming); q2 is up at 10 ms.
+    assert.deepEqual(ran.get("q1"), ["a", "b", "c", "d"]);
+    assert.deepEqual(ran.get("q2"), ["e", "f"]);
+  });
+
+  it("an attempt that ends without ctx.started() is started as it ends; a queued attempt still times out once begun", async () => {
+    const runtime = virtualRuntime();
+    const { provider } = queueingProvider(1, 1, false);
+    const job = new Job("silent")
+      .task("a", async (ctx) => (await ctx.sleep(30), 1))
+      .task("b", { timeoutMs: 10, retries: 0 }, async (ctx) => {
+        await ctx.sleep(50);
+        return 2;
+      });
+    const handle = start(job, { runtime, provider });
+    const seen = recorder(handle);
+    const result = await handle.result;
+    assert.equal(result.tasks.get("a")!.status, "succeeded");
+    assert.deepEqual(seen.slice(0, 2), ["task:start a@30", "task:succeeded a@30"], "started as it ended, then its end");
+    // b never got its start either (the provider never says): it ends at 80 and is started then; its 10 ms
+    // timeout begins only at that start, so it succeeds.
+    assert.deepEqual(seen.slice(2), ["task:start b@80", "task:succeeded b@80"]);
+
+    const told = queueingProvider(1, 1);
+    const again = await start(job, { runtime: virtualRuntime(), provider: told.provider }).result;
+    assert.equal(again.tasks.get("b")!.status, "failed", "told when b began, its 10 ms timeout ran from then");
+    assert.equal((again.tasks.get("b")!.error as Error).name, "TimeoutError");
+  });
+
+  it("a queued attempt cancelled before it began never starts; the others run", async () => {
+    const runtime = virtualRuntime();
+    const { provider } = queueingProvider(1, 3);
+    const job = new Job("cancel-queued");
+    for (const id of ["a", "b", "c"]) job.task(id, async (ctx) => (await ctx.sleep(50), id));
+    const handle = start(job, { runtime, provider });
+    const seen = recorder(handle);
+    handle.once("task:start", () => queueMicrotask(() => handle.cancelTask("b", "not needed")));
+    const result = await handle.result;
+    assert.equal(result.tasks.get("b")!.status, "cancelled");
+    assert.ok(!seen.some((line) => line.startsWith("task:start b")), `b never started: ${seen.join(", ")}`);
+    assert.equal(result.tasks.get("c")!.status, "succeeded");
+    assert.equal(result.tasks.get("c")!.startedAt, 50, "c ran right after a: b's place in the queue was given up");
+  });
+
+  for (const bad of [-1, 1.5, "2", Number.NaN]) {
+    it(`a node with prefetch ${String(bad)} is refused with E_INVALID_OPTION naming it`, async () => {
+      const { provider } = queueingProvider(1, bad);
+      const result = await start(
+        new Job("bad").task("a", () => 1),
+        { runtime: virtualRuntime(), provider },
+      ).result;
+      assert.equal(result.status, "failed");
+      const cause = (result.tasks.get("a")!.error as Error).cause as Error & { code?: string };
+      assert.equal(cause.code, "E_INVALID_OPTION");
+      assert.match(cause.message, /provider "queueing" started node "q1" with "prefetch" .*: it must be an integer >= 0/);
+    });
+  }
+
+  it("under explore(): every task ends once, never more attempts on the node than slots + prefetch, timeouts and cancels included", async () => {
+    let cancelled = 0;
+    let timedOut = 0;
+    await explore(
+      async (t) => {
+        const slots = 1 + Math.floor(t.random() * 2);
+        const prefetch = Math.floor(t.random() * 3);
+        const { provider, placedMost } = queueingProvider(slots, prefetch, t.random() < 0.8, 1 + Math.floor(t.random() * 2));
+        const job = new Job<Record<string, unknown>>("campaign");
+        for (let i = 0; i < 8; i++) {
+          const dependsOn = i > 1 && t.random() < 0.4 ? [`t${Math.floor(t.random() * i)}`] : [];
+          job.task(
+            `t${i}`,
+            { dependsOn, retries: 1, ...(t.random() < 0.3 ? { timeoutMs: 40 } : {}) },
+            async (ctx) => (await ctx.sleep(5 + Math.floor(t.random() * 50)), i),
+          );
+        }
+        const handle = start(job, { runtime: t.runtime, provider, cancelGraceMs: 20 });
+        const starts = new Map<string, number>();
+        handle.on("task:start", (e) => {
+          const key = `${e.taskId}#${e.attempt}`;
+          starts.set(key, (starts.get(key) ?? 0) + 1);
+        });
+        if (t.random() < 0.5) handle.once("task:start", (e) => void handle.cancelTask(e.taskId === "t7" ? "t6" : "t7"));
+        const result = await handle.result;
+        assert.equal(result.tasks.size, 8);
+        for (const [key, n] of starts) assert.equal(n, 1, `attempt ${key} started ${n} times`);
+        assert.ok(placedMost() <= slots + prefetch, `${placedMost()} attempts on a node of ${slots} slots + ${prefetch} queued`);
+        for (const task of result.tasks.values()) {
+          if (task.status === "cancelled") cancelled++;
+          if ((task.error as Error | undefined)?.name === "TimeoutError") timedOut++;
+        }
+      },
+      { iterations: 200, seed: 11 },
+    );
+    assert.ok(cancelled > 0 && timedOut > 0, `the schedules saw ${cancelled} cancels and ${timedOut} timeouts`);
+  });
+});
