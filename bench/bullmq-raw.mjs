@@ -25,6 +25,7 @@ import { pathToFileURL } from "node:url";
 import { Worker as Thread, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { Queue, QueueEvents, Worker } from "bullmq";
 import { count, has } from "./args.mjs";
+import { completionReporter, completionsIn } from "./completions.mjs";
 
 /** In a worker thread: one BullMQ worker; reports "ready" once connected and each completion; closes on "close". */
 async function workerThread() {
@@ -34,7 +35,7 @@ async function workerThread() {
     connection: { host: "127.0.0.1", port, maxRetriesPerRequest: null },
     concurrency,
   });
-  worker.on("completed", () => parentPort.postMessage("completed"));
+  worker.on("completed", completionReporter(parentPort));
   worker.on("error", (error) => parentPort.postMessage(`error ${error.message}`));
   parentPort.on("message", async (message) => {
     if (message !== "close") return;
@@ -97,7 +98,8 @@ async function startWorkers(queueName, port, workers, concurrency, onCompleted, 
       new Promise((resolve, reject) => {
         thread.on("error", reject);
         thread.on("message", (message) => {
-          if (message === "completed") onCompleted();
+          const completed = completionsIn(message);
+          if (completed > 0) onCompleted(completed);
           else if (message === "ready") resolve();
           else if (typeof message === "string" && message.startsWith("error")) reject(new Error(`worker thread: ${message}`));
         });
@@ -145,8 +147,9 @@ export async function throughputRound(port, connection, jobs, workers, concurren
     port,
     workers,
     concurrency,
-    () => {
-      if (++completed === jobs) resolveAll(performance.now());
+    (n) => {
+      completed += n;
+      if (completed === jobs) resolveAll(performance.now());
     },
     processor,
     threads,

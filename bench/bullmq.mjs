@@ -29,6 +29,7 @@ import { Worker as Thread, isMainThread, parentPort, workerData } from "node:wor
 import { Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { count, flag } from "./args.mjs";
+import { completionReporter, completionsIn } from "./completions.mjs";
 import { TASKS, median, percentile, roundTrips, throughputRound } from "./bullmq-raw.mjs";
 
 const DIST = new URL("../dist/", import.meta.url);
@@ -40,6 +41,7 @@ const MODULE_PATH = TASKS.href.slice(MODULES.href.length); // "tasks.mjs", as th
 async function agentThread() {
   const { url, queue, name, concurrency, threads, report } = workerData;
   const { startAgent } = await import(new URL("bullmq.js", DIST).href);
+  const completed = completionReporter(parentPort);
   const { workerThreads } = await import(new URL("worker-threads.js", DIST).href);
   const agent = await startAgent({
     connection: url,
@@ -49,9 +51,10 @@ async function agentThread() {
     concurrency,
     providers: [workerThreads({ threads, tasksPerThread: Math.ceil(concurrency / threads) })],
     onEvent: (event) => {
-      if (event.type === "attempt:end" && report)
-        parentPort.postMessage(event.outcome === "ok" ? "completed" : `error attempt ${event.outcome} ${event.detail}`);
-      else if (event.type === "error") parentPort.postMessage(`error ${event.error?.message ?? event.error}`);
+      if (event.type === "attempt:end" && report) {
+        if (event.outcome === "ok") completed();
+        else parentPort.postMessage(`error attempt ${event.outcome} ${event.detail}`);
+      } else if (event.type === "error") parentPort.postMessage(`error ${event.error?.message ?? event.error}`);
     },
   });
   parentPort.on("message", async (message) => {
@@ -75,7 +78,8 @@ async function startAgents(url, queue, agents, concurrency, threads, onCompleted
       new Promise((resolve, reject) => {
         thread.on("error", reject);
         thread.on("message", (message) => {
-          if (message === "completed") onCompleted();
+          const completed = completionsIn(message);
+          if (completed > 0) onCompleted(completed);
           else if (typeof message === "object" && message.ready) resolve(message.ready);
           else if (typeof message === "string" && message.startsWith("error")) reject(new Error(`agent thread: ${message}`));
         });
@@ -121,8 +125,9 @@ async function agentThroughput(env, tasks, agents, concurrency) {
     resolveAll = resolve;
     rejectAll = reject;
   });
-  const started = await startAgents(env.url, freshQueue(), agents, concurrency, env.threads, () => {
-    if (++completed === tasks) resolveAll(performance.now());
+  const started = await startAgents(env.url, freshQueue(), agents, concurrency, env.threads, (n) => {
+    completed += n;
+    if (completed === tasks) resolveAll(performance.now());
   }).catch((error) => {
     rejectAll(error);
     throw error;

@@ -8,7 +8,7 @@
  * its timeout) only when the provider says it left the node's queue (`ctx.started()`) or it settles.
  */
 import { Attempt, type AttemptHost, type GraceBatch } from "./attempt.ts";
-import { TimeoutError } from "./errors.ts";
+import { NodeLostError, TimeoutError } from "./errors.ts";
 import type { FaultInjection } from "./fault-injection.ts";
 import type { Pool } from "./pool.ts";
 import type { ProviderNode } from "./provider.ts";
@@ -56,12 +56,13 @@ export class AttemptRunner implements AttemptHost {
     a.pool = pool;
     a.keeper = k;
     a.slots = slots;
-    a.placement = pool.take(k, slots);
+    // On a node that queues attempts, it waits there until its provider says it began (ctx.started()).
+    if (pool.keepers[k]!.prefetch > 0) a.queued = true;
+    a.placement = pool.take(k, slots, a.queued);
     t.state[i] = RUNNING;
     t.current[i] = a;
     this.busy++;
-    if (pool.keepers[k]!.prefetch > 0) a.queued = true;
-    else {
+    if (!a.queued) {
       this.#begin(a);
       if (a.decided) {
         // A task:start listener cancelled it: the body never runs.
@@ -84,6 +85,7 @@ export class AttemptRunner implements AttemptHost {
         }
         if (fault?.kind === "timeout") {
           if (a.queued) this.#begin(a);
+          if (a.timer !== undefined) this.runtime.clearTimer(a.timer); // its own timeout: the fault came first
           this.#timedOut(a, policy?.timeoutMs ?? 0);
           this.release(a);
           return;
@@ -122,11 +124,15 @@ export class AttemptRunner implements AttemptHost {
 
   /** Attempt `a` runs from now: its `task:start` is emitted and its timeout armed. */
   #begin(a: Attempt): void {
-    a.queued = false;
+    if (a.queued) {
+      a.queued = false;
+      a.placement = a.pool.began(a.keeper, a.slots);
+    }
     const s = this.#s;
     const t = s.t;
     const i = a.task;
-    if (a.attempt === 1) t.startedAt[i] = this.runtime.now();
+    // (Its first attempt to begin: an earlier one may have been requeued from a node's queue unbegun.)
+    if (Number.isNaN(t.startedAt[i]!)) t.startedAt[i] = this.runtime.now();
     if (s.events.wants("task:start")) {
       s.events.emit("task:start", {
         type: "task:start",
@@ -147,8 +153,9 @@ export class AttemptRunner implements AttemptHost {
   /** The body of attempt `a` returned or threw. */
   #settle(a: Attempt, ok: boolean, value: unknown, faultsChecked = false): void {
     if (a.released) return; // abandoned after its grace period: nobody waits for it any more
-    // Ended while its node still had it queued: it ran, so it is started first (task:start, then its end).
-    if (a.queued && !a.decided) this.#begin(a);
+    // Ended while its node still had it queued: it ran, so it is started first (task:start, then its
+    // end) — unless its node was lost before it left the queue.
+    if (a.queued && !a.decided && !(!ok && value instanceof NodeLostError && value.nodeId === a.node.id)) this.#begin(a);
     if (this.#faults !== undefined && !faultsChecked && !a.decided) {
       const fault = this.#faults.afterBody(a);
       if (fault?.kind === "delay") {
@@ -179,7 +186,7 @@ export class AttemptRunner implements AttemptHost {
   release(a: Attempt): void {
     a.released = true;
     this.busy--;
-    a.pool.give(a.keeper, a.slots);
+    a.pool.give(a.keeper, a.slots, a.queued);
     if (a.windingDown && --this.#windingDownLeft === 0) this.#windingDown.length = 0;
     const batch = a.grace;
     if (batch !== undefined && --batch.left === 0 && batch.timer !== undefined) {
@@ -279,7 +286,9 @@ export class AttemptRunner implements AttemptHost {
     if (a.released) return;
     this.release(a);
     const events = this.#s.events;
-    if (events.wants("task:abandoned")) events.emit("task:abandoned", { type: "task:abandoned", taskId: a.taskId, attempt: a.attempt, at: this.runtime.now() });
+    // (One that never left its node's queue never started: nothing of it runs on.)
+    if (events.wants("task:abandoned") && !a.queued)
+      events.emit("task:abandoned", { type: "task:abandoned", taskId: a.taskId, attempt: a.attempt, at: this.runtime.now() });
   }
 
   // ---- AttemptHost: what an attempt's context asks of the run ----

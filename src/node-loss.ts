@@ -62,9 +62,21 @@ export class NodeLoss {
     // Attempts aborted earlier were winding down on the node.
     this.#attempts.releaseWindingDown(node);
     if (exit !== "lost") {
-      for (const a of victims) this.#evicted(a, error, exit === "preempted");
+      // (A preemption is counted against attempts that ran on the node, not those still in its queue.)
+      for (const a of victims) this.#evicted(a, error, exit === "preempted" && !a.queued);
       for (const a of victims) a.abort(error);
       return;
+    }
+    // Attempts still waiting in the node's queue (ProviderNode.prefetch) never ran there: they cannot
+    // have killed it, so they are requeued free and take no part in the charging rule below.
+    if (victims.some((a) => a.queued)) {
+      const waited = victims.filter((a) => a.queued);
+      for (const a of waited) if (this.#s.t.state[a.task] === RUNNING) this.#tasks.requeue(a, error);
+      for (const a of waited) a.abort(error);
+      const ran = victims.filter((a) => !a.queued);
+      victims.length = 0;
+      victims.push(...ran);
+      if (victims.length === 0) return;
     }
     // Shared over the attempt's whole life, not only now: a culprit whose aborted attempt settled a
     // moment before its neighbour reported the loss shared the node as much as one still on it.

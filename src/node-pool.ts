@@ -59,6 +59,8 @@ export class NodePool {
   readonly keepers: NodeKeeper[] = [];
   readonly load: number[] = [];
   readonly placements: number[] = [];
+  /** Per position: slots of `load` held by attempts waiting in the node's queue, not begun (`ProviderNode.prefetch`). */
+  readonly queuedLoad: number[] = [];
   readonly exclusive: boolean[] = [];
   /** Per position: the node takes no new work and is stopped once empty (scale-down with "wait"). */
   readonly draining: boolean[] = [];
@@ -251,20 +253,40 @@ export class NodePool {
     return hasEmptyPosition(this);
   }
 
-  /** An attempt takes `need` slots at position k. Returns its placement (see node-loss.ts). */
-  take(k: number, need: number): number {
-    const placed = ++this.placements[k]!;
+  /**
+   * An attempt takes `need` slots at position k. Returns its placement (see node-loss.ts), or 0 for
+   * one `queued` in the node's queue: it gets its placement when it begins (`began`).
+   */
+  take(k: number, need: number, queued = false): number {
     const load = this.load[k]!;
     this.load[k] = load + need;
-    if (this.meter.metered) this.meter.busy(need);
     if (load === 0) this.idleSince[k] = NaN;
-    return load === 0 ? placed : -placed;
+    if (queued) {
+      this.queuedLoad[k]! += need;
+      return 0;
+    }
+    return this.#placed(k, need, load - this.queuedLoad[k]!);
   }
 
-  /** An attempt at position k let go of its `need` slots. */
-  give(k: number, need: number): void {
+  /** A queued attempt at position k began to run. Returns its placement (see node-loss.ts). */
+  began(k: number, need: number): number {
+    this.queuedLoad[k]! -= need;
+    return this.#placed(k, need, this.load[k]! - this.queuedLoad[k]! - need);
+  }
+
+  /** An attempt runs at position k, where `others` slots were running: counted, and its placement. */
+  #placed(k: number, need: number, others: number): number {
+    const placed = ++this.placements[k]!;
+    // Only running attempts are busy: one waiting in a node's queue does not use the node yet.
+    if (this.meter.metered) this.meter.busy(need);
+    return others === 0 ? placed : -placed;
+  }
+
+  /** An attempt at position k let go of its `need` slots (`queued`: it never began). */
+  give(k: number, need: number, queued = false): void {
     const load = (this.load[k] = this.load[k]! - need);
-    if (this.meter.metered) this.meter.busy(-need);
+    if (queued) this.queuedLoad[k]! -= need;
+    else if (this.meter.metered) this.meter.busy(-need);
     if (this.#exclusiveCount > 0 && this.exclusive[k] === true) this.hold(k, false);
     const scaler = this.autoscaler;
     if (scaler !== undefined) {

@@ -34,6 +34,7 @@ export interface KeptPool {
   readonly keepers: NodeKeeper[];
   readonly load: number[];
   readonly placements: number[];
+  readonly queuedLoad: number[];
   readonly exclusive: boolean[];
   readonly draining: boolean[];
   readonly idleSince: number[];
@@ -98,6 +99,7 @@ export class PoolKeepers {
     this.#counted.push(0);
     pool.load.push(0);
     pool.placements.push(0);
+    pool.queuedLoad.push(0);
     pool.exclusive.push(false);
     pool.draining.push(false);
     pool.idleSince.push(NaN);
@@ -110,6 +112,7 @@ export class PoolKeepers {
     if (!pool.keepers[k]!.retired) return;
     pool.keepers[k] = this.#keeper(k, undefined);
     pool.placements[k] = 0;
+    pool.queuedLoad[k] = 0;
     pool.load[k] = 0;
     if (pool.exclusive[k]) pool.hold(k, false);
   }

@@ -39,7 +39,10 @@ export function freePosition(pool: SlotView, need: number, queued = false): numb
   for (let k = 0; k < keepers.length; k++) {
     const node = keepers[k]!.node;
     const load = loads[k]!;
-    if (node === undefined || load + need > (fixed ?? node.slots) + (queued ? keepers[k]!.prefetch : 0)) continue;
+    if (node === undefined) continue;
+    const slots = fixed ?? node.slots;
+    // (Queue room only for what the node could run: a task wider than its slots never waits there.)
+    if (load + need > slots + (queued && need <= slots ? keepers[k]!.prefetch : 0)) continue;
     if (pack ? load <= bestLoad : load >= bestLoad) continue;
     if (restricted && (pool.exclusive[k] === true || k === pool.reserved || pool.draining[k] === true)) continue;
     best = k;
@@ -59,6 +62,7 @@ export function slotsFreeOrComing(pool: SlotView): number {
   for (let k = 0; k < pool.keepers.length; k++) {
     const keeper = pool.keepers[k]!;
     const node = keeper.node;
+    // (An attempt placed in a free slot counts as running there, begun or not: the node takes it at once.)
     if (node !== undefined) slots += Math.max(0, (fixed ?? node.slots) - pool.load[k]!);
     else if (keeper.starting) slots += fixed ?? Math.max(1, pool.seenSlots);
   }

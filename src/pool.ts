@@ -83,17 +83,22 @@ export class Pool {
     return this.nodes.empty(this.tenant);
   }
 
-  /** An attempt takes `need` slots at position k; returns its placement (see node-loss.ts). */
-  take(k: number, need: number): number {
+  /** An attempt takes `need` slots at position k; returns its placement (see node-loss.ts; 0 while `queued`). */
+  take(k: number, need: number, queued = false): number {
     this.running++;
     this.runningSlots += need;
-    return this.nodes.take(k, need);
+    return this.nodes.take(k, need, queued);
   }
 
-  give(k: number, need: number): void {
+  /** A queued attempt at position k began; returns its placement. */
+  began(k: number, need: number): number {
+    return this.nodes.began(k, need);
+  }
+
+  give(k: number, need: number, queued = false): void {
     this.running--;
     this.runningSlots -= need;
-    this.nodes.give(k, need);
+    this.nodes.give(k, need, queued);
   }
 
   hold(k: number, on: boolean): void {

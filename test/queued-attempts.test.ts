@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type ComputeProvider, type RunEvent, type TaskContext, Job, start } from "../src/index.ts";
+import { type ComputeProvider, type NodeReport, type RunEvent, type TaskContext, Job, start } from "../src/index.ts";
 import { explore, virtualRuntime } from "../src/testing/index.ts";
 
 interface Queued {
@@ -21,7 +21,7 @@ interface Queued {
  * of their own, like a remote agent's queue. `tell` false: it never calls `ctx.started()`.
  */
 function queueingProvider(slots: number, prefetch: unknown, tell = true, maxNodes = 1, laterStartsMs = 0) {
-  const nodes = new Map<string, { waiting: Queued[]; running: number }>();
+  const nodes = new Map<string, { waiting: Queued[]; running: number; report: NodeReport }>();
   let started = 0;
   let placedMost = 0;
   const ran = new Map<string, string[]>(); // node id -> tasks it took
@@ -51,7 +51,7 @@ function queueingProvider(slots: number, prefetch: unknown, tell = true, maxNode
     maxNodes,
     startNode: (report) => {
       const id = `q${++started}`;
-      nodes.set(id, { waiting: [], running: 0 });
+      nodes.set(id, { waiting: [], running: 0, report });
       const node = { id, slots, prefetch } as never;
       if (started === 1 || laterStartsMs === 0) return node;
       return new Promise((resolve) => report.runtime!.setTimer(laterStartsMs, () => resolve(node)));
@@ -60,12 +60,18 @@ function queueingProvider(slots: number, prefetch: unknown, tell = true, maxNode
     run: (node, body, ctx) =>
       new Promise((resolve, reject) => {
         const held = nodes.get(node.id)!;
-        held.waiting.push({ body: body as Queued["body"], ctx, resolve, reject });
+        const item = { body: body as Queued["body"], ctx, resolve, reject };
+        held.waiting.push(item);
+        // A cancel withdraws it from the queue (as an agent's job not started is withdrawn).
+        ctx.onAbort((reason) => {
+          const at = held.waiting.indexOf(item);
+          if (at >= 0) held.waiting.splice(at, 1) && reject(reason);
+        });
         placedMost = Math.max(placedMost, held.waiting.length + held.running);
         queueMicrotask(() => pump(held));
       }),
   };
-  return { provider, placedMost: () => placedMost, ran };
+  return { provider, placedMost: () => placedMost, ran, nodes };
 }
 
 /** Events of a run, in order, as "type taskId@at". */
@@ -157,6 +163,48 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
     assert.ok(!seen.some((line) => line.startsWith("task:start b")), `b never started: ${seen.join(", ")}`);
     assert.equal(result.tasks.get("c")!.status, "succeeded");
     assert.equal(result.tasks.get("c")!.startedAt, 50, "c ran right after a: b's place in the queue was given up");
+  });
+
+  it("a task wider than the node's slots is never put in its queue room (refused as without prefetch)", async () => {
+    const { provider } = queueingProvider(2, 2);
+    const job = new Job("wide").task("w", { slots: 3 }, () => "w").task("x", () => "x");
+    const result = await start(job, { runtime: virtualRuntime(), provider }).result;
+    assert.equal(result.tasks.get("w")!.status, "failed");
+    assert.equal((result.tasks.get("w")!.error as { code?: string }).code, "E_INVALID_OPTION");
+    assert.equal(result.tasks.get("x")!.status, "succeeded");
+  });
+
+  for (const exit of ["lost", "preempted"] as const) {
+    it(`a node ${exit} with attempts in its queue: those are requeued free; the loss is charged only to what ran there`, async () => {
+      const { provider, nodes } = queueingProvider(1, 1);
+      const job = new Job("loss")
+        .task("a", { priority: 10 }, async (ctx) => {
+          await ctx.sleep(5);
+          const report = nodes.get(ctx.node.id)!.report;
+          if (exit === "lost") report.lost(new Error("a crashed its node"));
+          else report.preempted!(new Error("taken back"));
+          await ctx.sleep(1_000);
+          return "a";
+        })
+        .task("b", async (ctx) => (await ctx.sleep(10), "b"));
+      const result = await start(job, { runtime: virtualRuntime(), provider, maxNodeLosses: 0, maxPreemptions: 0 }).result;
+      const a = result.tasks.get("a")!;
+      const b = result.tasks.get("b")!;
+      // a ran alone on the node: charged at once (maxNodeLosses / maxPreemptions 0), as without a queue.
+      assert.equal(a.status, "failed");
+      assert.equal(a.attempts, 1);
+      assert.equal(b.status, "succeeded", String(b.error));
+      assert.equal(b.startedAt, 5, "b's first attempt never began; it started on the next node");
+    });
+  }
+
+  it("only running attempts count as busy: a pool's utilization stays <= 1", async () => {
+    const { provider } = queueingProvider(1, 3);
+    const job = new Job("util");
+    for (const id of ["a", "b", "c", "d"]) job.task(id, async (ctx) => (await ctx.sleep(100), id));
+    const result = await start(job, { runtime: virtualRuntime(), provider }).result;
+    assert.equal(result.status, "succeeded");
+    assert.ok(Math.abs(result.pools.default!.utilization - 1) < 0.01, `utilization ${result.pools.default!.utilization}`);
   });
 
   for (const bad of [-1, 1.5, "2", Number.NaN]) {
