@@ -8,6 +8,7 @@ import type { ProviderNode } from "../../../src/provider.ts";
 import type { TaskContext } from "../../../src/task-context.ts";
 import { type AttemptData, type AttemptPayload, type AttemptResult, type CommandBody, errorWire, utf8Bytes } from "../wire.ts";
 import { parsePayload, revive } from "./attempt-data.ts";
+import type { AbortPoint } from "./abort-point.ts";
 import type { LocalNodes } from "./local-nodes.ts";
 import { resolveModule } from "./modules.ts";
 import type { ResolvedAgentOptions } from "./options.ts";
@@ -18,7 +19,7 @@ export interface AttemptRun {
   readonly nodes: LocalNodes;
   readonly data: AttemptData;
   /** Aborted by a cancel, BullMQ's signal, a lost lock or a forced close. */
-  readonly controller: AbortController;
+  readonly controller: AbortPoint;
   readonly log: LogBatcher;
 }
 
@@ -57,7 +58,7 @@ export async function runAttempt(run: AttemptRun): Promise<AttemptResult> {
   }
   let output: unknown;
   try {
-    output = await run.nodes.run(kind, spec, (node) => context(run, payload, node), run.controller.signal);
+    output = await run.nodes.run(kind, spec, (node) => context(run, payload, node), run.controller);
   } catch (error) {
     return { t: "threw", error: errorWire(error) };
   }
@@ -105,29 +106,23 @@ function commandSpec(body: CommandBody, key: string): unknown {
 }
 
 function context(run: AttemptRun, payload: AttemptPayload, node: ProviderNode): TaskContext<any> {
-  const signal = run.controller.signal;
+  const abort = run.controller;
   const failures: Record<string, unknown> = Object.create(null);
   for (const [id, wire] of Object.entries(payload.failures)) failures[id] = revive(wire);
-  const onAbort = (listener: (reason: unknown) => void): (() => void) => {
-    if (signal.aborted) {
-      listener(signal.reason);
-      return () => {};
-    }
-    const heard = (): void => listener(signal.reason);
-    signal.addEventListener("abort", heard, { once: true });
-    return () => signal.removeEventListener("abort", heard);
-  };
+  const onAbort = (listener: (reason: unknown) => void): (() => void) => abort.onAbort(listener);
   return {
     taskId: run.data.taskId,
     attempt: run.data.attempt,
-    signal,
+    get signal() {
+      return abort.signal;
+    },
     deps: payload.deps,
     failures,
     node,
     onAbort,
     sleep: (ms) =>
       new Promise<void>((resolve, reject) => {
-        if (signal.aborted) return reject(signal.reason);
+        if (abort.aborted) return reject(abort.reason);
         const unlisten = onAbort((reason) => {
           clearTimeout(timer);
           reject(reason);

@@ -8,6 +8,7 @@ import { type Job, UnrecoverableError } from "bullmq";
 import { messageOf } from "../../../src/errors.ts";
 import { type AttemptResult, CANCELLED_JOB, errorWire } from "../wire.ts";
 import { checkAttemptData, checkCancel, revive } from "./attempt-data.ts";
+import { AbortPoint } from "./abort-point.ts";
 import { runAttempt } from "./attempt.ts";
 import { RecentCancels, RecentOutcomes } from "./cancels.ts";
 import type { LocalNodes } from "./local-nodes.ts";
@@ -16,7 +17,7 @@ import { LogBatcher } from "./progress.ts";
 
 interface Running {
   readonly jobId: string;
-  readonly controller: AbortController;
+  readonly controller: AbortPoint;
   /** When the coordinator's cancel arrived (performance.now()), once it has. */
   cancelledAt: number | undefined;
   /** Settles with the attempt: its result, or the error the processor throws. */
@@ -33,6 +34,9 @@ export class Attempts {
   readonly #finished = new RecentOutcomes<AttemptResult>();
   /** Every processor call not yet returned (duplicates included), for close. */
   readonly #pending = new Set<Promise<unknown>>();
+
+  /** A local provider's abort listener threw: reported as the agent's error, the other listeners still ran. */
+  readonly #listenerFailed = (error: unknown): void => this.#o.onEvent({ type: "error", error });
 
   constructor(o: ResolvedAgentOptions, nodes: LocalNodes) {
     this.#o = o;
@@ -69,7 +73,7 @@ export class Attempts {
     if (running === undefined || running.cancelledAt !== undefined) return;
     running.cancelledAt = at;
     // The local provider hears it through ctx.onAbort and stops the work, escalating after its grace.
-    running.controller.abort(revive(cancel.reason));
+    running.controller.abort(revive(cancel.reason), this.#listenerFailed);
   }
 
   /**
@@ -84,7 +88,7 @@ export class Attempts {
   }
 
   abortAll(reason: unknown): void {
-    for (const running of this.#byKey.values()) running.controller.abort(reason);
+    for (const running of this.#byKey.values()) running.controller.abort(reason, this.#listenerFailed);
   }
 
   async #process(job: Job, signal: AbortSignal | undefined): Promise<AttemptResult> {
@@ -113,13 +117,13 @@ export class Attempts {
         if (this.#byJob.get(jobId) === same) this.#byJob.delete(jobId);
       }
     }
-    const controller = new AbortController();
+    const controller = new AbortPoint();
     const log = new LogBatcher(
       (progress) => job.updateProgress(progress as unknown as object),
       (error) => this.#o.onEvent({ type: "error", error }),
     );
     const running: Running = { jobId, controller, cancelledAt: undefined, outcome: undefined as unknown as Promise<AttemptResult> };
-    const heardBullmq = (): void => controller.abort(signal?.reason ?? new Error(`BullMQ aborted job ${jobId}`));
+    const heardBullmq = (): void => controller.abort(signal?.reason ?? new Error(`BullMQ aborted job ${jobId}`), this.#listenerFailed);
     signal?.addEventListener("abort", heardBullmq, { once: true });
     if (signal?.aborted) heardBullmq();
     this.#byJob.set(jobId, running);
@@ -146,8 +150,8 @@ export class Attempts {
         ended("cancelled", "by its coordinator");
         throw new UnrecoverableError(CANCELLED_JOB);
       }
-      if (controller.signal.aborted) {
-        const why = messageOf(controller.signal.reason);
+      if (controller.aborted) {
+        const why = messageOf(controller.reason);
         ended("cancelled", why);
         throw new UnrecoverableError(`flotilla: attempt aborted on agent "${this.#o.id}": ${why}`);
       }

@@ -5,6 +5,7 @@
  * NodeLostError) and a new one starts when next needed; every node is stopped on close. This is
  * what a run's pool does for a provider, without the scheduling a run adds.
  */
+import type { AbortPoint } from "./abort-point.ts";
 import { FlotillaError } from "../../../src/errors.ts";
 import type { ComputeProvider, NodeReport, ProviderNode } from "../../../src/provider.ts";
 import type { TaskContext } from "../../../src/task-context.ts";
@@ -29,7 +30,7 @@ class Pool {
   }
 
   /** Runs `body` on a node with a free slot, waiting for one if every node is full. */
-  async run(body: unknown, ctxFor: (node: ProviderNode) => TaskContext<any>, signal: AbortSignal): Promise<unknown> {
+  async run(body: unknown, ctxFor: (node: ProviderNode) => TaskContext<any>, signal: AbortPoint): Promise<unknown> {
     const entry = await this.#acquire(signal);
     try {
       return await this.provider.run(entry.node!, body, ctxFor(entry.node!));
@@ -39,10 +40,10 @@ class Pool {
     }
   }
 
-  async #acquire(signal: AbortSignal): Promise<Entry> {
+  async #acquire(signal: AbortPoint): Promise<Entry> {
     for (;;) {
       if (this.#stopped) throw new FlotillaError("E_INVALID_OPTION", "the agent is closing: its local nodes are stopped");
-      signal.throwIfAborted();
+      if (signal.aborted) throw signal.reason;
       const free = this.#nodes.find((e) => e.running < e.node!.slots);
       if (free !== undefined) {
         free.running++;
@@ -55,11 +56,11 @@ class Pool {
       await new Promise<void>((resolve) => {
         const wake = (): void => {
           this.#waiters.delete(wake);
-          signal.removeEventListener("abort", wake);
+          unlisten();
           resolve();
         };
         this.#waiters.add(wake);
-        signal.addEventListener("abort", wake, { once: true });
+        const unlisten = signal.onAbort(wake);
       });
     }
   }
@@ -125,7 +126,7 @@ export class LocalNodes {
     return this.#pools.has(kind);
   }
 
-  run(kind: string, body: unknown, ctxFor: (node: ProviderNode) => TaskContext<any>, signal: AbortSignal): Promise<unknown> {
+  run(kind: string, body: unknown, ctxFor: (node: ProviderNode) => TaskContext<any>, signal: AbortPoint): Promise<unknown> {
     return this.#pools.get(kind)!.run(body, ctxFor, signal);
   }
 

@@ -17,6 +17,13 @@ import { type AttemptPayload, type CommandBody, type ErrorWire, type ModuleBody,
 export const REMOTE_KINDS = Object.freeze(["worker-thread", "command"]);
 
 const bodies = new WeakMap<object, ModuleBody | CommandBody>();
+/**
+ * A module's path relative to the modules folder, by folder and module URL: a job's tasks are each a
+ * spec of their own, but name few modules (two fileURLToPath calls per task were ~4% of the
+ * coordinator's CPU). Emptied past MODULES_KEPT entries, so a stream of distinct URLs cannot grow it.
+ */
+const relativePaths = new Map<string, string>();
+const MODULES_KEPT = 10_000;
 
 /** What the agent is sent for `body` (cached per spec); throws E_INVALID_OPTION for a body no agent can run. */
 export function encodeBody(body: unknown, taskId: string, options: ResolvedOptions): ModuleBody | CommandBody {
@@ -48,7 +55,13 @@ function moduleBody(module: string, exportName: string, taskId: string, options:
     );
   }
   // The path as the file system spells it (percent-decoded), relative to the folder, with "/".
-  const path = fileURLToPath(module).slice(fileURLToPath(folder).length).split("\\").join("/");
+  const key = `${folder}\n${module}`;
+  let path = relativePaths.get(key);
+  if (path === undefined) {
+    path = fileURLToPath(module).slice(fileURLToPath(folder).length).split("\\").join("/");
+    if (relativePaths.size >= MODULES_KEPT) relativePaths.clear();
+    relativePaths.set(key, path);
+  }
   return { kind: "worker-thread", path, export: exportName };
 }
 

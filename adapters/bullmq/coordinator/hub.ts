@@ -126,7 +126,10 @@ export class RemoteHub implements TransportListener, AttemptHost {
       return Promise.reject(new NodeLostError(node.id, `node "${node.id}" is draining (its agent is closing); ${attemptName(ctx)} cannot run on it`));
     let data: AttemptData;
     try {
-      ctx.signal.throwIfAborted();
+      // Through onAbort, not ctx.signal: reading the signal builds an AbortController per attempt.
+      let aborted: { reason: unknown } | undefined;
+      ctx.onAbort((reason) => (aborted = { reason }))();
+      if (aborted !== undefined) throw aborted.reason;
       const wire = encodeBody(body, ctx.taskId, this.options);
       const jobId = `${this.#prefix}-${++this.#seq}`;
       data = { v: WIRE_VERSION, key: jobId, taskId: ctx.taskId, attempt: ctx.attempt, body: wire, payload: encodePayload(body, wire, ctx, this.options) };
