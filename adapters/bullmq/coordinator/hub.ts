@@ -24,10 +24,15 @@ import { type AttemptHost, RemoteAttempt } from "./remote-attempt.ts";
 import type { AgentSeen, Transport, TransportListener } from "./transport.ts";
 
 /** An agent this hub holds as a node. */
+/** How long a refill for an agent that still has a round of work waits for more attempts to send with it. */
+const BATCH_MS = 3;
+
 interface Held {
   readonly node: AgentNode;
   readonly report: NodeReport | undefined;
   readonly attempts: Set<RemoteAttempt>;
+  /** Of those, how many are not taken by the agent yet (to be sent, or waiting in its queue). */
+  waiting: number;
   /** When it was last seen alive (the hub's clock). */
   lastSeen: number;
   gone: "lost" | "stopped" | undefined;
@@ -51,6 +56,8 @@ export class RemoteHub implements TransportListener, AttemptHost {
   readonly #jobs = new Map<string, RemoteAttempt>();
   #outbox = new Map<string, RemoteAttempt[]>();
   #flushing = false;
+  /** The flush a busy agent's refill waits for (see #enqueue). */
+  #batchTimer: TimerHandle | undefined = undefined;
   #timer: TimerHandle = undefined;
   #ticks = 0;
   #ticking = false;
@@ -138,8 +145,13 @@ export class RemoteHub implements TransportListener, AttemptHost {
     }
     const attempt = new RemoteAttempt(this, held.node.id, data, ctx);
     held.attempts.add(attempt);
+    held.waiting++;
     this.#jobs.set(data.key, attempt);
     attempt.outcome.onSettle(() => {
+      if (!attempt.begun) {
+        attempt.begun = true;
+        held.waiting--;
+      }
       held.attempts.delete(attempt);
       this.#jobs.delete(data.key);
       if (held.draining) this.#drained(held);
@@ -152,7 +164,11 @@ export class RemoteHub implements TransportListener, AttemptHost {
   // ---- what the transport tells ----------------------------------------------------------------
 
   active(agentId: string, jobId: string): void {
-    this.#jobs.get(jobId)?.began(agentId);
+    const attempt = this.#jobs.get(jobId);
+    if (attempt?.began(agentId) === true) {
+      const held = this.#held.get(agentId);
+      if (held?.attempts.has(attempt) === true) held.waiting--;
+    }
   }
 
   result(agentId: string, jobId: string, result: AttemptResult): void {
@@ -212,6 +228,8 @@ export class RemoteHub implements TransportListener, AttemptHost {
     if (--this.#users > 0) return Promise.resolve();
     this.#runtime.clearTimer(this.#timer);
     this.#timer = undefined;
+    if (this.#batchTimer !== undefined) this.#runtime.clearTimer(this.#batchTimer);
+    this.#batchTimer = undefined;
     const transport = this.#transport;
     this.#transport = undefined;
     // Awaited by the last node's stop, so a pool's close() ends after the connections did.
@@ -230,7 +248,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
         await transport.shut(id).catch(() => {});
         throw report.signal.reason;
       }
-      this.#held.set(id, { node, report, attempts: new Set(), lastSeen: this.#runtime.now(), gone: undefined, draining: false, boot });
+      this.#held.set(id, { node, report, attempts: new Set(), waiting: 0, lastSeen: this.#runtime.now(), gone: undefined, draining: false, boot });
       return node;
     } finally {
       this.#claiming.delete(id);
@@ -252,14 +270,27 @@ export class RemoteHub implements TransportListener, AttemptHost {
     const list = this.#outbox.get(attempt.agentId);
     if (list === undefined) this.#outbox.set(attempt.agentId, [attempt]);
     else list.push(attempt);
+    // Attempts placed in the same turn go to Redis together (one addBulk per agent). An agent with a
+    // full round of work (its concurrency) not taken yet will not idle for a while: its refill waits
+    // BATCH_MS for more, so sends are fewer and bigger (at ~6 jobs a send, an addBulk's pipeline and
+    // socket write cost the coordinator more than the jobs themselves).
+    const held = this.#held.get(attempt.agentId);
+    if (held !== undefined && held.waiting - (list?.length ?? 1) >= held.node.slots) {
+      if (this.#flushing || this.#batchTimer !== undefined) return;
+      this.#batchTimer = this.#runtime.setTimer(BATCH_MS, () => ((this.#batchTimer = undefined), this.#flush()), "bullmq batch");
+      return;
+    }
     if (this.#flushing) return;
     this.#flushing = true;
-    // Attempts placed in the same turn go to Redis together (one addBulk per agent).
     queueMicrotask(() => this.#flush());
   }
 
   #flush(): void {
     this.#flushing = false;
+    if (this.#batchTimer !== undefined) {
+      this.#runtime.clearTimer(this.#batchTimer);
+      this.#batchTimer = undefined;
+    }
     const outbox = this.#outbox;
     this.#outbox = new Map();
     const transport = this.#transport;

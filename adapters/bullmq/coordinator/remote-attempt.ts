@@ -38,6 +38,8 @@ export class RemoteAttempt {
   #recalled: unknown = undefined;
   /** How many times the job was sent again after it vanished. */
   resends = 0;
+  /** Its agent took it from its queue (BullMQ's "active"), or it ended: it no longer waits there. */
+  begun = false;
 
   constructor(hub: AttemptHost, agentId: string, data: AttemptData, ctx: TaskContext<any>) {
     this.hub = hub;
@@ -102,9 +104,12 @@ export class RemoteAttempt {
     this.outcome.reject(error);
   }
 
-  /** Its agent took it from its queue: the run counts it as started from now. */
-  began(agentId: string): void {
-    if (agentId === this.agentId && !this.outcome.settled) this.ctx.started?.();
+  /** Its agent took it from its queue: the run counts it as started from now. True the first time. */
+  began(agentId: string): boolean {
+    if (agentId !== this.agentId || this.begun) return false;
+    this.begun = true;
+    if (!this.outcome.settled) this.ctx.started?.();
+    return true;
   }
 
   answered(agentId: string, result: AttemptResult): void {
