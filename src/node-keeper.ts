@@ -103,6 +103,8 @@ export class NodeKeeper {
   node: ProviderNode | undefined = undefined;
   /** The node's `prefetch` (attempts it queues beyond its slots), read once when it came up. */
   prefetch = 0;
+  /** When the start in flight (its first try, if retried) began, on the pool's clock. */
+  startingSince = 0;
 
   readonly #host: NodeKeeperHost;
   readonly #stopping = new Set<Promise<void>>();
@@ -138,6 +140,7 @@ export class NodeKeeper {
   start(): void {
     if (this.node !== undefined || this.#starting !== undefined || this.#retry !== undefined || this.#closed || this.gaveUp) return;
     if (!this.#host.mayStart()) return;
+    if (this.#failures === 0) this.startingSince = this.#host.runtime.now();
     let started: ProviderNode | PromiseLike<ProviderNode>;
     // Bound to the node this start brings up; a report about a node no longer in use is ignored.
     let mine: ProviderNode | undefined;

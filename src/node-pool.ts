@@ -212,7 +212,7 @@ export class NodePool {
    * being started or taken still gets its share instead of finding the work queued elsewhere.
    */
   queueRoom(need: number, ready: number): number {
-    if (ready <= slotsFreeOrComing(this)) return -1;
+    if (ready <= slotsFreeOrComing(this, this.runtime.now())) return -1;
     return freePosition(this, need, true);
   }
 

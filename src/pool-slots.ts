@@ -53,10 +53,18 @@ export function freePosition(pool: SlotView, need: number, queued = false): numb
 }
 
 /**
- * Slots that could run an attempt now or soon: those free on the nodes up, and those of the nodes on
- * their way (a node not up yet counted as the pool's `slotsPerNode`, else the largest seen, else 1).
+ * How long a node being started counts as on its way (`slotsFreeOrComing`). A start that waits longer
+ * may never end (a remote pool's start waits for an agent to join): work is queued on the nodes up
+ * meanwhile, bounded by their queues' room, and a node that arrives later takes what is still ready.
  */
-export function slotsFreeOrComing(pool: SlotView): number {
+export const COMING_MS = 1_000;
+
+/**
+ * Slots that could run an attempt now or soon: those free on the nodes up, and those of the nodes on
+ * their way for less than COMING_MS (a node not up yet counted as the pool's `slotsPerNode`, else the
+ * largest seen, else 1).
+ */
+export function slotsFreeOrComing(pool: SlotView, now: number): number {
   const fixed = pool.options.slotsPerNode;
   let slots = 0;
   for (let k = 0; k < pool.keepers.length; k++) {
@@ -64,7 +72,7 @@ export function slotsFreeOrComing(pool: SlotView): number {
     const node = keeper.node;
     // (An attempt placed in a free slot counts as running there, begun or not: the node takes it at once.)
     if (node !== undefined) slots += Math.max(0, (fixed ?? node.slots) - pool.load[k]!);
-    else if (keeper.starting) slots += fixed ?? Math.max(1, pool.seenSlots);
+    else if (keeper.starting && now - keeper.startingSince < COMING_MS) slots += fixed ?? Math.max(1, pool.seenSlots);
   }
   return slots;
 }

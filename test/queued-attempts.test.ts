@@ -54,6 +54,10 @@ function queueingProvider(slots: number, prefetch: unknown, tell = true, maxNode
       nodes.set(id, { waiting: [], running: 0, report });
       const node = { id, slots, prefetch } as never;
       if (started === 1 || laterStartsMs === 0) return node;
+      if (laterStartsMs === Infinity) {
+        // A start that waits for capacity that never comes (an agent that never joins), until the run gives it up.
+        return new Promise((_resolve, reject) => report.signal!.addEventListener("abort", () => reject(report.signal!.reason)));
+      }
       return new Promise((resolve) => report.runtime!.setTimer(laterStartsMs, () => resolve(node)));
     },
     stopNode: (node) => void nodes.delete(node.id),
@@ -124,6 +128,20 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
     // q1 is up at once (2 run, 2 queued: 4 ready were more than the 2 slots coming); q2 is up at 10 ms.
     assert.deepEqual(ran.get("q1"), ["a", "b", "c", "d"]);
     assert.deepEqual(ran.get("q2"), ["e", "f"]);
+  });
+
+  it("a start pending for more than a second no longer holds work back from the queues of the nodes up", async () => {
+    const { provider, placedMost } = queueingProvider(1, 2, true, 10, Infinity);
+    const job = new Job("patience");
+    for (const id of ["a", "b", "c", "d", "e", "f", "g", "h"]) job.task(id, async (ctx) => (await ctx.sleep(300), id));
+    const handle = start(job, { runtime: virtualRuntime(), provider });
+    const starts: number[] = [];
+    handle.on("task:start", (e) => starts.push(e.at));
+    const result = await handle.result;
+    assert.equal(result.status, "succeeded");
+    assert.equal(placedMost(), 3, "once the other starts had waited a second, q1 queued work again");
+    // While nine starts were on their way (their slots enough for the ready tasks), nothing was queued.
+    assert.deepEqual(starts, [0, 300, 600, 900, 1200, 1500, 1800, 2100]);
   });
 
   it("an attempt that ends without ctx.started() is started as it ends; a queued attempt still times out once begun", async () => {
