@@ -45,6 +45,9 @@ describe("bullmq({ boot }): agents booted on VMs", { skip }, () => {
         modules: MODULES,
         heartbeatMs: 100,
         lostAfterMs: 800,
+        // The VM-loss test needs its four gated attempts running at once on the two VMs: none may wait
+        // in the queue of the VM booted first while the second still boots.
+        prefetch: 1,
         boot: { driver, concurrency: 2, args: ["--lease-ms", "600"], command: [NODE, join(ROOT, "bin", "flotilla.mjs")] },
       }),
       { maxNodes: 2 },

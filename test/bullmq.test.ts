@@ -104,6 +104,13 @@ function whenStarted(handle: { on<E extends keyof RunEvents>(type: E, listener: 
 const provider = (redis: RedisServer, queue: string, extra: Record<string, unknown> = {}) =>
   bullmq({ connection: redis.url, queue, modules: MODULES, heartbeatMs: 100, lostAfterMs: 800, ...extra });
 
+/**
+ * For a job of gated attempts that must all be running at once: none may wait in an agent's queue
+ * behind a gated one (with the default prefetch, an agent taken while the other's take is slow could
+ * hold them all, two of them queued until the gate opens).
+ */
+const NO_QUEUE = { prefetch: 1 };
+
 describe("bullmq(): a job on agent processes", { skip }, () => {
   let redis: RedisServer;
   let dir: string;
@@ -146,7 +153,7 @@ describe("bullmq(): a job on agent processes", { skip }, () => {
     try {
       const job: Job<Record<string, unknown>> = new Job("kill");
       for (let i = 0; i < 4; i++) job.task(`t${i}`, { retries: 0 }, workerTask<number>(TASKS, "gate", { value: i, gate }));
-      const handle = start(job, { pools: { default: provider(redis, "q2") } });
+      const handle = start(job, { pools: { default: provider(redis, "q2", NO_QUEUE) } });
       const lost = deferred<string>();
       const requeued: string[] = [];
       handle.on("node:lost", (e) => lost.resolve(e.nodeId));
@@ -176,7 +183,7 @@ describe("bullmq(): a job on agent processes", { skip }, () => {
         .task("hang", workerTask(TASKS, "hang"))
         .task("block", workerTask(TASKS, "block"))
         .task("stubborn", command([NODE, "-e", "process.on('SIGTERM', () => {}); console.log('started'); setInterval(() => {}, 1000)"]));
-      const handle = start(job, { pools: { default: provider(redis, "q3") }, cancelGraceMs: 10_000 });
+      const handle = start(job, { pools: { default: provider(redis, "q3", NO_QUEUE) }, cancelGraceMs: 10_000 });
       await whenStarted(handle, 3);
       handle.cancel("enough");
       const result = await handle.result;
@@ -196,7 +203,7 @@ describe("bullmq(): a job on agent processes", { skip }, () => {
       const job: Job<Record<string, unknown>> = new Job("restart");
       for (let i = 0; i < 3; i++) job.task(`r${i}`, workerTask<number>(TASKS, "gate", { value: i, gate }));
       job.task("after", { dependsOn: ["r0", "r1", "r2"] }, workerTask<number>(TASKS, "add", { value: 10 }));
-      const handle = start(job, { pools: { default: provider(redis, "q4", { lostAfterMs: 3000 }) } });
+      const handle = start(job, { pools: { default: provider(redis, "q4", { lostAfterMs: 3000, ...NO_QUEUE }) } });
       await whenStarted(handle, 3);
       await redis.restart();
       // The gate stays shut until an agent has found a job's lock gone with Redis' data: its attempt goes on.
