@@ -57,7 +57,10 @@ export class AttemptRunner implements AttemptHost {
     a.keeper = k;
     a.slots = slots;
     // On a node that queues attempts, it waits there until its provider says it began (ctx.started()).
-    if (pool.keepers[k]!.prefetch > 0) a.queued = true;
+    if (pool.keepers[k]!.prefetch > 0) {
+      a.queued = true;
+      pool.queuedAttempts.add(a);
+    }
     a.placement = pool.take(k, slots, a.queued);
     t.state[i] = RUNNING;
     t.current[i] = a;
@@ -126,6 +129,7 @@ export class AttemptRunner implements AttemptHost {
   #begin(a: Attempt): void {
     if (a.queued) {
       a.queued = false;
+      a.pool.queuedAttempts.delete(a);
       a.placement = a.pool.began(a.keeper, a.slots);
     }
     const s = this.#s;
@@ -186,6 +190,7 @@ export class AttemptRunner implements AttemptHost {
   release(a: Attempt): void {
     a.released = true;
     this.busy--;
+    if (a.queued) a.pool.queuedAttempts.delete(a);
     a.pool.give(a.keeper, a.slots, a.queued);
     if (a.windingDown && --this.#windingDownLeft === 0) this.#windingDown.length = 0;
     const batch = a.grace;

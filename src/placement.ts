@@ -8,8 +8,9 @@
  * (node-pool.ts) takes the next free slot. Capacity is the run's `concurrency` and the nodes' slots.
  * A pool owns its nodes and their load (node-pool.ts); the attempt runner runs what is placed.
  */
+import type { Attempt } from "./attempt.ts";
 import type { AttemptRunner } from "./attempt-runner.ts";
-import { type CancelSource, FlotillaError } from "./errors.ts";
+import { type CancelSource, FlotillaError, NodeLostError } from "./errors.ts";
 import type { FaultInjection } from "./fault-injection.ts";
 import type { NodeLoss } from "./node-loss.ts";
 import { NodePool, type PoolRunStats, type Tenant } from "./node-pool.ts";
@@ -197,6 +198,8 @@ export class Placement {
       }
       const i = queue.pop();
       if (i < 0) {
+        // Nothing ready, and a slot free here: an attempt waiting behind another node's work moves to it.
+        if (pool.queuedAttempts.size > 0 && k >= 0 && pool.load[k]! < nodes.slotsOf(k) && this.#moveQueued(pool, k)) continue;
         // Tasks waiting for a node where they fit count as demand: a shared pool may grow for them.
         if (shared && pool.wide.length > 0) pool.grow(pool.waitingTasks);
         return;
@@ -302,6 +305,34 @@ export class Placement {
         `task "${this.#s.t.graph.ids[i]}": option "slots" is ${need}, but the nodes of pool "${pool.name}" (provider "${pool.provider.name}") have at most ${most} slot${most === 1 ? "" : "s"}; give the task at most ${most}, or give the pool a provider with bigger nodes`,
       ),
     );
+  }
+
+  /**
+   * Position k has a free slot and nothing is ready: the attempt of this run placed last on a node
+   * holding more attempts than it has slots (so it waits there behind running work) is taken back and
+   * requeued free, to run here now. The provider hears it as an abort: it withdraws the attempt from
+   * the node's queue (or, if the node took it meanwhile, stops it: delivery is at least once).
+   * Returns whether one was moved.
+   */
+  #moveQueued(pool: Pool, k: number): boolean {
+    let pick: Attempt | undefined;
+    for (const a of pool.queuedAttempts) {
+      const at = a.keeper;
+      // (Not one already decided — cancelled, its withdrawal under way — nor one on another position's node.)
+      if (!a.decided && at !== k && pool.keepers[at]!.node === a.node && pool.load[at]! > pool.nodes.slotsOf(at)) pick = a;
+    }
+    if (pick === undefined) return false;
+    const to = pool.keepers[k]!.node!;
+    const error = new NodeLostError(
+      pick.node.id,
+      `task "${pick.taskId}" attempt ${pick.attempt} waited in node "${pick.node.id}"'s queue while node "${to.id}" of pool "${pool.name}" had a free slot: moved there`,
+    );
+    pick.decided = true;
+    this.#s.t.current[pick.task] = undefined;
+    this.#attempts.release(pick);
+    this.#tasks.requeue(pick, error);
+    pick.abort(error); // after the task's move: abort listeners run the provider's code
+    return true;
   }
 
   /** Fails the ready tasks of a pool that has no node and can start none. */

@@ -45,8 +45,8 @@ describe("bullmq({ boot }): agents booted on VMs", { skip }, () => {
         modules: MODULES,
         heartbeatMs: 100,
         lostAfterMs: 800,
-        // The VM-loss test needs its four gated attempts running at once on the two VMs: none may wait
-        // in the queue of the VM booted first while the second still boots.
+        // The VM-loss test needs its four gated attempts running at once on the two VMs, and counts its
+        // requeues: none waits in the queue of the VM booted first (to move when the second is up).
         prefetch: 1,
         boot: { driver, concurrency: 2, args: ["--lease-ms", "600"], command: [NODE, join(ROOT, "bin", "flotilla.mjs")] },
       }),

@@ -105,9 +105,9 @@ const provider = (redis: RedisServer, queue: string, extra: Record<string, unkno
   bullmq({ connection: redis.url, queue, modules: MODULES, heartbeatMs: 100, lostAfterMs: 800, ...extra });
 
 /**
- * For a job of gated attempts that must all be running at once: none may wait in an agent's queue
- * behind a gated one (with the default prefetch, an agent taken while the other's take is slow could
- * hold them all, two of them queued until the gate opens).
+ * For a job of gated attempts that must all be running at once and whose requeues are counted: none
+ * waits in an agent's queue (with the default prefetch, an agent taken while the other's take is slow
+ * could hold them all, and their move to the other agent would be requeues these tests do not expect).
  */
 const NO_QUEUE = { prefetch: 1 };
 

@@ -144,6 +144,33 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
     assert.deepEqual(starts, [0, 300, 600, 900, 1200, 1500, 1800, 2100]);
   });
 
+  it("an attempt waiting behind another node's work moves to a node with a free slot (one that came up late)", async () => {
+    const { provider, ran } = queueingProvider(2, 4, true, 2, 2_000);
+    const job = new Job("move");
+    let inside = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // x ends at 1.5 s; a, b and c wait for each other: they end only if all three run at once.
+    job.task("x", { priority: 1 }, async (ctx) => (await ctx.sleep(1_500), "x"));
+    for (const id of ["a", "b", "c"]) {
+      job.task(id, async (ctx) => {
+        if (++inside === 3) open();
+        return Promise.race([gate.then(() => "together"), ctx.sleep(10_000).then(() => "alone")]);
+      });
+    }
+    const handle = start(job, { runtime: virtualRuntime(), provider });
+    const requeued: string[] = [];
+    handle.on("task:requeued", (e) => requeued.push(`${e.taskId}: ${(e.error as Error).message}`));
+    const result = await handle.result;
+    for (const id of ["a", "b", "c"]) assert.equal(result.tasks.get(id)!.output, "together", `task ${id}`);
+    // At 1.5 s q2's start had waited more than a second: q1 took b into x's slot and c into its queue,
+    // behind a and b; q2 came up at 2 s with nothing ready and took c back from q1's queue.
+    assert.deepEqual(ran.get("q1"), ["x", "a", "b"]);
+    assert.deepEqual(ran.get("q2"), ["c"]);
+    assert.deepEqual(requeued, ['c: task "c" attempt 1 waited in node "q1"\'s queue while node "q2" of pool "default" had a free slot: moved there']);
+    assert.equal(result.tasks.get("c")!.attempts, 2, "moved: a second attempt, no retry spent");
+  });
+
   it("an attempt that ends without ctx.started() is started as it ends; a queued attempt still times out once begun", async () => {
     const runtime = virtualRuntime();
     const { provider } = queueingProvider(1, 1, false);
