@@ -147,8 +147,10 @@ class RemoteAgent implements Agent {
     // Written again every lease, so it is back soon after a Redis restart (which empties Redis).
     this.#infoTimer = setInterval(() => void this.#writeInfo().catch(this.#onError), o.leaseMs);
     if (this.#closing !== undefined) return;
-    // Three parameters: BullMQ passes its AbortSignal only to a processor that declares it.
-    const processor = (job: Job, _token: string | undefined, signal?: AbortSignal): Promise<AttemptResult> => this.#attempts.process(job, signal);
+    // One parameter: BullMQ builds an AbortController per job for a processor that declares a third
+    // (its signal, aborted only by worker.cancelJob, which the agent does not use: cancels come as
+    // Relay messages and abort the attempt's own AbortPoint).
+    const processor = (job: Job): Promise<AttemptResult> => this.#attempts.process(job);
     const worker = new Worker(this.info.queue, processor, {
       // ioredis options or a client: BullMQ's union type does not see RedisOptions | Redis as one of its members.
       connection: bullmqConnection(o.connection) as ConnectionOptions,

@@ -2,7 +2,7 @@
  * The agent's running attempts, by job id and by idempotency key: the processor's body. It returns an
  * AttemptResult for every outcome of the attempt's body; it throws only for an attempt that was
  * aborted — by its coordinator's cancel (`UnrecoverableError(CANCELLED_JOB)`, so BullMQ fails the job
- * and never retries it), by BullMQ (a lost lock, `worker.cancelJob`) or by a forced close.
+ * and never retries it) or by a forced close.
  */
 import { type Job, UnrecoverableError } from "bullmq";
 import { messageOf } from "../../../src/errors.ts";
@@ -47,8 +47,8 @@ export class Attempts {
     return this.#byKey.size;
   }
 
-  process(job: Job, signal: AbortSignal | undefined): Promise<AttemptResult> {
-    const call = this.#process(job, signal);
+  process(job: Job): Promise<AttemptResult> {
+    const call = this.#process(job);
     const tracked = call.catch(() => {});
     this.#pending.add(tracked);
     void tracked.then(() => this.#pending.delete(tracked));
@@ -91,7 +91,7 @@ export class Attempts {
     for (const running of this.#byKey.values()) running.controller.abort(reason, this.#listenerFailed);
   }
 
-  async #process(job: Job, signal: AbortSignal | undefined): Promise<AttemptResult> {
+  async #process(job: Job): Promise<AttemptResult> {
     const jobId = job.id ?? "";
     const data = checkAttemptData(job.data);
     if (typeof data === "string") return { t: "refused", refusal: "version", message: `agent "${this.#o.id}" cannot read job ${jobId}: ${data}` };
@@ -123,9 +123,6 @@ export class Attempts {
       (error) => this.#o.onEvent({ type: "error", error }),
     );
     const running: Running = { jobId, controller, cancelledAt: undefined, outcome: undefined as unknown as Promise<AttemptResult> };
-    const heardBullmq = (): void => controller.abort(signal?.reason ?? new Error(`BullMQ aborted job ${jobId}`), this.#listenerFailed);
-    signal?.addEventListener("abort", heardBullmq, { once: true });
-    if (signal?.aborted) heardBullmq();
     this.#byJob.set(jobId, running);
     this.#byKey.set(data.key, running);
     const start = performance.now();
@@ -141,7 +138,6 @@ export class Attempts {
         result = { t: "threw", error: errorWire(error) }; // a fault of the agent's: still an outcome
       } finally {
         await log.close(); // every line before the result
-        signal?.removeEventListener("abort", heardBullmq);
         this.#byKey.delete(data.key);
         if (this.#byJob.get(jobId) === running) this.#byJob.delete(jobId);
       }
