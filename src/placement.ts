@@ -162,6 +162,9 @@ export class Placement {
     let k = -1;
     let node: ProviderNode | undefined;
     let nodeLost = false;
+    // Moves of queued attempts this pass may make (see #moveQueued): each takes a free slot, so at most
+    // as many as there were; counted when the first is wanted.
+    let moves = -1;
     if (pool.alone.length > 0) this.#placeAlone(pool);
     if (pool.wide.length > 0) this.#placeWide(pool);
     while (attempts.busy < concurrency && s.cancel === undefined) {
@@ -199,7 +202,13 @@ export class Placement {
       const i = queue.pop();
       if (i < 0) {
         // Nothing ready, and a slot free here: an attempt waiting behind another node's work moves to it.
-        if (pool.queuedAttempts.size > 0 && k >= 0 && pool.load[k]! < nodes.slotsOf(k) && this.#moveQueued(pool, k)) continue;
+        if (pool.queuedAttempts.size > 0 && k >= 0 && pool.load[k]! < nodes.slotsOf(k)) {
+          if (moves < 0) moves = freeSlots(pool);
+          if (moves > 0 && this.#moveQueued(pool, k)) {
+            moves--;
+            continue;
+          }
+        }
         // Tasks waiting for a node where they fit count as demand: a shared pool may grow for them.
         if (shared && pool.wide.length > 0) pool.grow(pool.waitingTasks);
         return;
@@ -318,8 +327,16 @@ export class Placement {
     let pick: Attempt | undefined;
     for (const a of pool.queuedAttempts) {
       const at = a.keeper;
-      // (Not one already decided — cancelled, its withdrawal under way — nor one on another position's node.)
-      if (!a.decided && at !== k && pool.keepers[at]!.node === a.node && pool.load[at]! > pool.nodes.slotsOf(at)) pick = a;
+      // (Not one already decided — cancelled, its withdrawal under way — nor one on another position's
+      // node, nor one needing more slots than k has free: it would only go to a queue again.)
+      if (
+        !a.decided &&
+        at !== k &&
+        pool.keepers[at]!.node === a.node &&
+        pool.load[at]! > pool.nodes.slotsOf(at) &&
+        a.slots <= pool.nodes.slotsOf(k) - pool.load[k]!
+      )
+        pick = a;
     }
     if (pick === undefined) return false;
     const to = pool.keepers[k]!.node!;
@@ -370,4 +387,11 @@ export class Placement {
     for (const pool of this.pools) stats[pool.name] = pool.nodes.detach(pool.tenant);
     return stats;
   }
+}
+
+/** Slots free on the nodes of `pool` that are up (running slots: queue room not counted). */
+function freeSlots(pool: Pool): number {
+  let free = 0;
+  for (let k = 0; k < pool.keepers.length; k++) if (pool.keepers[k]!.node !== undefined) free += Math.max(0, pool.nodes.slotsOf(k) - pool.load[k]!);
+  return free;
 }

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type ComputeProvider, type NodeReport, type RunEvent, type TaskContext, Job, start } from "../src/index.ts";
+import { type ComputeProvider, type NodeReport, type RunEvent, type TaskContext, Job, pool, start } from "../src/index.ts";
 import { explore, virtualRuntime } from "../src/testing/index.ts";
 
 interface Queued {
@@ -18,26 +18,31 @@ interface Queued {
 
 /**
  * A provider whose nodes each run `slots` attempts at a time and keep up to `prefetch` more in a FIFO
- * of their own, like a remote agent's queue. `tell` false: it never calls `ctx.started()`.
+ * of their own, like a remote agent's queue. `tell` false: it never calls `ctx.started()`. An attempt
+ * takes the slots `wide` gives its task (1 by default); the queue is run in order.
  */
-function queueingProvider(slots: number, prefetch: unknown, tell = true, maxNodes = 1, laterStartsMs = 0) {
+function queueingProvider(slots: number, prefetch: unknown, tell = true, maxNodes = 1, laterStartsMs = 0, wide: Record<string, number> = {}) {
   const nodes = new Map<string, { waiting: Queued[]; running: number; report: NodeReport }>();
   let started = 0;
   let placedMost = 0;
   const ran = new Map<string, string[]>(); // node id -> tasks it took
   const pump = (node: { waiting: Queued[]; running: number }) => {
-    while (node.running < slots && node.waiting.length > 0) {
-      const item = node.waiting.shift()!;
+    while (node.waiting.length > 0) {
+      const item = node.waiting[0]!;
       if (item.ctx.signal.aborted) {
+        node.waiting.shift();
         item.reject(item.ctx.signal.reason); // withdrawn from the queue: it never runs
         continue;
       }
-      node.running++;
+      const need = wide[item.ctx.taskId] ?? 1;
+      if (node.running + need > slots) return;
+      node.waiting.shift();
+      node.running += need;
       ran.set(item.ctx.node.id, [...(ran.get(item.ctx.node.id) ?? []), item.ctx.taskId]);
       if (tell) item.ctx.started?.();
       // Its slot is free before the run hears the outcome (as an agent's is before its answer arrives).
       const end = (settle: (value: unknown) => void) => (value: unknown) => {
-        node.running--;
+        node.running -= need;
         settle(value);
         pump(node);
       };
@@ -171,6 +176,27 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
     assert.equal(result.tasks.get("c")!.attempts, 2, "moved: a second attempt, no retry spent");
   });
 
+  it("an attempt needing more slots than a node has free is not moved there (it would only be queued again)", async () => {
+    // Found looping forever: X (2 slots) queued on one node was moved to the other's single free slot,
+    // went back to the first node's queue, and was moved again.
+    const wide = { X: 2, W2: 2, W3: 2 };
+    const { provider } = queueingProvider(2, 1, true, 2, 0, wide);
+    const sleeping = (ms: number, id: string) => async (ctx: TaskContext<any>) => (await ctx.sleep(ms), id);
+    const job = new Job<Record<string, unknown>>("no-ping-pong")
+      .task("L1", { priority: 10 }, sleeping(1_000, "L1"))
+      .task("L2", { priority: 9 }, sleeping(1_000, "L2"))
+      .task("X", { priority: 8, slots: 2 }, sleeping(10, "X"))
+      .task("S", { priority: 7 }, sleeping(100, "S"))
+      .task("W2", { priority: 6, slots: 2 }, sleeping(10, "W2"))
+      .task("W3", { priority: 5, slots: 2 }, sleeping(10, "W3"));
+    const result = await start(job, { runtime: virtualRuntime(), provider }).result;
+    assert.equal(result.status, "succeeded");
+    assert.deepEqual(
+      [...result.tasks].map(([id, task]) => `${id}:${task.attempts}`),
+      ["L1:1", "L2:1", "X:1", "S:1", "W2:1", "W3:1"],
+    );
+  });
+
   it("an attempt that ends without ctx.started() is started as it ends; a queued attempt still times out once begun", async () => {
     const runtime = virtualRuntime();
     const { provider } = queueingProvider(1, 1, false);
@@ -302,5 +328,47 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
       { iterations: 200, seed: 11 },
     );
     assert.ok(cancelled > 0 && timedOut > 0, `the schedules saw ${cancelled} cancels and ${timedOut} timeouts`);
+  });
+
+  it("under explore(): two runs sharing an autoscaled pool of such nodes, tasks of 1 or 2 slots, failed starts and lost nodes", async () => {
+    // (A schedule of this campaign once looped forever: a 2-slot attempt moved back and forth.)
+    await explore(
+      async (t) => {
+        const slots = 1 + Math.floor(t.random() * 2);
+        const wide: Record<string, number> = {};
+        const { provider } = queueingProvider(slots, Math.floor(t.random() * 3), t.random() < 0.7, 4, Math.floor(t.random() * 60), wide);
+        const shared = pool(provider, {
+          runtime: t.runtime,
+          maxNodes: 1 + Math.floor(t.random() * 3),
+          idleTimeoutMs: 30,
+          onScaleDown: t.random() < 0.5 ? "requeue" : "wait",
+          placement: t.random() < 0.5 ? "pack" : "spread",
+        });
+        const jobOf = (name: string) => {
+          const job = new Job<Record<string, unknown>>(name);
+          for (let i = 0; i < 5; i++) {
+            const need = 1 + Math.floor(t.random() * slots);
+            wide[`${name}${i}`] = need;
+            job.task(
+              `${name}${i}`,
+              { retries: 1, slots: need, ...(t.random() < 0.2 ? { timeoutMs: 40 } : {}) },
+              async (ctx) => (await ctx.sleep(5 + Math.floor(t.random() * 40)), i),
+            );
+          }
+          return job;
+        };
+        const a = start(jobOf("a"), { runtime: t.runtime, pools: { default: shared }, cancelGraceMs: 20 });
+        const b = start(jobOf("b"), { runtime: t.runtime, pools: { default: shared }, cancelGraceMs: 20, priority: 1 });
+        if (t.random() < 0.3) b.once("task:start", () => b.cancel("enough"));
+        const [ra, rb] = await Promise.all([a.result, b.result]);
+        assert.equal(ra.tasks.size + rb.tasks.size, 10);
+        await shared.close();
+      },
+      {
+        iterations: 300,
+        seed: 5,
+        faults: { "node.start": { probability: 0.2, action: { kind: "fail" } }, "node.lost": { probability: 0.05, action: { kind: "fail" } } },
+      },
+    );
   });
 });
