@@ -3,6 +3,7 @@
 //
 //   npm run -s build && node bench/bullmq.mjs [--tasks 5000] [--concurrency 8] [--rounds 3] [--trips 200]
 //                                             [--threads 1] [--only throughput|trip] [--cases raw,agent,flotilla,...]
+//                                             [--commands yes]
 //
 // Every worker and every agent runs in a worker thread of its own (own event loop and connections, like
 // a separate process); they are started and ready before the clock starts, and stopped after, every
@@ -18,7 +19,11 @@
 //               coordinator encodes them) — the agent alone, no coordinator; counted on "attempt:end"
 //   flotilla    run(job) of --tasks independent workerTask(tasks.mjs, "add") tasks, pool bullmq({ maxNodes })
 //               on the agents: coordinator + agents, from start(job) to its result (taking the agents as
-//               nodes included: the job is built before the clock)
+//               nodes included: the job is built before the clock); bullmq's default prefetch (4)
+//   flotilla+prefetchN  the same with bullmq({ prefetch: N }) (1: no attempt waits in an agent's queue)
+// Beside each throughput figure: CPU µs per task, this process (every thread) + redis-server (its INFO),
+// setup included (starting the threads of the round and their imports: ~10-20% of a row at 5,000 tasks);
+// --commands yes prints the Redis commands per task of each round (INFO commandstats).
 // Round trip (one at a time, one worker/agent of concurrency 1), ms:
 //   raw / raw+hop / agent   queue.add + job.waitUntilFinished(queueEvents), 20 warm-up trips then --trips
 //   flotilla    a chain of 20 + --trips tasks, each depending on the previous: each task's time is from
