@@ -33,7 +33,7 @@ export function nodeLabel(event: NodeEvent, pool: string, position: number): str
 }
 
 /** What a shared pool's own timer is for. */
-export type PoolTimer = "pool start backoff" | "pool idle timeout" | "pool evaluate";
+export type PoolTimer = "pool start backoff" | "pool idle timeout" | "pool evaluate" | "pool start no longer coming";
 
 /** `pool idle timeout render`: the timer of pool "render" (made with `pool()`). */
 export function poolLabel(event: PoolTimer, pool: string): string {

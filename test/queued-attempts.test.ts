@@ -149,6 +149,15 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
     assert.deepEqual(starts, [0, 300, 600, 900, 1200, 1500, 1800, 2100]);
   });
 
+  it("when a start stops counting as on its way, the work it held back goes to the queues of the nodes up at once", async () => {
+    const { provider, placedMost } = queueingProvider(1, 3, true, 2, Infinity);
+    const job = new Job("wake").task("long", { priority: 1 }, async (ctx) => (await ctx.sleep(10_000), 1)).task("b", () => 2);
+    const result = await start(job, { runtime: virtualRuntime(), provider }).result;
+    assert.equal(result.status, "succeeded");
+    // b was held back at 0 (q2's start counted as on its way) and queued on q1 at 1 s, not when long ended.
+    assert.equal(placedMost(), 2);
+  });
+
   it("an attempt waiting behind another node's work moves to a node with a free slot (one that came up late)", async () => {
     const { provider, ran } = queueingProvider(2, 4, true, 2, 2_000);
     const job = new Job("move");
