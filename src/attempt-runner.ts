@@ -35,6 +35,8 @@ export class AttemptRunner implements AttemptHost {
   #windingDownLeft = 0;
   /** Under the real runtime, the attempts aborted in the current burst, which share one grace timer. */
   #burst: GraceBatch | undefined = undefined;
+  /** Per pool, its attempts waiting in a node's queue, not begun (`ProviderNode.prefetch`), oldest first. */
+  readonly #queued = new Map<Pool, Set<Attempt>>();
   /** Completions held back by a `delay` fault at task.complete (testing only). */
   #delays: Map<Attempt, TimerHandle> | undefined = undefined;
 
@@ -45,6 +47,13 @@ export class AttemptRunner implements AttemptHost {
     this.#tasks = tasks;
     this.#faults = faults;
     this.#pump = pump;
+  }
+
+  /** The attempts of this run waiting in the queues of `pool`'s nodes, not begun, oldest first. */
+  queuedIn(pool: Pool): Set<Attempt> {
+    let set = this.#queued.get(pool);
+    if (set === undefined) this.#queued.set(pool, (set = new Set()));
+    return set;
   }
 
   /** Starts an attempt of ready task i on the node at position k of `pool`, taking `slots` of it. */
@@ -59,7 +68,7 @@ export class AttemptRunner implements AttemptHost {
     // On a node that queues attempts, it waits there until its provider says it began (ctx.started()).
     if (pool.keepers[k]!.prefetch > 0) {
       a.queued = true;
-      pool.queuedAttempts.add(a);
+      this.queuedIn(pool).add(a);
     }
     a.placement = pool.take(k, slots, a.queued);
     t.state[i] = RUNNING;
@@ -129,7 +138,7 @@ export class AttemptRunner implements AttemptHost {
   #begin(a: Attempt): void {
     if (a.queued) {
       a.queued = false;
-      a.pool.queuedAttempts.delete(a);
+      this.#queued.get(a.pool)!.delete(a);
       a.placement = a.pool.began(a.keeper, a.slots);
     }
     const s = this.#s;
@@ -190,7 +199,7 @@ export class AttemptRunner implements AttemptHost {
   release(a: Attempt): void {
     a.released = true;
     this.busy--;
-    if (a.queued) a.pool.queuedAttempts.delete(a);
+    if (a.queued) this.#queued.get(a.pool)!.delete(a);
     a.pool.give(a.keeper, a.slots, a.queued);
     if (a.windingDown && --this.#windingDownLeft === 0) this.#windingDown.length = 0;
     const batch = a.grace;

@@ -202,7 +202,7 @@ export class Placement {
       const i = queue.pop();
       if (i < 0) {
         // Nothing ready, and a slot free here: an attempt waiting behind another node's work moves to it.
-        if (pool.queuedAttempts.size > 0 && k >= 0 && pool.load[k]! < nodes.slotsOf(k)) {
+        if (k >= 0 && pool.load[k]! < nodes.slotsOf(k) && attempts.queuedIn(pool).size > 0) {
           if (moves < 0) moves = freeSlots(pool);
           if (moves > 0 && this.#moveQueued(pool, k)) {
             moves--;
@@ -325,7 +325,7 @@ export class Placement {
    */
   #moveQueued(pool: Pool, k: number): boolean {
     let pick: Attempt | undefined;
-    for (const a of pool.queuedAttempts) {
+    for (const a of this.#attempts.queuedIn(pool)) {
       const at = a.keeper;
       // (Not one already decided — cancelled, its withdrawal under way — nor one on another position's
       // node, nor one needing more slots than k has free: it would only go to a queue again.)

@@ -5,7 +5,6 @@
  * with other runs for a pool made with `pool()`. Slots and node state live on the NodePool; the hot
  * path reads `keepers` and `load` straight from it.
  */
-import type { Attempt } from "./attempt.ts";
 import { FlotillaError } from "./errors.ts";
 import type { NodeKeeper } from "./node-keeper.ts";
 import type { NodePool, Tenant } from "./node-pool.ts";
@@ -46,8 +45,6 @@ export class Pool {
   taskSlots = 0;
   ended = 0;
   endedSlots = 0;
-  /** Attempts of this run waiting in a node's queue, not begun (`ProviderNode.prefetch`), oldest first. */
-  readonly queuedAttempts = new Set<Attempt>();
 
   constructor(name: string, nodes: NodePool, queue: ReadyQueue) {
     this.name = name;
