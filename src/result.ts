@@ -10,7 +10,10 @@ export type TaskStatus = "succeeded" | "failed" | "cancelled" | "skipped";
 /** The outcome of one task. */
 export interface TaskResult<Output = unknown> {
   readonly status: TaskStatus;
-  /** Attempts started (0 when the task never ran). */
+  /**
+   * Attempts placed on a node (0 when the task never ran). On a node that queues attempts
+   * (`ProviderNode.prefetch`), one that moved or was requeued before it began counts too.
+   */
   readonly attempts: number;
   /** The body's return value when `status` is "succeeded". */
   readonly output: Output | undefined;
