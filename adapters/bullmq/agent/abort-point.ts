@@ -32,9 +32,8 @@ export class AbortPoint {
     this.#aborted = true;
     this.#reason = reason;
     this.#controller?.abort(reason);
-    const listeners = this.#listeners;
-    this.#listeners = [];
-    for (const listener of listeners) {
+    // One at a time off the list, so a listener removed by another during the abort is not called.
+    for (let listener = this.#listeners.shift(); listener !== undefined; listener = this.#listeners.shift()) {
       try {
         listener(reason);
       } catch (error) {

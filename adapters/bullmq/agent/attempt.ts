@@ -18,7 +18,7 @@ export interface AttemptRun {
   readonly options: ResolvedAgentOptions;
   readonly nodes: LocalNodes;
   readonly data: AttemptData;
-  /** Aborted by a cancel, BullMQ's signal, a lost lock or a forced close. */
+  /** Aborted by its coordinator's cancel or a forced close. */
   readonly controller: AbortPoint;
   readonly log: LogBatcher;
 }

@@ -54,13 +54,14 @@ class Pool {
         continue;
       }
       await new Promise<void>((resolve) => {
+        let unlisten = (): void => {};
         const wake = (): void => {
           this.#waiters.delete(wake);
           unlisten();
           resolve();
         };
         this.#waiters.add(wake);
-        const unlisten = signal.onAbort(wake);
+        unlisten = signal.onAbort(wake);
       });
     }
   }
