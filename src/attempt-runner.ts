@@ -37,6 +37,8 @@ export class AttemptRunner implements AttemptHost {
   #burst: GraceBatch | undefined = undefined;
   /** Per pool, its attempts waiting in a node's queue, not begun (`ProviderNode.prefetch`), oldest first. */
   readonly #queued = new Map<Pool, Set<Attempt>>();
+  /** How many attempts wait in nodes' queues, every pool together (0 for a run without such nodes). */
+  queued = 0;
   /** Completions held back by a `delay` fault at task.complete (testing only). */
   #delays: Map<Attempt, TimerHandle> | undefined = undefined;
 
@@ -50,10 +52,22 @@ export class AttemptRunner implements AttemptHost {
   }
 
   /** The attempts of this run waiting in the queues of `pool`'s nodes, not begun, oldest first. */
-  queuedIn(pool: Pool): Set<Attempt> {
-    let set = this.#queued.get(pool);
-    if (set === undefined) this.#queued.set(pool, (set = new Set()));
-    return set;
+  queuedIn(pool: Pool): ReadonlySet<Attempt> {
+    return this.#queued.get(pool) ?? NONE_QUEUED;
+  }
+
+  #queue(a: Attempt): void {
+    a.queued = true;
+    this.queued++;
+    let set = this.#queued.get(a.pool);
+    if (set === undefined) this.#queued.set(a.pool, (set = new Set()));
+    set.add(a);
+  }
+
+  /** Attempt `a` left its node's queue: it began, or it was released before it did. */
+  #unqueue(a: Attempt): void {
+    this.queued--;
+    this.#queued.get(a.pool)!.delete(a);
   }
 
   /** Starts an attempt of ready task i on the node at position k of `pool`, taking `slots` of it. */
@@ -66,10 +80,7 @@ export class AttemptRunner implements AttemptHost {
     a.keeper = k;
     a.slots = slots;
     // On a node that queues attempts, it waits there until its provider says it began (ctx.started()).
-    if (pool.keepers[k]!.prefetch > 0) {
-      a.queued = true;
-      this.queuedIn(pool).add(a);
-    }
+    if (pool.keepers[k]!.prefetch > 0) this.#queue(a);
     a.placement = pool.take(k, slots, a.queued);
     t.state[i] = RUNNING;
     t.current[i] = a;
@@ -138,7 +149,7 @@ export class AttemptRunner implements AttemptHost {
   #begin(a: Attempt): void {
     if (a.queued) {
       a.queued = false;
-      this.#queued.get(a.pool)!.delete(a);
+      this.#unqueue(a);
       a.placement = a.pool.began(a.keeper, a.slots);
     }
     const s = this.#s;
@@ -168,7 +179,7 @@ export class AttemptRunner implements AttemptHost {
     if (a.released) return; // abandoned after its grace period: nobody waits for it any more
     // Ended while its node still had it queued: it ran, so it is started first (task:start, then its
     // end) — unless its node was lost before it left the queue.
-    if (a.queued && !a.decided && !(!ok && value instanceof NodeLostError && value.nodeId === a.node.id)) this.#begin(a);
+    if (a.queued && !a.decided && !(!ok && lostHere(a, value))) this.#begin(a);
     if (this.#faults !== undefined && !faultsChecked && !a.decided) {
       const fault = this.#faults.afterBody(a);
       if (fault?.kind === "delay") {
@@ -199,7 +210,7 @@ export class AttemptRunner implements AttemptHost {
   release(a: Attempt): void {
     a.released = true;
     this.busy--;
-    if (a.queued) this.#queued.get(a.pool)!.delete(a);
+    if (a.queued) this.#unqueue(a);
     a.pool.give(a.keeper, a.slots, a.queued);
     if (a.windingDown && --this.#windingDownLeft === 0) this.#windingDown.length = 0;
     const batch = a.grace;
@@ -329,4 +340,11 @@ export class AttemptRunner implements AttemptHost {
     // Only an attempt still queued on its node and still wanted begins (a late or second call is ignored).
     if (a.queued && !a.decided && !a.released) this.#begin(a);
   }
+}
+
+const NONE_QUEUED: ReadonlySet<Attempt> = new Set();
+
+/** `error` says attempt `a`'s own node was lost. */
+function lostHere(a: Attempt, error: unknown): boolean {
+  return error instanceof NodeLostError && error.nodeId === a.node.id;
 }

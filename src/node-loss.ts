@@ -50,34 +50,27 @@ export class NodeLoss {
   gone(pool: Pool, k: number, node: ProviderNode, error: NodeLostError, exit: NodeExit, under: Attempt | undefined): void {
     this.losses++;
     const t = this.#s.t;
-    const victims: Attempt[] = under === undefined ? [] : [under];
+    const all: Attempt[] = under === undefined ? [] : [under];
     for (let i = 0; i < t.count; i++) {
       const a = t.current[i];
       if (t.state[i] !== RUNNING || a === undefined || a.node !== node || a === under) continue;
       t.current[i] = undefined;
       a.decided = true;
       this.#attempts.release(a);
-      victims.push(a);
+      all.push(a);
     }
     // Attempts aborted earlier were winding down on the node.
     this.#attempts.releaseWindingDown(node);
     if (exit !== "lost") {
       // (A preemption is counted against attempts that ran on the node, not those still in its queue.)
-      for (const a of victims) this.#evicted(a, error, exit === "preempted" && !a.queued);
-      for (const a of victims) a.abort(error);
+      for (const a of all) this.#evicted(a, error, exit === "preempted" && !a.queued);
+      for (const a of all) a.abort(error);
       return;
     }
     // Attempts still waiting in the node's queue (ProviderNode.prefetch) never ran there: they cannot
     // have killed it, so they are requeued free and take no part in the charging rule below.
-    if (victims.some((a) => a.queued)) {
-      const waited = victims.filter((a) => a.queued);
-      for (const a of waited) if (this.#s.t.state[a.task] === RUNNING) this.#tasks.requeue(a, error);
-      for (const a of waited) a.abort(error);
-      const ran = victims.filter((a) => !a.queued);
-      victims.length = 0;
-      victims.push(...ran);
-      if (victims.length === 0) return;
-    }
+    const victims = all.filter((a) => !a.queued);
+    for (const a of all) if (a.queued && t.state[a.task] === RUNNING) this.#tasks.requeue(a, error);
     // Shared over the attempt's whole life, not only now: a culprit whose aborted attempt settled a
     // moment before its neighbour reported the loss shared the node as much as one still on it.
     const placements = pool.placements[k]!;
@@ -88,6 +81,7 @@ export class NodeLoss {
     for (let v = 0; v < victims.length; v++) this.lostAttempt(victims[v]!, errors[v]!, !shared);
     // After the tasks' moves: abort listeners run user code.
     for (let v = 0; v < victims.length; v++) victims[v]!.abort(errors[v]);
+    for (const a of all) if (a.queued) a.abort(error);
     // The caller pumps: the requeued attempts find another node, or a replacement is started.
   }
 
