@@ -29,13 +29,13 @@ import { PoolAutoscaler } from "./pool-autoscaler.ts";
 import { PoolKeepers } from "./pool-keepers.ts";
 import { PoolMeter } from "./pool-meter.ts";
 import type { ResolvedPoolOptions } from "./pool-options.ts";
-import { COMING_MS, fitsSomeNode, freePosition, hasEmptyPosition, slotsFreeOrComing } from "./pool-slots.ts";
+import { QueueRoom } from "./pool-queue-room.ts";
+import { fitsSomeNode, freePosition, hasEmptyPosition, slotsFree } from "./pool-slots.ts";
 import type { PoolRunStats, PoolStats } from "./pool-stats.ts";
 import { PoolTurns } from "./pool-turns.ts";
 import type { NodeExit, PoolEventMap, Tenant } from "./pool-types.ts";
 import type { ComputeProvider, ProviderNode } from "./provider.ts";
-import type { Runtime, TimerHandle } from "./runtime.ts";
-import { poolLabel } from "./trace-labels.ts";
+import type { Runtime } from "./runtime.ts";
 
 export type { PoolRunStats, PoolStats } from "./pool-stats.ts";
 export type { NodeExit, PoolEventMap, Tenant } from "./pool-types.ts";
@@ -92,8 +92,8 @@ export class NodePool {
   #exclusiveCount = 0;
   #drainingCount = 0;
   #closed = false;
-  /** The wake set by #wakeWhenStartsStopComing, while pending. */
-  #comingTimer: TimerHandle | undefined = undefined;
+  /** Room in the nodes' queues (`ProviderNode.prefetch`). */
+  readonly #queues: QueueRoom = new QueueRoom(this, () => this.turns.wakeAll());
   #closing: Promise<void> | undefined = undefined;
   /** Runs that ended while the pool waited to close. */
   #idleRuns: (() => void) | undefined = undefined;
@@ -209,39 +209,14 @@ export class NodePool {
     return freePosition(this, need);
   }
 
-  /**
-   * A position whose node's queue (`ProviderNode.prefetch`) has room for `need`, when the `ready`
-   * tasks are more than the slots free or on their way; otherwise -1: they wait for a slot, so a node
-   * being started or taken still gets its share instead of finding the work queued elsewhere.
-   */
+  /** A position whose node's queue has room for `need`, when `ready` tasks are more than the slots free or coming; else -1 (pool-queue-room.ts). */
   queueRoom(need: number, ready: number): number {
-    const now = this.runtime.now();
-    if (ready <= slotsFreeOrComing(this, now)) {
-      this.#wakeWhenStartsStopComing(now);
-      return -1;
-    }
-    return freePosition(this, need, true);
+    return this.#queues.position(need, ready);
   }
 
-  /**
-   * Work was held back for starts on their way: when the oldest stops counting as such (COMING_MS), the
-   * runs are woken to place it again (in the nodes' queues, if that start has not ended meanwhile).
-   */
-  #wakeWhenStartsStopComing(now: number): void {
-    if (this.#comingTimer !== undefined || this.#closed) return;
-    let oldest = Infinity;
-    for (const keeper of this.keepers) {
-      if (keeper.node === undefined && keeper.starting && now - keeper.startingSince < COMING_MS) oldest = Math.min(oldest, keeper.startingSince);
-    }
-    if (oldest === Infinity) return;
-    this.#comingTimer = this.runtime.setTimer(
-      oldest + COMING_MS - now,
-      () => {
-        this.#comingTimer = undefined;
-        this.turns.wakeAll();
-      },
-      typeof this.runtime.defer === "function" ? poolLabel("pool start no longer coming", this.name) : undefined,
-    );
+  /** Slots free on the nodes up (pool-slots.ts). */
+  slotsFree(): number {
+    return slotsFree(this);
   }
 
   /** Whether some node up (or one the pool may still start) could ever hold `need` slots. */
@@ -442,8 +417,7 @@ export class NodePool {
       if (this.shared && !this.turns.none) await new Promise<void>((resolve) => (this.#idleRuns = resolve));
       this.#closed = true;
       this.autoscaler?.stop();
-      if (this.#comingTimer !== undefined) this.runtime.clearTimer(this.#comingTimer);
-      this.#comingTimer = undefined;
+      this.#queues.stop();
       for (let k = 0; k < this.keepers.length; k++) if (!this.keepers[k]!.retired) this.retire(k);
       const retiring = this.#keepers.retiring;
       while (retiring !== undefined && retiring.length > 0) await Promise.all(retiring);

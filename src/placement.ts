@@ -202,8 +202,8 @@ export class Placement {
       const i = queue.pop();
       if (i < 0) {
         // Nothing ready, and a slot free here: an attempt waiting behind another node's work moves to it.
-        if (k >= 0 && pool.load[k]! < nodes.slotsOf(k) && attempts.queuedIn(pool).size > 0) {
-          if (moves < 0) moves = freeSlots(pool);
+        if (attempts.queued > 0 && k >= 0 && pool.load[k]! < nodes.slotsOf(k)) {
+          if (moves < 0) moves = nodes.slotsFree();
           if (moves > 0 && this.#moveQueued(pool, k)) {
             moves--;
             continue;
@@ -387,11 +387,4 @@ export class Placement {
     for (const pool of this.pools) stats[pool.name] = pool.nodes.detach(pool.tenant);
     return stats;
   }
-}
-
-/** Slots free on the nodes of `pool` that are up (running slots: queue room not counted). */
-function freeSlots(pool: Pool): number {
-  let free = 0;
-  for (let k = 0; k < pool.keepers.length; k++) if (pool.keepers[k]!.node !== undefined) free += Math.max(0, pool.nodes.slotsOf(k) - pool.load[k]!);
-  return free;
 }

@@ -60,21 +60,34 @@ export function freePosition(pool: SlotView, need: number, queued = false): numb
 export const COMING_MS = 1_000;
 
 /**
- * Slots that could run an attempt now or soon: those free on the nodes up, and those of the nodes on
- * their way for less than COMING_MS (a node not up yet counted as the pool's `slotsPerNode`, else the
- * largest seen, else 1).
+ * Slots free on the nodes up (their queues' room not counted). An attempt placed in a free slot counts
+ * as running there, begun or not: the node takes it at once.
  */
-export function slotsFreeOrComing(pool: SlotView, now: number): number {
+export function slotsFree(pool: SlotView): number {
   const fixed = pool.options.slotsPerNode;
   let slots = 0;
   for (let k = 0; k < pool.keepers.length; k++) {
-    const keeper = pool.keepers[k]!;
-    const node = keeper.node;
-    // (An attempt placed in a free slot counts as running there, begun or not: the node takes it at once.)
+    const node = pool.keepers[k]!.node;
     if (node !== undefined) slots += Math.max(0, (fixed ?? node.slots) - pool.load[k]!);
-    else if (keeper.starting && now - keeper.startingSince < COMING_MS) slots += fixed ?? Math.max(1, pool.seenSlots);
   }
   return slots;
+}
+
+/**
+ * Slots of the nodes on their way for less than COMING_MS at `now` (a node not up yet counted as the
+ * pool's `slotsPerNode`, else the largest seen, else 1), and when the oldest of those starts began
+ * (Infinity for none).
+ */
+export function slotsComing(pool: SlotView, now: number): { slots: number; since: number } {
+  const each = pool.options.slotsPerNode ?? Math.max(1, pool.seenSlots);
+  let slots = 0;
+  let since = Infinity;
+  for (const keeper of pool.keepers) {
+    if (keeper.node !== undefined || !keeper.starting || now - keeper.startingSince >= COMING_MS) continue;
+    slots += each;
+    since = Math.min(since, keeper.startingSince);
+  }
+  return { slots, since };
 }
 
 /** Whether some node up (or one the pool may still start) could ever hold `need` slots. */
