@@ -14,8 +14,10 @@ import {
   nodeGoneError,
   nodeLostError,
   nodeStoppedError,
+  wait,
   type GraceTimers,
 } from "../src/provider-kit/index.ts";
+import { virtualRuntime } from "../src/testing/index.ts";
 
 /** An attempt's `onAbort` the test aborts by hand; counts the listeners still registered. */
 function abortable() {
@@ -366,5 +368,26 @@ describe("node errors", () => {
       'task "load" attempt 2: node "vm-1" was stopped while command ["make"] ran; it was killed',
     );
     assert.equal(nodeGoneError("vm-1", "lost", ctx).message, 'node "vm-1" is lost; task "load" attempt 2 cannot run on it');
+  });
+});
+
+describe("wait(runtime, ms, signal)", () => {
+  it("resolves after ms on the runtime's clock, and leaves no timer behind", async () => {
+    const runtime = virtualRuntime();
+    const start = runtime.now();
+    await wait(runtime, 250, new AbortController().signal);
+    assert.equal(runtime.now() - start, 250);
+    assert.equal(runtime.pendingTimers, 0);
+  });
+
+  it("rejects with the signal's reason when it aborts first (at once if it already has), and clears its timer", async () => {
+    const runtime = virtualRuntime();
+    const controller = new AbortController();
+    const waiting = wait(runtime, 1_000, controller.signal);
+    controller.abort("stop");
+    await assert.rejects(waiting, (reason) => reason === "stop");
+    assert.equal(runtime.pendingTimers, 0);
+    await assert.rejects(wait(runtime, 1_000, controller.signal), (reason) => reason === "stop");
+    assert.equal(runtime.pendingTimers, 0, "an aborted signal sets no timer");
   });
 });

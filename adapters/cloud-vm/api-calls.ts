@@ -11,6 +11,7 @@
  * create that is forgotten while it runs could make a VM nobody deletes.
  */
 import PQueue from "p-queue";
+import { wait } from "../../src/provider-kit/index.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { retryDelay, type RetryCount, type RetryOptions } from "./retry-policy.ts";
@@ -82,23 +83,4 @@ export class ApiCalls {
       )
       .finally(() => signal.removeEventListener("abort", onAbort));
   }
-}
-
-/** Waits `ms` on the runtime's clock; rejects with the signal's reason when it aborts first. */
-export function wait(runtime: Runtime, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      runtime.clearTimer(timer);
-      reject(signal!.reason);
-    };
-    const timer = runtime.setTimer(ms, () => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    });
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -11,7 +11,8 @@
 import { FlotillaError, describe, messageOf } from "../../src/errors.ts";
 import { vmApiError, type NodePriority, type VmDriver, type VmInfo } from "../../src/provider-kit/index.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import { wait, type ApiCalls } from "./api-calls.ts";
+import { wait } from "../../src/provider-kit/index.ts";
+import type { ApiCalls } from "./api-calls.ts";
 import { VmEventsLink } from "./node.ts";
 import { isSlots, type ResolvedOptions } from "./options.ts";
 import { outcomeUnknown, retryDelay, type RetryCount } from "./retry-policy.ts";

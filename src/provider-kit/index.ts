@@ -10,6 +10,7 @@
  * - `nodeLostError`, `nodeStoppedError`, `nodeGoneError`, `foreignNodeError`: its errors about nodes,
  *   worded like every adapter's.
  * - `jsonCulprit`: which value of an attempt JSON refused, for its message.
+ * - `wait`: a wait on the runtime's clock that an abort signal ends early.
  * - `SteppedJournal`: the order of a journal's calls (one open at a time, appends in turn, close after
  *   them); a journal of your own writes only its open, append and close steps.
  *
@@ -24,6 +25,7 @@ export { AbortGrace, type AbortGraceOptions, type GraceTimers } from "./abort-gr
 export { StartedNodes, type NodeState } from "./started-nodes.ts";
 export { SteppedJournal, type JournalState } from "./stepped-journal.ts";
 export { jsonCulprit } from "./json-culprit.ts";
+export { wait } from "./wait.ts";
 export { attemptName, bodyName, nodeLostError, nodeStoppedError, nodeGoneError, foreignNodeError, type AttemptRef } from "./node-errors.ts";
 export {
   VM_ERROR_CODES,

@@ -7,11 +7,10 @@
  */
 import { FlotillaError, messageOf } from "../../../src/errors.ts";
 import type { CommandSpec } from "../../../src/provider-kit/body-specs.ts";
-import type { VmInfo } from "../../../src/provider-kit/index.ts";
+import { type VmInfo, nodeLostError, wait } from "../../../src/provider-kit/index.ts";
 import type { NodePriority, NodeReport } from "../../../src/provider.ts";
 import type { Runtime } from "../../../src/runtime.ts";
 import type { TaskContext } from "../../../src/task-context.ts";
-import { nodeLostError } from "../../../src/provider-kit/index.ts";
 import type { ResolvedOptions } from "../options.ts";
 import type { AgentNode } from "./agent-node.ts";
 import type { ResolvedBoot } from "./boot-options.ts";
@@ -37,11 +36,7 @@ export function agentContext(vm: VmInfo, name: string, runtime: Runtime): { read
     deps: {},
     failures: {},
     node: { id: vm.id, slots: 1 },
-    sleep: (ms) =>
-      new Promise((resolve, reject) => {
-        const timer = runtime.setTimer(ms, () => resolve());
-        controller.signal.addEventListener("abort", () => (runtime.clearTimer(timer), reject(controller.signal.reason)), { once: true });
-      }),
+    sleep: (ms) => wait(runtime, ms, controller.signal),
     onAbort: (listener) => {
       if (controller.signal.aborted) {
         listener(controller.signal.reason);
@@ -82,7 +77,6 @@ export interface BootHost {
   readonly runtime: Runtime;
   /** The agents on the queue (bounded by redisTimeoutMs). */
   agents(): Promise<readonly AgentSeen[]>;
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
   /** Takes the live agent as the node, with its VM. */
   take(seen: AgentSeen, vm: BootedVm): Promise<AgentNode>;
   /** The node's VM was lost or preempted, or its agent's command ended (ignored unless it is a node). */
@@ -141,7 +135,7 @@ export async function bootAgent(host: BootHost, name: string, report: NodeReport
         if (end !== undefined) host.gone(name, "lost", agentEnded(end.outcome, agent.tail()), undefined);
         return node;
       }
-      await host.sleep(host.options.heartbeatMs, signal);
+      await wait(host.runtime, host.options.heartbeatMs, signal);
     }
   } catch (error) {
     await unboot(booted, host.options);
