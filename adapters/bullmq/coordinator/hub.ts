@@ -10,7 +10,7 @@
  * twice, or after its attempt ended) is ignored.
  */
 import { FlotillaError, NodeLostError, messageOf } from "../../../src/errors.ts";
-import { attemptName, foreignNodeError, nodeGoneError, nodeLostError, nodeStoppedError } from "../../../src/provider-kit/index.ts";
+import { attemptName, foreignNodeError, nodeGoneError, nodeLostError, nodeStoppedError, wait } from "../../../src/provider-kit/index.ts";
 import type { NodeReport, ProviderNode } from "../../../src/provider.ts";
 import { type Runtime, type TimerHandle, realRuntime } from "../../../src/runtime.ts";
 import type { TaskContext } from "../../../src/task-context.ts";
@@ -20,13 +20,11 @@ import { type AttemptData, type AttemptResult, type ProgressData, WIRE_VERSION, 
 import type { AgentNode } from "./agent-node.ts";
 import { type BootHost, type BootedVm, bootAgent, unboot } from "./boot.ts";
 import { encodeBody, encodePayload } from "./encode.ts";
+import { Outbox } from "./outbox.ts";
 import { type AttemptHost, RemoteAttempt } from "./remote-attempt.ts";
 import type { AgentSeen, Transport, TransportListener } from "./transport.ts";
 
 /** An agent this hub holds as a node. */
-/** How long a refill for an agent that still has a round of work waits for more attempts to send with it. */
-const BATCH_MS = 3;
-
 interface Held {
   readonly node: AgentNode;
   readonly report: NodeReport | undefined;
@@ -54,10 +52,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
   readonly #held = new Map<string, Held>();
   readonly #claiming = new Set<string>();
   readonly #jobs = new Map<string, RemoteAttempt>();
-  #outbox = new Map<string, RemoteAttempt[]>();
-  #flushing = false;
-  /** The flush a busy agent's refill waits for (see #enqueue). */
-  #batchTimer: TimerHandle | undefined = undefined;
+  readonly #outbox = new Outbox((lists) => this.#send(lists));
   #timer: TimerHandle = undefined;
   #ticks = 0;
   #ticking = false;
@@ -87,7 +82,6 @@ export class RemoteHub implements TransportListener, AttemptHost {
           options: this.options,
           runtime: this.#runtime,
           agents: () => this.#bounded(transport.agents(), "list the agents"),
-          sleep: (ms, signal) => this.#sleep(ms, signal),
           take: (seen, vm) => this.#take(transport, seen, report, vm),
           gone: (agentId, how, why, reason) => this.#bootGone(agentId, how, why, reason),
         };
@@ -99,7 +93,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
         report?.signal?.throwIfAborted();
         const pick = choose(seen, (id) => this.#held.has(id) || this.#claiming.has(id));
         if (pick !== undefined) return await this.#take(transport, pick, report);
-        await this.#sleep(this.options.heartbeatMs, report?.signal);
+        await wait(this.#runtime, this.options.heartbeatMs, report?.signal);
       }
     } catch (error) {
       await this.#release();
@@ -148,10 +142,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
     held.waiting++;
     this.#jobs.set(data.key, attempt);
     attempt.outcome.onSettle(() => {
-      if (!attempt.begun) {
-        attempt.begun = true;
-        held.waiting--;
-      }
+      this.#taken(held, attempt);
       held.attempts.delete(attempt);
       this.#jobs.delete(data.key);
       if (held.draining) this.#drained(held);
@@ -165,10 +156,10 @@ export class RemoteHub implements TransportListener, AttemptHost {
 
   active(agentId: string, jobId: string): void {
     const attempt = this.#jobs.get(jobId);
-    if (attempt?.began(agentId) === true) {
-      const held = this.#held.get(agentId);
-      if (held?.attempts.has(attempt) === true) held.waiting--;
-    }
+    const held = this.#held.get(agentId);
+    if (attempt === undefined || held === undefined || !held.attempts.has(attempt)) return; // not its agent's job (any more)
+    this.#taken(held, attempt);
+    attempt.began();
   }
 
   result(agentId: string, jobId: string, result: AttemptResult): void {
@@ -228,8 +219,7 @@ export class RemoteHub implements TransportListener, AttemptHost {
     if (--this.#users > 0) return Promise.resolve();
     this.#runtime.clearTimer(this.#timer);
     this.#timer = undefined;
-    if (this.#batchTimer !== undefined) this.#runtime.clearTimer(this.#batchTimer);
-    this.#batchTimer = undefined;
+    this.#outbox.stop(this.#runtime);
     const transport = this.#transport;
     this.#transport = undefined;
     // Awaited by the last node's stop, so a pool's close() ends after the connections did.
@@ -267,32 +257,22 @@ export class RemoteHub implements TransportListener, AttemptHost {
   }
 
   #enqueue(attempt: RemoteAttempt): void {
-    const list = this.#outbox.get(attempt.agentId);
-    if (list === undefined) this.#outbox.set(attempt.agentId, [attempt]);
-    else list.push(attempt);
-    // Attempts placed in the same turn go to Redis together (one addBulk per agent). An agent with a
-    // full round of work (its concurrency) not taken yet will not idle for a while: its refill waits
-    // BATCH_MS for more, so sends are fewer and bigger (at ~6 jobs a send, an addBulk's pipeline and
-    // socket write cost the coordinator more than the jobs themselves).
     const held = this.#held.get(attempt.agentId);
-    if (held !== undefined && held.waiting - (list?.length ?? 1) >= held.node.slots) {
-      if (this.#flushing || this.#batchTimer !== undefined) return;
-      this.#batchTimer = this.#runtime.setTimer(BATCH_MS, () => ((this.#batchTimer = undefined), this.#flush()), "bullmq batch");
-      return;
-    }
-    if (this.#flushing) return;
-    this.#flushing = true;
-    queueMicrotask(() => this.#flush());
+    // Busy: a full round of its work (its concurrency) is in Redis, not taken yet (`waiting` counts
+    // this attempt and those in the outbox too).
+    const busy = held !== undefined && held.waiting - 1 - this.#outbox.count(attempt.agentId) >= held.node.slots;
+    this.#outbox.add(attempt, busy, this.#runtime);
   }
 
-  #flush(): void {
-    this.#flushing = false;
-    if (this.#batchTimer !== undefined) {
-      this.#runtime.clearTimer(this.#batchTimer);
-      this.#batchTimer = undefined;
-    }
-    const outbox = this.#outbox;
-    this.#outbox = new Map();
+  /** `attempt` no longer waits in its agent's queue (taken, or ended): counted once. */
+  #taken(held: Held, attempt: RemoteAttempt): void {
+    if (attempt.taken) return;
+    attempt.taken = true;
+    held.waiting--;
+  }
+
+  /** Sends what waited in the outbox, one addBulk per agent. */
+  #send(outbox: ReadonlyMap<string, RemoteAttempt[]>): void {
     const transport = this.#transport;
     for (const [agentId, attempts] of outbox) {
       for (const a of attempts) if (a.aborted) a.skipped();
@@ -444,20 +424,6 @@ export class RemoteHub implements TransportListener, AttemptHost {
   #lastError(): string {
     const last = this.#transport?.lastError?.();
     return last === undefined ? "" : `; last connection error: ${last}`;
-  }
-
-  #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.#runtime.clearTimer(timer);
-        reject(signal!.reason);
-      };
-      const timer = this.#runtime.setTimer(ms, () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      });
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
   }
 }
 

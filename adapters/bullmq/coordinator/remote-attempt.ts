@@ -38,8 +38,8 @@ export class RemoteAttempt {
   #recalled: unknown = undefined;
   /** How many times the job was sent again after it vanished. */
   resends = 0;
-  /** Its agent took it from its queue (BullMQ's "active"), or it ended: it no longer waits there. */
-  begun = false;
+  /** Its agent took it from its queue (BullMQ's "active"), or it ended: it no longer waits there (the hub's count). */
+  taken = false;
 
   constructor(hub: AttemptHost, agentId: string, data: AttemptData, ctx: TaskContext<any>) {
     this.hub = hub;
@@ -104,12 +104,9 @@ export class RemoteAttempt {
     this.outcome.reject(error);
   }
 
-  /** Its agent took it from its queue: the run counts it as started from now. True the first time. */
-  began(agentId: string): boolean {
-    if (agentId !== this.agentId || this.begun) return false;
-    this.begun = true;
+  /** Its agent took it from its queue: the run counts it as started from now (once; later calls are ignored). */
+  began(): void {
     if (!this.outcome.settled) this.ctx.started?.();
-    return true;
   }
 
   answered(agentId: string, result: AttemptResult): void {
