@@ -22,12 +22,12 @@
 import { realpathSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
-import { Worker as Thread, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { Queue, QueueEvents, Worker } from "bullmq";
 import { count, has } from "./args.mjs";
-import { completionReporter, completionsIn } from "./completions.mjs";
+import { completionReporter, startReportingThreads } from "./reporting-threads.mjs";
 
-/** In a worker thread: one BullMQ worker; reports "ready" once connected and each completion; closes on "close". */
+/** In a worker thread: one BullMQ worker; says it is ready once connected, reports its completions; closes on "close". */
 async function workerThread() {
   const { queueName, port, concurrency, processor = "value", threads } = workerData;
   const { process: processJob, stop } = await makeProcessor(processor, concurrency, threads);
@@ -45,7 +45,7 @@ async function workerThread() {
     parentPort.close();
   });
   await worker.waitUntilReady();
-  parentPort.postMessage("ready");
+  parentPort.postMessage({ ready: true });
 }
 
 /** The worker module bench/bullmq.mjs runs: `add(input, { deps })` returns input.value plus the deps' outputs. */
@@ -88,37 +88,11 @@ async function makeProcessor(kind, concurrency, threads = 1) {
   };
 }
 
-/** Starts `workers` worker threads on `queueName`; resolves when all are ready. */
+/** Starts `workers` worker threads on `queueName`; resolves with their stop() once all are ready. */
 async function startWorkers(queueName, port, workers, concurrency, onCompleted, processor = "value", threads = 1) {
-  const threads_ = [];
-  const ready = [];
-  for (let w = 0; w < workers; w++) {
-    const thread = new Thread(new URL(import.meta.url), { workerData: { bench: "bullmq-raw", queueName, port, concurrency, processor, threads } });
-    ready.push(
-      new Promise((resolve, reject) => {
-        thread.on("error", reject);
-        thread.on("message", (message) => {
-          const completed = completionsIn(message);
-          if (completed > 0) onCompleted(completed);
-          else if (message === "ready") resolve();
-          else if (typeof message === "string" && message.startsWith("error")) reject(new Error(`worker thread: ${message}`));
-        });
-      }),
-    );
-    threads_.push(thread);
-  }
-  await Promise.all(ready);
-  return async () => {
-    await Promise.all(
-      threads_.map(
-        (thread) =>
-          new Promise((resolve) => {
-            thread.on("exit", resolve);
-            thread.postMessage("close");
-          }),
-      ),
-    );
-  };
+  const workerDataOf = () => ({ bench: "bullmq-raw", queueName, port, concurrency, processor, threads });
+  const { stop } = await startReportingThreads(new URL(import.meta.url), workers, workerDataOf, onCompleted);
+  return stop;
 }
 
 export const median = (values) => {

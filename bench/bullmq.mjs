@@ -30,11 +30,11 @@
 //               its predecessor's task:succeeded to its own (dispatch, send, run, result, scheduling)
 // Cold = the first round of a case in this process; warm = median of the later rounds.
 import { availableParallelism, cpus } from "node:os";
-import { Worker as Thread, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { count, flag } from "./args.mjs";
-import { completionReporter, completionsIn } from "./completions.mjs";
+import { completionReporter, startReportingThreads } from "./reporting-threads.mjs";
 import { TASKS, median, percentile, roundTrips, throughputRound } from "./bullmq-raw.mjs";
 
 const DIST = new URL("../dist/", import.meta.url);
@@ -73,37 +73,10 @@ async function agentThread() {
 
 /** Starts `agents` agent threads on `queue`; resolves with their BullMQ queue names and a stop(). */
 async function startAgents(url, queue, agents, concurrency, threads, onCompleted) {
-  const list = [];
-  const ready = [];
-  for (let a = 0; a < agents; a++) {
-    const thread = new Thread(new URL(import.meta.url), {
-      workerData: { bench: "bullmq-agent", url, queue, name: `a${a}`, concurrency, threads, report: onCompleted !== undefined },
-    });
-    ready.push(
-      new Promise((resolve, reject) => {
-        thread.on("error", reject);
-        thread.on("message", (message) => {
-          const completed = completionsIn(message);
-          if (completed > 0) onCompleted(completed);
-          else if (typeof message === "object" && message.ready) resolve(message.ready);
-          else if (typeof message === "string" && message.startsWith("error")) reject(new Error(`agent thread: ${message}`));
-        });
-      }),
-    );
-    list.push(thread);
-  }
-  const queues = await Promise.all(ready);
-  const stop = () =>
-    Promise.all(
-      list.map(
-        (thread) =>
-          new Promise((resolve) => {
-            thread.on("exit", resolve);
-            thread.postMessage("close");
-          }),
-      ),
-    );
-  return { queues, stop };
+  const report = onCompleted !== undefined;
+  const workerDataOf = (a) => ({ bench: "bullmq-agent", url, queue, name: `a${a}`, concurrency, threads, report });
+  const { values, stop } = await startReportingThreads(new URL(import.meta.url), agents, workerDataOf, onCompleted);
+  return { queues: values, stop };
 }
 
 // ---- the cases -----------------------------------------------------------------------------------
