@@ -146,6 +146,14 @@ export function errorWire(thrown: unknown): ErrorWire {
   }
 }
 
+/**
+ * A body's share of an attempt's size, counted with its payload against `maxPayloadBytes` on both
+ * sides: a command's spec (its argv, env and stdin cross Redis too); 0 for a worker module.
+ */
+export function bodyBytes(body: ModuleBody | CommandBody): number {
+  return body.kind === "command" ? utf8Bytes(JSON.stringify(body)) : 0;
+}
+
 /** UTF-8 length of a string, without allocating its bytes. */
 export function utf8Bytes(text: string): number {
   let bytes = 0;

@@ -6,7 +6,7 @@
  */
 import type { ProviderNode } from "../../../src/provider.ts";
 import type { TaskContext } from "../../../src/task-context.ts";
-import { type AttemptData, type AttemptPayload, type AttemptResult, type CommandBody, errorWire, utf8Bytes } from "../wire.ts";
+import { type AttemptData, type AttemptPayload, type AttemptResult, type CommandBody, bodyBytes, errorWire, utf8Bytes } from "../wire.ts";
 import { parsePayload, revive } from "./attempt-data.ts";
 import type { AbortPoint } from "./abort-point.ts";
 import type { LocalNodes } from "./local-nodes.ts";
@@ -28,7 +28,7 @@ const refused = (refusal: (AttemptResult & { t: "refused" })["refusal"], message
 export async function runAttempt(run: AttemptRun): Promise<AttemptResult> {
   const { options, data } = run;
   // The whole attempt counts: a command's stdin, argv and env cross Redis beside the payload.
-  const size = utf8Bytes(data.payload) + (data.body.kind === "command" ? utf8Bytes(JSON.stringify(data.body)) : 0);
+  const size = utf8Bytes(data.payload) + bodyBytes(data.body);
   if (size > options.maxPayloadBytes) {
     return refused(
       "payload",

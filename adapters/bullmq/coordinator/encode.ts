@@ -11,7 +11,7 @@ import { bodyName, jsonCulprit } from "../../../src/provider-kit/index.ts";
 import type { TaskContext } from "../../../src/task-context.ts";
 import { BULLMQ_ERROR_CODES } from "../errors.ts";
 import type { ResolvedOptions } from "../options.ts";
-import { type AttemptPayload, type CommandBody, type ErrorWire, type ModuleBody, errorWire, utf8Bytes } from "../wire.ts";
+import { type AttemptPayload, type CommandBody, type ErrorWire, type ModuleBody, bodyBytes, errorWire, utf8Bytes } from "../wire.ts";
 
 /** The body kinds agents run. */
 export const REMOTE_KINDS = Object.freeze(["worker-thread", "command"]);
@@ -101,13 +101,12 @@ export function encodePayload(body: unknown, wire: ModuleBody | CommandBody, ctx
     );
   }
   const bytes = utf8Bytes(text);
-  // A command's stdin, argv and env cross too: they count against the same limit.
-  const bodyBytes = wire.kind === "command" ? utf8Bytes(JSON.stringify(wire)) : 0;
-  if (bytes + bodyBytes > options.maxPayloadBytes) {
-    const parts = bodyBytes > 0 ? `, and its command (argv, env, stdin) ${bodyBytes} bytes` : "";
+  const command = bodyBytes(wire);
+  if (bytes + command > options.maxPayloadBytes) {
+    const parts = command > 0 ? `, and its command (argv, env, stdin) ${command} bytes` : "";
     throw new FlotillaError(
       BULLMQ_ERROR_CODES.E_PAYLOAD_TOO_LARGE,
-      `task "${ctx.taskId}" attempt ${ctx.attempt}: its input and dependencies' outputs are ${bytes} bytes as JSON${parts}, over the ${options.maxPayloadBytes} bytes provider "${options.name}" sends through Redis (maxPayloadBytes)${bodyBytes > bytes ? "; the largest is the command" : largest(input, ctx.deps)}`,
+      `task "${ctx.taskId}" attempt ${ctx.attempt}: its input and dependencies' outputs are ${bytes} bytes as JSON${parts}, over the ${options.maxPayloadBytes} bytes provider "${options.name}" sends through Redis (maxPayloadBytes)${command > bytes ? "; the largest is the command" : largest(input, ctx.deps)}`,
     );
   }
   return text;
