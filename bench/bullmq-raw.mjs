@@ -107,8 +107,12 @@ export const percentile = (values, p) => {
 let queueCounter = 0;
 const freshQueueName = () => `bench-${process.pid}-${++queueCounter}`;
 
-/** One round: `jobs` jobs added in one addBulk, processed by `workers` worker threads; jobs/s. */
-export async function throughputRound(port, connection, jobs, workers, concurrency, processor = "value", threads = 1) {
+/**
+ * One round: `jobs` jobs added in one addBulk, processed by `workers` worker threads; jobs/s. With
+ * `results`, the round ends when this thread has read every job's result from a QueueEvents "completed"
+ * event (as a producer that needs the results does), not when the workers report their completions.
+ */
+export async function throughputRound(port, connection, jobs, workers, concurrency, processor = "value", threads = 1, results = false) {
   const queueName = freshQueueName();
   const queue = new Queue(queueName, { connection, defaultJobOptions: { removeOnComplete: !has("keep"), removeOnFail: !has("keep") } });
   let completed = 0;
@@ -116,26 +120,24 @@ export async function throughputRound(port, connection, jobs, workers, concurren
   const all = new Promise((resolve) => {
     resolveAll = resolve;
   });
-  const stopWorkers = await startWorkers(
-    queueName,
-    port,
-    workers,
-    concurrency,
-    (n) => {
-      completed += n;
-      if (completed === jobs) resolveAll(performance.now());
-    },
-    processor,
-    threads,
-  );
-  await queue.waitUntilReady();
+  const counted = (n) => {
+    completed += n;
+    if (completed === jobs) resolveAll(performance.now());
+  };
+  const stopWorkers = await startWorkers(queueName, port, workers, concurrency, results ? () => {} : counted, processor, threads);
+  const queueEvents = results ? new QueueEvents(queueName, { connection }) : undefined;
+  queueEvents?.on("completed", ({ returnvalue }) => {
+    if (returnvalue?.i === undefined) throw new Error(`raw+results: unexpected result ${JSON.stringify(returnvalue)}`);
+    counted(1);
+  });
+  await Promise.all([queue.waitUntilReady(), queueEvents?.waitUntilReady()]);
   const batch = Array.from({ length: jobs }, (_, i) => ({ name: "job", data: { i } }));
   const started = performance.now();
   await queue.addBulk(batch);
   const ended = await all;
   await stopWorkers();
   await queue.obliterate({ force: true });
-  await queue.close();
+  await Promise.all([queueEvents?.close(), queue.close()]);
   return jobs / ((ended - started) / 1000);
 }
 

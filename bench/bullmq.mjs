@@ -44,17 +44,17 @@ const MODULE_PATH = TASKS.href.slice(MODULES.href.length); // "tasks.mjs", as th
 // ---- an agent, in a worker thread of this file ------------------------------------------------------
 
 async function agentThread() {
-  const { url, queue, name, concurrency, threads, report } = workerData;
+  const { url, queue, name, concurrency, threads, inThread: here, report } = workerData;
   const { startAgent } = await import(new URL("bullmq.js", DIST).href);
   const completed = completionReporter(parentPort);
-  const { workerThreads } = await import(new URL("worker-threads.js", DIST).href);
+  const { inThread, workerThreads } = await import(new URL("worker-threads.js", DIST).href);
   const agent = await startAgent({
     connection: url,
     queue,
     name,
     modules: MODULES,
     concurrency,
-    providers: [workerThreads({ threads, tasksPerThread: Math.ceil(concurrency / threads) })],
+    providers: [here ? inThread() : workerThreads({ threads, tasksPerThread: Math.ceil(concurrency / threads) })],
     onEvent: (event) => {
       if (event.type === "attempt:end" && report) {
         if (event.outcome === "ok") completed();
@@ -71,10 +71,10 @@ async function agentThread() {
   parentPort.postMessage({ ready: agent.info.queue });
 }
 
-/** Starts `agents` agent threads on `queue`; resolves with their BullMQ queue names and a stop(). */
-async function startAgents(url, queue, agents, concurrency, threads, onCompleted) {
+/** Starts `agents` agent threads on `queue`, modules on `threads` threads or `inThread`; resolves with their BullMQ queue names and a stop(). */
+async function startAgents(url, queue, agents, concurrency, { threads, inThread = false }, onCompleted) {
   const report = onCompleted !== undefined;
-  const workerDataOf = (a) => ({ bench: "bullmq-agent", url, queue, name: `a${a}`, concurrency, threads, report });
+  const workerDataOf = (a) => ({ bench: "bullmq-agent", url, queue, name: `a${a}`, concurrency, threads, inThread, report });
   const { values, stop } = await startReportingThreads(new URL(import.meta.url), agents, workerDataOf, onCompleted);
   return { queues: values, stop };
 }
@@ -95,7 +95,7 @@ const attemptData = (i) => ({
 });
 
 /** The agent alone: attempts added straight to the agents' queues (split evenly), counted as they end. */
-async function agentThroughput(env, tasks, agents, concurrency) {
+async function agentThroughput(env, tasks, agents, concurrency, variant) {
   let completed = 0;
   let resolveAll;
   let rejectAll;
@@ -103,7 +103,7 @@ async function agentThroughput(env, tasks, agents, concurrency) {
     resolveAll = resolve;
     rejectAll = reject;
   });
-  const started = await startAgents(env.url, freshQueue(), agents, concurrency, env.threads, (n) => {
+  const started = await startAgents(env.url, freshQueue(), agents, concurrency, variant, (n) => {
     completed += n;
     if (completed === tasks) resolveAll(performance.now());
   }).catch((error) => {
@@ -125,8 +125,8 @@ async function agentThroughput(env, tasks, agents, concurrency) {
 }
 
 /** The agent alone, one attempt at a time: queue.add + waitUntilFinished on the agent's queue. */
-async function agentTrips(env, trips) {
-  const started = await startAgents(env.url, freshQueue(), 1, 1, env.threads);
+async function agentTrips(env, trips, variant) {
+  const started = await startAgents(env.url, freshQueue(), 1, 1, variant);
   const queue = new Queue(started.queues[0], { connection: env.connection });
   const events = new QueueEvents(started.queues[0], { connection: env.connection });
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
@@ -146,10 +146,11 @@ async function agentTrips(env, trips) {
 }
 
 /** flotilla: a job of `tasks` independent module tasks on `agents` agents; tasks/s from start to result. */
-async function flotillaThroughput(env, tasks, agents, concurrency, prefetch = undefined) {
+async function flotillaThroughput(env, tasks, agents, concurrency, variant) {
   const { Job, run } = env.flotilla;
   const queue = freshQueue();
-  const started = await startAgents(env.url, queue, agents, concurrency, env.threads);
+  const prefetch = variant.prefetch;
+  const started = await startAgents(env.url, queue, agents, concurrency, variant);
   const job = new Job("throughput");
   for (let i = 0; i < tasks; i++) job.task(`t${i}`, env.workerTask(TASKS, "add", { value: i }));
   const provider = env.bullmq({ connection: env.url, queue, modules: MODULES, maxNodes: agents, prefetch });
@@ -167,10 +168,10 @@ async function flotillaThroughput(env, tasks, agents, concurrency, prefetch = un
 }
 
 /** flotilla, one task at a time: a chain; each task's latency from its predecessor's end to its own. */
-async function flotillaTrips(env, trips) {
+async function flotillaTrips(env, trips, variant) {
   const { Job, start } = env.flotilla;
   const queue = freshQueue();
-  const started = await startAgents(env.url, queue, 1, 1, env.threads);
+  const started = await startAgents(env.url, queue, 1, 1, variant);
   const n = 20 + trips;
   const job = new Job("chain");
   for (let i = 0; i < n; i++) job.task(`t${i}`, i === 0 ? {} : { dependsOn: [`t${i - 1}`] }, env.workerTask(TASKS, "add", { value: 1 }));
@@ -225,8 +226,8 @@ async function commandsPerTask(admin, tasks) {
     .join(", ")})`;
 }
 
-const TP_CASES = ["raw", "raw+import", "raw+hop", "agent", "flotilla", "flotilla+prefetch1", "flotilla+prefetch2", "flotilla+prefetch4"];
-const TRIP_CASES = ["raw", "raw+hop", "agent", "flotilla"];
+const TP_CASES = ["raw", "raw+results", "raw+import", "raw+hop", "agent", "agent+inThread", "flotilla", "flotilla+inThread", "flotilla+prefetch1"];
+const TRIP_CASES = ["raw", "raw+hop", "agent", "flotilla", "flotilla+inThread"];
 const fmt = (n) => (Number.isNaN(n) ? "failed" : Math.round(n).toLocaleString("en-US"));
 const ms = (n) => (Number.isNaN(n) ? "failed" : n.toFixed(2));
 
@@ -249,29 +250,40 @@ async function main() {
   const trip = new Map(); // case -> { median, p90 } by round
   const cpu = new Map(); // case -> { node, redis } CPU µs per task by round (setup and teardown included)
   const push = (map, key, value) => map.set(key, [...(map.get(key) ?? []), value]);
-  const cases = flag("cases", [...TP_CASES, ...TRIP_CASES].join(",")).split(",");
+  const cases = [...new Set(flag("cases", [...TP_CASES, ...TRIP_CASES].join(",")).split(","))];
+  // agent and flotilla cases: "+inThread" runs the agents' modules in their own thread (inThread()),
+  // "+prefetchN" gives the coordinator's bullmq() pool prefetch N (flotilla+inThread+prefetch16, ...).
+  const variantOf = (c) => ({
+    threads,
+    inThread: c.includes("+inThread"),
+    prefetch: /\+prefetch(\d+)/.test(c) ? Number(/\+prefetch(\d+)/.exec(c)[1]) : undefined,
+  });
   const throughput = {
     raw: (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "value"),
+    "raw+results": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "value", 1, true),
     "raw+import": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "import"),
     "raw+hop": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "hop", threads),
-    agent: (n) => agentThroughput(env, tasks, n, concurrency),
-    flotilla: (n) => flotillaThroughput(env, tasks, n, concurrency),
-    "flotilla+prefetch1": (n) => flotillaThroughput(env, tasks, n, concurrency, 1),
-    "flotilla+prefetch2": (n) => flotillaThroughput(env, tasks, n, concurrency, 2),
-    "flotilla+prefetch4": (n) => flotillaThroughput(env, tasks, n, concurrency, 4),
   };
   const trips_ = {
     raw: () => roundTrips(redis.port, connection, trips, "value"),
     "raw+hop": () => roundTrips(redis.port, connection, trips, "hop"),
-    agent: () => agentTrips(env, trips),
-    flotilla: () => flotillaTrips(env, trips),
   };
+  for (const c of cases) {
+    if (/^agent(\+inThread)?$/.test(c)) {
+      throughput[c] = (n) => agentThroughput(env, tasks, n, concurrency, variantOf(c));
+      trips_[c] = () => agentTrips(env, trips, variantOf(c));
+    } else if (/^flotilla(\+inThread)?(\+prefetch\d+)?$/.test(c)) {
+      throughput[c] = (n) => flotillaThroughput(env, tasks, n, concurrency, variantOf(c));
+      if (!c.includes("+prefetch")) trips_[c] = () => flotillaTrips(env, trips, variantOf(c));
+    } else if (!(c in throughput))
+      throw new Error(`unknown case ${JSON.stringify(c)}; known: ${[...TP_CASES, ...TRIP_CASES].join(", ")}, agent+inThread, flotilla+inThread+prefetchN`);
+  }
   try {
     for (let r = 0; r < rounds; r++) {
       // Interleaved, so drift (other load on the machine) falls on every case alike.
       if (only !== "trip") {
         for (const n of [1, 2]) {
-          for (const c of TP_CASES.filter((k) => cases.includes(k))) {
+          for (const c of cases.filter((k) => k in throughput)) {
             if (showCommands) await admin.config("RESETSTAT");
             const before = await cpuNow(admin);
             push(tp, `${c} ${n}`, await failedAsNaN(c, () => throughput[c](n)));
@@ -288,7 +300,7 @@ async function main() {
         }
       }
       if (only !== "throughput") {
-        for (const c of TRIP_CASES.filter((k) => cases.includes(k))) {
+        for (const c of cases.filter((k) => k in trips_)) {
           const t = await failedAsNaN(c, () => trips_[c]());
           push(trip, c, typeof t === "number" ? { median: t, p90: t, times: [], perTask: t } : t);
         }
@@ -325,14 +337,20 @@ async function main() {
     console.log("|---|---:|---:|---|---:|---:|");
     for (const n of [1, 2]) {
       const fl = tp.has(`flotilla ${n}`) ? warm(tp.get(`flotilla ${n}`)) : Number.NaN;
-      for (const c of TP_CASES.filter((k) => tp.has(`${k} ${n}`))) {
+      for (const c of cases.filter((k) => tp.has(`${k} ${n}`))) {
         const rates = tp.get(`${c} ${n}`);
         const ratio = c === "flotilla" ? "" : `${(warm(rates) / fl).toFixed(2)}`;
         const used = cpu.get(`${c} ${n}`) ?? [];
         const usedWarm = (side) => Math.round(warm(used.map((u) => u[side])));
         console.log(
-          `| ${c}, ${n} ${c === "agent" || c.startsWith("flotilla") ? "agent" : "worker"}${n > 1 ? "s" : ""} | ${fmt(rates[0])} | ${fmt(warm(rates))} | ${rates.map(fmt).join(", ")} | ${ratio} | ${usedWarm("node")} + ${usedWarm("redis")} |`,
+          `| ${c}, ${n} ${c.startsWith("agent") || c.startsWith("flotilla") ? "agent" : "worker"}${n > 1 ? "s" : ""} | ${fmt(rates[0])} | ${fmt(warm(rates))} | ${rates.map(fmt).join(", ")} | ${ratio} | ${usedWarm("node")} + ${usedWarm("redis")} |`,
         );
+      }
+    }
+    // The goal's ratio for every other flotilla case.
+    for (const c of cases.filter((k) => k.startsWith("flotilla+"))) {
+      for (const n of [1, 2].filter((k) => tp.has(`${c} ${k}`) && tp.has(`raw ${k}`))) {
+        console.log(`| raw ÷ ${c}, ${n} agent${n > 1 ? "s" : ""} (goal ≤ 1.2) | | ${(warm(tp.get(`raw ${n}`)) / warm(tp.get(`${c} ${n}`))).toFixed(2)} | | |`);
       }
     }
     for (const c of ["raw", "flotilla"].filter((k) => tp.has(`${k} 1`))) {
@@ -350,7 +368,7 @@ async function main() {
       return { median: median(times), p90: percentile(times, 0.9) };
     };
     const fl = trip.has("flotilla") ? pooled("flotilla") : { median: Number.NaN, p90: Number.NaN };
-    for (const c of TRIP_CASES.filter((k) => trip.has(k))) {
+    for (const c of cases.filter((k) => trip.has(k))) {
       const cold = trip.get(c)[0];
       const w = pooled(c);
       const ratio = c === "flotilla" ? "" : `${(fl.median / w.median).toFixed(2)}x, ${(fl.p90 / w.p90).toFixed(2)}x`;

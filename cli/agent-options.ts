@@ -11,6 +11,7 @@ export interface RawAgentFlags {
   name?: string;
   prefix?: string;
   allowShell?: boolean;
+  inThread?: boolean;
   maxPayloadBytes?: string;
   maxOutputBytes?: string;
   leaseMs?: string;
@@ -26,6 +27,8 @@ export interface AgentCommandOptions {
   readonly name: string | undefined;
   readonly prefix: string | undefined;
   readonly allowShell: boolean;
+  /** Worker modules run in the agent's thread (`inThread()`), not on worker threads. */
+  readonly inThread: boolean;
   readonly maxPayloadBytes: number | undefined;
   readonly maxOutputBytes: number | undefined;
   readonly leaseMs: number | undefined;
@@ -59,6 +62,7 @@ export function agentCommandOptions(flags: RawAgentFlags, env: Readonly<Record<s
     name: flags.name,
     prefix: flags.prefix,
     allowShell: flags.allowShell === true,
+    inThread: flags.inThread === true,
     maxPayloadBytes: wholeNumber("--max-payload-bytes", flags.maxPayloadBytes, 1),
     maxOutputBytes: wholeNumber("--max-output-bytes", flags.maxOutputBytes, 1),
     leaseMs: wholeNumber("--lease-ms", flags.leaseMs, 30),

@@ -69,6 +69,10 @@ function program(done: (code: number) => void): Command {
     .option("--name <id>", "the agent's id (default: host name, pid and 4 random characters)")
     .option("--prefix <prefix>", "BullMQ's key prefix (default: bull)")
     .option("--allow-shell", "let commands ask for a shell (off by default: a command runs its argv only)")
+    .option(
+      "--in-thread",
+      "run worker modules in the agent's own thread, not in worker threads: faster for tiny tasks, for trusted modules only (a module that blocks blocks the agent; one that ignores its cancel cannot be stopped)",
+    )
     .option("--max-payload-bytes <n>", "largest attempt payload accepted (default: 1048576)")
     .option("--max-output-bytes <n>", "largest output sent back (default: 1048576)")
     .option("--lease-ms <ms>", "the agent's heartbeat lease in Redis (default: 5000)")

@@ -157,7 +157,7 @@ expectType<ContractCheck[]>(
 );
 
 // The providers' subpaths: specs type outputs, providers go in pools.
-import { workerThreads, workerTask } from "flotilla/worker-threads";
+import { inThread, workerThreads, workerTask } from "flotilla/worker-threads";
 import { childProcess, command, CommandFailedError } from "flotilla/child-process";
 
 const adapters = new Job("adapters")
@@ -172,6 +172,8 @@ const adapters = new Job("adapters")
   });
 void run(adapters, { pools: { cpu: workerThreads({ threads: 2, tasksPerThread: 4 }), sh: childProcess({ slots: 4 }) } });
 expectError(workerThreads({ threads: "2" }));
+void run(adapters, { pools: { cpu: inThread({ slots: 8, abandonGraceMs: 100 }), sh: childProcess({ slots: 4 }) } });
+expectError(inThread({ slots: "8" }));
 expectError(command("ls -1"));
 expectAssignable<FlotillaError>(new CommandFailedError({} as never, "failed"));
 

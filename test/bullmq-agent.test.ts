@@ -17,7 +17,7 @@ import { type Agent, type AgentEvent, startAgent } from "../adapters/bullmq/agen
 import { agentsKey, cancelTopic, relayNamespace } from "../adapters/bullmq/names.ts";
 import { type AttemptData, type AttemptResult, CANCELLED_JOB, type ErrorWire, WIRE_VERSION, errorWire } from "../adapters/bullmq/wire.ts";
 import { childProcess } from "../adapters/child-process/index.ts";
-import { workerThreads } from "../adapters/worker-threads/index.ts";
+import { inThread, workerThreads } from "../adapters/worker-threads/index.ts";
 import { CancelledError, FlotillaError } from "../src/errors.ts";
 import { hasRedisServer, type RedisServer, startRedisServer } from "./redis-server.ts";
 
@@ -270,23 +270,26 @@ describe("flotilla/bullmq agent", { skip: hasRedisServer() ? false : "redis-serv
   });
 
   /** Starts `data`, waits for its "started" line, cancels it through the Relay and returns how it ended. */
-  async function cancelMidway(data: AttemptData): Promise<{ failed?: string; stoppedAfterMs: number }> {
+  async function cancelMidway(
+    data: AttemptData,
+    on: { coordinator: Coordinator; agent: Agent; events: Events } = { coordinator, agent, events },
+  ): Promise<{ failed?: string; stoppedAfterMs: number }> {
     const jobId = randomUUID();
-    const ended = coordinator.ended(jobId);
+    const ended = on.coordinator.ended(jobId);
     const started = new Promise<void>((resolve) => {
       const progress = (args: { jobId: string; data: unknown }) => {
         if (args.jobId !== jobId) return;
-        coordinator.events.off("progress", progress);
+        on.coordinator.events.off("progress", progress);
         resolve();
       };
-      coordinator.events.on("progress", progress);
+      on.coordinator.events.on("progress", progress);
     });
-    await coordinator.queue.add("attempt", data, { jobId, removeOnComplete: true, removeOnFail: true });
+    await on.coordinator.queue.add("attempt", data, { jobId, removeOnComplete: true, removeOnFail: true });
     await started;
     const reason = errorWire(new CancelledError("run cancelled", "cancel", undefined));
-    await relay.publish(cancelTopic(agent.id), { jobId, reason });
+    await relay.publish(cancelTopic(on.agent.id), { jobId, reason });
     const { failed } = await ended;
-    const cancel = await events.until((e): e is AgentEvent & { type: "cancel" } => e.type === "cancel" && e.jobId === jobId);
+    const cancel = await on.events.until((e): e is AgentEvent & { type: "cancel" } => e.type === "cancel" && e.jobId === jobId);
     return { failed, stoppedAfterMs: cancel.stoppedAfterMs };
   }
 
@@ -308,6 +311,35 @@ describe("flotilla/bullmq agent", { skip: hasRedisServer() ? false : "redis-serv
     // The agent still runs attempts on the thread that replaced the terminated one.
     assert.deepEqual((await coordinator.run(moduleAttempt("tasks.mjs", "logs", 1))).result, ok(1));
     console.log(`cancel-to-stopped: ${figures.join(", ")} (grace ${GRACE_MS} ms)`);
+  });
+
+  it("runs modules in its own thread with inThread(): the same input, deps, failures and output; a cancel stops a body that honours its signal", async () => {
+    const inThreadEvents = new Events();
+    const own = await startAgent({
+      connection: redis.url,
+      queue: "agent-test",
+      name: "a3",
+      concurrency: 2,
+      modules,
+      providers: [inThread({ abandonGraceMs: GRACE_MS })],
+      onEvent: inThreadEvents.push,
+    });
+    const other = new Coordinator(redis.url, own.info.queue);
+    try {
+      await other.events.waitUntilReady();
+      assert.deepEqual(own.info.kinds, ["worker-thread"]);
+      const failure = errorWire(new FlotillaError("E_COMMAND_FAILED", "exit 3"));
+      const payload = { input: { a: 1 }, deps: { up: [1, 2] }, failures: { broken: failure } };
+      const [here, threaded] = [moduleAttempt("tasks.mjs", "echo", undefined, {}, payload), moduleAttempt("tasks.mjs", "echo", undefined, {}, payload)];
+      const [a, b] = await Promise.all([other.run(here), coordinator.run({ ...threaded, taskId: here.taskId })]);
+      assert.equal(a.result?.t, "ok");
+      assert.deepEqual(a.result, b.result, "the same result as on a worker thread");
+      const honours = await cancelMidway(moduleAttempt("tasks.mjs", "honours"), { coordinator: other, agent: own, events: inThreadEvents });
+      assert.equal(honours.failed, CANCELLED_JOB);
+    } finally {
+      await other.close();
+      await own.close();
+    }
   });
 
   it("stops a job whose cancel arrived before it started, without running it", async () => {

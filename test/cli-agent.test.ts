@@ -88,6 +88,25 @@ describe("flotilla agent", { skip: hasRedisServer() ? false : "redis-server is n
     assert.equal(exit.code, 0, agent.stderr.text);
   });
 
+  it("with --in-thread, runs worker modules in its own thread, without --in-thread on worker threads", async () => {
+    for (const [name, flags, where] of [
+      ["c4", ["--in-thread"], "main"],
+      ["c5", [], "worker"],
+    ] as const) {
+      const agent = await startAgentCommand(name, [...flags]);
+      const c = coordinator(name);
+      try {
+        await c.events.waitUntilReady();
+        const job = await c.queue.add("attempt", attempt({ kind: "worker-thread", path: "tasks.mjs", export: "thread" }), { jobId: `${name}-j` });
+        assert.deepEqual(await job.waitUntilFinished(c.events), { t: "ok", json: JSON.stringify(where) }, `agent ${name} ${flags.join(" ")}`);
+      } finally {
+        await c.close();
+      }
+      sendSignal(agent, "SIGTERM");
+      assert.equal((await agent.exited).code, 0, agent.stderr.text);
+    }
+  });
+
   it("with --json, writes one JSON object per event; SIGKILL mid-attempt leaves no process of the agent behind", async () => {
     const agent = await startAgentCommand("c2", ["--json"]);
     const c = coordinator("c2");

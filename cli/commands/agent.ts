@@ -1,16 +1,16 @@
 /**
  * `flotilla agent`: a remote agent of flotilla/bullmq as a process. It pulls attempts from its own
- * BullMQ queue and runs them on worker threads and child processes (`--concurrency` of each), prints
- * a line when ready, per attempt and per cancel (or one JSON object per event with --json), and stops
- * on SIGINT/SIGTERM: once drains the running attempts and exits 0, twice aborts them and exits 130.
- * Loaded only when the command runs (cli/main.ts imports it on demand), so bullmq and ioredis are
- * needed only here.
+ * BullMQ queue and runs them on worker threads and child processes (`--concurrency` of each; worker
+ * modules in its own thread with --in-thread), prints a line when ready, per attempt and per cancel
+ * (or one JSON object per event with --json), and stops on SIGINT/SIGTERM: once drains the running
+ * attempts and exits 0, twice aborts them and exits 130. Loaded only when the command runs
+ * (cli/main.ts imports it on demand), so bullmq and ioredis are needed only here.
  */
 import { startAgent } from "../../adapters/bullmq/agent/index.ts";
 import type { Agent, AgentEvent } from "../../adapters/bullmq/agent/index.ts";
 import { errorWire } from "../../adapters/bullmq/wire.ts";
 import { childProcess } from "../../adapters/child-process/index.ts";
-import { workerThreads } from "../../adapters/worker-threads/index.ts";
+import { inThread, workerThreads } from "../../adapters/worker-threads/index.ts";
 import { messageOf } from "../../src/errors.ts";
 import type { AgentCommandOptions } from "../agent-options.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -50,7 +50,7 @@ export async function agentCommand(options: AgentCommandOptions): Promise<number
       maxPayloadBytes: options.maxPayloadBytes,
       maxOutputBytes: options.maxOutputBytes,
       leaseMs: options.leaseMs,
-      providers: [workerThreads({ threads: concurrency, tasksPerThread: 1 }), childProcess({ slots: concurrency })],
+      providers: [options.inThread ? inThread() : workerThreads({ threads: concurrency, tasksPerThread: 1 }), childProcess({ slots: concurrency })],
       onEvent: options.json ? printJson : (event) => printLine(event, options.queue),
     });
     await interrupted;
