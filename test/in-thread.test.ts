@@ -5,12 +5,16 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { taskContext } from "./helpers.ts";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
 import { Job, NodeLostError, inProcess, isFlotillaError, run, start } from "../dist/index.js";
 // @ts-types="../dist/testing.d.ts"
-import { providerContract } from "../dist/testing.js";
+import { explore, providerContract } from "../dist/testing.js";
 // @ts-types="../dist/worker-threads.d.ts"
 import { inThread, workerTask, type WorkerTaskSpec } from "../dist/worker-threads.js";
 import { finished, open } from "./fixtures/in-thread/tasks.mjs";
@@ -18,6 +22,7 @@ import { finished, open } from "./fixtures/in-thread/tasks.mjs";
 const tasks = new URL("./fixtures/in-thread/tasks.mjs", import.meta.url);
 const workerTasks = new URL("./fixtures/worker/tasks.mjs", import.meta.url);
 const report = { lost: () => {}, preempted: () => {} };
+const isDeno = "Deno" in globalThis;
 
 /** Resolves when task `taskId` logs `line` (a task:output event): the body is running. */
 function logged(handle: ReturnType<typeof start>, taskId: string, line: string): Promise<void> {
@@ -117,6 +122,97 @@ describe("inThread()", () => {
     );
     await assert.rejects(async () => provider.run(node, workerTask(tasks, "sameInput", 1), taskContext(node)), NodeLostError);
     open("stopped");
+  });
+
+  it("fails a task whose output's `then` getter throws, with that error", async () => {
+    const result = await run(new Job("in-thread").task("t", workerTask(tasks, "throwingThen")), { provider: inThread() });
+    assert.equal(result.tasks.get("t")!.status, "failed");
+    assert.match((result.tasks.get("t")!.error as Error).message, /then getter threw/);
+  });
+
+  it("ends an attempt aborted before it runs with the abort's reason, even when its export is missing", async () => {
+    const provider = inThread();
+    const node = await provider.startNode(report);
+    const reason = new Error("cancelled before run");
+    const aborted = taskContext(node, {
+      onAbort: (listener) => {
+        listener(reason);
+        return () => {};
+      },
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (error: unknown): void => void unhandled.push(error);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      await assert.rejects(
+        async () => provider.run(node, workerTask(tasks, "noSuchExport"), aborted),
+        (e: unknown) => e === reason,
+      );
+      // Had the export still been looked up, its failure would be a rejection nobody handles.
+      await import(tasks.href);
+      for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    await provider.stopNode(node);
+  });
+
+  it("ends an aborted attempt with the abort's reason when its node is stopped during the grace", async () => {
+    const provider = inThread({ abandonGraceMs: 60_000 });
+    const node = await provider.startNode(report);
+    let abort!: (reason: unknown) => void;
+    let runs!: () => void;
+    const bodyRuns = new Promise<void>((resolve) => (runs = resolve));
+    const ctx = taskContext(node, {
+      onAbort: (listener) => {
+        abort = listener;
+        return () => {};
+      },
+      log: (line) => line === "started" && runs(),
+    });
+    const running = Promise.resolve(provider.run(node, workerTask(tasks, "waitsIgnoringSignal", "graced"), ctx));
+    await bodyRuns;
+    const reason = new Error("cancelled by user");
+    abort(reason);
+    await provider.stopNode(node);
+    await assert.rejects(running, (e: unknown) => e === reason);
+    open("graced");
+  });
+
+  it("loads a module that was missing at first once it appears; module state lives on across runs (one evaluation per process)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "flotilla-in-thread-"));
+    try {
+      const later = workerTask(pathToFileURL(join(dir, "later.mjs")), "hello");
+      const provider = inThread();
+      const node = await provider.startNode(report);
+      await assert.rejects(
+        async () => provider.run(node, later, taskContext(node)),
+        (e: unknown) => isFlotillaError(e, "E_WORKER_FAILED"),
+      );
+      writeFileSync(join(dir, "later.mjs"), 'export const hello = () => "here now";');
+      // Deno keeps a module that was not found as not found for the rest of the process, whoever imports it.
+      if (!isDeno) assert.equal(await provider.run(node, later, taskContext(node)), "here now", "on the same node");
+      await provider.stopNode(node);
+      const counts = new Job("in-thread").task("c", workerTask(tasks, "countsCalls"));
+      const a = (await run(counts, { provider })).tasks.get("c")!.output as number;
+      const b = (await run(counts, { provider: inThread() })).tasks.get("c")!.output as number;
+      assert.equal(b, a + 1, "the same module instance in a second run and on a second provider");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("runs under explore(): a timed-out attempt's grace is a timer of the pool's runtime", async () => {
+    await import(tasks.href); // loaded before the schedules: no real I/O inside them
+    const job = new Job("in-thread").task("t", { timeoutMs: 10 }, workerTask(tasks, "untilAborted"));
+    await explore(
+      async (t) => {
+        const result = await run(job, { runtime: t.runtime, provider: inThread() });
+        assert.equal(result.tasks.get("t")!.status, "failed");
+      },
+      { iterations: 5, seed: 1 },
+    );
   });
 
   it("refuses bad options and bodies that are not workerTask specs", async () => {

@@ -8,8 +8,9 @@
  * result dropped.
  */
 import { FlotillaError, messageOf } from "../../src/errors.ts";
-import { AbortGrace, Outcome, StartedNodes, bodyName, nodeStoppedError } from "../../src/provider-kit/index.ts";
+import { AbortGrace, type GraceTimers, Outcome, StartedNodes, bodyName, nodeStoppedError } from "../../src/provider-kit/index.ts";
 import type { ComputeProvider, ProviderNode } from "../../src/provider.ts";
+import { realRuntime } from "../../src/runtime.ts";
 import type { TaskContext } from "../../src/task-context.ts";
 import { thenOf } from "../../src/thenable.ts";
 import { checkDelayMs, checkOptionsObject, invalidOption } from "../../src/validation.ts";
@@ -47,27 +48,24 @@ type Fn = (input: unknown, ctx: WorkerTaskContext) => unknown;
 export function inThread(options?: InThreadOptions): ComputeProvider<WorkerTaskSpec> {
   const { slots, abandonGraceMs } = resolveOptions(options);
   const nodes = new StartedNodes<ProviderNode>(NAME);
-  /** Running attempts by node, so a stopped node settles them. */
-  const running = new WeakMap<ProviderNode, Set<Call>>();
+  /** Per node: its running attempts (so a stopped node settles them) and the timers of their graces. */
+  const state = new WeakMap<ProviderNode, { running: Set<Call>; timers: GraceTimers }>();
   const modules = new Map<string, Promise<Record<string, unknown>>>();
   let started = 0;
   return {
     name: NAME,
     kinds: KINDS,
     maxNodes: 1,
-    startNode: () => {
+    startNode: (report) => {
       const node = nodes.add({ id: `${NAME}-${++started}`, slots });
-      running.set(node, new Set());
+      // The pool's runtime when it gives one: under explore() a grace is a virtual timer.
+      state.set(node, { running: new Set(), timers: report?.runtime ?? realRuntime });
       return node;
     },
     stopNode: (node) => {
       const ours = nodes.markStopped(node);
       if (ours === undefined) return;
-      if (nodes.size === 0) modules.clear(); // a later node loads its modules afresh, as a new thread would
-      for (const c of running.get(ours)!) {
-        const work = `export "${c.spec.export}" of ${c.spec.module}`;
-        c.outcome.reject(nodeStoppedError(ours.id, c.ctx, work, "it cannot be stopped in this thread: it runs on, its result dropped"));
-      }
+      for (const c of state.get(ours)!.running) c.stopped(ours.id);
     },
     run: (node, body, ctx) => {
       if (!isWorkerTaskSpec(body)) {
@@ -79,18 +77,22 @@ export function inThread(options?: InThreadOptions): ComputeProvider<WorkerTaskS
         );
       }
       return nodes.run(node, ctx, (ours) => {
-        const c = new Call(body, ctx, abandonGraceMs);
-        const set = running.get(ours)!;
-        set.add(c);
-        c.outcome.onSettle(() => set.delete(c));
-        c.start(loadExport(modules, body, ctx.taskId));
+        const { running, timers } = state.get(ours)!;
+        const c = new Call(body, ctx, abandonGraceMs, timers);
+        running.add(c);
+        c.outcome.onSettle(() => running.delete(c));
+        c.start(() => loadExport(modules, body, ctx.taskId));
         return c.outcome.promise;
       });
     },
   };
 }
 
-/** One attempt: its outcome, and its abort (before the body runs, at once; after, at the grace's end). */
+/**
+ * One attempt: its outcome, and its abort (before the body is called, it ends at once; after, at the
+ * end of its grace). As on a worker thread, an aborted attempt ends with the abort's reason, whatever
+ * its body does after.
+ */
 class Call {
   readonly spec: WorkerTaskSpec;
   readonly ctx: TaskContext<any>;
@@ -98,11 +100,12 @@ class Call {
   readonly #grace: AbortGrace;
   #invoked = false;
 
-  constructor(spec: WorkerTaskSpec, ctx: TaskContext<any>, graceMs: number) {
+  constructor(spec: WorkerTaskSpec, ctx: TaskContext<any>, graceMs: number, timers: GraceTimers) {
     this.spec = spec;
     this.ctx = ctx;
     this.#grace = new AbortGrace({
       graceMs,
+      timers,
       // A body not called yet never will be; a called one has the signal and its grace.
       stop: (reason) => void (this.#invoked || this.outcome.reject(reason)),
       escalate: () => this.outcome.reject(this.#grace.reason),
@@ -110,38 +113,58 @@ class Call {
     this.outcome.onSettle(() => this.#grace.release());
   }
 
-  start(loaded: Promise<Fn>): void {
+  /** Loads the export (unless the attempt was aborted already) and calls it. */
+  start(load: () => Promise<Fn>): void {
     this.#grace.watch(this.ctx);
     if (this.outcome.settled) return;
-    loaded.then(
+    load().then(
       (fn) => {
         if (this.outcome.settled) return; // aborted (or its node stopped) while the module loaded
         this.#invoked = true;
-        let value: unknown;
         try {
-          value = fn(this.spec.input, bodyContext(this.ctx));
+          const value = fn(this.spec.input, bodyContext(this.ctx));
+          // Inside the try: a value's `then` getter may throw (the rule of core's src/thenable.ts).
+          const then = thenOf(value);
+          if (then === undefined) this.#ended(true, value);
+          else
+            then.call(
+              value,
+              (output) => this.#ended(true, output),
+              (error: unknown) => this.#ended(false, error),
+            );
         } catch (error) {
-          this.outcome.reject(error);
-          return;
+          this.#ended(false, error);
         }
-        if (thenOf(value) === undefined) this.outcome.resolve(value);
-        else
-          Promise.resolve(value).then(
-            (output) => this.outcome.resolve(output),
-            (error: unknown) => this.outcome.reject(error),
-          );
       },
       (error: unknown) => this.outcome.reject(error),
     );
   }
+
+  /** The node was stopped under it: the abort's reason if it was aborted, else the node is lost to it. */
+  stopped(nodeId: string): void {
+    if (this.#grace.aborted) this.outcome.reject(this.#grace.reason);
+    const work = `export "${this.spec.export}" of ${this.spec.module}`;
+    this.outcome.reject(nodeStoppedError(nodeId, this.ctx, work, "it cannot be stopped in this thread: it runs on, its result dropped"));
+  }
+
+  #ended(ok: boolean, value: unknown): void {
+    if (this.#grace.aborted) this.outcome.reject(this.#grace.reason);
+    else if (ok) this.outcome.resolve(value);
+    else this.outcome.reject(value);
+  }
 }
 
-/** The export, once its module has loaded (each module is imported once while the provider has a node). */
+/**
+ * The export, once its module has loaded. A module is evaluated once per process (the runtime's module
+ * cache, which no provider can empty): its module-level state lives on across nodes and runs, unlike
+ * on a worker thread. A failed load is not kept, so a module that appears later is found.
+ */
 function loadExport(modules: Map<string, Promise<Record<string, unknown>>>, spec: WorkerTaskSpec, taskId: string): Promise<Fn> {
   let loading = modules.get(spec.module);
   if (loading === undefined) {
     loading = import(spec.module) as Promise<Record<string, unknown>>;
     modules.set(spec.module, loading);
+    loading.catch(() => modules.delete(spec.module));
   }
   return loading.then(
     (ns) => {
