@@ -34,6 +34,8 @@ export interface NodeKeeperHost {
   lost(node: ProviderNode, reason: unknown): void;
   /** The provider reported the node in use preempted (a low-priority node taken back). */
   preempted(node: ProviderNode, reason: unknown): void;
+  /** The node in use queues more attempts than before (`NodeReport.prefetch`): the runs may place more. */
+  roomGrew(): void;
   /**
    * Nodes counted from the start request until their stop finished (+1 at a start, -1 when a start
    * ends without a node or a node's stop finished): what node-seconds are measured on.
@@ -64,6 +66,7 @@ const NOT_ABORTED = Symbol("not aborted");
 class StartReport implements NodeReport {
   readonly lost: (reason?: unknown) => void;
   readonly preempted: (reason?: unknown) => void;
+  readonly prefetch: (n: number) => void;
   readonly priority: NodePriority;
   readonly runtime: Runtime;
   declare readonly signal: AbortSignal;
@@ -82,9 +85,16 @@ class StartReport implements NodeReport {
     configurable: true,
   };
 
-  constructor(lost: (reason?: unknown) => void, preempted: (reason?: unknown) => void, priority: NodePriority, runtime: Runtime) {
+  constructor(
+    lost: (reason?: unknown) => void,
+    preempted: (reason?: unknown) => void,
+    prefetch: (n: number) => void,
+    priority: NodePriority,
+    runtime: Runtime,
+  ) {
     this.lost = lost;
     this.preempted = preempted;
+    this.prefetch = prefetch;
     this.priority = priority;
     this.runtime = runtime;
     Object.defineProperty(this, "signal", StartReport.#SIGNAL);
@@ -151,6 +161,13 @@ export class NodeKeeper {
       },
       (reason) => {
         if (mine !== undefined && this.node === mine) host.preempted(mine, reason);
+      },
+      (n) => {
+        if (!(Number.isInteger(n) && n >= 0)) throw prefetchError(`provider "${host.provider.name}" reported "prefetch" ${describe(n)} for node "${mine?.id}"`);
+        if (mine === undefined || this.node !== mine || n === this.prefetch) return;
+        const grew = n > this.prefetch;
+        this.prefetch = n;
+        if (grew) host.roomGrew();
       },
       this.priority,
       host.runtime,
@@ -324,12 +341,7 @@ export class NodeKeeper {
     }
     if (prefetch !== undefined && !(Number.isInteger(prefetch) && (prefetch as number) >= 0)) {
       this.#host.meter(-1, priority);
-      this.#startFailed(
-        new FlotillaError(
-          "E_INVALID_OPTION",
-          `provider "${this.#host.provider.name}" started node "${id}" with "prefetch" ${describe(prefetch)}: it must be an integer >= 0 (attempts the node queues beyond its slots) or left out`,
-        ),
-      );
+      this.#startFailed(prefetchError(`provider "${this.#host.provider.name}" started node "${id}" with "prefetch" ${describe(prefetch)}`, " or left out"));
       return;
     }
     this.node = node;
@@ -365,4 +377,9 @@ export class NodeKeeper {
     const action = (point === "node.start" ? fault("node.start") : undefined) ?? fault("provider.call");
     if (action?.kind === "fail") throw action.error ?? new Error(`injected fault while ${what} (provider "${this.#host.provider.name}")`);
   }
+}
+
+/** A node's `prefetch`, at its start or through `NodeReport.prefetch`, is not an integer >= 0 (`what` says whose and where). */
+function prefetchError(what: string, orLeftOut = ""): FlotillaError {
+  return new FlotillaError("E_INVALID_OPTION", `${what}: it must be an integer >= 0 (attempts the node queues beyond its slots)${orLeftOut}`);
 }

@@ -168,6 +168,7 @@ export class PoolKeepers {
       failed: (error) => this.#gaveUp(k, error),
       lost: (node, reason) => this.#reported(k, node, reason, "lost"),
       preempted: (node, reason) => this.#reported(k, node, reason, "preempted"),
+      roomGrew: () => pool.turns.wakeAll(),
       meter: (delta, priority) => this.#metered(priority, delta),
       startTimeoutMs: pool.options.startTimeoutMs,
       retryLabel: controlled ? nodeLabel("retry node start", pool.name, k) : undefined,

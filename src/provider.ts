@@ -27,6 +27,14 @@ export interface NodeReport {
    * (Optional so a test may call `startNode` with a report of its own.)
    */
   preempted?(reason?: unknown): void;
+  /**
+   * For a node that queues attempts: from now on it queues up to `n` beyond its slots (its
+   * `ProviderNode.prefetch` changes), e.g. as the provider learns how long its attempts take. Attempts
+   * queued already stay; more room is filled when the run next places work. Throws E_INVALID_OPTION
+   * unless `n` is an integer >= 0; ignored once the node is no longer in use. (Optional so a test may
+   * call `startNode` with a report of its own: call it as `report.prefetch?.(n)`.)
+   */
+  prefetch?(n: number): void;
   /** Which kind of node the pool asks for. A provider without low-priority nodes may ignore it. @default "dedicated" */
   readonly priority?: NodePriority;
   /**

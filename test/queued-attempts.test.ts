@@ -245,6 +245,41 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
     assert.equal(result.tasks.get("c")!.startedAt, 50, "c ran right after a: b's place in the queue was given up");
   });
 
+  it("report.prefetch(n) changes the node's queue room from then on: more is placed at once, or nothing more is queued", async () => {
+    const { provider, placedMost, nodes } = queueingProvider(1, 0);
+    const report = () => nodes.get("q1")!.report;
+    const waiting = () => nodes.get("q1")!.waiting.length;
+    const seen: string[] = [];
+    let stoppedReport: NodeReport | undefined;
+    const job = new Job("resized");
+    for (const id of ["a", "b", "c", "d", "e", "f"]) {
+      job.task(id, async (ctx) => {
+        if (id === "a") {
+          stoppedReport = report();
+          assert.throws(
+            () => report().prefetch!(-1),
+            /provider "queueing" reported "prefetch" number -1 for node "q1": it must be an integer >= 0 \(attempts the node queues beyond its slots\)$/,
+          );
+          report().prefetch!(2);
+          await ctx.sleep(1);
+          seen.push(`a sees ${waiting()} queued`); // placed at once: the run was woken by the larger room
+        }
+        if (id === "c") report().prefetch!(0);
+        seen.push(`${id} behind ${waiting()}`);
+        await ctx.sleep(10);
+        return id;
+      });
+    }
+    const result = await start(job, { runtime: virtualRuntime(), provider }).result;
+    assert.equal(result.status, "succeeded", String([...result.tasks.values()].map((t) => t.error)));
+    assert.equal(placedMost(), 3, "after prefetch(2), one running and two queued");
+    // a: b and c queued as soon as its prefetch(2) came; b: c and d queued; e and f: nothing queued
+    // after c's prefetch(0).
+    assert.deepEqual(seen, ["a sees 2 queued", "a behind 2", "b behind 2", "c behind 2", "d behind 1", "e behind 0", "f behind 0"]);
+    assert.equal(nodes.size, 0);
+    stoppedReport!.prefetch!(5); // its node was stopped with the run: ignored
+  });
+
   it("a task wider than the node's slots is never put in its queue room (refused as without prefetch)", async () => {
     const { provider } = queueingProvider(2, 2);
     const job = new Job("wide").task("w", { slots: 3 }, () => "w").task("x", () => "x");

@@ -23,10 +23,12 @@ export interface BullmqOptions {
   /** Most agents a run uses at once. @default 64. Bounds: integer >= 1. */
   readonly maxNodes?: number;
   /**
-   * Attempts placed on an agent per unit of its concurrency: it runs `concurrency` of them and the
-   * others wait in its queue, so it never idles between an answer and the next job (throughput: see
-   * bench/README.md). A waiting attempt has not started: its `task:start` and `timeoutMs` begin when
-   * the agent takes it (BullMQ's "active" event). 1: no attempt waits. @default 4. Bounds: integer from 1 to 64.
+   * The most attempts placed on an agent per unit of its concurrency: it runs `concurrency` of them
+   * and the others wait in its queue, so it never idles between an answer and the next job (throughput:
+   * see bench/README.md). How many wait is sized by time, about 25 ms of the agent's work as its
+   * answers show (one round until the first answer): tiny tasks get a deep queue, long ones none. A
+   * waiting attempt has not started: its `task:start` and `timeoutMs` begin when the agent takes it
+   * (BullMQ's "active" event). 1: no attempt waits. @default 16. Bounds: integer from 1 to 64.
    */
   readonly prefetch?: number;
   /** Largest payload (input and dependency outputs, as JSON) sent to an agent, in bytes. @default 1_048_576 (1 MiB) */
@@ -103,7 +105,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     modules,
     maxNodes: integer(where, "maxNodes", o.maxNodes, 64, 1),
     maxPayloadBytes: integer(where, "maxPayloadBytes", o.maxPayloadBytes, 1_048_576, 1),
-    prefetch: integer(where, "prefetch", o.prefetch, 4, 1, 64),
+    prefetch: integer(where, "prefetch", o.prefetch, 16, 1, 64),
     heartbeatMs: integer(where, "heartbeatMs", o.heartbeatMs, 1000, 1),
     lostAfterMs: integer(where, "lostAfterMs", o.lostAfterMs, 3000, 0),
     redisTimeoutMs: integer(where, "redisTimeoutMs", o.redisTimeoutMs, 30_000, 1),

@@ -21,6 +21,7 @@ import type { AgentNode } from "./agent-node.ts";
 import { type BootHost, type BootedVm, bootAgent, unboot } from "./boot.ts";
 import { encodeBody, encodePayload } from "./encode.ts";
 import { Outbox } from "./outbox.ts";
+import { QueueDepth } from "./queue-depth.ts";
 import { type AttemptHost, RemoteAttempt } from "./remote-attempt.ts";
 import type { AgentSeen, Transport, TransportListener } from "./transport.ts";
 
@@ -38,6 +39,8 @@ interface Held {
   draining: boolean;
   /** For an agent the hub booted: its VM, and how to stop its command. */
   readonly boot: BootedVm | undefined;
+  /** How many attempts wait in its queue, by the time they take. */
+  readonly depth: QueueDepth;
 }
 
 /** Every this many heartbeats, the jobs in flight are looked up, to find answers that were lost. */
@@ -159,11 +162,16 @@ export class RemoteHub implements TransportListener, AttemptHost {
     const held = this.#held.get(agentId);
     if (attempt === undefined || held === undefined || !held.attempts.has(attempt)) return; // not its agent's job (any more)
     this.#taken(held, attempt);
+    attempt.takenAt = this.#runtime.now();
     attempt.began();
   }
 
   result(agentId: string, jobId: string, result: AttemptResult): void {
-    this.#jobs.get(jobId)?.answered(agentId, result);
+    const attempt = this.#jobs.get(jobId);
+    if (attempt === undefined) return;
+    const held = this.#held.get(agentId);
+    if (held !== undefined && attempt.takenAt >= 0 && attempt.agentId === agentId) held.depth.measured(this.#runtime.now() - attempt.takenAt);
+    attempt.answered(agentId, result);
   }
 
   failed(agentId: string, jobId: string, reason: string): void {
@@ -233,12 +241,13 @@ export class RemoteHub implements TransportListener, AttemptHost {
       await this.#bounded(transport.open(seen.info), `hear agent "${id}"`);
       // The agent runs `concurrency` attempts; the others placed on it wait in its queue, started when it takes them.
       const slots = seen.info.concurrency;
-      const node: AgentNode = Object.freeze({ id, slots, prefetch: slots * (this.options.prefetch - 1), agent: seen.info });
+      const depth = new QueueDepth(slots, slots * (this.options.prefetch - 1), report);
+      const node: AgentNode = Object.freeze({ id, slots, prefetch: depth.current, agent: seen.info });
       if (report?.signal?.aborted) {
         await transport.shut(id).catch(() => {});
         throw report.signal.reason;
       }
-      this.#held.set(id, { node, report, attempts: new Set(), waiting: 0, lastSeen: this.#runtime.now(), gone: undefined, draining: false, boot });
+      this.#held.set(id, { node, report, attempts: new Set(), waiting: 0, lastSeen: this.#runtime.now(), gone: undefined, draining: false, boot, depth });
       return node;
     } finally {
       this.#claiming.delete(id);

@@ -40,6 +40,8 @@ export class RemoteAttempt {
   resends = 0;
   /** Its agent took it from its queue (BullMQ's "active"), or it ended: it no longer waits there (the hub's count). */
   taken = false;
+  /** When its agent took it (BullMQ's "active", the hub's clock); -1 until then. */
+  takenAt = -1;
 
   constructor(hub: AttemptHost, agentId: string, data: AttemptData, ctx: TaskContext<any>) {
     this.hub = hub;
