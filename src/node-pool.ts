@@ -199,9 +199,12 @@ export class NodePool {
     return this.options.slotsPerNode ?? this.keepers[k]!.node!.slots;
   }
 
-  /** Attempts the node at position k may hold: its slots, and those it queues (`ProviderNode.prefetch`). */
+  /**
+   * Attempts the node at position k may hold: its slots, and those it queues (`ProviderNode.prefetch`);
+   * after its provider shrank the queue (`NodeReport.prefetch`), the attempts still queued from before.
+   */
   roomOf(k: number): number {
-    return this.slotsOf(k) + this.keepers[k]!.prefetch;
+    return this.slotsOf(k) + Math.max(this.keepers[k]!.prefetch, this.queuedLoad[k]!);
   }
 
   /** A position whose node is up, takes shared work and has `need` free slots, or -1 (pool-slots.ts). */

@@ -374,13 +374,14 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
     assert.ok(cancelled > 0 && timedOut > 0, `the schedules saw ${cancelled} cancels and ${timedOut} timeouts`);
   });
 
-  it("under explore(): two runs sharing an autoscaled pool of such nodes, tasks of 1 or 2 slots, failed starts and lost nodes", async () => {
+  it("under explore(): two runs sharing an autoscaled pool of such nodes, tasks of 1 or 2 slots, failed starts, lost nodes and queues resized", async () => {
     // (A schedule of this campaign once looped forever: a 2-slot attempt moved back and forth.)
+    let resized = 0;
     await explore(
       async (t) => {
         const slots = 1 + Math.floor(t.random() * 2);
         const wide: Record<string, number> = {};
-        const { provider } = queueingProvider(slots, Math.floor(t.random() * 3), t.random() < 0.7, 4, Math.floor(t.random() * 60), wide);
+        const { provider, nodes } = queueingProvider(slots, Math.floor(t.random() * 3), t.random() < 0.7, 4, Math.floor(t.random() * 60), wide);
         const shared = pool(provider, {
           runtime: t.runtime,
           maxNodes: 1 + Math.floor(t.random() * 3),
@@ -393,11 +394,12 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
           for (let i = 0; i < 5; i++) {
             const need = 1 + Math.floor(t.random() * slots);
             wide[`${name}${i}`] = need;
-            job.task(
-              `${name}${i}`,
-              { retries: 1, slots: need, ...(t.random() < 0.2 ? { timeoutMs: 40 } : {}) },
-              async (ctx) => (await ctx.sleep(5 + Math.floor(t.random() * 40)), i),
-            );
+            job.task(`${name}${i}`, { retries: 1, slots: need, ...(t.random() < 0.2 ? { timeoutMs: 40 } : {}) }, async (ctx) => {
+              // The provider resizes the node's queue as it runs (as bullmq does from its agents' answers).
+              if (t.random() < 0.3) nodes.get(ctx.node.id)?.report.prefetch?.(Math.floor(t.random() * 4)), resized++;
+              await ctx.sleep(5 + Math.floor(t.random() * 40));
+              return i;
+            });
           }
           return job;
         };
@@ -414,5 +416,6 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
         faults: { "node.start": { probability: 0.2, action: { kind: "fail" } }, "node.lost": { probability: 0.05, action: { kind: "fail" } } },
       },
     );
+    assert.ok(resized > 0);
   });
 });
