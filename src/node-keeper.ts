@@ -111,8 +111,13 @@ class StartReport implements NodeReport {
 export class NodeKeeper {
   /** The node in use, if one is up. */
   node: ProviderNode | undefined = undefined;
-  /** The node's `prefetch` (attempts it queues beyond its slots), read once when it came up. */
+  /** The node's `prefetch` (attempts it queues beyond its slots): read when it came up, changed by `report.prefetch(n)`. */
   prefetch = 0;
+  /**
+   * After a shrink, the room the node had before, until its attempts fit the new one (its pool clears
+   * it): attempts queued before still count as room (what explore()'s over-commit check reads).
+   */
+  heldPrefetch = 0;
   /** When the start in flight (its first try, if retried) began, on the pool's clock. */
   startingSince = 0;
 
@@ -154,6 +159,8 @@ export class NodeKeeper {
     let started: ProviderNode | PromiseLike<ProviderNode>;
     // Bound to the node this start brings up; a report about a node no longer in use is ignored.
     let mine: ProviderNode | undefined;
+    /** A `report.prefetch(n)` made before the node was handed over. */
+    let pending: number | undefined;
     const host = this.#host;
     const report = new StartReport(
       (reason) => {
@@ -163,11 +170,13 @@ export class NodeKeeper {
         if (mine !== undefined && this.node === mine) host.preempted(mine, reason);
       },
       (n) => {
-        if (!(Number.isInteger(n) && n >= 0)) throw prefetchError(`provider "${host.provider.name}" reported "prefetch" ${describe(n)} for node "${mine?.id}"`);
-        if (mine === undefined || this.node !== mine || n === this.prefetch) return;
-        const grew = n > this.prefetch;
-        this.prefetch = n;
-        if (grew) host.roomGrew();
+        if (!(Number.isInteger(n) && n >= 0)) {
+          const which = mine === undefined ? "a node it is starting" : `node "${mine.id}"`;
+          throw prefetchError(`provider "${host.provider.name}" reported "prefetch" ${describe(n)} for ${which}`);
+        }
+        if (mine === undefined)
+          pending = n; // the start has not handed the node over yet: applied when it does
+        else if (this.node === mine) this.#resize(n); // (a report about a node no longer in use is ignored)
       },
       this.priority,
       host.runtime,
@@ -178,6 +187,7 @@ export class NodeKeeper {
     const use = (node: ProviderNode) => {
       mine = node;
       this.#use(node, priority);
+      if (pending !== undefined && this.node === node) this.#resize(pending);
     };
     let later: boolean;
     try {
@@ -346,9 +356,22 @@ export class NodeKeeper {
     }
     this.node = node;
     this.prefetch = (prefetch as number | undefined) ?? 0;
+    this.heldPrefetch = 0;
     this.#nodePriority = priority;
     this.#failures = 0;
     this.#host.ready(node);
+  }
+
+  /** The node in use queues up to `n` attempts from now on (`NodeReport.prefetch`). */
+  #resize(n: number): void {
+    if (n === this.prefetch) return;
+    if (n > this.prefetch) {
+      this.prefetch = n;
+      this.#host.roomGrew();
+      return;
+    }
+    this.heldPrefetch = Math.max(this.heldPrefetch, this.prefetch);
+    this.prefetch = n;
   }
 
   #startFailed(error: unknown): void {

@@ -201,10 +201,11 @@ export class NodePool {
 
   /**
    * Attempts the node at position k may hold: its slots, and those it queues (`ProviderNode.prefetch`);
-   * after its provider shrank the queue (`NodeReport.prefetch`), the attempts still queued from before.
+   * after its provider shrank the queue (`NodeReport.prefetch`), the room before, until its attempts fit.
    */
   roomOf(k: number): number {
-    return this.slotsOf(k) + Math.max(this.keepers[k]!.prefetch, this.queuedLoad[k]!);
+    const keeper = this.keepers[k]!;
+    return this.slotsOf(k) + Math.max(keeper.prefetch, keeper.heldPrefetch);
   }
 
   /** A position whose node is up, takes shared work and has `need` free slots, or -1 (pool-slots.ts). */
@@ -291,6 +292,9 @@ export class NodePool {
   /** An attempt at position k let go of its `need` slots (`queued`: it never began). */
   give(k: number, need: number, queued = false): void {
     const load = (this.load[k] = this.load[k]! - need);
+    const keeper = this.keepers[k]!;
+    // A queue shrunk by its provider: once its attempts fit the new room, the old one is let go.
+    if (keeper.heldPrefetch > 0 && keeper.node !== undefined && load <= this.slotsOf(k) + keeper.prefetch) keeper.heldPrefetch = 0;
     if (queued) this.queuedLoad[k]! -= need;
     else if (this.meter.metered) this.meter.busy(-need);
     if (this.#exclusiveCount > 0 && this.exclusive[k] === true) this.hold(k, false);

@@ -280,6 +280,23 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
     stoppedReport!.prefetch!(5); // its node was stopped with the run: ignored
   });
 
+  it("a report.prefetch(n) made while the node is still starting applies once the run has it", async () => {
+    const { provider: base, placedMost } = queueingProvider(1, 0);
+    const provider: ComputeProvider = {
+      ...base,
+      startNode: async (report) => {
+        const node = await base.startNode(report);
+        report.prefetch!(3);
+        return node;
+      },
+    };
+    const job = new Job("early");
+    for (const id of ["a", "b", "c", "d"]) job.task(id, async (ctx) => (await ctx.sleep(10), id));
+    const result = await start(job, { runtime: virtualRuntime(), provider }).result;
+    assert.equal(result.status, "succeeded");
+    assert.equal(placedMost(), 4, "one running, three queued");
+  });
+
   it("a task wider than the node's slots is never put in its queue room (refused as without prefetch)", async () => {
     const { provider } = queueingProvider(2, 2);
     const job = new Job("wide").task("w", { slots: 3 }, () => "w").task("x", () => "x");
@@ -413,7 +430,12 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
       {
         iterations: 300,
         seed: 5,
-        faults: { "node.start": { probability: 0.2, action: { kind: "fail" } }, "node.lost": { probability: 0.05, action: { kind: "fail" } } },
+        faults: {
+          "node.start": { probability: 0.2, action: { kind: "fail" } },
+          "node.lost": { probability: 0.05, action: { kind: "fail" } },
+          // The run hears an end late (as a remote node's next attempt may start before its answer arrives).
+          "task.complete": { probability: 0.3, action: { kind: "delay", ms: 2 } },
+        },
       },
     );
     assert.ok(resized > 0);

@@ -170,7 +170,9 @@ export class RemoteHub implements TransportListener, AttemptHost {
     const attempt = this.#jobs.get(jobId);
     if (attempt === undefined) return;
     const held = this.#held.get(agentId);
-    if (held !== undefined && attempt.takenAt >= 0 && attempt.agentId === agentId) held.depth.measured(this.#runtime.now() - attempt.takenAt);
+    // Work time only: not a refusal (answered at once), nor an answer kept from before a resend.
+    if (held !== undefined && attempt.takenAt >= 0 && attempt.agentId === agentId && result?.t !== "refused" && attempt.resends === 0)
+      held.depth.measured(this.#runtime.now() - attempt.takenAt);
     attempt.answered(agentId, result);
   }
 
