@@ -13,14 +13,20 @@
 //
 // Throughput (--tasks per round, 1 and 2 workers/agents of --concurrency each), tasks/s:
 //   raw         BullMQ Worker, processor returns { i } (bullmq-raw.mjs's own figure), addBulk of all jobs
+//   raw+results the same, the round ends when this thread has read every result from QueueEvents
+//               "completed" events (as a producer that needs the results does)
 //   raw+import  the same, the processor calls `add` of the worker module (imported once) in its thread
 //   raw+hop     the same, the call goes through flotilla's workerThreads provider (the agent's thread hop)
 //   agent       a flotilla agent fed straight from a BullMQ Queue (addBulk of the attempts, as the
 //               coordinator encodes them) — the agent alone, no coordinator; counted on "attempt:end"
 //   flotilla    run(job) of --tasks independent workerTask(tasks.mjs, "add") tasks, pool bullmq({ maxNodes })
 //               on the agents: coordinator + agents, from start(job) to its result (taking the agents as
-//               nodes included: the job is built before the clock); bullmq's default prefetch (4)
-//   flotilla+prefetchN  the same with bullmq({ prefetch: N }) (1: no attempt waits in an agent's queue)
+//               nodes included: the job is built before the clock); bullmq's default prefetch (16, the
+//               most: each agent's queue is sized to ~25 ms of its work)
+//   +inThread   (agent+inThread, flotilla+inThread) the agents run modules in their own thread (inThread()):
+//               no thread hop
+//   +prefetchN  (flotilla+prefetchN, flotilla+inThread+prefetchN) bullmq({ prefetch: N }) (1: no attempt
+//               waits in an agent's queue)
 // Beside each throughput figure: CPU µs per task, this process (every thread) + redis-server (its INFO),
 // setup included (starting the threads of the round and their imports: ~10-20% of a row at 5,000 tasks);
 // --commands yes prints the Redis commands per task of each round (INFO commandstats).
