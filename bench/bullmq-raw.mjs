@@ -29,8 +29,8 @@ import { completionReporter, startReportingThreads } from "./reporting-threads.m
 
 /** In a worker thread: one BullMQ worker; says it is ready once connected, reports its completions; closes on "close". */
 async function workerThread() {
-  const { queueName, port, concurrency, processor = "value", threads } = workerData;
-  const { process: processJob, stop } = await makeProcessor(processor, concurrency, threads);
+  const { queueName, port, concurrency, processor = "value", threads, taskMs = 0 } = workerData;
+  const { process: processJob, stop } = await makeProcessor(processor, concurrency, threads, taskMs);
   const worker = new Worker(queueName, processJob, {
     connection: { host: "127.0.0.1", port, maxRetriesPerRequest: null },
     concurrency,
@@ -52,11 +52,15 @@ async function workerThread() {
 export const TASKS = new URL("../test/fixtures/bullmq-remote/tasks.mjs", import.meta.url);
 
 /**
- * A job's processor: "value" returns { i } (this file's own figures); "import" calls TASKS' `add` in this
+ * A job's processor: "value" returns { i } (this file's own figures; after `taskMs` when given); "import" calls TASKS' `add` in this
  * thread; "hop" runs that call through flotilla's workerThreads provider (dist/, `npm run build`) on
  * `threads` threads of `concurrency / threads` tasks each, as an agent does.
  */
-async function makeProcessor(kind, concurrency, threads = 1) {
+async function makeProcessor(kind, concurrency, threads = 1, taskMs = 0) {
+  if (kind === "value" && taskMs > 0) {
+    // --task-ms (bench/bullmq.mjs): the job waits that long, as test/fixtures/bullmq-remote/tasks.mjs `sleep` does.
+    return { process: (job) => new Promise((resolve) => setTimeout(() => resolve({ i: job.data.i }), taskMs)), stop: async () => {} };
+  }
   if (kind === "value") return { process: async (job) => ({ i: job.data.i }), stop: async () => {} };
   if (kind === "import") {
     const { add } = await import(TASKS.href);
@@ -89,8 +93,8 @@ async function makeProcessor(kind, concurrency, threads = 1) {
 }
 
 /** Starts `workers` worker threads on `queueName`; resolves with their stop() once all are ready. */
-async function startWorkers(queueName, port, workers, concurrency, onCompleted, processor = "value", threads = 1) {
-  const workerDataOf = () => ({ bench: "bullmq-raw", queueName, port, concurrency, processor, threads });
+async function startWorkers(queueName, port, workers, concurrency, onCompleted, processor = "value", threads = 1, taskMs = 0) {
+  const workerDataOf = () => ({ bench: "bullmq-raw", queueName, port, concurrency, processor, threads, taskMs });
   const { stop } = await startReportingThreads(new URL(import.meta.url), workers, workerDataOf, onCompleted);
   return stop;
 }
@@ -108,11 +112,12 @@ let queueCounter = 0;
 const freshQueueName = () => `bench-${process.pid}-${++queueCounter}`;
 
 /**
- * One round: `jobs` jobs added in one addBulk, processed by `workers` worker threads; jobs/s. With
+ * One round: `jobs` jobs added in one addBulk, processed by `workers` worker threads (each job taking
+ * `taskMs` when given); jobs/s. With
  * `results`, the round ends when this thread has read every job's result from a QueueEvents "completed"
  * event (as a producer that needs the results does), not when the workers report their completions.
  */
-export async function throughputRound(port, connection, jobs, workers, concurrency, processor = "value", threads = 1, results = false) {
+export async function throughputRound(port, connection, jobs, workers, concurrency, processor = "value", threads = 1, results = false, taskMs = 0) {
   const queueName = freshQueueName();
   const queue = new Queue(queueName, { connection, defaultJobOptions: { removeOnComplete: !has("keep"), removeOnFail: !has("keep") } });
   let completed = 0;
@@ -124,7 +129,7 @@ export async function throughputRound(port, connection, jobs, workers, concurren
     completed += n;
     if (completed === jobs) resolveAll(performance.now());
   };
-  const stopWorkers = await startWorkers(queueName, port, workers, concurrency, results ? () => {} : counted, processor, threads);
+  const stopWorkers = await startWorkers(queueName, port, workers, concurrency, results ? () => {} : counted, processor, threads, taskMs);
   const queueEvents = results ? new QueueEvents(queueName, { connection }) : undefined;
   queueEvents?.on("completed", ({ returnvalue }) => {
     if (returnvalue?.i === undefined) throw new Error(`raw+results: unexpected result ${JSON.stringify(returnvalue)}`);

@@ -3,7 +3,7 @@
 //
 //   npm run -s build && node bench/bullmq.mjs [--tasks 5000] [--concurrency 8] [--rounds 3] [--trips 200]
 //                                             [--threads 1] [--only throughput|trip] [--cases raw,agent,flotilla,...]
-//                                             [--commands yes]
+//                                             [--commands yes] [--agents 1,2] [--task-ms 0]
 //
 // Every worker and every agent runs in a worker thread of its own (own event loop and connections, like
 // a separate process); they are started and ready before the clock starts, and stopped after, every
@@ -27,6 +27,9 @@
 //               no thread hop
 //   +prefetchN  (flotilla+prefetchN, flotilla+inThread+prefetchN) bullmq({ prefetch: N }) (1: no attempt
 //               waits in an agent's queue)
+// --agents 1,2,4: the worker/agent counts of the throughput rounds (scaling is read against the first);
+// --task-ms N: each throughput task waits N ms (tasks.mjs `sleep`; raw's processor likewise), so the agents,
+// not the 2 cores, bound throughput: the scaling of the coordinator and Redis with agents shows.
 // Beside each throughput figure: CPU µs per task, this process (every thread) + redis-server (its INFO),
 // setup included (starting the threads of the round and their imports: ~10-20% of a row at 5,000 tasks);
 // --commands yes prints the Redis commands per task of each round (INFO commandstats).
@@ -90,14 +93,19 @@ async function startAgents(url, queue, agents, concurrency, { threads, inThread 
 let counter = 0;
 const freshQueue = () => `fl-${process.pid}-${++counter}`;
 
+/** --task-ms: each throughput task waits this long (tasks.mjs `sleep`; raw's processor likewise), 0: none (`add`). */
+const TASK_MS = Number(flag("task-ms", "0"));
+/** The worker module export and input of throughput task `i`. */
+const work = (i) => (TASK_MS > 0 ? { export: "sleep", input: { value: i, ms: TASK_MS } } : { export: "add", input: { value: i } });
+
 /** The job data of attempt `i` as the coordinator sends it (wire.ts's AttemptData). */
 const attemptData = (i) => ({
   v: 1,
   key: `bench-${counter}-${i}`,
   taskId: `t${i}`,
   attempt: 1,
-  body: { kind: "worker-thread", path: MODULE_PATH, export: "add" },
-  payload: JSON.stringify({ input: { value: i }, deps: {}, failures: {} }),
+  body: { kind: "worker-thread", path: MODULE_PATH, export: work(i).export },
+  payload: JSON.stringify({ input: work(i).input, deps: {}, failures: {} }),
 });
 
 /** The agent alone: attempts added straight to the agents' queues (split evenly), counted as they end. */
@@ -158,7 +166,7 @@ async function flotillaThroughput(env, tasks, agents, concurrency, variant) {
   const prefetch = variant.prefetch;
   const started = await startAgents(env.url, queue, agents, concurrency, variant);
   const job = new Job("throughput");
-  for (let i = 0; i < tasks; i++) job.task(`t${i}`, env.workerTask(TASKS, "add", { value: i }));
+  for (let i = 0; i < tasks; i++) job.task(`t${i}`, env.workerTask(TASKS, work(i).export, work(i).input));
   const provider = env.bullmq({ connection: env.url, queue, modules: MODULES, maxNodes: agents, prefetch });
   try {
     const t0 = performance.now();
@@ -245,6 +253,13 @@ async function main() {
   const threads = count("threads", 1);
   const only = flag("only", "all");
   const showCommands = flag("commands", "no") !== "no";
+  const agentCounts = flag("agents", "1,2")
+    .split(",")
+    .map((text) => {
+      const n = Number(text);
+      if (!(Number.isInteger(n) && n >= 1)) throw new Error(`--agents must list whole numbers >= 1, received ${JSON.stringify(text)}`);
+      return n;
+    });
   const { tsImport } = await import("tsx/esm/api");
   const { startRedisServer } = await tsImport("../test/redis-server.ts", import.meta.url);
   const redis = await startRedisServer();
@@ -257,6 +272,10 @@ async function main() {
   const cpu = new Map(); // case -> { node, redis } CPU µs per task by round (setup and teardown included)
   const push = (map, key, value) => map.set(key, [...(map.get(key) ?? []), value]);
   const cases = [...new Set(flag("cases", [...TP_CASES, ...TRIP_CASES].join(",")).split(","))];
+  if (TASK_MS > 0) {
+    const unfit = cases.filter((c) => c === "raw+import" || c === "raw+hop");
+    if (unfit.length > 0) throw new Error(`--task-ms: ${unfit.join(", ")} call add, not sleep; leave them out of --cases`);
+  }
   // agent and flotilla cases: "+inThread" runs the agents' modules in their own thread (inThread()),
   // "+prefetchN" gives the coordinator's bullmq() pool prefetch N (flotilla+inThread+prefetch16, ...).
   const variantOf = (c) => ({
@@ -265,8 +284,8 @@ async function main() {
     prefetch: /\+prefetch(\d+)/.test(c) ? Number(/\+prefetch(\d+)/.exec(c)[1]) : undefined,
   });
   const throughput = {
-    raw: (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "value"),
-    "raw+results": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "value", 1, true),
+    raw: (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "value", 1, false, TASK_MS),
+    "raw+results": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "value", 1, true, TASK_MS),
     "raw+import": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "import"),
     "raw+hop": (n) => throughputRound(redis.port, connection, tasks, n, concurrency, "hop", threads),
   };
@@ -288,7 +307,7 @@ async function main() {
     for (let r = 0; r < rounds; r++) {
       // Interleaved, so drift (other load on the machine) falls on every case alike.
       if (only !== "trip") {
-        for (const n of [1, 2]) {
+        for (const n of agentCounts) {
           for (const c of cases.filter((k) => k in throughput)) {
             if (showCommands) await admin.config("RESETSTAT");
             const before = await cpuNow(admin);
@@ -341,7 +360,7 @@ async function main() {
       "| throughput (tasks/s) | cold (round 1) | warm (median of later rounds) | all rounds | this ÷ flotilla, warm (goal ≤ 1.2) | CPU µs per task, warm: node + redis-server |",
     );
     console.log("|---|---:|---:|---|---:|---:|");
-    for (const n of [1, 2]) {
+    for (const n of agentCounts) {
       const fl = tp.has(`flotilla ${n}`) ? warm(tp.get(`flotilla ${n}`)) : Number.NaN;
       for (const c of cases.filter((k) => tp.has(`${k} ${n}`))) {
         const rates = tp.get(`${c} ${n}`);
@@ -355,14 +374,18 @@ async function main() {
     }
     // The goal's ratio for every other flotilla case.
     for (const c of cases.filter((k) => k.startsWith("flotilla+"))) {
-      for (const n of [1, 2].filter((k) => tp.has(`${c} ${k}`) && tp.has(`raw ${k}`))) {
+      for (const n of agentCounts.filter((k) => tp.has(`${c} ${k}`) && tp.has(`raw ${k}`))) {
         console.log(`| raw ÷ ${c}, ${n} agent${n > 1 ? "s" : ""} (goal ≤ 1.2) | | ${(warm(tp.get(`raw ${n}`)) / warm(tp.get(`${c} ${n}`))).toFixed(2)} | | |`);
       }
     }
-    for (const c of ["raw", "flotilla"].filter((k) => tp.has(`${k} 1`))) {
-      const one = warm(tp.get(`${c} 1`));
-      const two = warm(tp.get(`${c} 2`));
-      console.log(`| ${c}: 2 / 1 ${c === "raw" ? "workers" : "agents"} | | ${(two / one).toFixed(2)}x | | |`);
+    // Scaling: n workers/agents against the first count given (1 by default).
+    const [base, ...more] = agentCounts;
+    for (const c of cases.filter((k) => tp.has(`${k} ${base}`) && (k === "raw" || k.startsWith("flotilla")))) {
+      for (const n of more.filter((k) => tp.has(`${c} ${k}`))) {
+        console.log(
+          `| ${c}: ${n} / ${base} ${c === "raw" ? "workers" : "agents"} | | ${(warm(tp.get(`${c} ${n}`)) / warm(tp.get(`${c} ${base}`))).toFixed(2)}x | | |`,
+        );
+      }
     }
   }
   if (trip.size > 0) {
