@@ -166,8 +166,8 @@ export class PoolKeepers {
       mayStart: () => pool.autoscaler?.underBound(self().priority) ?? true,
       ready: (node) => this.#up(k, node),
       failed: (error) => this.#gaveUp(k, error),
-      lost: (node, reason) => this.#reported(k, node, reason, "lost"),
-      preempted: (node, reason) => this.#reported(k, node, reason, "preempted"),
+      lost: (node, reason) => this.#reported(node, reason, "lost"),
+      preempted: (node, reason) => this.#reported(node, reason, "preempted"),
       roomGrew: () => pool.turns.wakeAll(),
       meter: (delta, priority) => this.#metered(priority, delta),
       startTimeoutMs: pool.options.startTimeoutMs,
@@ -207,8 +207,8 @@ export class PoolKeepers {
     } else pool.turns.entries[0]?.tenant.wake();
   }
 
-  /** Node `node` at position k is gone (reported by its provider, or under an attempt): its attempts move. */
-  #reported(k: number, node: ProviderNode, reason: unknown, exit: NodeExit): void {
+  /** Node `node` is gone (reported by its provider, or under an attempt): its attempts move. */
+  #reported(node: ProviderNode, reason: unknown, exit: NodeExit): void {
     const why = reason === undefined ? `reported ${exit === "preempted" ? "preempted" : "lost"} by its provider` : messageOf(reason);
     const error = new NodeLostError(node.id, `node "${node.id}" of pool "${this.#pool.name}" was ${exit === "preempted" ? "preempted" : "lost"}: ${why}`, {
       cause: reason,

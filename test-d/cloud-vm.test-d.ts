@@ -1,5 +1,5 @@
 import { expectAssignable, expectError, expectType } from "tsd";
-import { Job, run, FlotillaError, type ComputeProvider, type TaskContext } from "flotilla";
+import { Job, run, type FlotillaError, type ComputeProvider, type TaskContext } from "flotilla";
 import { vmThrottled, type VmDriver, type VmInfo } from "flotilla/provider-kit";
 import {
   cloudVm,

@@ -11,7 +11,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 // Deno does not look for a .d.ts beside a .js file by itself; tsc does, and ignores these comments.
 // @ts-types="../dist/index.d.ts"
-import { FlotillaError, Job, NodeLostError, isFlotillaError, run, start, type NodeReport, type ProviderNode, type TaskContext } from "../dist/index.js";
+import { Job, NodeLostError, isFlotillaError, run, start, type NodeReport, type ProviderNode, type TaskContext } from "../dist/index.js";
 // @ts-types="../dist/provider-kit.d.ts"
 import { vmApiError, vmQuotaExceeded, vmThrottled, type VmCreateRequest, type VmDriver, type VmInfo } from "../dist/provider-kit.js";
 // @ts-types="../dist/cloud-vm.d.ts"

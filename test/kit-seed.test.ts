@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Job, run } from "../src/index.ts";
-import { ScheduleFailure, explore, replay, type ExploreContext } from "../src/testing/index.ts";
+import { explore, replay, type ExploreContext } from "../src/testing/index.ts";
 import { scheduleFailureOf } from "./helpers.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process!.env;

@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Job, run, type ComputeProvider } from "../src/index.ts";
-import { ScheduleFailure, explore, type ExploreContext } from "../src/testing/index.ts";
+import { explore, type ExploreContext } from "../src/testing/index.ts";
 import { deferred, scheduleFailureOf } from "./helpers.ts";
 
 const failureOf = (body: (t: ExploreContext) => unknown) => scheduleFailureOf(explore(body, { iterations: 3, seed: 1 }));

@@ -1,5 +1,5 @@
 /** `workerThreads()`: the provider whose nodes are worker threads. */
-import { FlotillaError, describe } from "../../src/errors.ts";
+import { FlotillaError } from "../../src/errors.ts";
 import { StartedNodes, bodyName } from "../../src/provider-kit/index.ts";
 import type { ComputeProvider, NodeReport, ProviderNode } from "../../src/provider.ts";
 import type { TaskContext } from "../../src/task-context.ts";
