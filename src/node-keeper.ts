@@ -114,8 +114,8 @@ export class NodeKeeper {
   /** The node's `prefetch` (attempts it queues beyond its slots): read when it came up, changed by `report.prefetch(n)`. */
   prefetch = 0;
   /**
-   * After a shrink, the room the node had before, until its attempts fit the new one (its pool clears
-   * it): attempts queued before still count as room (what explore()'s over-commit check reads).
+   * The largest `prefetch` the node had before a shrink: attempts it queued then still count as room
+   * (node-pool.ts `roomOf`, what explore()'s over-commit check reads) until they are gone.
    */
   heldPrefetch = 0;
   /** When the start in flight (its first try, if retried) began, on the pool's clock. */

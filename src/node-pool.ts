@@ -201,11 +201,14 @@ export class NodePool {
 
   /**
    * Attempts the node at position k may hold: its slots, and those it queues (`ProviderNode.prefetch`);
-   * after its provider shrank the queue (`NodeReport.prefetch`), the room before, until its attempts fit.
+   * after its provider shrank the queue (`NodeReport.prefetch`), also what it holds from before, up to
+   * the room it had then (placement never puts it back over the new room, so that part only shrinks).
    */
   roomOf(k: number): number {
     const keeper = this.keepers[k]!;
-    return this.slotsOf(k) + Math.max(keeper.prefetch, keeper.heldPrefetch);
+    const slots = this.slotsOf(k);
+    const room = slots + keeper.prefetch;
+    return keeper.heldPrefetch > keeper.prefetch ? Math.max(room, Math.min(slots + keeper.heldPrefetch, this.load[k]!)) : room;
   }
 
   /** A position whose node is up, takes shared work and has `need` free slots, or -1 (pool-slots.ts). */
@@ -292,9 +295,6 @@ export class NodePool {
   /** An attempt at position k let go of its `need` slots (`queued`: it never began). */
   give(k: number, need: number, queued = false): void {
     const load = (this.load[k] = this.load[k]! - need);
-    const keeper = this.keepers[k]!;
-    // A queue shrunk by its provider: once its attempts fit the new room, the old one is let go.
-    if (keeper.heldPrefetch > 0 && keeper.node !== undefined && load <= this.slotsOf(k) + keeper.prefetch) keeper.heldPrefetch = 0;
     if (queued) this.queuedLoad[k]! -= need;
     else if (this.meter.metered) this.meter.busy(-need);
     if (this.#exclusiveCount > 0 && this.exclusive[k] === true) this.hold(k, false);
