@@ -83,6 +83,13 @@ function queueingProvider(slots: number, prefetch: unknown, tell = true, maxNode
   return { provider, placedMost: () => placedMost, ran, nodes };
 }
 
+/** A job of independent tasks `ids`, each sleeping `ms` on the run's clock and returning its id. */
+function sleepers(name: string, ids: readonly string[], ms: number): Job {
+  const job = new Job(name);
+  for (const id of ids) job.task(id, async (ctx) => (await ctx.sleep(ms), id));
+  return job;
+}
+
 /** Events of a run, in order, as "type taskId@at". */
 function recorder(handle: { on(event: RunEvent["type"], listener: (e: RunEvent) => void): unknown }) {
   const seen: string[] = [];
@@ -117,8 +124,7 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
 
   it("in a pool of several nodes too, each node takes slots + prefetch attempts", async () => {
     const { provider, placedMost } = queueingProvider(1, 1, true, 2);
-    const job = new Job("spread");
-    for (const id of ["a", "b", "c", "d"]) job.task(id, async (ctx) => (await ctx.sleep(10), id));
+    const job = sleepers("spread", ["a", "b", "c", "d"], 10);
     const result = await start(job, { runtime: virtualRuntime(), provider }).result;
     assert.equal(result.status, "succeeded");
     assert.equal(placedMost(), 2, "a node of 1 slot held a second attempt in its queue");
@@ -126,8 +132,7 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
 
   it("work is queued on a node only beyond the slots free or on their way: a node still starting gets its share", async () => {
     const { provider, ran } = queueingProvider(2, 4, true, 2, 10);
-    const job = new Job("share");
-    for (const id of ["a", "b", "c", "d", "e", "f"]) job.task(id, async (ctx) => (await ctx.sleep(100), id));
+    const job = sleepers("share", ["a", "b", "c", "d", "e", "f"], 100);
     const result = await start(job, { runtime: virtualRuntime(), provider }).result;
     assert.equal(result.status, "succeeded");
     // q1 is up at once (2 run, 2 queued: 4 ready were more than the 2 slots coming); q2 is up at 10 ms.
@@ -137,8 +142,7 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
 
   it("a start pending for more than a second no longer holds work back from the queues of the nodes up", async () => {
     const { provider, placedMost } = queueingProvider(1, 2, true, 10, Infinity);
-    const job = new Job("patience");
-    for (const id of ["a", "b", "c", "d", "e", "f", "g", "h"]) job.task(id, async (ctx) => (await ctx.sleep(300), id));
+    const job = sleepers("patience", ["a", "b", "c", "d", "e", "f", "g", "h"], 300);
     const handle = start(job, { runtime: virtualRuntime(), provider });
     const starts: number[] = [];
     handle.on("task:start", (e) => starts.push(e.at));
@@ -233,8 +237,7 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
   it("a queued attempt cancelled before it began never starts; the others run", async () => {
     const runtime = virtualRuntime();
     const { provider } = queueingProvider(1, 3);
-    const job = new Job("cancel-queued");
-    for (const id of ["a", "b", "c"]) job.task(id, async (ctx) => (await ctx.sleep(50), id));
+    const job = sleepers("cancel-queued", ["a", "b", "c"], 50);
     const handle = start(job, { runtime, provider });
     const seen = recorder(handle);
     handle.once("task:start", () => queueMicrotask(() => handle.cancelTask("b", "not needed")));
@@ -290,8 +293,7 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
         return node;
       },
     };
-    const job = new Job("early");
-    for (const id of ["a", "b", "c", "d"]) job.task(id, async (ctx) => (await ctx.sleep(10), id));
+    const job = sleepers("early", ["a", "b", "c", "d"], 10);
     const result = await start(job, { runtime: virtualRuntime(), provider }).result;
     assert.equal(result.status, "succeeded");
     assert.equal(placedMost(), 4, "one running, three queued");
@@ -332,8 +334,7 @@ describe("nodes that queue attempts (ProviderNode.prefetch)", () => {
 
   it("only running attempts count as busy: a pool's utilization stays <= 1", async () => {
     const { provider } = queueingProvider(1, 3);
-    const job = new Job("util");
-    for (const id of ["a", "b", "c", "d"]) job.task(id, async (ctx) => (await ctx.sleep(100), id));
+    const job = sleepers("util", ["a", "b", "c", "d"], 100);
     const result = await start(job, { runtime: virtualRuntime(), provider }).result;
     assert.equal(result.status, "succeeded");
     assert.ok(Math.abs(result.pools.default!.utilization - 1) < 0.01, `utilization ${result.pools.default!.utilization}`);

@@ -9,9 +9,8 @@
  *   fails with a transient error, so the pool starts another.
  */
 import { FlotillaError, describe, messageOf } from "../../src/errors.ts";
-import { vmApiError, type NodePriority, type VmDriver, type VmInfo } from "../../src/provider-kit/index.ts";
+import { vmApiError, wait, type NodePriority, type VmDriver, type VmInfo } from "../../src/provider-kit/index.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import { wait } from "../../src/provider-kit/index.ts";
 import type { ApiCalls } from "./api-calls.ts";
 import { VmEventsLink } from "./node.ts";
 import { isSlots, type ResolvedOptions } from "./options.ts";
