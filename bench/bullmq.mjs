@@ -95,6 +95,8 @@ const freshQueue = () => `fl-${process.pid}-${++counter}`;
 
 /** --task-ms: each throughput task waits this long (tasks.mjs `sleep`; raw's processor likewise), 0: none (`add`). */
 const TASK_MS = Number(flag("task-ms", "0"));
+if (!(TASK_MS >= 0 && Number.isFinite(TASK_MS)))
+  throw new Error(`--task-ms must be a number of milliseconds >= 0, received ${JSON.stringify(flag("task-ms"))}`);
 /** The worker module export and input of throughput task `i`. */
 const work = (i) => (TASK_MS > 0 ? { export: "sleep", input: { value: i, ms: TASK_MS } } : { export: "add", input: { value: i } });
 
