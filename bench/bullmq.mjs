@@ -3,7 +3,7 @@
 //
 //   npm run -s build && node bench/bullmq.mjs [--tasks 5000] [--concurrency 8] [--rounds 3] [--trips 200]
 //                                             [--threads 1] [--only throughput|trip] [--cases raw,agent,flotilla,...]
-//                                             [--commands yes] [--agents 1,2] [--task-ms 0]
+//                                             [--commands yes] [--agents 1,2] [--task-ms 0] [--dist-b DIR]
 //
 // Every worker and every agent runs in a worker thread of its own (own event loop and connections, like
 // a separate process); they are started and ready before the clock starts, and stopped after, every
@@ -27,6 +27,9 @@
 //               no thread hop
 //   +prefetchN  (flotilla+prefetchN, flotilla+inThread+prefetchN) bullmq({ prefetch: N }) (1: no attempt
 //               waits in an agent's queue)
+// --dist-b DIR: another build's dist/ (a copy of this one's, or another checkout's, inside this repository so
+// its imports resolve); any agent or flotilla case ending "@b" runs on it (coordinator and agents), interleaved
+// with the others: two builds compared in one run, since this machine's speed drifts 2x between runs.
 // --agents 1,2,4: the worker/agent counts of the throughput rounds (scaling is read against the first);
 // --task-ms N: each throughput task waits N ms (tasks.mjs `sleep`; raw's processor likewise), so the agents,
 // not the 2 cores, bound throughput: the scaling of the coordinator and Redis with agents shows.
@@ -47,16 +50,18 @@ import { completionReporter, startReportingThreads } from "./reporting-threads.m
 import { TASKS, median, percentile, roundTrips, throughputRound } from "./bullmq-raw.mjs";
 
 const DIST = new URL("../dist/", import.meta.url);
+/** --dist-b DIR: a second build (another checkout's dist/); cases ending "@b" run on it, coordinator and agents. */
+const DIST_B = flag("dist-b", undefined) === undefined ? undefined : new URL(`${flag("dist-b")}/`.replace(/\/+$/, "/"), `file://${process.cwd()}/`);
 const MODULES = new URL("./", TASKS);
 const MODULE_PATH = TASKS.href.slice(MODULES.href.length); // "tasks.mjs", as the coordinator sends it
 
 // ---- an agent, in a worker thread of this file ------------------------------------------------------
 
 async function agentThread() {
-  const { url, queue, name, concurrency, threads, inThread: here, report } = workerData;
-  const { startAgent } = await import(new URL("bullmq.js", DIST).href);
+  const { url, queue, name, concurrency, threads, inThread: here, report, dist } = workerData;
+  const { startAgent } = await import(new URL("bullmq.js", dist).href);
   const completed = completionReporter(parentPort);
-  const { inThread, workerThreads } = await import(new URL("worker-threads.js", DIST).href);
+  const { inThread, workerThreads } = await import(new URL("worker-threads.js", dist).href);
   const agent = await startAgent({
     connection: url,
     queue,
@@ -81,9 +86,9 @@ async function agentThread() {
 }
 
 /** Starts `agents` agent threads on `queue`, modules on `threads` threads or `inThread`; resolves with their BullMQ queue names and a stop(). */
-async function startAgents(url, queue, agents, concurrency, { threads, inThread = false }, onCompleted) {
+async function startAgents(url, queue, agents, concurrency, { threads, inThread = false, dist = DIST }, onCompleted) {
   const report = onCompleted !== undefined;
-  const workerDataOf = (a) => ({ bench: "bullmq-agent", url, queue, name: `a${a}`, concurrency, threads, inThread, report });
+  const workerDataOf = (a) => ({ bench: "bullmq-agent", url, queue, name: `a${a}`, concurrency, threads, inThread, report, dist: dist.href });
   const { values, stop } = await startReportingThreads(new URL(import.meta.url), agents, workerDataOf, onCompleted);
   return { queues: values, stop };
 }
@@ -163,13 +168,14 @@ async function agentTrips(env, trips, variant) {
 
 /** flotilla: a job of `tasks` independent module tasks on `agents` agents; tasks/s from start to result. */
 async function flotillaThroughput(env, tasks, agents, concurrency, variant) {
-  const { Job, run } = env.flotilla;
+  const { flotilla, bullmq, workerTask } = variant.lib;
+  const { Job, run } = flotilla;
   const queue = freshQueue();
   const prefetch = variant.prefetch;
   const started = await startAgents(env.url, queue, agents, concurrency, variant);
   const job = new Job("throughput");
-  for (let i = 0; i < tasks; i++) job.task(`t${i}`, env.workerTask(TASKS, work(i).export, work(i).input));
-  const provider = env.bullmq({ connection: env.url, queue, modules: MODULES, maxNodes: agents, prefetch });
+  for (let i = 0; i < tasks; i++) job.task(`t${i}`, workerTask(TASKS, work(i).export, work(i).input));
+  const provider = bullmq({ connection: env.url, queue, modules: MODULES, maxNodes: agents, prefetch });
   try {
     const t0 = performance.now();
     const result = await run(job, { pools: { default: provider } });
@@ -185,13 +191,14 @@ async function flotillaThroughput(env, tasks, agents, concurrency, variant) {
 
 /** flotilla, one task at a time: a chain; each task's latency from its predecessor's end to its own. */
 async function flotillaTrips(env, trips, variant) {
-  const { Job, start } = env.flotilla;
+  const { flotilla, bullmq, workerTask } = variant.lib;
+  const { Job, start } = flotilla;
   const queue = freshQueue();
   const started = await startAgents(env.url, queue, 1, 1, variant);
   const n = 20 + trips;
   const job = new Job("chain");
-  for (let i = 0; i < n; i++) job.task(`t${i}`, i === 0 ? {} : { dependsOn: [`t${i - 1}`] }, env.workerTask(TASKS, "add", { value: 1 }));
-  const provider = env.bullmq({ connection: env.url, queue, modules: MODULES, maxNodes: 1 });
+  for (let i = 0; i < n; i++) job.task(`t${i}`, i === 0 ? {} : { dependsOn: [`t${i - 1}`] }, workerTask(TASKS, "add", { value: 1 }));
+  const provider = bullmq({ connection: env.url, queue, modules: MODULES, maxNodes: 1 });
   const ends = [];
   const t0 = performance.now();
   const handle = start(job, { pools: { default: provider } });
@@ -267,8 +274,12 @@ async function main() {
   const redis = await startRedisServer();
   const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
   const admin = new Redis(connection);
-  const [flotilla, { bullmq }, { workerTask }] = await Promise.all(["index.js", "bullmq.js", "worker-threads.js"].map((f) => import(new URL(f, DIST).href)));
-  const env = { url: redis.url, connection, threads, flotilla, bullmq, workerTask, flush: () => admin.flushall() };
+  const libOf = async (dist) => {
+    const [flotilla, { bullmq }, { workerTask }] = await Promise.all(["index.js", "bullmq.js", "worker-threads.js"].map((f) => import(new URL(f, dist).href)));
+    return { flotilla, bullmq, workerTask };
+  };
+  const libs = { a: await libOf(DIST), b: DIST_B === undefined ? undefined : await libOf(DIST_B) };
+  const env = { url: redis.url, connection, threads, flush: () => admin.flushall() };
   const tp = new Map(); // case -> rates by round
   const trip = new Map(); // case -> { median, p90 } by round
   const cpu = new Map(); // case -> { node, redis } CPU µs per task by round (setup and teardown included)
@@ -279,9 +290,13 @@ async function main() {
     if (unfit.length > 0) throw new Error(`--task-ms: ${unfit.join(", ")} call add, not sleep; leave them out of --cases`);
   }
   // agent and flotilla cases: "+inThread" runs the agents' modules in their own thread (inThread()),
-  // "+prefetchN" gives the coordinator's bullmq() pool prefetch N (flotilla+inThread+prefetch16, ...).
+  // "+prefetchN" gives the coordinator's bullmq() pool prefetch N (flotilla+inThread+prefetch16, ...),
+  // "@b" runs the case on the --dist-b build.
+  if (cases.some((c) => c.endsWith("@b")) && DIST_B === undefined) throw new Error("cases ending @b need --dist-b DIR (another build's dist/)");
   const variantOf = (c) => ({
     threads,
+    dist: c.endsWith("@b") ? DIST_B : DIST,
+    lib: c.endsWith("@b") ? libs.b : libs.a,
     inThread: c.includes("+inThread"),
     prefetch: /\+prefetch(\d+)/.test(c) ? Number(/\+prefetch(\d+)/.exec(c)[1]) : undefined,
   });
@@ -296,14 +311,16 @@ async function main() {
     "raw+hop": () => roundTrips(redis.port, connection, trips, "hop"),
   };
   for (const c of cases) {
-    if (/^agent(\+inThread)?$/.test(c)) {
+    if (/^agent(\+inThread)?(@b)?$/.test(c)) {
       throughput[c] = (n) => agentThroughput(env, tasks, n, concurrency, variantOf(c));
       trips_[c] = () => agentTrips(env, trips, variantOf(c));
-    } else if (/^flotilla(\+inThread)?(\+prefetch\d+)?$/.test(c)) {
+    } else if (/^flotilla(\+inThread)?(\+prefetch\d+)?(@b)?$/.test(c)) {
       throughput[c] = (n) => flotillaThroughput(env, tasks, n, concurrency, variantOf(c));
       if (!c.includes("+prefetch")) trips_[c] = () => flotillaTrips(env, trips, variantOf(c));
     } else if (!(c in throughput))
-      throw new Error(`unknown case ${JSON.stringify(c)}; known: ${[...TP_CASES, ...TRIP_CASES].join(", ")}, agent+inThread, flotilla+inThread+prefetchN`);
+      throw new Error(
+        `unknown case ${JSON.stringify(c)}; known: ${[...TP_CASES, ...TRIP_CASES].join(", ")}, agent+inThread, flotilla+inThread+prefetchN, any agent/flotilla case + "@b" (with --dist-b)`,
+      );
   }
   try {
     for (let r = 0; r < rounds; r++) {
