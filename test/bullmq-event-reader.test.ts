@@ -1,11 +1,13 @@
 /**
  * The coordinator's reader of an agent queue's events stream (coordinator/event-reader.ts), against a
  * real redis-server: the entries it tells (and those it skips), from the entry it was given on, across
- * a Redis restart, a burst read with the pause after it, and its close. The test writes the entries as BullMQ's scripts do (XADD with an
+ * a Redis restart, a connection gone silent, a burst read with the pause after it, and its close (also
+ * while Redis cannot be reached). The test writes the entries as BullMQ's scripts do (XADD with an
  * `event` field first). Skipped without redis-server.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { createServer, connect, type Socket } from "node:net";
 import { Redis } from "ioredis";
 import { EventReader, type EventSink, pauseAfter } from "../adapters/bullmq/coordinator/event-reader.ts";
 import { hasRedisServer, type RedisServer, startRedisServer } from "./redis-server.ts";
@@ -128,6 +130,58 @@ describe("the coordinator's events stream reader", {
     } finally {
       await reader.close();
     }
+  });
+
+  it("hears its stream again after its connection goes silent (no FIN, no RST: a dead host, a partition)", { timeout: 60_000 }, async () => {
+    // A TCP proxy whose connections open so far can be made to drop every byte, both ways, and stay open.
+    const pairs: { client: Socket; server: Socket; silent: boolean }[] = [];
+    const proxy = createServer((client) => {
+      const server = connect(redis.port, "127.0.0.1");
+      const pair = { client, server, silent: false };
+      pairs.push(pair);
+      client.on("data", (d) => void (pair.silent || server.write(d)));
+      server.on("data", (d) => void (pair.silent || client.write(d)));
+      for (const [a, b] of [
+        [client, server],
+        [server, client],
+      ] as const) {
+        a.on("error", () => {});
+        a.on("close", () => b.destroy());
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const key = "bull:q5:events";
+    const { sink, lines, until } = recorder();
+    const reader = new EventReader({ host: "127.0.0.1", port: (proxy.address() as { port: number }).port }, key, "0-0", sink);
+    try {
+      await client.xadd(key, "*", "event", "active", "jobId", "before");
+      await until(1);
+      for (const pair of pairs) pair.silent = true;
+      await client.xadd(key, "*", "event", "active", "jobId", "after");
+      await until(2); // the silent connection is dropped, and the read sent again on a new one
+      assert.deepEqual(lines, ["active before", "active after"]);
+    } finally {
+      await reader.close();
+      for (const pair of pairs) pair.client.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it("closes while Redis cannot be reached (its read waits to be sent), telling nothing", { timeout: 60_000 }, async () => {
+    const nobody = createServer();
+    await new Promise<void>((resolve) => nobody.listen(0, "127.0.0.1", resolve));
+    const port = (nobody.address() as { port: number }).port;
+    await new Promise((resolve) => nobody.close(resolve)); // nothing listens there now
+    const { sink, lines } = recorder();
+    // ioredis asks its retryStrategy when a connection attempt failed, and then waits to reconnect: the
+    // state in which disconnect() leaves a queued read pending.
+    let waiting!: () => void;
+    const reconnecting = new Promise<void>((resolve) => (waiting = resolve));
+    const retryStrategy = () => (waiting(), 60_000);
+    const reader = new EventReader({ host: "127.0.0.1", port, retryStrategy }, "bull:q6:events", "0-0", sink);
+    await reconnecting;
+    await reader.close(); // its read, queued until Redis is back, is not answered: close does not wait for it
+    assert.deepEqual(lines, []);
   });
 
   it("goes on from the last entry it read after Redis restarts, and its close ends the read in flight", async () => {

@@ -39,6 +39,8 @@ export function pauseAfter(entries: number, tookMs: number): number {
 }
 /** A blocking read returns after this long without entries (so a close never waits longer). */
 const BLOCK_MS = 1000;
+/** A read not answered this long after its BLOCK_MS is taken for a connection gone silent (BullMQ's QueueEvents waits as long). */
+const SILENCE_MS = 1000;
 
 type XreadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
 
@@ -49,10 +51,23 @@ export class EventReader {
   #last: string;
   #pauseTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #wakePause: (() => void) | undefined = undefined;
+  #stop: () => void = () => {};
+  /** Resolves (with no reply) when close() is called. */
+  readonly #stopped = new Promise<null>((resolve) => {
+    this.#stop = () => resolve(null);
+  });
 
   /** Starts reading `key` after entry `after` ("0-0": from the first). */
   constructor(options: RedisOptions, key: string, after: string, sink: EventSink) {
-    this.#client = new Redis({ ...options, maxRetriesPerRequest: null, connectionName: "flotilla-coordinator-events" });
+    this.#client = new Redis({
+      ...options,
+      maxRetriesPerRequest: null,
+      connectionName: "flotilla-coordinator-events",
+      // A connection gone silent (a dead host, a partition: no FIN, no RST) is dropped this long after a
+      // read was sent, and the read sent again on a new one: without it the read waits for TCP keepalive
+      // (~2 h), and no answer of the agent is heard. After the options: a smaller one would cut off reads.
+      socketTimeout: BLOCK_MS + SILENCE_MS,
+    });
     this.#client.on("error", () => {}); // ioredis reconnects by itself; the hub watches Redis through its own client
     this.#last = after;
     this.#done = this.#read(key, sink);
@@ -63,7 +78,11 @@ export class EventReader {
       let reply: XreadReply;
       const sentAt = performance.now();
       try {
-        reply = (await this.#client.xread("BLOCK", BLOCK_MS, "STREAMS", key, this.#last)) as XreadReply;
+        const read = this.#client.xread("BLOCK", BLOCK_MS, "STREAMS", key, this.#last);
+        read.catch(() => {}); // when close wins the race below
+        // Raced with close: a read queued while Redis is away is not ended by disconnect().
+        reply = (await Promise.race([read, this.#stopped])) as XreadReply;
+        if (this.#closing) return;
       } catch {
         if (this.#closing) return;
         await this.#pause(RETRY_MS);
@@ -96,6 +115,7 @@ export class EventReader {
   /** Stops reading and closes the connection; resolves once the read loop has ended. */
   async close(): Promise<void> {
     this.#closing = true;
+    this.#stop();
     clearTimeout(this.#pauseTimer);
     this.#wakePause?.();
     this.#client.disconnect(); // ends the blocking read in flight
