@@ -134,16 +134,16 @@ describe("the coordinator's events stream reader", {
 
   it("hears its stream again after its connection goes silent (no FIN, no RST: a dead host, a partition)", { timeout: 60_000 }, async () => {
     // A TCP proxy whose connections open so far can be made to drop every byte, both ways, and stay open.
-    const pairs: { client: Socket; server: Socket; silent: boolean }[] = [];
-    const proxy = createServer((client) => {
-      const server = connect(redis.port, "127.0.0.1");
-      const pair = { client, server, silent: false };
+    const pairs: { near: Socket; far: Socket; silent: boolean }[] = [];
+    const proxy = createServer((near) => {
+      const far = connect(redis.port, "127.0.0.1");
+      const pair = { near, far, silent: false };
       pairs.push(pair);
-      client.on("data", (d) => void (pair.silent || server.write(d)));
-      server.on("data", (d) => void (pair.silent || client.write(d)));
+      near.on("data", (d) => void (pair.silent || far.write(d)));
+      far.on("data", (d) => void (pair.silent || near.write(d)));
       for (const [a, b] of [
-        [client, server],
-        [server, client],
+        [near, far],
+        [far, near],
       ] as const) {
         a.on("error", () => {});
         a.on("close", () => b.destroy());
@@ -162,7 +162,7 @@ describe("the coordinator's events stream reader", {
       assert.deepEqual(lines, ["active before", "active after"]);
     } finally {
       await reader.close();
-      for (const pair of pairs) pair.client.destroy();
+      for (const pair of pairs) pair.near.destroy();
       await new Promise((resolve) => proxy.close(resolve));
     }
   });
