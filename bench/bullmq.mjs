@@ -383,7 +383,7 @@ async function main() {
       const fl = tp.has(`flotilla ${n}`) ? warm(tp.get(`flotilla ${n}`)) : Number.NaN;
       for (const c of cases.filter((k) => tp.has(`${k} ${n}`))) {
         const rates = tp.get(`${c} ${n}`);
-        const ratio = c === "flotilla" ? "" : `${(warm(rates) / fl).toFixed(2)}`;
+        const ratio = c === "flotilla" || Number.isNaN(fl) ? "" : `${(warm(rates) / fl).toFixed(2)}`;
         const used = cpu.get(`${c} ${n}`) ?? [];
         const usedWarm = (side) => Math.round(warm(used.map((u) => u[side])));
         console.log(
@@ -419,7 +419,7 @@ async function main() {
     for (const c of cases.filter((k) => trip.has(k))) {
       const cold = trip.get(c)[0];
       const w = pooled(c);
-      const ratio = c === "flotilla" ? "" : `${(fl.median / w.median).toFixed(2)}x, ${(fl.p90 / w.p90).toFixed(2)}x`;
+      const ratio = c === "flotilla" || Number.isNaN(fl.median) ? "" : `${(fl.median / w.median).toFixed(2)}x, ${(fl.p90 / w.p90).toFixed(2)}x`;
       console.log(`| ${c} | ${ms(cold.median)} | ${ms(cold.p90)} | ${ms(w.median)} | ${ms(w.p90)} | ${ratio} |`);
     }
     const f = trip.get("flotilla") ?? [];
