@@ -597,16 +597,40 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     assert.equal(existsSync(ran), false, "the command never ran");
   });
 
-  it("when the program exits mid-run, its commands' process groups are killed", async () => {
-    const script = join(fixtures, "exit-mid-run.mjs");
+  /** Runs a program of the fixtures with this runtime, to its end: what it printed, and how it ended. */
+  const runProgram = (name: string) => {
+    const script = join(fixtures, name);
     const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
     const args = isDeno ? ["run", "--allow-all", script] : [script];
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, args, { timeout: 30_000 }, (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out))),
+    return new Promise<{ stdout: string; stderr: string; error: (Error & { signal?: string }) | null }>((resolve) =>
+      execFile(process.execPath, args, { timeout: 30_000 }, (error, stdout, stderr) => resolve({ stdout, stderr, error })),
     );
+  };
+
+  /** Runs a program that prints "pids <shell> <grandchild>" of its running command and SIGKILLs itself; both end. */
+  const killedProgramLeavesNothing = async (name: string) => {
+    const { stdout, stderr, error } = await runProgram(name);
+    assert.equal(error?.signal, "SIGKILL", `the program was not killed: ${stdout}${stderr}`);
+    const [shell, grandchild] = pidsOf(stdout.replace(/^pids /, "")) as [number, number];
+    seenPids.push(shell, grandchild);
+    await untilGone(shell);
+    await untilGone(grandchild);
+  };
+
+  it("when the program exits mid-run, its commands' process groups are killed", async () => {
+    const { stdout, stderr, error } = await runProgram("exit-mid-run.mjs");
+    if (error !== null) throw new Error(`${error.message}\n${stderr}`);
     const [shell, grandchild] = pidsOf(stdout.replace(/^pids /, "")) as [number, number];
     await untilGone(shell);
     await untilGone(grandchild);
+  });
+
+  it("when the program is killed mid-run (SIGKILL: no exit hook), the reaper stops its commands' process groups", async () => {
+    await killedProgramLeavesNothing("killed-mid-run.mjs");
+  });
+
+  it("the reaper's list of groups is rewritten as it grows, and still lists what runs (600 commands beside one that stays)", async () => {
+    await killedProgramLeavesNothing("killed-after-many.mjs");
   });
 });
 

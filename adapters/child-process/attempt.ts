@@ -14,6 +14,7 @@ import { CommandFailedError, type CommandFailure } from "./errors.ts";
 import type { LiveGroup, ProcessNode } from "./node.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { LineReader, Tail } from "./output.ts";
+import { reap, spare } from "./reaper.ts";
 import { preview, type ResolvedCommand } from "./spec.ts";
 
 /** What the provider fills in for options a command leaves out. */
@@ -153,6 +154,7 @@ class CommandAttempt implements LiveGroup {
     child.on("error", (error) => this.#onError(error));
     if (child.pid === undefined) return; // it failed to start: "error" follows
     const pid = (this.#pid = child.pid);
+    reap(pid);
     this.#grace = new AbortGrace({ graceMs: this.#graceMs, stop: () => killGroup(pid, "SIGTERM"), escalate: () => killGroup(pid, "SIGKILL") });
     node.add(this);
     child.stdout!.on("data", (chunk: Uint8Array) => this.#onStdout(chunk));
@@ -198,6 +200,7 @@ class CommandAttempt implements LiveGroup {
     this.#grace!.release(); // no SIGKILL for a leader gone, nor a SIGTERM on a later abort
     // Whatever the leader left behind in its group goes with it (and stops holding the pipes).
     killGroup(this.#pid, "SIGKILL");
+    spare(this.#pid); // at once: its pid may now be given to another process
     this.#exited = true;
     // A process outside the group (one that made a session of its own) may still hold the pipes:
     // after the grace period the attempt stops waiting for them. Not straight from the timer: timers

@@ -3,12 +3,14 @@
  * private directory its attempts' dependency files go in. Stopping it kills every group still
  * running and waits for them. If the program exits while a node is up (`process.exit()` mid-run),
  * an exit hook kills its groups, so no command outlives it; a program killed by a signal runs no
- * hook, and its commands, being in groups of their own, do not get the signal either.
+ * hook, and its commands, being in groups of their own, do not get the signal either: the reaper
+ * (reaper.ts) stops them.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProviderNode } from "../../src/provider.ts";
+import { endReaper } from "./reaper.ts";
 
 /** A command's process group while it runs. */
 export interface LiveGroup {
@@ -34,8 +36,11 @@ function activate(node: ProcessNode): void {
   active.add(node);
 }
 
-function deactivate(node: ProcessNode): void {
-  if (active.delete(node) && active.size === 0) process.off("exit", onExit);
+/** The last node stopped: the exit hook goes, and the reaper too (resolves once it exited). */
+function deactivate(node: ProcessNode): Promise<void> {
+  if (!active.delete(node) || active.size > 0) return Promise.resolve();
+  process.off("exit", onExit);
+  return endReaper();
 }
 
 export class ProcessNode implements ProviderNode {
@@ -87,7 +92,7 @@ export class ProcessNode implements ProviderNode {
     this.killAll();
     await Promise.all(done);
     this.removeDir();
-    deactivate(this);
+    await deactivate(this);
   }
 
   removeDir(): void {
