@@ -154,13 +154,13 @@ class CommandAttempt implements LiveGroup {
     child.on("error", (error) => this.#onError(error));
     if (child.pid === undefined) return; // it failed to start: "error" follows
     const pid = (this.#pid = child.pid);
-    reap(pid);
     this.#grace = new AbortGrace({ graceMs: this.#graceMs, stop: () => killGroup(pid, "SIGTERM"), escalate: () => killGroup(pid, "SIGKILL") });
     node.add(this);
     child.stdout!.on("data", (chunk: Uint8Array) => this.#onStdout(chunk));
     child.stderr!.on("data", (chunk: Uint8Array) => this.#tail.push(this.#stderr.push(chunk)));
     child.on("exit", () => this.#onExit());
     child.on("close", (code: number | null, signal: NodeJS.Signals | null) => this.#onClose(code, signal));
+    reap(pid); // stopped by the reaper if this process dies first
     if (cmd.stdin !== undefined) {
       // A command that exits without reading its stdin makes this write fail (EPIPE); that is its business.
       child.stdin!.on("error", () => {});

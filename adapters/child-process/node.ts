@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProviderNode } from "../../src/provider.ts";
-import { endReaper } from "./reaper.ts";
+import { disarmReaper, endReaper } from "./reaper.ts";
 
 /** A command's process group while it runs. */
 export interface LiveGroup {
@@ -29,6 +29,7 @@ function onExit(): void {
     node.killAll();
     node.removeDir();
   }
+  disarmReaper(); // every group was killed: the reaper must not signal their ids again
 }
 
 function activate(node: ProcessNode): void {

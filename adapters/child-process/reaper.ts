@@ -3,128 +3,159 @@
  * stopping them (SIGKILL, the OOM killer), when no exit hook runs. Each command runs in a process group
  * of its own (so a cancel reaches its children), which also means nothing else would ever stop it.
  *
- * This process keeps the list of its commands' groups in a file of a private directory: "+PGID" when a
- * command starts, "-PGID" when its leader exited (a file, not the pipe: writing to the reaper would wake
- * it for every command, which cost ~5% of a command's time in bench/child-process.mjs). The reaper only
- * waits for end of file on its stdin (nothing is ever written to it): this process is gone and the
- * kernel closed the pipe, or every node stopped, removed the directory and closed it. It then sends each
- * group the file still lists SIGTERM, then SIGKILL a second later, removes the directory and exits. It runs in a session of its own and ignores SIGINT, SIGTERM
- * and SIGHUP: a Ctrl-C or a signal to this process's group is this process's to handle.
+ * This process lists its commands' groups as empty files named by their ids in a private directory,
+ * made when a command starts and removed when its leader exits (files, not lines sent to the reaper:
+ * writing to it would wake it for every command). The reaper only waits for end of file on its stdin,
+ * where nothing is ever written: this process is gone and the kernel closed the pipe, or every node
+ * stopped, removed the directory and closed it. It then sends each group still listed SIGTERM, and
+ * SIGKILL to those still there a second later (looked for every 0.1 s, so that an id freed by a group
+ * that ended is not signalled again once another process may have it), removes the directory and exits. It runs in a session of its own and ignores
+ * SIGINT, SIGTERM and SIGHUP: a Ctrl-C or a signal to this process's group is this process's to handle.
  *
  * One per thread that runs commands, started with the first command while a node is up and ended when
- * the last node stops. If `sh` cannot be started, commands run as before (nothing reaps them).
+ * the last node stops. Nothing here throws: if the reaper cannot be started (no /bin/sh, no temporary
+ * directory) or its directory goes (a temp cleaner), commands run as before, and the next command tries
+ * again with a new one.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, ftruncateSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const SCRIPT = `trap '' INT TERM HUP
 while read -r _; do :; done
 [ -d "$1" ] || exit 0
-groups=$(awk '/^[+]/ { live[substr($0, 2)] = 1 } /^-/ { delete live[substr($0, 2)] } END { for (g in live) printf " -%s", g }' "$1/groups" 2>/dev/null)
+groups=
+for f in "$1"/*; do [ -e "$f" ] && groups="$groups -\${f##*/}"; done
 rm -rf "$1"
 [ -z "$groups" ] && exit 0
 kill -s TERM -- $groups 2>/dev/null
-sleep 1
+n=0
+while [ $n -lt 10 ]; do
+  sleep 0.1 2>/dev/null || sleep 1
+  left=
+  for g in $groups; do kill -0 -- "$g" 2>/dev/null && left="$left $g"; done
+  groups=$left
+  [ -z "$groups" ] && exit 0
+  n=$((n + 1))
+done
 kill -s KILL -- $groups 2>/dev/null
 exit 0`;
-
-/** The file is rewritten with only the live groups once it has this many lines. */
-const COMPACT_AT = 1024;
 
 interface Reaper {
   readonly child: ChildProcess;
   readonly dir: string;
-  /** The list's file, opened for appending. */
-  fd: number;
-  readonly live: Set<number>;
-  lines: number;
 }
 
+/** The groups of commands running now (the truth the reaper's directory mirrors). */
+const live = new Set<number>();
 let reaper: Reaper | undefined;
 /** Settles when the running reaper has exited (or failed to start). */
 let exited: Promise<void> = Promise.resolve();
+/** /bin/sh could not be run: no reaper is tried again in this thread. */
+let noShell = false;
 
 function start(): Reaper | undefined {
-  let dir: string | undefined;
+  let dir: string;
   try {
     // mkdtemp makes the directory readable by this user only.
     dir = mkdtempSync(join(tmpdir(), "flotilla-reaper-"));
-    const fd = openSync(join(dir, "groups"), "a");
-    const child = spawn("sh", ["-c", SCRIPT, "flotilla-reaper", dir], { stdio: ["pipe", "ignore", "ignore"], detached: true });
-    const started: Reaper = { child, dir, fd, live: new Set(), lines: 0 };
-    exited = new Promise<void>((resolve) => {
-      const gone = () => {
-        // Gone before its end (killed by hand, no sh): the next command starts another.
-        if (reaper === started) forget(started);
-        resolve();
-      };
-      child.once("exit", gone);
-      child.once("error", gone);
-    });
-    child.on("error", () => {}); // no sh: commands are not reaped, and run as before
-    child.stdin!.on("error", () => {});
-    // It must not keep this process alive: it is there for when this process ends.
-    child.unref();
-    (child.stdin as { unref?: () => void }).unref?.();
-    return started;
   } catch {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    return undefined; // no temporary directory: the next command tries again
+  }
+  let child: ChildProcess;
+  try {
+    child = spawn("/bin/sh", ["-c", SCRIPT, "flotilla-reaper", dir], { stdio: ["pipe", "ignore", "ignore"], detached: true });
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
     return undefined;
+  }
+  child.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT" || error.code === "EACCES") noShell = true; // not EMFILE, EAGAIN: those pass
+  });
+  if (child.pid === undefined) {
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  const started: Reaper = { child, dir };
+  exited = new Promise<void>((resolve) => {
+    child.once("exit", () => {
+      // Gone before its end (killed by hand): the next command starts another.
+      if (reaper === started) drop(started);
+      resolve();
+    });
+  });
+  child.stdin!.on("error", () => {});
+  // It must not keep this process alive: it is there for when this process ends.
+  child.unref();
+  (child.stdin as { unref?: () => void }).unref?.();
+  for (const pgid of live) {
+    if (list(started, pgid)) continue;
+    drop(started);
+    return undefined;
+  }
+  return started;
+}
+
+/** Lists a group in the reaper's directory; false if it could not (the directory is gone). */
+function list(r: Reaper, pgid: number): boolean {
+  try {
+    closeSync(openSync(join(r.dir, String(pgid)), "w"));
+    return true;
+  } catch {
+    return false;
   }
 }
 
-/** Lets a reaper that ended on its own go: its list, and its directory. */
-function forget(gone: Reaper): void {
-  reaper = undefined;
-  closeSync(gone.fd);
-  rmSync(gone.dir, { recursive: true, force: true });
+/** The reaper's directory went (a temp cleaner): that reaper goes, and another takes every live group. */
+function replace(r: Reaper): void {
+  drop(r);
+  if (live.size > 0 && !noShell) reaper = start();
 }
 
-function append(r: Reaper, line: string): void {
-  writeSync(r.fd, line);
-  if (++r.lines < COMPACT_AT) return;
-  // Rewritten whole and renamed over: the reaper reads either list, never half of one.
-  const next = join(r.dir, "groups.next");
-  const fd = openSync(next, "w");
-  writeSync(fd, [...r.live].map((g) => `+${g}\n`).join(""));
-  closeSync(fd);
-  renameSync(next, join(r.dir, "groups"));
-  closeSync(r.fd);
-  r.fd = openSync(join(r.dir, "groups"), "a");
-  r.lines = r.live.size;
+/** Lets a reaper go: ended (it finds no directory and exits at once), its directory removed. */
+function drop(r: Reaper): void {
+  if (reaper === r) reaper = undefined;
+  try {
+    rmSync(r.dir, { recursive: true, force: true });
+  } catch {
+    // Left for the reaper, which removes it at its end.
+  }
+  r.child.stdin?.end();
 }
 
 /** A command's group started: it is stopped if this process dies first. */
 export function reap(pgid: number): void {
-  reaper ??= start();
-  if (reaper === undefined) return;
-  reaper.live.add(pgid);
-  append(reaper, `+${pgid}\n`);
+  live.add(pgid);
+  if (reaper === undefined && !noShell) reaper = start();
+  else if (reaper !== undefined && !list(reaper, pgid)) replace(reaper);
 }
 
 /** A command's leader exited (its group was killed with it): it is no longer the reaper's. */
 export function spare(pgid: number): void {
-  if (reaper === undefined || !reaper.live.delete(pgid)) return;
-  if (reaper.live.size > 0) {
-    append(reaper, `-${pgid}\n`);
-    return;
+  if (!live.delete(pgid) || reaper === undefined) return;
+  try {
+    unlinkSync(join(reaper.dir, String(pgid)));
+  } catch {
+    replace(reaper);
   }
-  ftruncateSync(reaper.fd); // nothing runs: the list starts over
-  reaper.lines = 0;
 }
 
-/** The last node stopped: the reaper exits (its list is empty); resolves once it has. */
+/**
+ * The program exits and its exit hook has killed every group (node.ts): the reaper has nothing left to
+ * do, and must not signal those ids again once they may belong to other processes.
+ */
+export function disarmReaper(): void {
+  live.clear();
+  if (reaper !== undefined) drop(reaper);
+}
+
+/** The last node stopped (every command ended): the reaper exits; resolves once it has. */
 export function endReaper(): Promise<void> {
-  if (reaper === undefined) return exited;
+  live.clear();
   const ending = reaper;
-  reaper = undefined;
-  closeSync(ending.fd);
-  // Every command ended (the node waited for them): the list is empty, and the reaper, finding no
-  // directory, exits at once.
-  rmSync(ending.dir, { recursive: true, force: true });
+  if (ending === undefined) return exited;
   ending.child.ref(); // its exit is awaited now: it keeps the event loop alive until then
-  ending.child.stdin?.end();
+  drop(ending);
   return exited;
 }
