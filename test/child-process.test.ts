@@ -11,7 +11,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { taskContext } from "./helpers.ts";
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -607,9 +607,12 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
     );
   };
 
-  /** Runs a program that prints "pids <pid> ..." of the commands it runs and SIGKILLs itself; they all end. */
-  const killedProgramLeavesNothing = async (name: string, env?: Record<string, string>) => {
-    const { stdout, stderr, error } = await runProgram(name, env);
+  /**
+   * Runs a program that prints "pids <pid> ..." of the commands it runs and SIGKILLs itself; they all
+   * end. Its TMPDIR is its own (in the scratch directory): a killed program leaves its deps directory.
+   */
+  const killedProgramLeavesNothing = async (name: string) => {
+    const { stdout, stderr, error } = await runProgram(name, { TMPDIR: mkdtempSync(join(scratch, "tmp-")) });
     assert.equal(error?.signal, "SIGKILL", `the program was not killed: ${stdout}${stderr}`);
     // "<shell> <grandchild>" of each command, in pairs.
     const words = stdout
@@ -634,9 +637,7 @@ describe("child-process: cancel, timeout, and nothing left running", () => {
   });
 
   it("the reaper's directory removed mid-run (a temp cleaner): another reaper takes every command still running", async () => {
-    const tmp = join(scratch, "cleaned-tmp");
-    mkdirSync(tmp);
-    await killedProgramLeavesNothing("killed-after-cleaner.mjs", { TMPDIR: tmp });
+    await killedProgramLeavesNothing("killed-after-cleaner.mjs");
   });
 });
 

@@ -8,14 +8,15 @@
  * writing to it would wake it for every command). The reaper only waits for end of file on its stdin,
  * where nothing is ever written: this process is gone and the kernel closed the pipe, or every node
  * stopped, removed the directory and closed it. It then sends each group still listed SIGTERM, and
- * SIGKILL to those still there a second later (looked for every 0.1 s, so that an id freed by a group
- * that ended is not signalled again once another process may have it), removes the directory and exits. It runs in a session of its own and ignores
- * SIGINT, SIGTERM and SIGHUP: a Ctrl-C or a signal to this process's group is this process's to handle.
+ * SIGKILL a second later to those still there (looked for every 0.1 s, so that the id of a group that
+ * ended is not signalled again once another process may have it), removes the directory and exits.
+ * It runs in a session of its own and ignores SIGINT, SIGTERM and SIGHUP: a Ctrl-C or a signal to this
+ * process's group is this process's to handle.
  *
  * One per thread that runs commands, started with the first command while a node is up and ended when
- * the last node stops. Nothing here throws: if the reaper cannot be started (no /bin/sh, no temporary
- * directory) or its directory goes (a temp cleaner), commands run as before, and the next command tries
- * again with a new one.
+ * the last node stops. Nothing here throws. If the reaper cannot be started (no temporary directory,
+ * no process left to spawn), commands run as before and the next command tries again; if /bin/sh cannot
+ * be run, no reaper is tried again; if its directory goes (a temp cleaner), another takes over.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync } from "node:fs";

@@ -23,6 +23,10 @@ export interface EventSink {
 
 /** How long to wait before reading again after Redis answered a read with an error. */
 const RETRY_MS = 1000;
+/** A blocking read returns after this long without entries (so a close never waits longer). */
+const BLOCK_MS = 1000;
+/** A read not answered this long after its BLOCK_MS is taken for a connection gone silent (BullMQ's QueueEvents waits as long). */
+const SILENCE_MS = 1000;
 /** A read that brought this many entries or more (about four jobs' worth: a busy agent)... */
 const BUSY_ENTRIES = 16;
 /** ...is followed by the next no sooner than this long after it was sent. */
@@ -37,10 +41,6 @@ const GAP_MS = 5;
 export function pauseAfter(entries: number, tookMs: number): number {
   return entries >= BUSY_ENTRIES ? Math.max(0, GAP_MS - tookMs) : 0;
 }
-/** A blocking read returns after this long without entries (so a close never waits longer). */
-const BLOCK_MS = 1000;
-/** A read not answered this long after its BLOCK_MS is taken for a connection gone silent (BullMQ's QueueEvents waits as long). */
-const SILENCE_MS = 1000;
 
 type XreadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
 
