@@ -10,6 +10,8 @@
  * is missed; an error answer (not a stream, no permission) is retried after RETRY_MS.
  */
 import { Redis, type RedisOptions } from "ioredis";
+import { wait } from "../../../src/provider-kit/index.ts";
+import { realRuntime } from "../../../src/runtime.ts";
 
 /** What the reader tells, per entry of the stream. */
 export interface EventSink {
@@ -47,15 +49,11 @@ type XreadReply = [key: string, entries: [id: string, fields: string[]][]][] | n
 export class EventReader {
   readonly #client: Redis;
   readonly #done: Promise<void>;
-  #closing = false;
   #last: string;
-  #pauseTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  #wakePause: (() => void) | undefined = undefined;
-  #stop: () => void = () => {};
+  /** Aborted by close(): it ends a pause, and the read in flight (through `#stopped`). */
+  readonly #closed = new AbortController();
   /** Resolves (with no reply) when close() is called. */
-  readonly #stopped = new Promise<null>((resolve) => {
-    this.#stop = () => resolve(null);
-  });
+  readonly #stopped = new Promise<null>((resolve) => this.#closed.signal.addEventListener("abort", () => resolve(null), { once: true }));
 
   /** Starts reading `key` after entry `after` ("0-0": from the first). */
   constructor(options: RedisOptions, key: string, after: string, sink: EventSink) {
@@ -74,7 +72,8 @@ export class EventReader {
   }
 
   async #read(key: string, sink: EventSink): Promise<void> {
-    while (!this.#closing) {
+    const closed = this.#closed.signal;
+    while (!closed.aborted) {
       let reply: XreadReply;
       const sentAt = performance.now();
       try {
@@ -82,9 +81,9 @@ export class EventReader {
         read.catch(() => {}); // when close wins the race below
         // Raced with close: a read queued while Redis is away is not ended by disconnect().
         reply = (await Promise.race([read, this.#stopped])) as XreadReply;
-        if (this.#closing) return;
+        if (closed.aborted) return;
       } catch {
-        if (this.#closing) return;
+        if (closed.aborted) return;
         await this.#pause(RETRY_MS);
         continue;
       }
@@ -92,7 +91,7 @@ export class EventReader {
       const entries = reply[0]![1];
       for (const [id, fields] of entries) {
         this.#last = id;
-        if (this.#closing) continue;
+        if (closed.aborted) continue;
         try {
           deliver(fields, sink);
         } catch {
@@ -100,24 +99,18 @@ export class EventReader {
         }
       }
       const pause = pauseAfter(entries.length, performance.now() - sentAt);
-      if (pause > 0 && !this.#closing) await this.#pause(pause);
+      if (pause > 0 && !closed.aborted) await this.#pause(pause);
     }
   }
 
   /** Waits `ms`, or until close. */
   #pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.#wakePause = resolve;
-      this.#pauseTimer = setTimeout(resolve, ms);
-    });
+    return wait(realRuntime, ms, this.#closed.signal).catch(() => {});
   }
 
   /** Stops reading and closes the connection; resolves once the read loop has ended. */
   async close(): Promise<void> {
-    this.#closing = true;
-    this.#stop();
-    clearTimeout(this.#pauseTimer);
-    this.#wakePause?.();
+    this.#closed.abort();
     this.#client.disconnect(); // ends the blocking read in flight
     await this.#done;
   }
