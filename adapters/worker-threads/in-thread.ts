@@ -142,7 +142,10 @@ class Call {
 
   /** The node was stopped under it: the abort's reason if it was aborted, else the node is lost to it. */
   stopped(nodeId: string): void {
-    if (this.#grace.aborted) this.outcome.reject(this.#grace.reason);
+    if (this.#grace.aborted) {
+      this.outcome.reject(this.#grace.reason);
+      return;
+    }
     const work = `export "${this.spec.export}" of ${this.spec.module}`;
     this.outcome.reject(nodeStoppedError(nodeId, this.ctx, work, "it cannot be stopped in this thread: it runs on, its result dropped"));
   }
